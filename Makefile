@@ -1,0 +1,52 @@
+# Quorum — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV_VERSION := 0.13.8
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint format typecheck asyncapi infra-up infra-down infra-status bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+install: .venv/.installed  ## install tools and the locked Python packages into .venv
+
+.venv/.installed: pyproject.toml uv.lock deploy/local/bootstrap.sh
+	@UV_VERSION=$(UV_VERSION) bash deploy/local/bootstrap.sh
+	@touch $@
+
+run: install  ## start Kafka, the MongoDB-compatible server and the four services (Ctrl-C stops all)
+	@$(PY) -m deploy.local.run
+
+test: install  ## the whole suite against real servers (started if needed)
+	@$(PY) -m pytest
+
+test-fast: install  ## unit tests only (no servers)
+	@$(PY) -m pytest -m "not integration and not e2e"
+
+lint: install  ## ruff and mypy
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy shared services deploy
+
+format: install
+	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+typecheck: install
+	@.venv/bin/mypy shared services deploy
+
+asyncapi: install  ## regenerate docs/asyncapi.yaml from the payload models
+	@$(PY) -m services.asyncapi > docs/asyncapi.yaml
+
+infra-up: install  ## start Kafka and the MongoDB-compatible server only
+	@$(PY) -m deploy.local.infra up
+
+infra-down:  ## stop them
+	@$(PY) -m deploy.local.infra down
+
+infra-status:
+	@$(PY) -m deploy.local.infra status
+
+bench: install  ## benchmarks in tests/perf (not part of `make test`)
+	@$(PY) -m pytest tests/perf -s -p no:randomly --override-ini="addopts=" -q
+
+clean:  ## remove the venv and local server data (stop them first)
+	rm -rf .venv .local

@@ -1,0 +1,36 @@
+"""Assignment's HTTP routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from services.assignment.handlers import Assignment
+from services.assignment.models import ReviewItem
+from shared.auth import Principal, Role, require_roles
+from shared.http import ProblemDetail, not_found
+
+router = APIRouter(prefix="/v1", tags=["items"])
+
+Staff = Annotated[Principal, Depends(require_roles(Role.ops, Role.admin))]
+
+
+def get_assignment(request: Request) -> Assignment:
+    assignment: Assignment = request.app.state.assignment
+    return assignment
+
+
+AssignmentDep = Annotated[Assignment, Depends(get_assignment)]
+
+
+@router.get(
+    "/items/{item_id}",
+    summary="An item known to assignment (ops)",
+    responses={404: {"model": ProblemDetail}},
+)
+async def get_item(item_id: str, principal: Staff, assignment: AssignmentDep) -> ReviewItem:
+    item = await assignment.get_item(principal.tenant, item_id)
+    if item is None:
+        raise not_found(f"item {item_id}")
+    return item

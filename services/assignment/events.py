@@ -1,0 +1,210 @@
+"""Event contracts of assignment: projects, the work-unit lifecycle, judgments, resolutions.
+
+Everything about one media item (work units, judgments, gold scores, the
+resolution) shares the ``quorum.work`` topic and is keyed by item id, so one
+partition sees an item's whole review history in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from shared.events import EventSpec, Topic
+from shared.vocabulary import Contract, Id, Label, Modality, Severity, TaxonomyRef, TenantId
+
+PRODUCER = "assignment"
+
+PROJECTS = Topic("quorum.projects", summary="Project configuration changes", key="project id")
+WORK = Topic(
+    "quorum.work",
+    summary="Work-unit lifecycle, judgments, gold scores and resolutions",
+    key="item id",
+)
+
+
+class ProjectStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    paused = "paused"
+    closed = "closed"
+
+
+class RubricDimension(Contract):
+    name: Id
+    description: str = ""
+    scale_min: int = 1
+    scale_max: int = 5
+
+
+class AdjudicationPolicy(Contract):
+    min_agreement: float = Field(
+        0.67, ge=0, le=1, description="share of judgments that must agree to resolve by consensus"
+    )
+    adjudicator_skill: str | None = None
+
+
+class ProjectChangedV1(Contract):
+    project_id: Id
+    tenant: TenantId
+    name: str
+    modality: Modality
+    taxonomy: TaxonomyRef | None = None
+    rubric: list[RubricDimension] = Field(default_factory=list)
+    overlap: int = Field(1, ge=1, le=50, description="distinct experts per item")
+    gold_ratio: float = Field(0.0, ge=0, le=1, description="share of work units that are gold")
+    adjudication: AdjudicationPolicy = Field(default_factory=AdjudicationPolicy)
+    required_skills: list[str] = Field(default_factory=list)
+    status: ProjectStatus
+    revision: int = Field(ge=1, description="increases with every change")
+    changed_at: datetime
+
+
+class WorkKind(StrEnum):
+    review = "review"
+    gold = "gold"
+    adjudication = "adjudication"
+
+
+class WorkUnitEventV1(Contract):
+    unit_id: Id
+    item_id: Id
+    project_id: Id
+    tenant: TenantId
+    kind: WorkKind
+    expert_id: Id | None = None
+    lease_expires_at: datetime | None = None
+    reason: str | None = None
+    at: datetime
+
+
+class Verdict(StrEnum):
+    accept = "accept"
+    correct = "correct"
+    reject = "reject"
+    infeasible = "infeasible"
+
+
+class JudgmentSubmittedV1(Contract):
+    judgment_id: Id
+    unit_id: Id
+    item_id: Id
+    project_id: Id
+    tenant: TenantId
+    expert_id: Id
+    kind: WorkKind
+    verdict: Verdict
+    labels: list[Label] = Field(default_factory=list)
+    ratings: dict[str, float] = Field(default_factory=dict, description="rubric dimension -> score")
+    severity: Severity = Severity.none
+    flags: list[str] = Field(
+        default_factory=list, description="e.g. edge_case, rare_class, ambiguous, occlusion, safety"
+    )
+    justification: str = ""
+    time_spent_s: float = Field(ge=0)
+    taxonomy: TaxonomyRef | None = None
+    submitted_at: datetime
+
+
+class GoldScoredV1(Contract):
+    judgment_id: Id
+    unit_id: Id
+    item_id: Id
+    project_id: Id
+    tenant: TenantId
+    expert_id: Id
+    fields: dict[str, bool] = Field(description="per-field correctness against the gold answer")
+    score: float = Field(ge=0, le=1)
+    scored_at: datetime
+
+
+class Resolution(StrEnum):
+    consensus = "consensus"
+    adjudication = "adjudication"
+    single = "single"
+
+
+class ItemResolvedV1(Contract):
+    item_id: Id
+    project_id: Id
+    tenant: TenantId
+    final_labels: list[Label] = Field(default_factory=list)
+    ratings: dict[str, float] = Field(default_factory=dict)
+    severity: Severity = Severity.none
+    method: Resolution
+    judgment_ids: list[Id] = Field(min_length=1, description="provenance")
+    agreement: float | None = Field(None, ge=0, le=1)
+    taxonomy: TaxonomyRef | None = None
+    resolved_at: datetime
+
+
+def _work(type_: str, summary: str) -> EventSpec[WorkUnitEventV1]:
+    return EventSpec(
+        type=type_,
+        topic=WORK,
+        payload=WorkUnitEventV1,
+        key=lambda d: d.item_id,
+        subject=lambda d: d.unit_id,
+        producer=PRODUCER,
+        consumers=("metrics",),
+        summary=summary,
+    )
+
+
+PROJECT_CHANGED: EventSpec[ProjectChangedV1] = EventSpec(
+    type="quorum.project.changed.v1",
+    topic=PROJECTS,
+    payload=ProjectChangedV1,
+    key=lambda d: d.project_id,
+    subject=lambda d: d.project_id,
+    producer=PRODUCER,
+    consumers=("ingest", "metrics"),
+    summary="A project was created or changed: its full configuration and status.",
+)
+WORK_CREATED = _work("quorum.work.created.v1", "A work unit was created for an item.")
+WORK_LEASED = _work("quorum.work.leased.v1", "A work unit was leased to an expert.")
+WORK_RELEASED = _work("quorum.work.released.v1", "An expert released a lease unfinished.")
+WORK_EXPIRED = _work("quorum.work.expired.v1", "A lease expired; the unit is back in the pool.")
+JUDGMENT_SUBMITTED: EventSpec[JudgmentSubmittedV1] = EventSpec(
+    type="quorum.judgment.submitted.v1",
+    topic=WORK,
+    payload=JudgmentSubmittedV1,
+    key=lambda d: d.item_id,
+    subject=lambda d: d.judgment_id,
+    producer=PRODUCER,
+    consumers=("metrics", "taxonomy"),
+    summary="An expert submitted a verdict with labels, ratings, severity, flags and justification.",
+)
+GOLD_SCORED: EventSpec[GoldScoredV1] = EventSpec(
+    type="quorum.gold.scored.v1",
+    topic=WORK,
+    payload=GoldScoredV1,
+    key=lambda d: d.item_id,
+    subject=lambda d: d.judgment_id,
+    producer=PRODUCER,
+    consumers=("metrics",),
+    summary="A gold judgment was scored field by field.",
+)
+ITEM_RESOLVED: EventSpec[ItemResolvedV1] = EventSpec(
+    type="quorum.item.resolved.v1",
+    topic=WORK,
+    payload=ItemResolvedV1,
+    key=lambda d: d.item_id,
+    subject=lambda d: d.item_id,
+    producer=PRODUCER,
+    consumers=("ingest", "metrics"),
+    summary="An item's final labels were decided, by consensus or adjudication.",
+)
+
+EVENTS = (
+    PROJECT_CHANGED,
+    WORK_CREATED,
+    WORK_LEASED,
+    WORK_RELEASED,
+    WORK_EXPIRED,
+    JUDGMENT_SUBMITTED,
+    GOLD_SCORED,
+    ITEM_RESOLVED,
+)

@@ -1,0 +1,46 @@
+"""Ingest: registers media from client systems and publishes ``media.registered``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.ingest import api, store
+from services.ingest.events import MEDIA
+from services.ingest.handlers import Ingest
+from services.ingest.settings import IngestSettings
+from shared.http import create_service_app
+from shared.runtime import Runtime, RuntimeSpec
+
+
+def create_app(settings: IngestSettings) -> FastAPI:
+    runtime = Runtime(settings)
+    ingest = Ingest(store.MediaStore(runtime.db), runtime)
+    spec = RuntimeSpec(
+        indexes=store.INDEXES,
+        outbox_collections=store.OUTBOX_COLLECTIONS,
+        published_topics=[MEDIA],
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(spec)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = create_service_app(
+        settings,
+        title="Quorum ingest",
+        description="Registers media (image, video, audio, text, multimodal bundles) with "
+        "pre-labels from client systems.",
+        routers=[api.router],
+        lifespan=lifespan,
+        readiness=lambda _: runtime.readiness(),
+    )
+    app.state.ingest = ingest
+    app.state.runtime = runtime
+    return app

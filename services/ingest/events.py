@@ -1,0 +1,172 @@
+"""Event contracts of ingest: what clients publish to it, and what it publishes.
+
+Consumers import these models; they are the single definition of the payloads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyUrl, ConfigDict, Field, UrlConstraints
+
+from shared.events import EventSpec, Topic
+from shared.vocabulary import Contract, Id, Label, Modality, TaxonomyRef, TenantId
+
+PRODUCER = "ingest"
+
+MEDIA_REQUESTS = Topic(
+    "quorum.media.requests",
+    summary="Registration requests published by client systems (any CloudEvents producer)",
+    key="external id",
+)
+MEDIA = Topic(
+    "quorum.media",
+    summary="Outcome of each registration: registered (key: item id) or rejected (key: external id)",
+    key="item id; external id for rejections",
+)
+
+MediaUri = Annotated[
+    AnyUrl, UrlConstraints(allowed_schemes=["s3", "gs", "https", "file"], max_length=4096)
+]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lowercase hex sha256")]
+
+
+class MediaFileBase(Contract):
+    uri: MediaUri
+    sha256: Sha256
+    size_bytes: int = Field(ge=0)
+
+
+class ImageFile(MediaFileBase):
+    modality: Literal["image"] = "image"
+    width: int = Field(ge=1, le=1_000_000)
+    height: int = Field(ge=1, le=1_000_000)
+    format: str = Field(min_length=1, max_length=32, description="e.g. jpeg, png, webp")
+
+
+class VideoFile(MediaFileBase):
+    modality: Literal["video"] = "video"
+    duration_s: float = Field(gt=0)
+    fps: float = Field(gt=0, le=10_000)
+    frame_count: int = Field(ge=1)
+    width: int = Field(ge=1, le=1_000_000)
+    height: int = Field(ge=1, le=1_000_000)
+    has_audio: bool = False
+
+
+class AudioFile(MediaFileBase):
+    modality: Literal["audio"] = "audio"
+    duration_s: float = Field(gt=0)
+    sample_rate_hz: int = Field(ge=1, le=10_000_000)
+    channels: int = Field(ge=1, le=1024)
+
+
+class TextFile(MediaFileBase):
+    modality: Literal["text"] = "text"
+    language: str = Field(min_length=2, max_length=35, description="BCP 47 tag")
+    length_chars: int = Field(ge=0)
+
+
+MediaFile = Annotated[ImageFile | VideoFile | AudioFile | TextFile, Field(discriminator="modality")]
+
+
+class BundlePart(Contract):
+    """One named part of a multimodal bundle, e.g. role ``edited_image``."""
+
+    name: Id
+    role: str = Field(min_length=1, max_length=64)
+    media: MediaFile
+
+
+class CaptureMetadata(Contract):
+    device: str | None = Field(None, max_length=256)
+    environment: str | None = Field(None, max_length=256)
+    consent_ref: str | None = Field(None, max_length=256)
+    captured_at: datetime | None = None
+    tags: list[Annotated[str, Field(max_length=128)]] = Field(default_factory=list, max_length=100)
+
+
+class PreLabels(Contract):
+    model_name: str = Field(min_length=1, max_length=256)
+    model_version: str = Field(min_length=1, max_length=128)
+    labels: list[Label] = Field(default_factory=list, max_length=10_000)
+
+
+class MediaRegistration(Contract):
+    """What a client sends to register one media item (HTTP body or Kafka event data)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    external_id: Id
+    project_id: Id
+    modality: Modality
+    media: MediaFile | None = Field(None, description="the file, for a single-modality item")
+    parts: list[BundlePart] | None = Field(
+        None, description="named parts, for a multimodal bundle", max_length=64
+    )
+    capture: CaptureMetadata | None = None
+    prelabels: PreLabels | None = None
+
+
+class MediaRegisteredV1(Contract):
+    item_id: Id
+    tenant: TenantId
+    external_id: Id
+    project_id: Id
+    modality: Modality
+    media: MediaFile | None = None
+    parts: list[BundlePart] | None = None
+    capture: CaptureMetadata | None = None
+    prelabels: PreLabels | None = None
+    taxonomy: TaxonomyRef | None = None
+    duplicate_of: Id | None = Field(None, description="item with the same checksum in the project")
+    request_id: str | None = None
+    registered_at: datetime
+
+
+class RejectionReason(Contract):
+    field: str
+    message: str
+
+
+class MediaRejectedV1(Contract):
+    external_id: Id
+    tenant: TenantId
+    project_id: str | None = None
+    request_id: str | None = None
+    reasons: list[RejectionReason] = Field(min_length=1)
+    rejected_at: datetime
+
+
+REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
+    type="quorum.media.registration_requested.v1",
+    topic=MEDIA_REQUESTS,
+    payload=MediaRegistration,
+    key=lambda d: d.external_id,
+    producer="client systems",
+    consumers=("ingest",),
+    summary="A client asks to register one media item; the tenant is the `tenant` extension.",
+)
+MEDIA_REGISTERED: EventSpec[MediaRegisteredV1] = EventSpec(
+    type="quorum.media.registered.v1",
+    topic=MEDIA,
+    payload=MediaRegisteredV1,
+    key=lambda d: d.item_id,
+    subject=lambda d: d.item_id,
+    producer=PRODUCER,
+    consumers=("assignment", "metrics", "taxonomy"),
+    summary="A media item was registered: the full item with its parts and pre-labels.",
+)
+MEDIA_REJECTED: EventSpec[MediaRejectedV1] = EventSpec(
+    type="quorum.media.rejected.v1",
+    topic=MEDIA,
+    payload=MediaRejectedV1,
+    key=lambda d: d.external_id,
+    subject=lambda d: d.external_id,
+    producer=PRODUCER,
+    consumers=("client systems",),
+    summary="A registration was refused: every reason, with the request id.",
+)
+
+EVENTS = (REGISTRATION_REQUESTED, MEDIA_REGISTERED, MEDIA_REJECTED)

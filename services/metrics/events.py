@@ -1,0 +1,78 @@
+"""Event contracts of metrics: snapshot updates, alerts and recommendations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from shared.events import EventSpec, Topic
+from shared.vocabulary import Contract, Id, Severity, TenantId
+
+PRODUCER = "metrics"
+
+METRICS = Topic("quorum.metrics", summary="Metric updates and alerts", key="project id")
+
+
+class MetricsUpdatedV1(Contract):
+    project_id: Id
+    tenant: TenantId
+    window_start: datetime
+    window_end: datetime
+    values: dict[str, float] = Field(
+        description="metric name -> value, e.g. throughput_per_hour, alpha_nominal"
+    )
+    by_class: dict[str, dict[str, float]] = Field(default_factory=dict)
+    at: datetime
+
+
+class AlertKind(StrEnum):
+    prelabel_error = "prelabel_error"
+    drift = "drift"
+    expert_accuracy = "expert_accuracy"
+    agreement = "agreement"
+
+
+class Recommendation(Contract):
+    target: str = Field(description="what to prioritise: an item id, class id or expert id")
+    target_kind: str = Field(description="item | class | expert")
+    score: float
+    reason: str
+
+
+class MetricsAlertV1(Contract):
+    alert_id: Id
+    project_id: Id
+    tenant: TenantId
+    kind: AlertKind
+    severity: Severity
+    summary: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    raised_at: datetime
+
+
+METRICS_UPDATED: EventSpec[MetricsUpdatedV1] = EventSpec(
+    type="quorum.metrics.updated.v1",
+    topic=METRICS,
+    payload=MetricsUpdatedV1,
+    key=lambda d: d.project_id,
+    subject=lambda d: d.project_id,
+    producer=PRODUCER,
+    consumers=("dashboards",),
+    summary="New values of a project's metrics for a window.",
+)
+METRICS_ALERT: EventSpec[MetricsAlertV1] = EventSpec(
+    type="quorum.metrics.alert.v1",
+    topic=METRICS,
+    payload=MetricsAlertV1,
+    key=lambda d: d.project_id,
+    subject=lambda d: d.alert_id,
+    producer=PRODUCER,
+    consumers=("assignment", "ops"),
+    summary="Pre-label error, drift, expert accuracy or agreement alert, with recommended priorities.",
+)
+
+EVENTS = (METRICS_UPDATED, METRICS_ALERT)

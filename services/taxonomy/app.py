@@ -1,0 +1,41 @@
+"""Taxonomy: Versions ontologies with classes, example links, diffs and migrations.
+
+Skeleton: the service starts, owns its database and topics, and answers health
+checks; its capabilities arrive with their own issues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.taxonomy.events import TAXONOMY
+from services.taxonomy.settings import TaxonomySettings
+from shared.http import create_service_app
+from shared.runtime import Runtime, RuntimeSpec
+
+
+def create_app(settings: TaxonomySettings) -> FastAPI:
+    runtime = Runtime(settings)
+    spec = RuntimeSpec(published_topics=[TAXONOMY])
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(spec)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = create_service_app(
+        settings,
+        title="Quorum taxonomy",
+        description="Versions ontologies with classes, example links, diffs and migrations.",
+        routers=[],
+        lifespan=lifespan,
+        readiness=lambda _: runtime.readiness(),
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,88 @@
+"""Structured logging with structlog.
+
+Console output in development, JSON lines in production. Context (service,
+tenant, request id, event id, item id, trace id) is bound through
+``structlog.contextvars`` by the HTTP middleware and the Kafka consumer runner,
+so every line logged while handling a request or an event carries it.
+Values under keys that look like credentials are masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+SENSITIVE_KEYS = ("authorization", "token", "password", "secret", "api_key", "cookie", "jwt")
+
+
+def _mask_secrets(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        lowered = key.lower()
+        if any(marker in lowered for marker in SENSITIVE_KEYS):
+            event_dict[key] = "***"
+    return event_dict
+
+
+def configure_logging(service: str, *, level: str = "INFO", json: bool = False) -> None:
+    """Configure structlog and route stdlib logging (uvicorn, aiokafka) through it."""
+    shared_processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_secrets,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if json else _identity,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "kafka", "pymongo"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for uvicorn_logger in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(uvicorn_logger).handlers[:] = []
+        logging.getLogger(uvicorn_logger).propagate = True
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def _identity(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return event_dict
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.stdlib.get_logger(name)
+
+
+@contextmanager
+def log_context(**values: Any) -> Iterator[None]:
+    """Bind values (tenant, event_id, item_id, trace_id, ...) for the duration of a block."""
+    clean = {key: value for key, value in values.items() if value is not None}
+    with structlog.contextvars.bound_contextvars(**clean):
+        yield

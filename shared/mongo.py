@@ -1,0 +1,61 @@
+"""MongoDB through PyMongo's async API: client lifecycle, indexes, readiness."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+
+@dataclass(frozen=True)
+class CollectionIndexes:
+    """The indexes a service needs on one collection, created at startup."""
+
+    collection: str
+    indexes: Sequence[IndexModel] = field(default_factory=tuple)
+
+
+def connect(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMongoClient[Any]:
+    return AsyncMongoClient(
+        uri,
+        appname=app_name,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        tz_aware=True,
+        uuidRepresentation="standard",
+    )
+
+
+async def ensure_indexes(db: AsyncDatabase[Any], specs: Sequence[CollectionIndexes]) -> None:
+    for spec in specs:
+        if spec.indexes:
+            await db[spec.collection].create_indexes(list(spec.indexes))
+
+
+async def ping(client: AsyncMongoClient[Any]) -> None:
+    """Raise unless the server answers."""
+    await client.admin.command("ping")
+
+
+def to_document(value: Any) -> Any:
+    """Convert a ``model_dump()`` result into BSON-storable values.
+
+    Keeps datetimes as datetimes (so range queries work), turns URLs, enums and
+    other str-like values into strings, tuples and sets into lists.
+    """
+    if isinstance(value, dict):
+        return {str(k): to_document(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_document(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str, bytes, datetime)):
+        if isinstance(value, Enum):
+            return value.value
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)

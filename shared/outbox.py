@@ -1,0 +1,241 @@
+"""Transactional outbox without multi-document transactions.
+
+A state change and the events it causes are written in ONE MongoDB document
+write: the encoded events are pushed into the changed document's ``_outbox``
+array by the same ``insert_one`` / ``update_one`` / ``find_one_and_update``
+that changes the state. Single-document writes are atomic on every MongoDB
+deployment (and on the local MongoDB-compatible server), so there is no state
+change without its event and no event without its state change.
+
+The :class:`OutboxRelay` publishes pending events in the order they were
+written, waits for the broker's acknowledgement, and only then removes them
+from their documents. A crash after publishing and before removing publishes
+the same event (same id, same bytes) again; consumers drop the duplicate by
+event id. Several replicas of a service may run a relay: a lease in the
+``locks`` collection lets one publish at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import Binary
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.bus import KafkaBus
+from shared.events import Event, encode
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+OUTBOX = "_outbox"
+OUTBOX_SINCE = "_outbox_since"
+#: Projection that hides outbox bookkeeping from documents returned to callers.
+HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_SINCE: 0}
+
+_last_seq = 0
+
+
+def _next_seq() -> int:
+    """A per-process strictly increasing sequence, roughly wall-clock nanoseconds."""
+    global _last_seq
+    now = time.time_ns()
+    _last_seq = max(_last_seq + 1, now)
+    return _last_seq
+
+
+def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
+    entries = []
+    for event in events:
+        key, value, headers = encode(event)
+        entries.append(
+            {
+                "id": event.id,
+                "seq": _next_seq(),
+                "topic": event.topic.name,
+                "key": key.decode(),
+                "value": Binary(value),
+                "headers": [[name, Binary(val)] for name, val in headers],
+                "type": event.type,
+            }
+        )
+    return entries
+
+
+def with_events(update: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
+    """Add ``events`` to an update document so they are stored by the same write."""
+    merged = {op: dict(fields) for op, fields in update.items()}
+    if not events:
+        return merged
+    merged.setdefault("$push", {})[OUTBOX] = {"$each": outbox_entries(events)}
+    merged.setdefault("$min", {})[OUTBOX_SINCE] = datetime.now(UTC)
+    return merged
+
+
+def new_document(doc: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
+    """A document to insert together with the events its creation causes."""
+    out = dict(doc)
+    if events:
+        out[OUTBOX] = outbox_entries(events)
+        out[OUTBOX_SINCE] = datetime.now(UTC)
+    return out
+
+
+async def create_outbox_indexes(db: AsyncDatabase[Any], collections: Iterable[str]) -> None:
+    for name in collections:
+        await db[name].create_index([(OUTBOX_SINCE, ASCENDING)], sparse=True, name="outbox_pending")
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    passes: int = 0
+
+
+class OutboxRelay:
+    """Publishes the pending events of the given collections and clears them."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Any],
+        collections: Sequence[str],
+        bus: KafkaBus,
+        *,
+        poll_interval: float = 0.2,
+        batch_size: int = 500,
+        lease_seconds: float = 10.0,
+        name: str = "outbox-relay",
+    ) -> None:
+        self.db = db
+        self.collections = list(collections)
+        self.bus = bus
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.lock_id = name
+        self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"
+        self.stats = RelayStats()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lease_until: datetime | None = None
+
+    def wake(self) -> None:
+        """Ask the relay to look for pending events now (call after an outbox write)."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.lock_id)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._release_lease()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; will retry")
+                published = 0
+            if published >= self.batch_size:
+                continue  # more may be waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            self._wakeup.clear()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to ``batch_size`` pending events in write order."""
+        if not await self._hold_lease():
+            return 0
+        self.stats.passes += 1
+        pending: list[tuple[int, str, Any, dict[str, Any]]] = []
+        for name in self.collections:
+            cursor = (
+                self.db[name]
+                .find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1})
+                .sort(OUTBOX_SINCE, ASCENDING)
+                .limit(self.batch_size)
+            )
+            async for doc in cursor:
+                for entry in doc.get(OUTBOX) or ():
+                    pending.append((entry["seq"], name, doc["_id"], entry))
+        if not pending:
+            return 0
+        pending.sort(key=lambda item: item[0])
+        await self.bus.send_batch(
+            [
+                (
+                    entry["topic"],
+                    entry["key"].encode(),
+                    bytes(entry["value"]),
+                    [(h[0], bytes(h[1])) for h in entry["headers"]],
+                )
+                for _, _, _, entry in pending
+            ]
+        )
+        await self._clear(pending)
+        self.stats.published += len(pending)
+        return len(pending)
+
+    async def _clear(self, published: Sequence[tuple[int, str, Any, dict[str, Any]]]) -> None:
+        by_doc: dict[tuple[str, Any], list[str]] = {}
+        for _, name, doc_id, entry in published:
+            by_doc.setdefault((name, doc_id), []).append(entry["id"])
+        for (name, doc_id), ids in by_doc.items():
+            coll = self.db[name]
+            await coll.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": ids}}}})
+            # Only clear the pending marker if no new event arrived meanwhile.
+            await coll.update_one(
+                {"_id": doc_id, OUTBOX: {"$size": 0}}, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
+            )
+
+    async def _hold_lease(self) -> bool:
+        now = datetime.now(UTC)
+        if self._lease_until is not None and now < self._lease_until - self.lease / 2:
+            return True
+        until = now + self.lease
+        try:
+            await self.db["locks"].find_one_and_update(
+                {"_id": self.lock_id, "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": until}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            self._lease_until = None
+            return False
+        self._lease_until = until
+        return True
+
+    async def _release_lease(self) -> None:
+        if self._lease_until is None:
+            return
+        try:
+            await self.db["locks"].update_one(
+                {"_id": self.lock_id, "owner": self.owner}, {"$set": {"until": datetime.now(UTC)}}
+            )
+        except PyMongoError:
+            log.warning("could not release the outbox lease; it expires by itself")
+        self._lease_until = None
+
+
+async def pending_count(db: AsyncDatabase[Any], collections: Iterable[str]) -> int:
+    total = 0
+    for name in collections:
+        async for doc in db[name].find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1}):
+            total += len(doc.get(OUTBOX) or ())
+    return total

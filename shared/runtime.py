@@ -1,0 +1,105 @@
+"""What a running service holds: MongoDB, the Kafka bus, the outbox relay, consumers.
+
+Each service's ``app.py`` builds one :class:`Runtime` from its settings, hands
+it to its handlers, and starts/stops it in the FastAPI lifespan. Nothing here
+is module-global, so tests can run several services in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.bus import ConsumerRunner, Handler, Inbox, KafkaBus, KafkaSettings
+from shared.events import EventSpec, Topic
+from shared.logging import get_logger
+from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
+from shared.outbox import OutboxRelay, create_outbox_indexes
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class RuntimeSpec:
+    """What a service declares about its storage and messaging."""
+
+    indexes: Sequence[CollectionIndexes] = ()
+    outbox_collections: Sequence[str] = ()
+    published_topics: Sequence[Topic] = ()
+    consumed: Mapping[EventSpec[Any], Handler] = field(default_factory=dict)
+
+
+def kafka_settings(settings: ServiceSettings) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+        client_id=settings.kafka_client_id or f"quorum-{settings.service_name}",
+    )
+
+
+class Runtime:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.kafka = kafka_settings(settings)
+        self.client: AsyncMongoClient[Any] = connect(
+            settings.mongodb_uri, app_name=f"quorum-{settings.service_name}"
+        )
+        self.db: AsyncDatabase[Any] = self.client[settings.database_name]
+        self.bus = KafkaBus(self.kafka)
+        self.relay: OutboxRelay | None = None
+        self.consumer: ConsumerRunner | None = None
+        self._started = False
+
+    async def start(self, spec: RuntimeSpec) -> None:
+        """Indexes, topics, producer, relay, then consumers (so handlers can publish)."""
+        await ensure_indexes(self.db, spec.indexes)
+        await create_outbox_indexes(self.db, spec.outbox_collections)
+        await self.bus.start()
+        topics = {*spec.published_topics, *(s.topic for s in spec.consumed)}
+        await self.bus.ensure_topics(sorted(topics, key=lambda t: t.name))
+        if spec.outbox_collections:
+            self.relay = OutboxRelay(
+                self.db,
+                spec.outbox_collections,
+                self.bus,
+                poll_interval=self.settings.outbox_poll_interval_ms / 1000,
+                name=f"outbox-{self.settings.service_name}",
+            )
+            await self.relay.start()
+        if spec.consumed:
+            self.consumer = ConsumerRunner(
+                self.kafka,
+                name=self.settings.service_name,
+                group_id=self.settings.group_id,
+                handlers=spec.consumed,
+                bus=self.bus,
+                inbox=Inbox(self.db, self.settings.service_name),
+                max_retries=self.settings.consumer_max_retries,
+                retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
+            )
+            await self.consumer.start()
+        self._started = True
+        log.info("runtime started", settings=self.settings.safe_dump())
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.relay is not None:
+            await self.relay.stop()
+        await self.bus.stop()
+        await self.client.close()
+        self._started = False
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        return {"mongodb": lambda: ping(self.client), "kafka": self.bus.ping}

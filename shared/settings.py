@@ -1,0 +1,125 @@
+"""Service settings.
+
+Every service has one settings class (a subclass of :class:`ServiceSettings`)
+with its own environment prefix, e.g. ``QUORUM_INGEST_``. Values common to the
+whole deployment (Kafka, MongoDB, JWT keys, environment) may also be given once
+with the plain ``QUORUM_`` prefix; a service-specific variable wins over it.
+
+Settings are built once in the entrypoint and passed into ``create_app`` —
+there is no module-global settings object.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+COMMON_ENV_PREFIX = "QUORUM_"
+DEV_JWT_SECRET = "quorum-development-secret-change-me-0123456789"  # noqa: S105  (dev only)
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", DEV_JWT_SECRET})
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every Quorum service has. Subclass per service and set ``env_prefix``."""
+
+    model_config = SettingsConfigDict(env_prefix=COMMON_ENV_PREFIX, extra="ignore")
+
+    service_name: ClassVar[str] = "quorum"
+
+    environment: Environment = Environment.development
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool | None = Field(
+        None, description="JSON logs; defaults to true in production, console otherwise"
+    )
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_client_id: str | None = None
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (isolates test runs on a shared broker)"
+    )
+    topic_partitions: int = Field(6, ge=1, le=1000)
+    topic_replication_factor: int = Field(1, ge=1, le=7)
+    consumer_group: str | None = Field(None, description="Defaults to quorum-<service>")
+    consumer_max_retries: int = Field(5, ge=0, le=100)
+    consumer_retry_backoff_ms: int = Field(200, ge=1, le=60_000)
+
+    mongodb_uri: str = "mongodb://127.0.0.1:27018/"
+    mongodb_database: str | None = Field(None, description="Defaults to quorum_<service>")
+
+    outbox_poll_interval_ms: int = Field(200, ge=5, le=60_000)
+
+    jwt_algorithm: str = Field("HS256", pattern="^(HS256|RS256)$")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str | None = Field(None, description="PEM public key for RS256")
+    jwt_jwks_path: str | None = Field(None, description="Path to a JWKS file for RS256")
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or f"quorum-{self.service_name}"
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or f"quorum_{self.service_name}"
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_json is None:
+            return self.environment is Environment.production
+        return self.log_json
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if self.environment is Environment.development or self.environment is Environment.test:
+            return self
+        if self.jwt_algorithm == "HS256":
+            secret = self.jwt_secret.get_secret_value()
+            if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+                raise ValueError(
+                    "jwt_secret is a placeholder or shorter than 32 characters; set "
+                    f"{COMMON_ENV_PREFIX}JWT_SECRET to a real secret, or use RS256 with "
+                    f"{COMMON_ENV_PREFIX}JWT_PUBLIC_KEY / {COMMON_ENV_PREFIX}JWT_JWKS_PATH"
+                )
+        elif not (self.jwt_public_key or self.jwt_jwks_path):
+            raise ValueError("RS256 needs jwt_public_key or jwt_jwks_path")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        common = EnvSettingsSource(settings_cls, env_prefix=COMMON_ENV_PREFIX)
+        # earlier sources win: explicit args, then QUORUM_<SERVICE>_*, then QUORUM_*
+        return init_settings, env_settings, common, dotenv_settings, file_secret_settings
+
+    def safe_dump(self) -> dict[str, Any]:
+        """Settings for logs: secrets masked by SecretStr, URIs stripped of credentials."""
+        data = self.model_dump(mode="json")
+        for key in ("mongodb_uri",):
+            value = str(data.get(key) or "")
+            if "@" in value:
+                scheme, _, rest = value.partition("://")
+                data[key] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return data

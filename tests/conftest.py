@@ -1,0 +1,107 @@
+"""Test harness: real Kafka and a real MongoDB-compatible server for every test that needs them.
+
+Where the servers come from, in order:
+1. ``KAFKA_BOOTSTRAP_SERVERS`` and ``MONGODB_URI`` when both are set;
+2. testcontainers (Kafka and MongoDB containers) when a Docker engine answers;
+3. the local launcher (``deploy/local``), which installs and starts them, and
+   stops at the end of the session only what it started.
+
+Servers are session-scoped; each test module gets its own database name and
+topic prefix, so modules never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+
+from shared.settings import Environment, ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka_bootstrap: str
+    mongodb_uri: str
+    source: str
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # testcontainers dependency
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    kafka_env, mongo_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGODB_URI")
+    if kafka_env and mongo_env:
+        yield Endpoints(kafka_env, mongo_env, "environment")
+        return
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.mongodb import MongoDbContainer
+
+        with KafkaContainer().with_kraft() as kafka, MongoDbContainer("mongo:7") as mongo:
+            yield Endpoints(
+                kafka.get_bootstrap_server(), mongo.get_connection_url(), "testcontainers"
+            )
+        return
+    from deploy.local.infra import local_infra
+
+    infra = local_infra()
+    started = infra.up()
+    try:
+        yield Endpoints(infra.kafka.bootstrap, infra.mongo.uri, "local launcher")
+    finally:
+        infra.down(started)
+
+
+@pytest.fixture(scope="module")
+def run_id() -> str:
+    """A short id unique to this test module: its database and topic names carry it."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="module")
+def make_settings(endpoints: Endpoints, run_id: str) -> Callable[..., Any]:
+    """Build a service's settings pointing at the test servers, isolated per module."""
+
+    def build(cls: type[S], **overrides: Any) -> S:
+        values: dict[str, Any] = {
+            "environment": Environment.test,
+            "kafka_bootstrap_servers": endpoints.kafka_bootstrap,
+            "mongodb_uri": endpoints.mongodb_uri,
+            "mongodb_database": f"t_{run_id}_{cls.service_name}",
+            "topic_prefix": f"t{run_id}.",
+            "topic_partitions": 3,
+            "consumer_retry_backoff_ms": 20,
+            "consumer_max_retries": 2,
+            "outbox_poll_interval_ms": 50,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    return build
+
+
+@pytest_asyncio.fixture(scope="session")
+async def mongo_client(endpoints: Endpoints) -> AsyncIterator[AsyncMongoClient[Any]]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        endpoints.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    yield client
+    await client.close()

@@ -1,0 +1,261 @@
+"""The bus and the outbox against the real Kafka broker and MongoDB-compatible server.
+
+A tiny contract (``it.thing.changed.v1`` keyed by thing id) stands in for the
+services' events so each mechanism is tested on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings, dead_letter_reason
+from shared.events import Event, EventSpec, Topic, encode, make_event
+from shared.outbox import OUTBOX, OutboxRelay, create_outbox_indexes, new_document, with_events
+from shared.vocabulary import Contract
+from tests.conftest import Endpoints
+from tests.kafka_helpers import eventually, produce, read_topic
+
+pytestmark = pytest.mark.integration
+
+THINGS = Topic("it.things", summary="test things", key="thing id")
+
+
+class ThingChanged(Contract):
+    thing_id: str
+    n: int
+    fail: bool = False
+
+
+THING_CHANGED: EventSpec[ThingChanged] = EventSpec(
+    type="it.thing.changed.v1",
+    topic=THINGS,
+    payload=ThingChanged,
+    key=lambda d: d.thing_id,
+    producer="test",
+    summary="a thing changed",
+)
+
+
+class World:
+    """One test's isolated topics, database, producer and a consumer that records effects."""
+
+    def __init__(self, endpoints: Endpoints, client: AsyncMongoClient[Any]) -> None:
+        run = uuid.uuid4().hex[:8]
+        self.endpoints = endpoints
+        self.kafka = KafkaSettings(
+            endpoints.kafka_bootstrap, topic_prefix=f"it{run}.", partitions=3
+        )
+        self.db: AsyncDatabase[Any] = client[f"it_{run}"]
+        self.bus = KafkaBus(self.kafka)
+        self.calls: list[tuple[str, int]] = []
+        self.runners: list[ConsumerRunner] = []
+
+    @property
+    def topic(self) -> str:
+        return self.bus.topic(THINGS)
+
+    async def apply(self, event: Event[ThingChanged]) -> None:
+        """The effect under test: count and order of applications per thing."""
+        self.calls.append((event.data.thing_id, event.data.n))
+        if event.data.fail:
+            raise ValueError(f"thing {event.data.thing_id} cannot change to {event.data.n}")
+        await self.db.effects.update_one(
+            {"_id": event.data.thing_id}, {"$push": {"ns": event.data.n}}, upsert=True
+        )
+
+    def runner(
+        self, group: str = "g1", handler: Callable[[Event[Any]], Awaitable[None]] | None = None
+    ) -> ConsumerRunner:
+        runner = ConsumerRunner(
+            self.kafka,
+            name="it",
+            group_id=group,
+            handlers={THING_CHANGED: handler or self.apply},
+            bus=self.bus,
+            inbox=Inbox(self.db, "it"),
+            max_retries=2,
+            retry_backoff_ms=10,
+        )
+        self.runners.append(runner)
+        return runner
+
+    def event(self, thing_id: str, n: int, fail: bool = False) -> Event[ThingChanged]:
+        return make_event(
+            THING_CHANGED,
+            ThingChanged(thing_id=thing_id, n=n, fail=fail),
+            source="/test",
+            tenant="acme",
+        )
+
+    async def effects(self) -> dict[str, list[int]]:
+        return {doc["_id"]: doc["ns"] async for doc in self.db.effects.find()}
+
+
+@pytest_asyncio.fixture
+async def world(endpoints: Endpoints, mongo_client: AsyncMongoClient[Any]) -> AsyncIterator[World]:
+    w = World(endpoints, mongo_client)
+    await w.bus.start()
+    await w.bus.ensure_topics([THINGS])
+    yield w
+    for runner in w.runners:
+        await runner.stop()
+    await w.bus.stop()
+    await mongo_client.drop_database(w.db.name)
+
+
+async def test_relay_killed_before_publishing_publishes_after_restart(world: World) -> None:
+    # The state write and its event land together; the relay dies before publishing.
+    await world.db.things.insert_one(new_document({"_id": "t1", "v": 1}, [world.event("t1", 1)]))
+    await create_outbox_indexes(world.db, ["things"])
+    doomed = OutboxRelay(world.db, ["things"], world.bus, lease_seconds=0.5)
+    await doomed.start()
+    await doomed.stop()  # killed before its first pass completes (or right after): nothing lost
+    runner = world.runner()
+    await runner.start()
+    relay = OutboxRelay(world.db, ["things"], world.bus, poll_interval=0.05, lease_seconds=0.5)
+    await relay.start()
+    try:
+        assert await eventually(lambda: _effects_equal(world, {"t1": [1]}))
+        doc = await world.db.things.find_one({"_id": "t1"})
+        assert doc is not None and OUTBOX not in doc and doc["v"] == 1
+    finally:
+        await relay.stop()
+
+
+async def test_relay_crash_after_publish_is_applied_once(world: World) -> None:
+    class CrashAfterSend(OutboxRelay):
+        async def _clear(self, published: Any) -> None:
+            raise SystemError("killed between publish and marking sent")
+
+    ev = world.event("t2", 7)
+    await world.db.things.insert_one(new_document({"_id": "t2"}, [ev]))
+    crashing = CrashAfterSend(world.db, ["things"], world.bus)
+    with pytest.raises(SystemError):
+        await crashing.publish_pending()
+    await OutboxRelay(world.db, ["things"], world.bus, lease_seconds=0).publish_pending()
+    records = await read_topic(world.endpoints.kafka_bootstrap, world.topic, count=2)
+    assert [r.key for r in records] == [b"t2", b"t2"]  # published twice, same bytes
+    assert records[0].value == records[1].value
+    runner = world.runner()
+    await runner.start()
+    assert await eventually(lambda: _effects_equal(world, {"t2": [7]}))
+    await asyncio.sleep(0.5)
+    assert await world.effects() == {"t2": [7]}
+    assert world.calls == [("t2", 7)]
+
+
+async def test_state_change_and_event_in_one_update(world: World) -> None:
+    await world.db.things.insert_one({"_id": "t3", "v": 0})
+    for n in (1, 2, 3):
+        await world.db.things.update_one(
+            {"_id": "t3"}, with_events({"$set": {"v": n}}, [world.event("t3", n)])
+        )
+    relay = OutboxRelay(world.db, ["things"], world.bus)
+    assert await relay.publish_pending() == 3
+    assert await relay.publish_pending() == 0
+    records = await read_topic(world.endpoints.kafka_bootstrap, world.topic, count=3)
+    assert [r.key for r in records] == [b"t3"] * 3
+    runner = world.runner()
+    await runner.start()
+    assert await eventually(lambda: _effects_equal(world, {"t3": [1, 2, 3]}))
+
+
+async def test_only_one_relay_holds_the_lease(world: World) -> None:
+    await world.db.things.insert_one(new_document({"_id": "t4"}, [world.event("t4", 1)]))
+    first = OutboxRelay(world.db, ["things"], world.bus, lease_seconds=30)
+    second = OutboxRelay(world.db, ["things"], world.bus, lease_seconds=30)
+    assert await first.publish_pending() == 1
+    await world.db.things.update_one({"_id": "t4"}, with_events({}, [world.event("t4", 2)]))
+    assert await second.publish_pending() == 0  # the first still holds the lease
+    assert await first.publish_pending() == 1
+
+
+async def test_redelivered_event_changes_nothing(world: World) -> None:
+    event = world.event("t5", 1)
+    world_bus = world.bus
+    await world_bus.publish(event)
+    await world_bus.publish(event)  # the same event id again
+    await world_bus.publish(world.event("t5", 2))
+    runner = world.runner()
+    await runner.start()
+    assert await eventually(lambda: _effects_equal(world, {"t5": [1, 2]}))
+    await asyncio.sleep(0.5)
+    assert await world.effects() == {"t5": [1, 2]}
+    assert world.calls == [("t5", 1), ("t5", 2)]
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_partition_flows(world: World) -> None:
+    good_before = world.event("k", 1)
+    bad_handler = world.event("k", 2, fail=True)
+    good_after = world.event("k", 3)
+    messages = [encode(good_before)]
+    messages.append(
+        (b"k", b"{not json at all", [("content-type", b"application/cloudevents+json")])
+    )
+    messages.append(encode(bad_handler))
+    messages.append(encode(good_after))
+    await produce(world.endpoints.kafka_bootstrap, world.topic, messages)
+    runner = world.runner()
+    await runner.start()
+    assert await eventually(lambda: _effects_equal(world, {"k": [1, 3]}))
+    dlq = await read_topic(world.endpoints.kafka_bootstrap, f"{world.topic}.dlq", count=2)
+    assert len(dlq) == 2
+    undecodable, failed = dlq
+    assert undecodable.value == b"{not json at all"  # the original bytes
+    assert "not a CloudEvents" in (dead_letter_reason(undecodable.headers) or "")
+    assert failed.value == messages[2][1]
+    reason = dead_letter_reason(failed.headers) or ""
+    assert "ValueError" in reason and "cannot change to 2" in reason
+    assert dict(failed.headers)["quorum-dlq-attempts"] == b"3"  # first try + 2 retries
+    assert world.calls.count(("k", 2)) == 3
+
+
+async def test_per_key_order_is_kept(world: World) -> None:
+    events = [world.event(f"key{i % 5}", i) for i in range(100)]
+    await world.bus.send_batch([(THINGS, *_kv(e)) for e in events])
+    runner = world.runner()
+    await runner.start()
+    expected = {f"key{k}": [i for i in range(100) if i % 5 == k] for k in range(5)}
+    assert await eventually(lambda: _effects_equal(world, expected))
+
+
+async def test_restarted_consumer_resumes_from_committed_offsets(world: World) -> None:
+    first_half = [world.event(f"r{i % 7}", i) for i in range(60)]
+    await world.bus.send_batch([(THINGS, *_kv(e)) for e in first_half])
+    first = world.runner("resume")
+    await first.start()
+    await eventually(lambda: _count_effects(world, 60))
+    await first.stop()
+    calls_before = len(world.calls)
+    second_half = [world.event(f"r{i % 7}", i) for i in range(60, 120)]
+    await world.bus.send_batch([(THINGS, *_kv(e)) for e in second_half])
+    second = world.runner("resume")
+    await second.start()
+    expected = {f"r{k}": [i for i in range(120) if i % 7 == k] for k in range(7)}
+    assert await eventually(lambda: _effects_equal(world, expected))
+    # the restarted consumer started at the committed offsets: it saw only the new events
+    assert len(world.calls) - calls_before == 60
+
+
+def _kv(event: Event[Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    return encode(event)
+
+
+async def _effects_equal(world: World, expected: dict[str, list[int]]) -> bool:
+    return await world.effects() == expected
+
+
+async def _count_effects(world: World, count: int) -> bool:
+    return sum(len(v) for v in (await world.effects()).values()) >= count
+
+
+def test_dead_letter_reason_is_absent_on_normal_messages() -> None:
+    assert dead_letter_reason([("content-type", b"x")]) is None

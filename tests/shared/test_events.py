@@ -1,0 +1,183 @@
+"""The CloudEvents envelope: round trip, interoperability with the official SDK, bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from services.asyncapi import ALL_EVENTS
+from services.ingest.events import (
+    MEDIA_REJECTED,
+    REGISTRATION_REQUESTED,
+    MediaRejectedV1,
+    RejectionReason,
+)
+from shared.events import (
+    BadEvent,
+    EventRegistry,
+    EventSpec,
+    child_traceparent,
+    decode,
+    encode,
+    make_event,
+    trace_id_of,
+)
+
+REGISTRY = EventRegistry(ALL_EVENTS)
+
+
+def rejected(tenant: str = "acme") -> MediaRejectedV1:
+    return MediaRejectedV1(
+        external_id="ext-1",
+        tenant=tenant,
+        reasons=[RejectionReason(field="project_id", message="unknown project")],
+        rejected_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+
+
+def test_round_trip_keeps_every_attribute() -> None:
+    event = make_event(MEDIA_REJECTED, rejected(), source="/quorum/ingest", tenant="acme")
+    key, value, headers = encode(event)
+    assert dict(headers)["content-type"] == b"application/cloudevents+json"
+    body = json.loads(value)
+    assert body["specversion"] == "1.0"
+    assert body["type"] == "quorum.media.rejected.v1"
+    assert body["tenant"] == "acme"
+    decoded = decode(value, key=key, headers=headers, registry=REGISTRY)
+    assert decoded is not None
+    assert decoded.id == event.id
+    assert decoded.data == event.data
+    assert decoded.key == "ext-1"
+    assert decoded.tenant == "acme"
+    assert decoded.trace_id == trace_id_of(event.traceparent)
+
+
+def test_official_sdk_reads_what_quorum_writes() -> None:
+    event = make_event(MEDIA_REJECTED, rejected(), source="/quorum/ingest", tenant="acme")
+    key, value, headers = encode(event)
+    message = ce_kafka.KafkaMessage(headers=dict(headers), key=key, value=value)
+    ce = ce_kafka.from_structured(message, JSONFormat(), CloudEvent)
+    assert ce.get_id() == event.id
+    assert ce.get_type() == "quorum.media.rejected.v1"
+    assert ce.get_extension("tenant") == "acme"
+    assert ce.get_data()["reasons"][0]["field"] == "project_id"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+def test_quorum_reads_what_the_official_sdk_writes(mode: str) -> None:
+    ce = CloudEvent(
+        {
+            "id": "evt-1",
+            "source": "https://client.example/registrar",
+            "type": "quorum.media.registration_requested.v1",
+            "tenant": "acme",
+            "partitionkey": "ext-9",
+            "datacontenttype": "application/json",
+        },
+        {
+            "external_id": "ext-9",
+            "project_id": "p1",
+            "modality": "text",
+            "media": {
+                "modality": "text",
+                "uri": "https://cdn.example/a.txt",
+                "sha256": "a" * 64,
+                "size_bytes": 10,
+                "language": "en",
+                "length_chars": 10,
+            },
+        },
+    )
+    writer = ce_kafka.to_structured if mode == "structured" else ce_kafka.to_binary
+    message = writer(ce, JSONFormat())
+    decoded = decode(
+        message.value,
+        key=message.key if isinstance(message.key, bytes) else (message.key or "").encode(),
+        headers=list(message.headers.items()),
+        registry=REGISTRY,
+    )
+    assert decoded is not None
+    assert decoded.type == REGISTRATION_REQUESTED.type
+    assert decoded.tenant == "acme"
+    assert decoded.data.external_id == "ext-9"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe not json", "not a CloudEvents"),
+        (b"[1,2,3]", "not a CloudEvents"),
+        (b'{"id": "1", "type": "x"}', "not a CloudEvents"),
+    ],
+)
+def test_garbage_is_a_bad_event_with_a_reason(value: bytes, reason: str) -> None:
+    with pytest.raises(BadEvent, match=reason):
+        decode(value, key=None, headers=[], registry=REGISTRY)
+
+
+def test_known_type_with_wrong_data_names_the_field() -> None:
+    body = {
+        "id": "1",
+        "source": "/x",
+        "type": "quorum.media.rejected.v1",
+        "specversion": "1.0",
+        "data": {"external_id": "e", "tenant": "acme", "reasons": [], "rejected_at": "nope"},
+    }
+    with pytest.raises(BadEvent) as info:
+        decode(json.dumps(body).encode(), key=b"e", headers=[], registry=REGISTRY)
+    assert "data.reasons" in str(info.value)
+    assert "data.rejected_at" in str(info.value)
+
+
+def test_unknown_type_is_ignored_not_dead_lettered() -> None:
+    body = {
+        "id": "1",
+        "source": "/x",
+        "type": "com.other.thing.v1",
+        "specversion": "1.0",
+        "data": {},
+    }
+    assert decode(json.dumps(body).encode(), key=None, headers=[], registry=REGISTRY) is None
+
+
+def test_key_and_tenant_must_match_the_payload() -> None:
+    event = make_event(MEDIA_REJECTED, rejected(), source="/quorum/ingest", tenant="acme")
+    _, value, headers = encode(event)
+    with pytest.raises(BadEvent, match="key"):
+        decode(value, key=b"other", headers=headers, registry=REGISTRY)
+    spoofed = make_event(MEDIA_REJECTED, rejected(tenant="acme"), source="/x", tenant="evil")
+    key, value, headers = encode(spoofed)
+    with pytest.raises(BadEvent, match="tenant"):
+        decode(value, key=key, headers=headers, registry=REGISTRY)
+
+
+def test_type_must_carry_a_version() -> None:
+    with pytest.raises(ValueError, match="version"):
+        EventSpec(
+            type="quorum.media.registered",
+            topic=MEDIA_REJECTED.topic,
+            payload=MediaRejectedV1,
+            key=lambda d: d.external_id,
+            producer="x",
+            summary="x",
+        )
+
+
+def test_trace_context_continues_the_trace() -> None:
+    event = make_event(MEDIA_REJECTED, rejected(), source="/x", tenant="acme")
+    child = child_traceparent(event.traceparent)
+    assert trace_id_of(child) == event.trace_id
+    assert child != event.traceparent
+    assert trace_id_of(child_traceparent(None)) is not None
+
+
+def test_every_contract_type_is_unique_and_versioned() -> None:
+    types = [spec.type for spec in ALL_EVENTS]
+    assert len(types) == len(set(types))
+    assert all(t.startswith("quorum.") and t.rsplit(".", 1)[1].startswith("v") for t in types)
