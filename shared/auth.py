@@ -30,6 +30,7 @@ import jwt
 import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 
 from shared.settings import DEV_JWT_SECRET, Environment, ServiceSettings
 
@@ -174,7 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     parser.add_argument("--json", action="store_true", help="print the claims too")
     args = parser.parse_args(argv)
-    settings = ServiceSettings()
+    try:
+        settings = ServiceSettings()
+    except ValidationError as exc:
+        print(f"quorum-token: the QUORUM_* settings are invalid: {exc}", file=sys.stderr)
+        return 2
     if settings.environment is Environment.production:
         print("refusing to mint tokens in production; use your identity provider", file=sys.stderr)
         return 2

@@ -348,7 +348,8 @@ class ConsumerRunner:
     async def _apply(self, record: ConsumerRecord[Any, Any], event: Event[Any]) -> bool:
         """Apply one event; True when applied, False when dead-lettered."""
         handler = self._handlers[event.type]
-        attempt = 0
+        attempt = 0  # failures of the handler itself: bounded
+        outage = 0  # infrastructure outages: retried without bound
         with log_context(
             event_id=event.id,
             event_type=event.type,
@@ -361,8 +362,11 @@ class ConsumerRunner:
                 try:
                     await handler(event)
                 except INFRASTRUCTURE_ERRORS as exc:
-                    log.warning("infrastructure unavailable; retrying", error=str(exc))
-                    await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(attempt, 5)))
+                    outage += 1
+                    log.warning(
+                        "infrastructure unavailable; retrying", error=str(exc), tries=outage
+                    )
+                    await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(outage, 6)))
                     continue
                 except PermanentError as exc:
                     await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempt + 1)
@@ -398,6 +402,7 @@ class ConsumerRunner:
                 dlq, value=record.value or b"", key=record.key, headers=headers
             )
         )
+        EVENTS_PUBLISHED.labels(dlq).inc()
         EVENTS_CONSUMED.labels(self.name, record.topic, "dead_lettered").inc()
         log.error(
             "message dead-lettered",

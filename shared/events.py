@@ -134,10 +134,13 @@ def child_traceparent(parent: str | None) -> str:
 def trace_id_of(traceparent: str | None) -> str | None:
     if not traceparent:
         return None
-    parts = traceparent.split("-")
-    if len(parts) != 4 or len(parts[1]) != 32:
+    parts = traceparent.strip().split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
         return None
-    return parts[1]
+    trace = parts[1].lower()
+    if not all(c in "0123456789abcdef" for c in trace) or trace == "0" * 32:
+        return None
+    return trace
 
 
 def make_event(
@@ -203,7 +206,9 @@ def decode(
     Returns ``None`` for a valid CloudEvent of a type this consumer does not
     handle (topics carry several types). Raises :class:`BadEvent` with the
     reason for anything else: not a CloudEvent, a known type whose data does
-    not match its contract, a missing tenant or key.
+    not match its contract, a message key or ``tenant`` extension that
+    contradicts the payload. The event's tenant is the ``tenant`` extension,
+    else the payload's ``tenant``; handlers that need one check it is there.
     """
     if not value:
         raise BadEvent("empty message value")

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import Binary
+from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -37,8 +38,14 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+OUTBOX_PENDING = Gauge(
+    "quorum_outbox_pending_events",
+    "Events waiting in the outbox at the relay's last pass (capped by its batch size)",
+    ["relay"],
+)
+
 OUTBOX = "_outbox"
-OUTBOX_SINCE = "_outbox_since"
+OUTBOX_SINCE = "_outbox_since"  # seq of the oldest pending event of the document
 #: Projection that hides outbox bookkeeping from documents returned to callers.
 HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_SINCE: 0}
 
@@ -76,8 +83,9 @@ def with_events(update: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict
     merged = {op: dict(fields) for op, fields in update.items()}
     if not events:
         return merged
-    merged.setdefault("$push", {})[OUTBOX] = {"$each": outbox_entries(events)}
-    merged.setdefault("$min", {})[OUTBOX_SINCE] = datetime.now(UTC)
+    entries = outbox_entries(events)
+    merged.setdefault("$push", {})[OUTBOX] = {"$each": entries}
+    merged.setdefault("$min", {})[OUTBOX_SINCE] = entries[0]["seq"]
     return merged
 
 
@@ -86,7 +94,7 @@ def new_document(doc: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[s
     out = dict(doc)
     if events:
         out[OUTBOX] = outbox_entries(events)
-        out[OUTBOX_SINCE] = datetime.now(UTC)
+        out[OUTBOX_SINCE] = out[OUTBOX][0]["seq"]
     return out
 
 
@@ -164,16 +172,27 @@ class OutboxRelay:
             return 0
         self.stats.passes += 1
         pending: list[tuple[int, str, Any, dict[str, Any]]] = []
+        # With a backlog, documents beyond the limit hold only events written after
+        # the last fetched document's oldest one; publish nothing newer than that
+        # cutoff in this pass, so events of one key never overtake each other.
+        cutoff: int | None = None
         for name in self.collections:
-            cursor = (
+            docs = await (
                 self.db[name]
-                .find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1})
+                .find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1, OUTBOX_SINCE: 1})
                 .sort(OUTBOX_SINCE, ASCENDING)
                 .limit(self.batch_size)
+                .to_list()
             )
-            async for doc in cursor:
+            if len(docs) == self.batch_size:
+                last = docs[-1][OUTBOX_SINCE]
+                cutoff = last if cutoff is None else min(cutoff, last)
+            for doc in docs:
                 for entry in doc.get(OUTBOX) or ():
                     pending.append((entry["seq"], name, doc["_id"], entry))
+        if cutoff is not None:
+            pending = [item for item in pending if item[0] <= cutoff]
+        OUTBOX_PENDING.labels(self.lock_id).set(len(pending))
         if not pending:
             return 0
         pending.sort(key=lambda item: item[0])

@@ -27,6 +27,38 @@ DEV_JWT_SECRET = "quorum-development-secret-change-me-0123456789"  # noqa: S105 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", DEV_JWT_SECRET})
 
 
+#: Settings that may be given once for the whole deployment with the plain ``QUORUM_`` prefix.
+#: Per-service values (port, host, consumer group, database name) need the service prefix.
+COMMON_FIELDS = frozenset(
+    {
+        "environment",
+        "log_level",
+        "log_json",
+        "kafka_bootstrap_servers",
+        "topic_prefix",
+        "topic_partitions",
+        "topic_replication_factor",
+        "consumer_max_retries",
+        "consumer_retry_backoff_ms",
+        "outbox_poll_interval_ms",
+        "mongodb_uri",
+        "jwt_algorithm",
+        "jwt_secret",
+        "jwt_public_key",
+        "jwt_jwks_path",
+        "jwt_issuer",
+        "jwt_audience",
+    }
+)
+
+
+class _CommonEnvSource(EnvSettingsSource):
+    """``QUORUM_*`` variables, limited to :data:`COMMON_FIELDS`."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__call__().items() if k in COMMON_FIELDS}
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -36,7 +68,7 @@ class Environment(StrEnum):
 class ServiceSettings(BaseSettings):
     """Settings every Quorum service has. Subclass per service and set ``env_prefix``."""
 
-    model_config = SettingsConfigDict(env_prefix=COMMON_ENV_PREFIX, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="QUORUM_SERVICE_", extra="ignore")
 
     service_name: ClassVar[str] = "quorum"
 
@@ -110,7 +142,7 @@ class ServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        common = EnvSettingsSource(settings_cls, env_prefix=COMMON_ENV_PREFIX)
+        common = _CommonEnvSource(settings_cls, env_prefix=COMMON_ENV_PREFIX)
         # earlier sources win: explicit args, then QUORUM_<SERVICE>_*, then QUORUM_*
         return init_settings, env_settings, common, dotenv_settings, file_secret_settings
 

@@ -137,10 +137,13 @@ async def test_relay_crash_after_publish_is_applied_once(world: World) -> None:
 
     ev = world.event("t2", 7)
     await world.db.things.insert_one(new_document({"_id": "t2"}, [ev]))
-    crashing = CrashAfterSend(world.db, ["things"], world.bus)
+    crashing = CrashAfterSend(world.db, ["things"], world.bus, lease_seconds=1)
     with pytest.raises(SystemError):
         await crashing.publish_pending()
-    await OutboxRelay(world.db, ["things"], world.bus, lease_seconds=0).publish_pending()
+    # the restarted relay takes over once the dead one's lease has expired
+    restarted = OutboxRelay(world.db, ["things"], world.bus, lease_seconds=1)
+    assert await restarted.publish_pending() == 0
+    assert await eventually(restarted.publish_pending, timeout=5) == 1
     records = await read_topic(world.endpoints.kafka_bootstrap, world.topic, count=2)
     assert [r.key for r in records] == [b"t2", b"t2"]  # published twice, same bytes
     assert records[0].value == records[1].value

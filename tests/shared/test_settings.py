@@ -49,3 +49,13 @@ def test_safe_dump_hides_secrets_and_credentials() -> None:
     dumped = str(settings.safe_dump())
     assert "pw" not in dumped.replace("password", "")
     assert "s" * 40 not in dumped
+
+
+def test_per_service_values_need_the_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUORUM_PORT", "9999")
+    monkeypatch.setenv("QUORUM_MONGODB_DATABASE", "shared_db")
+    monkeypatch.setenv("QUORUM_INGEST_CONSUMER_GROUP", "ingest-blue")
+    settings = IngestSettings()
+    assert settings.port == 8001
+    assert settings.database_name == "quorum_ingest"
+    assert settings.group_id == "ingest-blue"
