@@ -21,12 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from prometheus_client import Counter, Histogram
@@ -48,6 +55,7 @@ from shared.logging import get_logger, log_context
 log = get_logger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+RECENT_IDS = 50_000
 DLQ_HEADER_PREFIX = "quorum-dlq-"
 
 EVENTS_CONSUMED = Counter(
@@ -224,7 +232,7 @@ class ConsumerRunner:
         inbox: Inbox | None = None,
         max_retries: int = 5,
         retry_backoff_ms: int = 200,
-        max_batch: int = 500,
+        max_batch: int = 1000,
     ) -> None:
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
@@ -243,10 +251,16 @@ class ConsumerRunner:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.assigned = asyncio.Event()
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._timers: dict[str, Any] = {}
+        self._pending: asyncio.Task[None] | None = None
+        # Ids applied recently by this instance: covers duplicates arriving while the
+        # previous batch's inbox marks are still being written.
+        self._recent: deque[str] = deque(maxlen=RECENT_IDS)
+        self._recent_set: set[str] = set()
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            *[self.bus.topic(t) for t in self.topics],
             bootstrap_servers=self.settings.bootstrap_servers,
             client_id=f"{self.settings.client_id}-{self.name}",
             group_id=self.group_id,
@@ -257,16 +271,25 @@ class ConsumerRunner:
             heartbeat_interval_ms=3_000,
             max_poll_interval_ms=600_000,
         )
+        self._consumer.subscribe(
+            [self.bus.topic(t) for t in self.topics], listener=_FinishBeforeRevoke(self)
+        )
         await self._consumer.start()
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand, store its effects and commit, then leave the group."""
         self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            except Exception:
+                log.exception("consumer stopped with an error", consumer=self.name)
             self._task = None
         if self._consumer is not None:
             await self._consumer.stop()
@@ -277,6 +300,11 @@ class ConsumerRunner:
         await asyncio.wait_for(self.assigned.wait(), timeout)
 
     async def _run(self) -> None:
+        """Poll, apply, then mark and commit in the background while the next batch is applied.
+
+        Offsets of a batch are committed only after its effects and inbox marks are
+        stored, and commits happen in batch order; a rebalance waits for them.
+        """
         consumer = self._consumer
         assert consumer is not None
         while not self._stopping.is_set():
@@ -286,12 +314,10 @@ class ConsumerRunner:
                     self.assigned.set()
                 if not batches:
                     continue
-                await asyncio.gather(
-                    *(self._process_partition(tp, records) for tp, records in batches.items())
-                )
-                await consumer.commit(
-                    {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                )
+                applied = await self._process_batch(batches)
+                await self.finish_pending()
+                offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                self._pending = asyncio.create_task(self._finalize(consumer, applied, offsets))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -299,8 +325,32 @@ class ConsumerRunner:
                 log.exception(
                     "consumer loop error; resuming from committed offsets", consumer=self.name
                 )
+                self._pending = None
                 await self._rewind(consumer)
                 await asyncio.sleep(1.0)
+        await self.finish_pending()
+
+    async def finish_pending(self) -> None:
+        """Wait until the previous batch's inbox marks and offsets are stored."""
+        pending = self._pending
+        if pending is None:
+            return
+        try:
+            await asyncio.shield(pending)  # the loop and a rebalance may both wait on it
+        finally:
+            if self._pending is pending:
+                self._pending = None
+
+    async def _finalize(
+        self,
+        consumer: AIOKafkaConsumer,
+        applied: list[Event[Any]],
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        inbox = self.inbox
+        if inbox is not None and applied:
+            await self._with_infra_retry(lambda: inbox.mark(applied))
+        await consumer.commit(offsets)
 
     async def _rewind(self, consumer: AIOKafkaConsumer) -> None:
         try:
@@ -313,37 +363,74 @@ class ConsumerRunner:
         except Exception:
             log.exception("could not rewind consumer", consumer=self.name)
 
-    async def _process_partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]]
-    ) -> None:
-        decoded: list[tuple[ConsumerRecord[Any, Any], Event[Any] | None]] = []
-        for record in records:
-            try:
-                event = decode(
-                    record.value, key=record.key, headers=record.headers, registry=self.registry
-                )
-            except BadEvent as exc:
-                await self._dead_letter(record, str(exc), attempts=0)
-                continue
-            if event is None:
-                EVENTS_CONSUMED.labels(self.name, tp.topic, "ignored").inc()
-                continue
-            decoded.append((record, event))
-        seen = await self._with_infra_retry(
-            lambda: self.inbox.seen([ev.id for _, ev in decoded if ev]) if self.inbox else _empty()
+    async def _process_batch(
+        self, batches: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> list[Event[Any]]:
+        """Decode everything, check the inbox once, apply partitions concurrently.
+
+        Returns the events applied (to be marked in the inbox before the commit).
+        """
+        decoded: dict[TopicPartition, list[tuple[ConsumerRecord[Any, Any], Event[Any]]]] = {}
+        for tp, records in batches.items():
+            events = decoded[tp] = []
+            for record in records:
+                try:
+                    event = decode(
+                        record.value, key=record.key, headers=record.headers, registry=self.registry
+                    )
+                except BadEvent as exc:
+                    await self._dead_letter(record, str(exc), attempts=0)
+                    continue
+                if event is None:
+                    self._count(tp.topic, "ignored")
+                    continue
+                events.append((record, event))
+        ids = [event.id for events in decoded.values() for _, event in events]
+        inbox = self.inbox
+        seen: set[str] = (
+            await self._with_infra_retry(lambda: inbox.seen(ids)) if inbox and ids else set()
         )
+        seen.update(i for i in ids if i in self._recent_set)
+        applied = await asyncio.gather(
+            *(self._apply_partition(tp.topic, events, seen) for tp, events in decoded.items())
+        )
+        done = [event for events in applied for event in events]
+        for event in done:
+            if len(self._recent) == RECENT_IDS:
+                self._recent_set.discard(self._recent[0])
+            self._recent.append(event.id)
+            self._recent_set.add(event.id)
+        return done
+
+    async def _apply_partition(
+        self,
+        topic: str,
+        events: list[tuple[ConsumerRecord[Any, Any], Event[Any]]],
+        seen: set[str],
+    ) -> list[Event[Any]]:
+        """Apply one partition's events in order; return those applied (not dead-lettered)."""
         applied: list[Event[Any]] = []
-        for record, event in decoded:
-            assert event is not None
+        for record, event in events:
             if event.id in seen:
-                EVENTS_CONSUMED.labels(self.name, tp.topic, "duplicate").inc()
+                self._count(topic, "duplicate")
                 continue
+            seen.add(event.id)  # a duplicate later in this batch is skipped too
             if await self._apply(record, event):
                 applied.append(event)
-            seen.add(event.id)
-        if self.inbox is not None and applied:
-            inbox = self.inbox
-            await self._with_infra_retry(lambda: inbox.mark(applied))
+        return applied
+
+    def _timer(self, event_type: str) -> Any:
+        timer = self._timers.get(event_type)
+        if timer is None:
+            timer = self._timers[event_type] = HANDLER_SECONDS.labels(self.name, event_type)
+        return timer
+
+    def _count(self, topic: str, outcome: str) -> None:
+        key = (topic, outcome)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = EVENTS_CONSUMED.labels(self.name, topic, outcome)
+        counter.inc()
 
     async def _apply(self, record: ConsumerRecord[Any, Any], event: Event[Any]) -> bool:
         """Apply one event; True when applied, False when dead-lettered."""
@@ -379,8 +466,8 @@ class ConsumerRunner:
                     log.warning("handler failed; retrying", attempt=attempt, error=str(exc))
                     await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
                     continue
-                HANDLER_SECONDS.labels(self.name, event.type).observe(time.perf_counter() - started)
-                EVENTS_CONSUMED.labels(self.name, record.topic, "applied").inc()
+                self._timer(event.type).observe(time.perf_counter() - started)
+                self._count(record.topic, "applied")
                 return True
 
     async def _dead_letter(
@@ -403,7 +490,7 @@ class ConsumerRunner:
             )
         )
         EVENTS_PUBLISHED.labels(dlq).inc()
-        EVENTS_CONSUMED.labels(self.name, record.topic, "dead_lettered").inc()
+        self._count(record.topic, "dead_lettered")
         log.error(
             "message dead-lettered",
             topic=record.topic,
@@ -424,8 +511,20 @@ class ConsumerRunner:
                 await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(attempt, 5)))
 
 
-async def _empty() -> set[str]:
-    return set()
+class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On a rebalance, store and commit the batch in flight before partitions move."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        try:
+            await self.runner.finish_pending()
+        except Exception:
+            log.exception("could not commit before the rebalance; the batch will be redelivered")
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
 
 
 def dead_letter_reason(headers: Sequence[tuple[str, bytes]] | None) -> str | None:

@@ -13,7 +13,9 @@ change is a new :class:`EventSpec` published side by side with the old one.
 
 from __future__ import annotations
 
+import base64
 import builtins
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 P = TypeVar("P", bound=BaseModel)
 
 CONTENT_TYPE = "application/cloudevents+json"
+_STRUCTURED_HEADERS = (("content-type", CONTENT_TYPE.encode()),)
 _FORMAT = JSONFormat()
 _ENVELOPE_ATTRS = frozenset(
     {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema"}
@@ -172,13 +175,18 @@ def make_event(
 
 
 def encode(event: Event[Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """Encode as a Kafka message in structured mode: ``(key, value, headers)``."""
+    """Encode as a Kafka message in structured mode: ``(key, value, headers)``.
+
+    The JSON is written directly (attributes, then ``data`` serialised by
+    pydantic in Rust) rather than through the SDK's writer, which validates and
+    re-serialises every attribute; the tests prove the SDK reads the result.
+    """
     attributes: dict[str, Any] = {
         "id": event.id,
         "source": event.source,
         "type": event.type,
         "specversion": "1.0",
-        "time": event.time,
+        "time": _rfc3339(event.time),
         "datacontenttype": "application/json",
     }
     if event.subject:
@@ -188,10 +196,16 @@ def encode(event: Event[Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     if event.traceparent:
         attributes["traceparent"] = event.traceparent
     attributes.update(event.extensions)
-    ce = CloudEvent(attributes, event.data.model_dump(mode="json", exclude_none=False))
-    message = ce_kafka.to_structured(ce, _FORMAT, key_mapper=lambda _: event.key)
-    headers = [(name, value) for name, value in message.headers.items()]
-    return event.key.encode(), message.value, headers
+    head = json.dumps(attributes, separators=(",", ":"), default=str)
+    value = b"".join((head[:-1].encode(), b',"data":', event.data.model_dump_json().encode(), b"}"))
+    return event.key.encode(), value, list(_STRUCTURED_HEADERS)
+
+
+def _rfc3339(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    text = moment.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
 
 
 def decode(
@@ -212,9 +226,15 @@ def decode(
     """
     if not value:
         raise BadEvent("empty message value")
-    message = ce_kafka.KafkaMessage(headers=dict(headers or ()), key=key, value=value)
+    header_map = dict(headers or ())
     try:
-        ce = cast(CloudEvent, ce_kafka.from_kafka(message, _FORMAT, CloudEvent))
+        if any(name.startswith("ce_") for name in header_map):  # binary content mode
+            message = ce_kafka.KafkaMessage(headers=header_map, key=key, value=value)
+            ce = cast(CloudEvent, ce_kafka.from_binary(message, _FORMAT, CloudEvent))
+        else:  # structured content mode: the whole event is the value
+            ce = _read_structured(value)
+    except BadEvent:
+        raise
     except (BaseCloudEventException, ValueError, TypeError, KeyError) as exc:
         raise BadEvent(f"not a CloudEvents 1.0 message: {exc}") from exc
     except Exception as exc:  # the SDK raises assorted errors for malformed input
@@ -235,6 +255,29 @@ def decode(
     except ValidationError as exc:
         raise BadEvent(_validation_reason(spec, exc)) from exc
     return _typed(ce, spec, payload, key)
+
+
+def _read_structured(value: bytes) -> CloudEvent:
+    """The SDK's structured JSON reading, with the stdlib's (faster) RFC 3339 parser.
+
+    Attribute validation stays the SDK's: the :class:`CloudEvent` constructor
+    checks required, optional and extension attributes.
+    """
+    attributes = json.loads(value)
+    if not isinstance(attributes, dict):
+        raise BadEvent("not a CloudEvents 1.0 message: the value is not a JSON object")
+    if attributes.get("specversion") != "1.0":
+        raise BadEvent(
+            f"not a CloudEvents 1.0 message: specversion {attributes.get('specversion')!r}"
+        )
+    data = attributes.pop("data", None)
+    if data is None and "data_base64" in attributes:
+        data = base64.b64decode(attributes.pop("data_base64"))
+    if "time" in attributes:
+        if not isinstance(attributes["time"], str):
+            raise BadEvent("not a CloudEvents 1.0 message: time must be an RFC 3339 string")
+        attributes["time"] = datetime.fromisoformat(attributes["time"])
+    return CloudEvent(attributes, data)
 
 
 def _typed(

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import AuthError, TokenVerifier
-from shared.events import trace_id_of
+from shared.events import child_traceparent, new_traceparent, trace_id_of
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
 
@@ -190,8 +190,14 @@ class RequestContextMiddleware:
         request_id = (
             incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
         )
-        trace_id = trace_id_of(headers.get("traceparent"))
-        scope.setdefault("state", {})["request_id"] = request_id
+        incoming_trace = headers.get("traceparent")
+        traceparent = (
+            child_traceparent(incoming_trace) if trace_id_of(incoming_trace) else new_traceparent()
+        )
+        trace_id = trace_id_of(traceparent)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["traceparent"] = traceparent  # events caused by this request continue the trace
         status_holder = {"status": 500}
 
         async def send_wrapper(message: Message) -> None:

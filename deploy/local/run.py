@@ -64,10 +64,15 @@ def main() -> int:
                 text=True,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches only this supervisor, which stops them
             )
             threading.Thread(target=_pump, args=(name, procs[name].stdout), daemon=True).start()
         print(_banner(infra.kafka.bootstrap, infra.mongo.uri), flush=True)
-        while True:
+        stop = threading.Event()
+        # Handle both explicitly: a shell may start us with SIGINT ignored.
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while not stop.wait(0.5):
             for name, proc in procs.items():
                 code = proc.poll()
                 if code is not None:
@@ -76,9 +81,7 @@ def main() -> int:
                         file=sys.stderr,
                     )
                     return 1
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("\nstopping...", file=sys.stderr)
+        print("stopping the services and the servers this command started...", file=sys.stderr)
         return 0
     finally:
         _stop(procs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from services.ingest.events import MediaRegistration
 from services.ingest.handlers import Ingest
@@ -41,10 +41,12 @@ async def register_media(
     ingest: IngestDep,
     request: Request,
     response: Response,
-    traceparent: Annotated[str | None, Header()] = None,
 ) -> MediaItem:
     result = await ingest.register(
-        principal.tenant, body, request_id=request.state.request_id, traceparent=traceparent
+        principal.tenant,
+        body,
+        request_id=request.state.request_id,
+        traceparent=request.state.traceparent,
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from services.ingest.events import MEDIA_REGISTERED, MediaRegisteredV1, MediaRegistration
 from services.ingest.models import ItemStatus, MediaItem
 from services.ingest.store import MediaStore
-from shared.events import child_traceparent, make_event
+from shared.events import make_event
 from shared.http import FieldError, Problem
 from shared.logging import get_logger
 from shared.mongo import to_document
@@ -100,7 +100,7 @@ class Ingest:
             payload,
             source=SOURCE,
             tenant=tenant,
-            traceparent=child_traceparent(traceparent),
+            traceparent=traceparent,
         )
         doc = {
             "_id": item_id,
