@@ -50,7 +50,7 @@ from shared.events import (
     encode,
     topic_name,
 )
-from shared.logging import get_logger, log_context
+from shared.logging import event_log_context, get_logger
 
 log = get_logger(__name__)
 
@@ -197,8 +197,16 @@ class Inbox:
     handler idempotence covers a crash between the effect and the inbox write.
     """
 
-    def __init__(self, db: AsyncDatabase[Any], consumer: str) -> None:
+    def __init__(self, db: AsyncDatabase[Any], consumer: str, retention_days: float = 14.0) -> None:
         self.collection = db[f"inbox_{consumer}"]
+        self.retention_seconds = int(retention_days * 86_400)
+
+    async def create_indexes(self) -> None:
+        """Ids older than the retention are dropped (a replay from older offsets relies on
+        the handlers' own idempotence, which every handler keeps)."""
+        await self.collection.create_index(
+            "at", expireAfterSeconds=self.retention_seconds, name="inbox_retention"
+        )
 
     async def seen(self, event_ids: Sequence[str]) -> set[str]:
         if not event_ids:
@@ -210,7 +218,7 @@ class Inbox:
         if not events:
             return
         now = datetime.now(UTC)
-        docs = [{"_id": ev.id, "type": ev.type, "at": now} for ev in events]
+        docs = [{"_id": ev.id, "at": now} for ev in events]
         try:
             await self.collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -233,6 +241,7 @@ class ConsumerRunner:
         max_retries: int = 5,
         retry_backoff_ms: int = 200,
         max_batch: int = 1000,
+        pipeline_depth: int = 4,
     ) -> None:
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
@@ -253,7 +262,8 @@ class ConsumerRunner:
         self.assigned = asyncio.Event()
         self._counters: dict[tuple[str, str], Any] = {}
         self._timers: dict[str, Any] = {}
-        self._pending: asyncio.Task[None] | None = None
+        self.pipeline_depth = pipeline_depth
+        self._pending: deque[asyncio.Task[None]] = deque()
         # Ids applied recently by this instance: covers duplicates arriving while the
         # previous batch's inbox marks are still being written.
         self._recent: deque[str] = deque(maxlen=RECENT_IDS)
@@ -300,10 +310,11 @@ class ConsumerRunner:
         await asyncio.wait_for(self.assigned.wait(), timeout)
 
     async def _run(self) -> None:
-        """Poll, apply, then mark and commit in the background while the next batch is applied.
+        """Poll and apply; mark and commit in the background while later batches are applied.
 
         Offsets of a batch are committed only after its effects and inbox marks are
-        stored, and commits happen in batch order; a rebalance waits for them.
+        stored, and commits happen in batch order; at most ``pipeline_depth``
+        batches wait for their commit, and a rebalance waits for all of them.
         """
         consumer = self._consumer
         assert consumer is not None
@@ -312,12 +323,17 @@ class ConsumerRunner:
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
                 if consumer.assignment():
                     self.assigned.set()
+                self._reap_finished()
                 if not batches:
                     continue
                 applied = await self._process_batch(batches)
-                await self.finish_pending()
+                while len(self._pending) >= self.pipeline_depth:
+                    await self._finish_oldest()
                 offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                self._pending = asyncio.create_task(self._finalize(consumer, applied, offsets))
+                previous = self._pending[-1] if self._pending else None
+                self._pending.append(
+                    asyncio.create_task(self._finalize(consumer, applied, offsets, previous))
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -325,31 +341,47 @@ class ConsumerRunner:
                 log.exception(
                     "consumer loop error; resuming from committed offsets", consumer=self.name
                 )
-                self._pending = None
+                await self._abandon_pending()
                 await self._rewind(consumer)
                 await asyncio.sleep(1.0)
         await self.finish_pending()
 
-    async def finish_pending(self) -> None:
-        """Wait until the previous batch's inbox marks and offsets are stored."""
-        pending = self._pending
-        if pending is None:
-            return
+    def _reap_finished(self) -> None:
+        """Drop finished finalizers from the front; a failed one raises here."""
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()
+
+    async def _finish_oldest(self) -> None:
+        task = self._pending[0]
         try:
-            await asyncio.shield(pending)  # the loop and a rebalance may both wait on it
+            await asyncio.shield(task)  # the loop and a rebalance may both wait on it
         finally:
-            if self._pending is pending:
-                self._pending = None
+            if self._pending and self._pending[0] is task:
+                self._pending.popleft()
+
+    async def finish_pending(self) -> None:
+        """Wait until every applied batch's inbox marks and offsets are stored."""
+        while self._pending:
+            await self._finish_oldest()
+
+    async def _abandon_pending(self) -> None:
+        pending, self._pending = list(self._pending), deque()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _finalize(
         self,
         consumer: AIOKafkaConsumer,
         applied: list[Event[Any]],
         offsets: dict[TopicPartition, int],
+        previous: asyncio.Task[None] | None,
     ) -> None:
         inbox = self.inbox
         if inbox is not None and applied:
             await self._with_infra_retry(lambda: inbox.mark(applied))
+        if previous is not None:
+            await asyncio.shield(previous)  # commits stay in batch order; a failure propagates
         await consumer.commit(offsets)
 
     async def _rewind(self, consumer: AIOKafkaConsumer) -> None:
@@ -437,13 +469,15 @@ class ConsumerRunner:
         handler = self._handlers[event.type]
         attempt = 0  # failures of the handler itself: bounded
         outage = 0  # infrastructure outages: retried without bound
-        with log_context(
-            event_id=event.id,
-            event_type=event.type,
-            tenant=event.tenant,
-            key=event.key,
-            trace_id=event.trace_id,
-        ):
+        context = {
+            "event_id": event.id,
+            "event_type": event.type,
+            "tenant": event.tenant,
+            "item_id": getattr(event.data, "item_id", None),
+            "key": event.key,
+            "traceparent": event.traceparent,
+        }
+        with event_log_context(context):
             while True:
                 started = time.perf_counter()
                 try:

@@ -74,13 +74,15 @@ class Runtime:
             )
             await self.relay.start()
         if spec.consumed:
+            inbox = Inbox(self.db, self.settings.service_name)
+            await inbox.create_indexes()
             self.consumer = ConsumerRunner(
                 self.kafka,
                 name=self.settings.service_name,
                 group_id=self.settings.group_id,
                 handlers=spec.consumed,
                 bus=self.bus,
-                inbox=Inbox(self.db, self.settings.service_name),
+                inbox=inbox,
                 max_retries=self.settings.consumer_max_retries,
                 retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
             )
