@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -59,3 +59,10 @@ def to_document(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return str(value)
+
+
+def now_ms() -> datetime:
+    """The current UTC time at MongoDB's precision (milliseconds), so what an API returns
+    and what an event carries equal what is stored."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -140,7 +140,9 @@ class ItemResolvedV1(Contract):
     resolved_at: datetime
 
 
-def _work(type_: str, summary: str) -> EventSpec[WorkUnitEventV1]:
+def _work(
+    type_: str, summary: str, consumers: tuple[str, ...] = ("metrics",)
+) -> EventSpec[WorkUnitEventV1]:
     return EventSpec(
         type=type_,
         topic=WORK,
@@ -148,7 +150,7 @@ def _work(type_: str, summary: str) -> EventSpec[WorkUnitEventV1]:
         key=lambda d: d.item_id,
         subject=lambda d: d.unit_id,
         producer=PRODUCER,
-        consumers=("metrics",),
+        consumers=consumers,
         summary=summary,
     )
 
@@ -163,7 +165,9 @@ PROJECT_CHANGED: EventSpec[ProjectChangedV1] = EventSpec(
     consumers=("ingest", "metrics"),
     summary="A project was created or changed: its full configuration and status.",
 )
-WORK_CREATED = _work("quorum.work.created.v1", "A work unit was created for an item.")
+WORK_CREATED = _work(
+    "quorum.work.created.v1", "A work unit was created for an item.", ("metrics", "taxonomy")
+)
 WORK_LEASED = _work("quorum.work.leased.v1", "A work unit was leased to an expert.")
 WORK_RELEASED = _work("quorum.work.released.v1", "An expert released a lease unfinished.")
 WORK_EXPIRED = _work("quorum.work.expired.v1", "A lease expired; the unit is back in the pool.")
@@ -194,7 +198,7 @@ ITEM_RESOLVED: EventSpec[ItemResolvedV1] = EventSpec(
     key=lambda d: d.item_id,
     subject=lambda d: d.item_id,
     producer=PRODUCER,
-    consumers=("ingest", "metrics"),
+    consumers=("ingest", "metrics", "taxonomy"),
     summary="An item's final labels were decided, by consensus or adjudication.",
 )
 

@@ -1,8 +1,4 @@
-"""Taxonomy: Versions ontologies with classes, example links, diffs and migrations.
-
-Skeleton: the service starts, owns its database and topics, and answers health
-checks; its capabilities arrive with their own issues.
-"""
+"""Taxonomy: versioned ontologies with classes, example links, diffs and migrations."""
 
 from __future__ import annotations
 
@@ -11,7 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.taxonomy import api, store
 from services.taxonomy.events import TAXONOMY
+from services.taxonomy.handlers import Taxonomy
 from services.taxonomy.settings import TaxonomySettings
 from shared.http import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
@@ -19,7 +17,13 @@ from shared.runtime import Runtime, RuntimeSpec
 
 def create_app(settings: TaxonomySettings) -> FastAPI:
     runtime = Runtime(settings)
-    spec = RuntimeSpec(published_topics=[TAXONOMY])
+    taxonomy = Taxonomy(store.TaxonomyStore(runtime.db), runtime)
+    spec = RuntimeSpec(
+        indexes=store.INDEXES,
+        outbox_collections=store.OUTBOX_COLLECTIONS,
+        published_topics=[TAXONOMY],
+        consumed=taxonomy.consumers(),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -32,10 +36,12 @@ def create_app(settings: TaxonomySettings) -> FastAPI:
     app = create_service_app(
         settings,
         title="Quorum taxonomy",
-        description="Versions ontologies with classes, example links, diffs and migrations.",
-        routers=[],
+        description="Versions ontologies (COCO-style or custom) with hierarchical classes, "
+        "example links, diffs, label translation between versions and impact previews.",
+        routers=[api.router],
         lifespan=lifespan,
         readiness=lambda _: runtime.readiness(),
     )
+    app.state.taxonomy = taxonomy
     app.state.runtime = runtime
     return app

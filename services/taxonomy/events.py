@@ -44,10 +44,25 @@ class ClassSnapshot(Contract):
     extra: dict[str, Any] = Field(default_factory=dict, description="e.g. COCO supercategory")
 
 
-ChangeKind = Literal["added", "removed", "renamed", "moved", "merged", "split", "guideline_changed"]
+ChangeKind = Literal[
+    "added",
+    "removed",
+    "renamed",
+    "moved",
+    "merged",
+    "split",
+    "guideline_changed",
+    "deprecated",
+    "reactivated",
+    "changed",
+]
 
 
 class MappingEntry(Contract):
+    """One change between two versions. ``merged``: n sources -> 1 target; ``split``: 1 -> n;
+    ``changed``: other fields (display name, description, synonyms, attributes,
+    modalities), named in ``note``."""
+
     kind: ChangeKind
     from_class_ids: list[Id] = Field(default_factory=list)
     to_class_ids: list[Id] = Field(default_factory=list)
@@ -69,6 +84,14 @@ class VersionPublishedV1(Contract):
     classes: list[ClassSnapshot]
     mapping: VersionMapping | None = Field(None, description="from the previous version, if any")
     published_at: datetime
+
+
+class VersionDeprecatedV1(Contract):
+    ontology_id: Id
+    tenant: TenantId
+    version: int = Field(ge=1)
+    note: str = ""
+    deprecated_at: datetime
 
 
 class Polarity(StrEnum):
@@ -119,4 +142,15 @@ EXAMPLE_LINKED: EventSpec[ExampleLinkedV1] = EventSpec(
     summary="A media item was linked as an example of a class.",
 )
 
-EVENTS = (VERSION_PUBLISHED, EXAMPLE_LINKED)
+VERSION_DEPRECATED: EventSpec[VersionDeprecatedV1] = EventSpec(
+    type="quorum.taxonomy.version_deprecated.v1",
+    topic=TAXONOMY,
+    payload=VersionDeprecatedV1,
+    key=lambda d: d.ontology_id,
+    subject=lambda d: f"{d.ontology_id}/v{d.version}",
+    producer=PRODUCER,
+    consumers=("ingest", "assignment"),
+    summary="A published version was deprecated: new work should move to a later version.",
+)
+
+EVENTS = (VERSION_PUBLISHED, VERSION_DEPRECATED, EXAMPLE_LINKED)

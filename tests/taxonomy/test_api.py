@@ -1,0 +1,649 @@
+"""Taxonomy service against the real servers: drafts, publishing, diffs, translation,
+examples, candidates, impact, import/export, events and access control."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from services.assignment.events import (
+    ITEM_RESOLVED,
+    JUDGMENT_SUBMITTED,
+    WORK_CREATED,
+    ItemResolvedV1,
+    JudgmentSubmittedV1,
+    Resolution,
+    Verdict,
+    WorkKind,
+    WorkUnitEventV1,
+)
+from services.ingest.events import MEDIA_REGISTERED, MediaRegisteredV1, PreLabels
+from services.taxonomy.app import create_app
+from services.taxonomy.events import TAXONOMY, VERSION_PUBLISHED, VersionPublishedV1
+from services.taxonomy.settings import TaxonomySettings
+from shared.bus import KafkaBus
+from shared.events import EventRegistry, decode, make_event
+from shared.runtime import kafka_settings
+from shared.vocabulary import Label, TaxonomyRef
+from tests.kafka_helpers import eventually, read_topic
+from tests.service_helpers import auth, running
+
+pytestmark = pytest.mark.integration
+
+OPS = auth("ops")
+OTHER_TENANT_OPS = auth("ops", tenant="globex")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def service(
+    make_settings: Callable[..., Any],
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    settings = make_settings(TaxonomySettings)
+    app = create_app(settings)
+    async with running(app) as client:
+        await app.state.runtime.consumer.wait_assigned()
+        yield client, settings
+
+
+@pytest.fixture
+def client(service: tuple[httpx.AsyncClient, Any]) -> httpx.AsyncClient:
+    return service[0]
+
+
+async def new_ontology(client: httpx.AsyncClient, name: str = "street") -> tuple[str, str]:
+    created = await client.post("/v1/ontologies", json={"name": name}, headers=OPS)
+    assert created.status_code == 201, created.text
+    oid = created.json()["ontology_id"]
+    draft = await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)
+    return oid, draft.headers["etag"]
+
+
+async def edit(
+    client: httpx.AsyncClient, method: str, url: str, etag: str, body: Any = None
+) -> tuple[httpx.Response, str]:
+    response = await client.request(method, url, json=body, headers={**OPS, "If-Match": etag})
+    return response, response.headers.get("etag", etag)
+
+
+async def publish(client: httpx.AsyncClient, oid: str, etag: str) -> dict[str, Any]:
+    response = await client.post(
+        f"/v1/ontologies/{oid}/draft/publish", headers={**OPS, "If-Match": etag}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def start_draft(client: httpx.AsyncClient, oid: str) -> str:
+    response = await client.post(f"/v1/ontologies/{oid}/draft", headers=OPS)
+    assert response.status_code == 201, response.text
+    return response.headers["etag"]
+
+
+async def build_v1(client: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+    """vehicle > car, truck; person; sedan, coupe (to merge later); bird (to split later)."""
+    oid, etag = await new_ontology(client)
+    for body in (
+        {"id": "vehicle", "name": "Vehicle"},
+        {"id": "car", "name": "Car", "parent_id": "vehicle", "guideline": "four wheels"},
+        {"id": "truck", "name": "Truck", "parent_id": "vehicle"},
+        {"id": "person", "name": "Person"},
+        {"id": "sedan", "name": "Sedan", "parent_id": "vehicle"},
+        {"id": "coupe", "name": "Coupe", "parent_id": "vehicle"},
+        {
+            "id": "bird",
+            "name": "Bird",
+            "attributes": [{"name": "occluded", "type": "bool"}],
+        },
+    ):
+        response, etag = await edit(
+            client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, body
+        )
+        assert response.status_code == 201, response.text
+    return oid, await publish(client, oid, etag)
+
+
+async def test_publish_makes_an_immutable_numbered_hashed_version(
+    client: httpx.AsyncClient,
+) -> None:
+    oid, v1 = await build_v1(client)
+    assert v1["version"] == 1
+    assert v1["content_hash"].startswith("sha256:")
+    assert {c["id"] for c in v1["classes"]} == {
+        "vehicle",
+        "car",
+        "truck",
+        "person",
+        "sedan",
+        "coupe",
+        "bird",
+    }
+    # the draft is gone once published; a version has no edit routes
+    assert (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).status_code == 404
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = await client.request(method, f"/v1/ontologies/{oid}/versions/1", headers=OPS)
+        assert response.status_code == 405
+    # a new draft starts from v1; editing it leaves v1 untouched
+    etag = await start_draft(client, oid)
+    response, etag = await edit(
+        client, "PATCH", f"/v1/ontologies/{oid}/draft/classes/car", etag, {"name": "Automobile"}
+    )
+    assert response.status_code == 200, response.text
+    again = (await client.get(f"/v1/ontologies/{oid}/versions/1", headers=OPS)).json()
+    assert again == v1
+    # publishing nothing new is refused; deprecating works once and is visible
+    v2 = await publish(client, oid, etag)
+    assert v2["version"] == 2 and v2["content_hash"] != v1["content_hash"]
+    assert {"kind": "renamed", "from_class_ids": ["car"], "to_class_ids": ["car"]}.items() <= (
+        v2["mapping"][0].items()
+    )
+    deprecated = await client.post(
+        f"/v1/ontologies/{oid}/versions/1/deprecate", json={"note": "use v2"}, headers=OPS
+    )
+    assert deprecated.status_code == 200
+    assert deprecated.json()["status"] == "deprecated"
+    listed = (await client.get(f"/v1/ontologies/{oid}/versions", headers=OPS)).json()
+    assert [(v["version"], v["status"]) for v in listed] == [(1, "deprecated"), (2, "published")]
+
+
+async def test_stale_draft_write_is_412_and_loses_nothing(client: httpx.AsyncClient) -> None:
+    oid, etag = await new_ontology(client)
+    first, new_etag = await edit(
+        client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, {"name": "Cat"}
+    )
+    assert first.status_code == 201
+    stale, _ = await edit(
+        client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, {"name": "Dog"}
+    )
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.headers["etag"] == new_etag
+    missing = await client.post(
+        f"/v1/ontologies/{oid}/draft/classes", json={"name": "Dog"}, headers=OPS
+    )
+    assert missing.status_code == 428
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert [c["name"] for c in draft["classes"]] == ["Cat"]
+
+
+@pytest.mark.parametrize(
+    ("bodies", "bad", "field", "message"),
+    [
+        ([{"id": "a", "name": "A"}], {"id": "b", "name": "a"}, "body", "already used"),
+        ([], {"id": "b", "name": "B", "parent_id": "nope"}, "body", "unknown parent"),
+        ([{"id": "a", "name": "A"}], {"id": "a", "name": "Other"}, "body.id", "already in"),
+        (
+            [],
+            {"name": "X", "attributes": [{"name": "size", "type": "enum"}]},
+            "body.attributes.0",
+            "enum attribute needs values",
+        ),
+        ([], {"name": ""}, "body.name", "at least 1"),
+    ],
+)
+async def test_bad_classes_are_rejected_with_the_field(
+    client: httpx.AsyncClient, bodies: list[Any], bad: Any, field: str, message: str
+) -> None:
+    oid, etag = await new_ontology(client)
+    for body in bodies:
+        response, etag = await edit(
+            client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, body
+        )
+        assert response.status_code == 201
+    response, _ = await edit(client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, bad)
+    assert response.status_code in (409, 422), response.text
+    problem = response.json()
+    assert any(
+        e["field"].startswith(field) and message in e["message"] for e in problem["errors"]
+    ), problem
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert len(draft["classes"]) == len(bodies)
+
+
+async def test_cycles_are_rejected(client: httpx.AsyncClient) -> None:
+    oid, etag = await new_ontology(client)
+    for body in ({"id": "a", "name": "A"}, {"id": "b", "name": "B", "parent_id": "a"}):
+        response, etag = await edit(
+            client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, body
+        )
+    response, _ = await edit(
+        client, "PATCH", f"/v1/ontologies/{oid}/draft/classes/a", etag, {"parent_id": "b"}
+    )
+    assert response.status_code == 422
+    assert "cycle" in response.json()["errors"][0]["message"]
+
+
+async def test_removed_ids_are_never_reused(client: httpx.AsyncClient) -> None:
+    oid, _ = await build_v1(client)
+    etag = await start_draft(client, oid)
+    response, etag = await edit(client, "DELETE", f"/v1/ontologies/{oid}/draft/classes/truck", etag)
+    assert response.status_code == 200
+    await publish(client, oid, etag)
+    etag = await start_draft(client, oid)
+    response, _ = await edit(
+        client,
+        "POST",
+        f"/v1/ontologies/{oid}/draft/classes",
+        etag,
+        {"id": "truck", "name": "Lorry"},
+    )
+    assert response.status_code == 409
+    assert "never reused" in response.json()["errors"][0]["message"]
+    # a generated id does not take the retired one either
+    response, _ = await edit(
+        client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, {"name": "Truck"}
+    )
+    assert response.status_code == 201
+    ids = {c["id"] for c in response.json()["classes"]}
+    assert "truck-2" in ids and "truck" not in ids
+
+
+async def test_diff_and_translation_through_versions(client: httpx.AsyncClient) -> None:
+    oid, _ = await build_v1(client)
+    etag = await start_draft(client, oid)
+    url = f"/v1/ontologies/{oid}/draft"
+    steps = [
+        ("PATCH", f"{url}/classes/person", {"name": "Pedestrian"}),
+        ("PATCH", f"{url}/classes/truck", {"parent_id": None}),
+        ("PATCH", f"{url}/classes/car", {"guideline": "four wheels, passenger"}),
+        ("POST", f"{url}/merges", {"from_class_ids": ["sedan", "coupe"], "into_class_id": "car"}),
+        (
+            "POST",
+            f"{url}/splits",
+            {"from_class_id": "bird", "into": [{"name": "Songbird"}, {"name": "Raptor"}]},
+        ),
+        ("POST", f"{url}/classes", {"id": "bike", "name": "Bike"}),
+    ]
+    for method, path, body in steps:
+        response, etag = await edit(client, method, path, etag, body)
+        assert response.status_code in (200, 201), response.text
+    diff = (await client.get(f"{url}/diff", headers=OPS)).json()
+    kinds = {
+        (c["kind"], tuple(c["from_class_ids"]), tuple(c["to_class_ids"])) for c in diff["changes"]
+    }
+    assert ("renamed", ("person",), ("person",)) in kinds
+    assert ("moved", ("truck",), ("truck",)) in kinds
+    assert ("guideline_changed", ("car",), ("car",)) in kinds
+    assert ("merged", ("sedan", "coupe"), ("car",)) in kinds
+    assert ("split", ("bird",), ("songbird", "raptor")) in kinds
+    assert ("added", (), ("bike",)) in kinds
+    assert not any(k[0] == "removed" for k in kinds)  # merged/split sources are explained
+    await publish(client, oid, etag)
+    # v3 renames Pedestrian back to Person and deprecates Truck
+    etag = await start_draft(client, oid)
+    response, etag = await edit(
+        client, "PATCH", f"{url}/classes/truck", etag, {"status": "deprecated"}
+    )
+    response, etag = await edit(client, "PATCH", f"{url}/classes/person", etag, {"name": "Person"})
+    assert response.status_code == 200, response.text
+    await publish(client, oid, etag)
+
+    labels = [
+        {"class_id": c, "confidence": 0.9}
+        for c in ("car", "sedan", "bird", "person", "truck", "nope")
+    ]
+    result = await client.post(
+        f"/v1/ontologies/{oid}/translate",
+        json={"from_version": 1, "to_version": 3, "labels": labels},
+        headers=auth("expert"),
+    )
+    assert result.status_code == 200, result.text
+    body = result.json()
+    translated = {t["index"]: t for t in body["translated"]}
+    assert translated[0]["label"] == {"class_id": "car", "confidence": 0.9}
+    assert translated[1]["label"]["class_id"] == "car"  # merged
+    assert translated[3]["label"]["class_id"] == "person"
+    assert translated[3]["notes"] == []  # Person -> Pedestrian -> Person: same name again
+    assert any("deprecated" in n for n in translated[4]["notes"])
+    reasons = {u["index"]: u["reason"] for u in body["untranslatable"]}
+    assert "split into songbird, raptor" in reasons[2]
+    assert "no class nope" in reasons[5]
+    # backwards: car absorbed sedan and coupe, songbird came from bird
+    back = await client.post(
+        f"/v1/ontologies/{oid}/translate",
+        json={
+            "from_version": 3,
+            "to_version": 1,
+            "labels": [{"class_id": "car"}, {"class_id": "songbird"}, {"class_id": "bike"}],
+        },
+        headers=OPS,
+    )
+    body = back.json()
+    assert [t["label"]["class_id"] for t in body["translated"]] == ["bird"]
+    reasons = {u["class_id"]: u["reason"] for u in body["untranslatable"]}
+    assert "absorbed" in reasons["car"] and "did not exist" in reasons["bike"]
+    # any two versions: the diff between 1 and 3 shows the merge and the deprecation
+    diff13 = (await client.get(f"/v1/ontologies/{oid}/diff?from=1&to=3", headers=OPS)).json()
+    kinds13 = {c["kind"] for c in diff13["changes"]}
+    assert {"merged", "split", "moved", "deprecated", "added"} <= kinds13
+    assert "renamed" not in kinds13  # Person -> Pedestrian -> Person
+    unknown = await client.post(
+        f"/v1/ontologies/{oid}/translate",
+        json={"from_version": 1, "to_version": 9, "labels": []},
+        headers=OPS,
+    )
+    assert unknown.status_code == 404
+
+
+async def test_examples_carry_forward_and_candidates_become_examples(
+    client: httpx.AsyncClient, service: tuple[httpx.AsyncClient, Any]
+) -> None:
+    _, settings = service
+    oid, _ = await build_v1(client)
+    linked = await client.post(
+        f"/v1/ontologies/{oid}/versions/1/classes/sedan/examples",
+        json={
+            "item_id": "item-1",
+            "region": {"kind": "box", "x": 1, "y": 2, "width": 30, "height": 40},
+            "polarity": "positive",
+        },
+        headers=OPS,
+    )
+    assert linked.status_code == 201, linked.text
+    etag = await start_draft(client, oid)
+    response, etag = await edit(
+        client,
+        "POST",
+        f"/v1/ontologies/{oid}/draft/merges",
+        etag,
+        {"from_class_ids": ["sedan", "coupe"], "into_class_id": "car"},
+    )
+    assert response.status_code == 200, response.text
+    await publish(client, oid, etag)
+    at_v2 = (
+        await client.get(
+            f"/v1/ontologies/{oid}/versions/2/examples?class_id=car", headers=auth("expert")
+        )
+    ).json()
+    assert [(e["link_id"], e["class_id"], e["current_class_id"]) for e in at_v2] == [
+        (linked.json()["link_id"], "sedan", "car")
+    ]
+
+    # a flagged judgment from a real review queue becomes a candidate
+    judgment = JudgmentSubmittedV1(
+        judgment_id="j-1",
+        unit_id="u-1",
+        item_id="item-2",
+        project_id="p1",
+        tenant="acme",
+        expert_id="e-1",
+        kind=WorkKind.review,
+        verdict=Verdict.correct,
+        labels=[Label(class_id="truck")],
+        flags=["edge_case", "occlusion"],
+        justification="half hidden behind a bus",
+        time_spent_s=12,
+        taxonomy=TaxonomyRef(ontology_id=oid, version=2),
+        submitted_at=datetime.now(UTC),
+    )
+    plain = judgment.model_copy(update={"judgment_id": "j-2", "flags": ["occlusion"]})
+    bus = KafkaBus(kafka_settings(settings))
+    await bus.start()
+    try:
+        for payload in (judgment, plain, judgment):  # the repeat is a redelivery
+            await bus.publish(
+                make_event(JUDGMENT_SUBMITTED, payload, source="/test", tenant="acme")
+            )
+    finally:
+        await bus.stop()
+
+    async def pending() -> list[Any]:
+        r = await client.get(f"/v1/ontologies/{oid}/candidates?status=pending", headers=OPS)
+        return r.json()["items"]  # type: ignore[no-any-return]
+
+    candidates = await eventually(pending)
+    assert len(candidates) == 1
+    candidate = candidates[0]
+    assert candidate["class_ids"] == ["truck"] and candidate["flags"] == ["edge_case", "occlusion"]
+    # experts never see candidates
+    denied = await client.get(f"/v1/ontologies/{oid}/candidates", headers=auth("expert"))
+    assert denied.status_code == 403
+    accepted = await client.post(
+        f"/v1/ontologies/{oid}/candidates/{candidate['candidate_id']}/accept",
+        json={"polarity": "borderline"},
+        headers=OPS,
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "accepted"
+    examples = (
+        await client.get(f"/v1/ontologies/{oid}/versions/2/examples?class_id=truck", headers=OPS)
+    ).json()
+    assert len(examples) == 1
+    assert examples[0]["provenance"] == {
+        "source": "judgment",
+        "judgment_id": "j-1",
+        "actor": "user-1",
+    }
+    twice = await client.post(
+        f"/v1/ontologies/{oid}/candidates/{candidate['candidate_id']}/accept", headers=OPS
+    )
+    assert twice.status_code == 409
+
+
+async def test_impact_preview_counts_links_open_work_and_prelabels(
+    client: httpx.AsyncClient, service: tuple[httpx.AsyncClient, Any]
+) -> None:
+    _, settings = service
+    oid, _ = await build_v1(client)
+    await client.post(
+        f"/v1/ontologies/{oid}/versions/1/classes/car/examples",
+        json={"item_id": "x-1"},
+        headers=OPS,
+    )
+    now = datetime.now(UTC)
+
+    def registered(item_id: str, classes: list[str]) -> MediaRegisteredV1:
+        return MediaRegisteredV1(
+            item_id=item_id,
+            tenant="acme",
+            external_id=f"ext-{item_id}",
+            project_id="p1",
+            modality="text",
+            prelabels=PreLabels(
+                model_name="m", model_version="1", labels=[Label(class_id=c) for c in classes]
+            ),
+            taxonomy=TaxonomyRef(ontology_id=oid, version=1),
+            registered_at=now,
+        )
+
+    def unit(item_id: str) -> WorkUnitEventV1:
+        return WorkUnitEventV1(
+            unit_id=f"u-{item_id}",
+            item_id=item_id,
+            project_id="p1",
+            tenant="acme",
+            kind=WorkKind.review,
+            at=now,
+        )
+
+    events = [
+        make_event(
+            MEDIA_REGISTERED,
+            registered(f"{oid}-a", ["car", "car", "person"]),
+            source="/t",
+            tenant="acme",
+        ),
+        make_event(MEDIA_REGISTERED, registered(f"{oid}-b", ["car"]), source="/t", tenant="acme"),
+        make_event(MEDIA_REGISTERED, registered(f"{oid}-c", ["car"]), source="/t", tenant="acme"),
+        make_event(WORK_CREATED, unit(f"{oid}-a"), source="/t", tenant="acme"),
+        make_event(WORK_CREATED, unit(f"{oid}-b"), source="/t", tenant="acme"),
+        make_event(
+            ITEM_RESOLVED,
+            ItemResolvedV1(
+                item_id=f"{oid}-b",
+                project_id="p1",
+                tenant="acme",
+                method=Resolution.single,
+                judgment_ids=["j"],
+                resolved_at=now,
+            ),
+            source="/t",
+            tenant="acme",
+        ),
+    ]
+    bus = KafkaBus(kafka_settings(settings))
+    await bus.start()
+    try:
+        for event in events:
+            await bus.publish(event)
+    finally:
+        await bus.stop()
+    etag = await start_draft(client, oid)
+    response, etag = await edit(
+        client, "PATCH", f"/v1/ontologies/{oid}/draft/classes/car", etag, {"name": "Auto"}
+    )
+    response, etag = await edit(
+        client, "PATCH", f"/v1/ontologies/{oid}/draft/classes/person", etag, {"guideline": "g"}
+    )
+    assert response.status_code == 200, response.text
+
+    async def impact() -> dict[str, Any] | None:
+        body = (await client.get(f"/v1/ontologies/{oid}/draft/impact", headers=OPS)).json()
+        car = next(c for c in body["classes"] if c["class_id"] == "car")
+        return body if car["prelabels"] == 4 and car["open_work_items"] == 1 else None
+
+    body = await eventually(impact)
+    by_class = {c["class_id"]: c for c in body["classes"]}
+    assert by_class["car"] == {
+        "class_id": "car",
+        "name": "Car",
+        "changes": ["renamed"],
+        "example_links": 1,
+        "open_work_items": 1,
+        "prelabels": 4,
+    }
+    assert by_class["person"]["prelabels"] == 1 and by_class["person"]["open_work_items"] == 1
+    assert body["totals"]["prelabels"] == 5
+
+
+async def test_coco_import_export_round_trip(client: httpx.AsyncClient) -> None:
+    oid, etag = await new_ontology(client, "coco")
+    coco = {
+        "info": {"description": "ignored"},
+        "categories": [
+            {"id": 1, "name": "person", "supercategory": "person"},
+            {"id": 3, "name": "car", "supercategory": "vehicle"},
+            {"id": 18, "name": "dog", "supercategory": "animal"},
+        ],
+    }
+    imported = await client.post(
+        f"/v1/ontologies/{oid}/draft/import?format=coco",
+        content=json.dumps(coco),
+        headers={**OPS, "If-Match": etag, "content-type": "application/octet-stream"},
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["classes"] == 3
+    await publish(client, oid, imported.headers["etag"])
+    exported = await client.get(
+        f"/v1/ontologies/{oid}/versions/1/export?format=coco", headers=auth("client")
+    )
+    assert exported.json() == {"categories": coco["categories"]}
+
+
+async def test_bad_import_reports_every_bad_row(client: httpx.AsyncClient) -> None:
+    oid, etag = await new_ontology(client)
+    yaml_doc = """
+classes:
+  - {name: Animal}
+  - {name: Dog, parent: Animal}
+  - {name: Cat, parent: Plant}
+  - {name: dog}
+  - {name: Fish, attributes: [{name: water, type: enum}]}
+  - {nom: Bad}
+"""
+    response = await client.post(
+        f"/v1/ontologies/{oid}/draft/import?format=yaml",
+        content=yaml_doc,
+        headers={**OPS, "If-Match": etag, "content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"classes.4.attributes.0", "classes.5.name", "classes.5.nom"} <= fields
+    # rows that parse are then checked together: unknown parent and duplicate name
+    fixed = yaml_doc.replace("  - {name: Fish, attributes: [{name: water, type: enum}]}\n", "")
+    fixed = fixed.replace("  - {nom: Bad}\n", "")
+    response = await client.post(
+        f"/v1/ontologies/{oid}/draft/import?format=yaml",
+        content=fixed,
+        headers={**OPS, "If-Match": etag, "content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 422
+    problems = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert "no class named 'Plant'" in problems["classes.2.parent"]
+    garbage = await client.post(
+        f"/v1/ontologies/{oid}/draft/import?format=json",
+        content=b"{not json",
+        headers={**OPS, "If-Match": etag, "content-type": "application/octet-stream"},
+    )
+    assert garbage.status_code == 422 and garbage.json()["errors"][0]["field"] == "body"
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert draft["classes"] == [] and draft["revision"] == 1
+
+
+async def test_access_by_tenant_and_role(client: httpx.AsyncClient) -> None:
+    oid, _ = await build_v1(client)
+    unpublished, etag = await new_ontology(client, "secret")
+    # another tenant sees nothing: 404, not 403
+    for url in (
+        f"/v1/ontologies/{oid}",
+        f"/v1/ontologies/{oid}/versions/1",
+        f"/v1/ontologies/{oid}/versions",
+    ):
+        response = await client.get(url, headers=OTHER_TENANT_OPS)
+        assert response.status_code == 404, url
+    listed = (await client.get("/v1/ontologies", headers=OTHER_TENANT_OPS)).json()
+    assert listed["items"] == []
+    # clients and experts read published versions, never drafts, and cannot edit
+    for role in ("client", "expert"):
+        assert (
+            await client.get(f"/v1/ontologies/{oid}/versions/1", headers=auth(role))
+        ).status_code == 200
+        assert (
+            await client.get(f"/v1/ontologies/{oid}/draft", headers=auth(role))
+        ).status_code == 403
+        assert (
+            await client.get(f"/v1/ontologies/{unpublished}", headers=auth(role))
+        ).status_code == 404
+        response = await client.post("/v1/ontologies", json={"name": "x"}, headers=auth(role))
+        assert response.status_code == 403
+        response = await client.post(
+            f"/v1/ontologies/{unpublished}/draft/publish", headers={**auth(role), "If-Match": etag}
+        )
+        assert response.status_code == 403
+    assert (await client.get("/v1/ontologies")).status_code == 401
+    # another tenant's ops cannot edit or publish this tenant's draft
+    response = await client.post(
+        f"/v1/ontologies/{unpublished}/draft/classes",
+        json={"name": "x"},
+        headers={**OTHER_TENANT_OPS, "If-Match": etag},
+    )
+    assert response.status_code == 404
+
+
+async def test_published_event_matches_the_api_version(
+    client: httpx.AsyncClient, service: tuple[httpx.AsyncClient, Any]
+) -> None:
+    _, settings = service
+    oid, v1 = await build_v1(client)
+    registry = EventRegistry([VERSION_PUBLISHED])
+    topic = f"{settings.topic_prefix}{TAXONOMY.name}"
+
+    async def published() -> VersionPublishedV1 | None:
+        for record in await read_topic(
+            settings.kafka_bootstrap_servers, topic, count=10_000, timeout=2
+        ):
+            event = decode(record.value, key=record.key, headers=record.headers, registry=registry)
+            if event is not None and event.data.ontology_id == oid:
+                return event.data  # type: ignore[no-any-return]
+        return None
+
+    event = await eventually(published)
+    assert event.version == 1 and event.tenant == "acme"
+    assert event.content_hash == v1["content_hash"]
+    assert [c.model_dump(mode="json") for c in event.classes] == v1["classes"]
+    assert event.mapping is None
