@@ -35,8 +35,8 @@ def test_every_event_of_the_design_table_is_documented() -> None:
         "quorum.metrics.updated.v1",
         "quorum.metrics.alert.v1",
     }
-    assert names == expected
-    assert {spec.type for spec in ALL_EVENTS} == expected
+    assert expected <= names  # every contract of the design table, plus any added since
+    assert {spec.type for spec in ALL_EVENTS} == names
 
 
 def test_payload_schemas_are_resolvable() -> None:
