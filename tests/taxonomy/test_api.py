@@ -25,7 +25,12 @@ from services.assignment.events import (
 )
 from services.ingest.events import MEDIA_REGISTERED, MediaRegisteredV1, PreLabels
 from services.taxonomy.app import create_app
-from services.taxonomy.events import TAXONOMY, VERSION_PUBLISHED, VersionPublishedV1
+from services.taxonomy.events import (
+    EXAMPLE_LINKED,
+    TAXONOMY,
+    VERSION_PUBLISHED,
+    VersionPublishedV1,
+)
 from services.taxonomy.settings import TaxonomySettings
 from shared.bus import KafkaBus
 from shared.events import EventRegistry, decode, make_event
@@ -647,3 +652,27 @@ async def test_published_event_matches_the_api_version(
     assert event.content_hash == v1["content_hash"]
     assert [c.model_dump(mode="json") for c in event.classes] == v1["classes"]
     assert event.mapping is None
+
+    linked = await client.post(
+        f"/v1/ontologies/{oid}/versions/1/classes/bird/examples",
+        json={"item_id": "clip-9", "segment": {"start_s": 1.5, "end_s": 3}, "polarity": "negative"},
+        headers=OPS,
+    )
+    assert linked.status_code == 201
+    link_registry = EventRegistry([EXAMPLE_LINKED])
+
+    async def example_event() -> Any:
+        for record in await read_topic(
+            settings.kafka_bootstrap_servers, topic, count=10_000, timeout=2
+        ):
+            event = decode(
+                record.value, key=record.key, headers=record.headers, registry=link_registry
+            )
+            if event is not None and event.data.link_id == linked.json()["link_id"]:
+                return event
+        return None
+
+    example = await eventually(example_event)
+    assert example.key == oid and example.tenant == "acme"
+    assert example.data.segment.end_s == 3 and example.data.polarity == "negative"
+    assert example.data.provenance.source == "manual"
