@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.auth import mint_token
+from shared.bus import KafkaBus
+from shared.events import Event, make_event
+from shared.runtime import kafka_settings
+from shared.settings import ServiceSettings
+from shared.vocabulary import Modality, TaxonomyRef
 
 
 @asynccontextmanager
@@ -22,3 +30,38 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def auth(role: str, tenant: str = "acme", subject: str = "user-1") -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(subject=subject, tenant=tenant, role=role)}"}
+
+
+async def publish(settings: ServiceSettings, *events: Event[Any]) -> None:
+    """Publish events to the test's topics exactly as their producing service would."""
+    bus = KafkaBus(kafka_settings(settings))
+    await bus.start()
+    try:
+        await bus.ensure_topics({event.topic for event in events})
+        for event in events:
+            await bus.publish(event)
+    finally:
+        await bus.stop()
+
+
+def project_changed(
+    project_id: str,
+    *,
+    tenant: str = "acme",
+    modality: str = "image",
+    taxonomy: tuple[str, int] | None = None,
+    status: str = "active",
+    revision: int = 1,
+) -> Event[ProjectChangedV1]:
+    """A ``project.changed`` event as assignment publishes it."""
+    payload = ProjectChangedV1(
+        project_id=project_id,
+        tenant=tenant,
+        name=project_id,
+        modality=Modality(modality),
+        taxonomy=TaxonomyRef(ontology_id=taxonomy[0], version=taxonomy[1]) if taxonomy else None,
+        status=ProjectStatus(status),
+        revision=revision,
+        changed_at=datetime.now(UTC),
+    )
+    return make_event(PROJECT_CHANGED, payload, source="/quorum/assignment", tenant=tenant)

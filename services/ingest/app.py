@@ -1,4 +1,4 @@
-"""Ingest: registers media from client systems and publishes ``media.registered``."""
+"""Ingest: registers media from client systems (HTTP and Kafka) and publishes the outcome."""
 
 from __future__ import annotations
 
@@ -13,19 +13,23 @@ from services.ingest.handlers import Ingest
 from services.ingest.settings import IngestSettings
 from shared.http import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
+from shared.taxonomy import TaxonomyCache
 
 
 def create_app(settings: IngestSettings) -> FastAPI:
     runtime = Runtime(settings)
-    ingest = Ingest(store.MediaStore(runtime.db), runtime)
+    taxonomy = TaxonomyCache(runtime.db)
+    ingest = Ingest(store.MediaStore(runtime.db), taxonomy, runtime)
     spec = RuntimeSpec(
         indexes=store.INDEXES,
         outbox_collections=store.OUTBOX_COLLECTIONS,
         published_topics=[MEDIA],
+        consumed=ingest.consumers(),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await taxonomy.load()
         await runtime.start(spec)
         try:
             yield
@@ -36,7 +40,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         settings,
         title="Quorum ingest",
         description="Registers media (image, video, audio, text, multimodal bundles) with "
-        "pre-labels from client systems.",
+        "pre-labels from client systems, over HTTP and Kafka, and reports their review status.",
         routers=[api.router],
         lifespan=lifespan,
         readiness=lambda _: runtime.readiness(),

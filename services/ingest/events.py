@@ -148,6 +148,29 @@ REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
     consumers=("ingest",),
     summary="A client asks to register one media item; the tenant is the `tenant` extension.",
 )
+
+
+class RegistrationRequest(Contract):
+    """How ingest reads a registration request off Kafka: only ``external_id`` is needed to
+    decode it (and to key a rejection); the rest is checked as :class:`MediaRegistration`,
+    so a bad request gets a ``media.rejected`` event naming every field, not a dead letter."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    external_id: Id
+
+
+#: What ingest consumes: the same type as REGISTRATION_REQUESTED, decoded leniently.
+REGISTRATION_REQUEST_RECEIVED: EventSpec[RegistrationRequest] = EventSpec(
+    type="quorum.media.registration_requested.v1",
+    topic=MEDIA_REQUESTS,
+    payload=RegistrationRequest,
+    key=lambda d: d.external_id,
+    producer="client systems",
+    consumers=("ingest",),
+    summary="(ingest's lenient reading of registration_requested)",
+)
+
 MEDIA_REGISTERED: EventSpec[MediaRegisteredV1] = EventSpec(
     type="quorum.media.registered.v1",
     topic=MEDIA,

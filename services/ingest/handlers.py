@@ -1,73 +1,232 @@
-"""Ingest's use cases, called by the HTTP routes (and, later, the Kafka entry point)."""
+"""Ingest's use cases. HTTP routes and the Kafka entry point call the same
+:meth:`Ingest.register_many`, so both run the same validation and storage."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
 
-from pymongo.errors import DuplicateKeyError
+from pydantic import ValidationError
 
-from services.ingest.events import MEDIA_REGISTERED, MediaRegisteredV1, MediaRegistration
-from services.ingest.models import ItemStatus, MediaItem
+from services.assignment.events import (
+    ITEM_RESOLVED,
+    PROJECT_CHANGED,
+    WORK_CREATED,
+    WORK_LEASED,
+    ItemResolvedV1,
+    ProjectChangedV1,
+    WorkUnitEventV1,
+)
+from services.ingest import validation
+from services.ingest.events import (
+    MEDIA_REGISTERED,
+    MEDIA_REJECTED,
+    REGISTRATION_REQUEST_RECEIVED,
+    MediaRegisteredV1,
+    MediaRegistration,
+    MediaRejectedV1,
+    RegistrationRequest,
+    RejectionReason,
+)
+from services.ingest.models import BatchResult, ItemStatus, MediaItem
 from services.ingest.store import MediaStore
-from shared.events import make_event
-from shared.http import FieldError, Problem
+from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
+from shared.bus import Handler, PermanentError
+from shared.events import Event, EventSpec, child_traceparent, make_event
+from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
-from shared.mongo import to_document
+from shared.mongo import now_ms, to_document
 from shared.runtime import Runtime
+from shared.taxonomy import TaxonomyCache, coco_categories
 
 log = get_logger(__name__)
 SOURCE = "/quorum/ingest"
 
+Outcome = Literal["created", "existing", "rejected", "conflict"]
+
 
 @dataclass
 class Registered:
-    item: MediaItem
-    created: bool
+    outcome: Outcome
+    item: MediaItem | None = None
+    errors: list[FieldError] = field(default_factory=list)
 
-
-def _checksum(registration: MediaRegistration) -> str:
-    if registration.media is not None:
-        return registration.media.sha256
-    return ",".join(sorted(f"{p.name}={p.media.sha256}" for p in registration.parts or ()))
-
-
-def _shape_errors(registration: MediaRegistration) -> list[FieldError]:
-    errors = []
-    if registration.modality == "multimodal":
-        if not registration.parts:
-            errors.append(FieldError(field="parts", message="a multimodal item needs parts"))
-        if registration.media is not None:
-            errors.append(
-                FieldError(field="media", message="a multimodal item has parts, not media")
-            )
-    else:
-        if registration.media is None:
-            errors.append(
-                FieldError(field="media", message=f"a {registration.modality} item needs media")
-            )
-        elif registration.media.modality != registration.modality:
-            errors.append(
-                FieldError(
-                    field="media.modality",
-                    message=f"media is {registration.media.modality}, item is {registration.modality}",
-                )
-            )
-        if registration.parts:
-            errors.append(FieldError(field="parts", message="only multimodal items have parts"))
-    return errors
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
 
 
 def _item(doc: dict[str, Any]) -> MediaItem:
     return MediaItem.model_validate({**doc, "item_id": doc["_id"]})
 
 
+def _prefixed(errors: Sequence[FieldError], prefix: str) -> list[FieldError]:
+    return [FieldError(field=f"{prefix}{e.field}", message=e.message) for e in errors]
+
+
+def _conflict(external_id: str) -> list[FieldError]:
+    return [
+        FieldError(
+            field="external_id",
+            message=f"external id {external_id} is already registered with other content "
+            "(checksum differs); use a new external id for new content",
+        )
+    ]
+
+
+def request_hash(body: Any) -> str:
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 class Ingest:
-    def __init__(self, store: MediaStore, runtime: Runtime) -> None:
+    def __init__(self, store: MediaStore, taxonomy: TaxonomyCache, runtime: Runtime) -> None:
         self.store = store
+        self.taxonomy = taxonomy
         self.runtime = runtime
+
+    # registration (HTTP and Kafka) ---------------------------------------------------
+
+    async def register_many(
+        self,
+        tenant: str,
+        registrations: Sequence[MediaRegistration],
+        *,
+        request_id: str | None,
+        traceparent: str | None = None,
+    ) -> list[Registered]:
+        """Validate and store registrations, one outcome each, in their order.
+
+        Re-sending a registration returns the stored item and publishes nothing;
+        the same external id with other content is a conflict.
+        """
+        results: list[Registered | None] = [None] * len(registrations)
+        projects: dict[str, dict[str, Any] | None] = {}
+        valid: list[int] = []
+        for index, registration in enumerate(registrations):
+            if registration.project_id not in projects:
+                projects[registration.project_id] = await self.store.project(
+                    tenant, registration.project_id
+                )
+            project = projects[registration.project_id]
+            taxonomy = await self._taxonomy_of(tenant, project)
+            errors = validation.all_errors(registration, project, taxonomy)
+            if errors:
+                results[index] = Registered("rejected", errors=list(errors))
+            else:
+                valid.append(index)
+        existing = await self.store.by_external_ids(
+            tenant, [registrations[i].external_id for i in valid]
+        )
+        fresh: set[str] = set()  # external ids first registered by this call
+        repeats: list[int] = []  # later mentions of one of them in the same batch
+        by_project: dict[str, list[int]] = {}
+        for index in valid:
+            registration = registrations[index]
+            prior = existing.get(registration.external_id)
+            if prior is not None:
+                results[index] = self._resend(prior, validation.checksum(registration))
+            elif registration.external_id in fresh:
+                repeats.append(index)
+            else:
+                fresh.add(registration.external_id)
+                by_project.setdefault(registration.project_id, []).append(index)
+        docs: list[tuple[dict[str, Any], list[Event[Any]]]] = []
+        order: list[int] = []
+        for project_id, indexes in by_project.items():
+            checksums = {i: validation.checksum(registrations[i]) for i in indexes}
+            first = await self.store.first_with_checksums(
+                tenant, project_id, sorted(set(checksums.values()))
+            )
+            project = projects[project_id]
+            assert project is not None
+            for index in indexes:
+                doc, event = self._new_item(
+                    tenant,
+                    registrations[index],
+                    project,
+                    checksums[index],
+                    first.get(checksums[index]),
+                    request_id=request_id,
+                    traceparent=traceparent,
+                )
+                first.setdefault(checksums[index], doc["_id"])  # later ones point at it
+                docs.append((doc, [event]))
+                order.append(index)
+        lost_races = await self.store.insert_many(docs)
+        stored: dict[str, dict[str, Any]] = {}
+        for position, index in enumerate(order):
+            doc = docs[position][0]
+            if position in lost_races:  # a concurrent registration of the same external id
+                winner = await self.store.by_external_id(tenant, doc["external_id"])
+                if winner is None:
+                    raise RuntimeError("duplicate key without a stored item")
+                results[index] = self._resend(winner, doc["checksum"])
+                stored[doc["external_id"]] = winner
+            else:
+                results[index] = Registered("created", item=_item(doc))
+                stored[doc["external_id"]] = doc
+        for index in repeats:
+            registration = registrations[index]
+            results[index] = self._resend(
+                stored[registration.external_id], validation.checksum(registration)
+            )
+        if docs:
+            self.runtime.wake_relay()
+            log.info("media registered", count=len(docs) - len(lost_races))
+        return [r for r in results if r is not None]
+
+    async def _taxonomy_of(
+        self, tenant: str, project: dict[str, Any] | None
+    ) -> VersionPublishedV1 | None:
+        ref = project.get("taxonomy") if project else None
+        if not ref:
+            return None
+        return await self.taxonomy.fetch(tenant, ref["ontology_id"], ref["version"])
+
+    def _new_item(
+        self,
+        tenant: str,
+        registration: MediaRegistration,
+        project: dict[str, Any],
+        checksum: str,
+        duplicate_of: str | None,
+        *,
+        request_id: str | None,
+        traceparent: str | None,
+    ) -> tuple[dict[str, Any], Event[MediaRegisteredV1]]:
+        now = now_ms()
+        item_id = str(uuid.uuid4())
+        payload = MediaRegisteredV1(
+            item_id=item_id,
+            tenant=tenant,
+            request_id=request_id,
+            registered_at=now,
+            taxonomy=project.get("taxonomy"),
+            duplicate_of=duplicate_of,
+            **registration.model_dump(exclude_none=True),
+        )
+        event = make_event(
+            MEDIA_REGISTERED, payload, source=SOURCE, tenant=tenant, traceparent=traceparent
+        )
+        doc = {
+            "_id": item_id,
+            **to_document(payload.model_dump(exclude={"item_id"}, exclude_none=True)),
+            "checksum": checksum,
+            "status": ItemStatus.queued.value,
+        }
+        return doc, event
+
+    @staticmethod
+    def _resend(existing: dict[str, Any], checksum: str) -> Registered:
+        if existing.get("checksum") != checksum:
+            return Registered("conflict", errors=_conflict(existing["external_id"]))
+        return Registered("existing", item=_item(existing))
 
     async def register(
         self,
@@ -77,64 +236,343 @@ class Ingest:
         request_id: str | None,
         traceparent: str | None = None,
     ) -> Registered:
-        errors = _shape_errors(registration)
-        if errors:
+        """One registration over HTTP: a refusal is a 422 (409 for a conflict) problem."""
+        (result,) = await self.register_many(
+            tenant, [registration], request_id=request_id, traceparent=traceparent
+        )
+        if result.outcome == "rejected":
             raise Problem(
-                422, "Unprocessable Content", "the registration is inconsistent", errors=errors
+                422,
+                "Unprocessable Content",
+                "the registration was refused: " + "; ".join(e.message for e in result.errors[:5]),
+                errors=_prefixed(result.errors, "body."),
             )
-        checksum = _checksum(registration)
-        existing = await self.store.by_external_id(tenant, registration.external_id)
-        if existing is not None:
-            return self._resend(existing, checksum)
-        now = datetime.now(UTC)
-        item_id = str(uuid.uuid4())
-        payload = MediaRegisteredV1(
-            item_id=item_id,
-            tenant=tenant,
-            request_id=request_id,
-            registered_at=now,
-            **registration.model_dump(exclude_none=True),
-        )
-        event = make_event(
-            MEDIA_REGISTERED,
-            payload,
-            source=SOURCE,
-            tenant=tenant,
-            traceparent=traceparent,
-        )
-        doc = {
-            "_id": item_id,
-            **to_document(payload.model_dump(exclude={"item_id"})),
-            "checksum": checksum,
-            "status": ItemStatus.queued.value,
-        }
-        try:
-            await self.store.insert(doc, [event])
-        except DuplicateKeyError:
-            # a concurrent registration of the same external id won the race
-            existing = await self.store.by_external_id(tenant, registration.external_id)
-            if existing is None:
-                raise
-            return self._resend(existing, checksum)
-        self.runtime.wake_relay()
-        log.info("media registered", item_id=item_id, external_id=registration.external_id)
-        return Registered(item=_item(doc), created=True)
+        if result.outcome == "conflict":
+            raise Problem(
+                409, "Conflict", result.errors[0].message, errors=_prefixed(result.errors, "body.")
+            )
+        return result
 
-    def _resend(self, existing: dict[str, Any], checksum: str) -> Registered:
-        if existing.get("checksum") != checksum:
-            raise Problem(
-                409,
-                "Conflict",
-                f"external id {existing['external_id']} is already registered with other content "
-                "(checksum differs); use a new external id for new content",
-                errors=[
-                    FieldError(
-                        field="external_id", message="already registered with another checksum"
-                    )
-                ],
+    async def register_batch(
+        self,
+        tenant: str,
+        bodies: Sequence[dict[str, Any]],
+        *,
+        request_id: str | None,
+        traceparent: str | None,
+    ) -> list[BatchResult]:
+        """Up to 1,000 registrations, each validated on its own; per-item outcomes."""
+        parsed: list[MediaRegistration] = []
+        positions: list[int] = []
+        results: dict[int, BatchResult] = {}
+        for index, body in enumerate(bodies):
+            try:
+                parsed.append(MediaRegistration.model_validate(body))
+                positions.append(index)
+            except ValidationError as exc:
+                results[index] = BatchResult(
+                    index=index,
+                    outcome="rejected",
+                    errors=[
+                        FieldError(
+                            field=f"body.items.{index}." + ".".join(str(p) for p in err["loc"]),
+                            message=err["msg"],
+                        )
+                        for err in exc.errors()
+                    ],
+                )
+        outcomes = await self.register_many(
+            tenant, parsed, request_id=request_id, traceparent=traceparent
+        )
+        for index, outcome in zip(positions, outcomes, strict=True):
+            results[index] = BatchResult(
+                index=index,
+                outcome=outcome.outcome,
+                item=outcome.item,
+                errors=_prefixed(outcome.errors, f"body.items.{index}.") or None,
             )
-        return Registered(item=_item(existing), created=False)
+        return [results[i] for i in range(len(bodies))]
+
+    # reads ---------------------------------------------------------------------------
 
     async def get(self, tenant: str, item_id: str) -> MediaItem | None:
         doc = await self.store.get(tenant, item_id)
         return _item(doc) if doc else None
+
+    async def by_external_id(self, tenant: str, external_id: str) -> MediaItem | None:
+        doc = await self.store.by_external_id(tenant, external_id)
+        return _item(doc) if doc else None
+
+    async def list(
+        self,
+        tenant: str,
+        filters: dict[str, Any],
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[MediaItem]:
+        docs = await self.store.list(tenant, filters, after=after, limit=limit)
+        return [_item(d) for d in docs]
+
+    async def resolved_items(self, tenant: str, project_id: str) -> AsyncIterator[MediaItem]:
+        """Every resolved item of a project, oldest first, in pages (bounded memory)."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            docs = await self.store.list(
+                tenant,
+                {"project_id": project_id, "status": ItemStatus.resolved.value},
+                after=after,
+                limit=500,
+                oldest_first=True,
+            )
+            for doc in docs:
+                yield _item(doc)
+            if len(docs) < 500:
+                return
+            after = (docs[-1]["registered_at"], docs[-1]["_id"])
+
+    async def project(self, tenant: str, project_id: str) -> dict[str, Any] | None:
+        return await self.store.project(tenant, project_id)
+
+    async def export_coco(self, tenant: str, project_id: str) -> dict[str, Any]:
+        """Resolved items of an image project as COCO annotations, categories from its taxonomy."""
+        project = await self.store.project(tenant, project_id)
+        if project is None:
+            raise not_found(f"project {project_id}")
+        if project["modality"] != "image":
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                f"COCO export is for image projects; {project_id} is {project['modality']}: "
+                "use format=jsonl",
+                errors=[FieldError(field="query.format", message="coco needs an image project")],
+            )
+        taxonomy = await self._taxonomy_of(tenant, project)
+        classes = taxonomy.classes if taxonomy else []
+        items = [item async for item in self.resolved_items(tenant, project_id)]
+        return coco_annotations(items, coco_categories(classes), {c.id: c.name for c in classes})
+
+    # idempotency keys ------------------------------------------------------------------
+
+    async def replay(self, tenant: str, key: str, digest: str) -> dict[str, Any] | None:
+        """The stored outcome of an earlier request with this key; 422 if it was another body."""
+        record = await self.store.idempotency_record(tenant, key)
+        if record is None:
+            return None
+        if record["request_hash"] != digest:
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                "this Idempotency-Key was used for a different request; use a new key",
+                errors=[FieldError(field="header.idempotency-key", message="reused")],
+            )
+        return record
+
+    async def remember(self, tenant: str, key: str, digest: str, outcome: dict[str, Any]) -> None:
+        await self.store.remember_idempotency(
+            tenant, key, {"request_hash": digest, "created_at": now_ms(), **outcome}
+        )
+
+    # consumed events ----------------------------------------------------------------------
+
+    async def on_registration_requested(self, event: Event[RegistrationRequest]) -> None:
+        """A client's CloudEvent on ``quorum.media.requests``: registered, or a rejection event."""
+        tenant = event.tenant
+        if not tenant:
+            raise PermanentError(
+                "registration request without a tenant: set the CloudEvents extension 'tenant'"
+            )
+        raw = event.data.model_dump()
+        try:
+            registration = MediaRegistration.model_validate(raw)
+        except ValidationError as exc:
+            errors = [
+                FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
+                for err in exc.errors()
+            ]
+            await self._reject(event, tenant, errors)
+            return
+        (result,) = await self.register_many(
+            tenant,
+            [registration],
+            request_id=event.id,
+            traceparent=child_traceparent(event.traceparent),
+        )
+        if result.outcome in ("rejected", "conflict"):
+            await self._reject(event, tenant, result.errors)
+
+    async def _reject(
+        self, event: Event[RegistrationRequest], tenant: str, errors: Sequence[FieldError]
+    ) -> None:
+        now = now_ms()
+        project_id = event.data.model_dump().get("project_id")
+        payload = MediaRejectedV1(
+            external_id=event.data.external_id,
+            tenant=tenant,
+            project_id=project_id if isinstance(project_id, str) else None,
+            request_id=event.id,
+            reasons=[RejectionReason(field=f"data.{e.field}", message=e.message) for e in errors],
+            rejected_at=now,
+        )
+        rejected = make_event(
+            MEDIA_REJECTED,
+            payload,
+            source=SOURCE,
+            tenant=tenant,
+            traceparent=child_traceparent(event.traceparent),
+        )
+        doc = {"_id": f"rej_{event.id}", **to_document(payload.model_dump(mode="json"))}
+        doc["rejected_at"] = now
+        if await self.store.reject(doc, [rejected]):
+            self.runtime.wake_relay()
+            log.info("registration rejected", external_id=payload.external_id, reasons=len(errors))
+
+    async def on_project_changed(self, event: Event[ProjectChangedV1]) -> None:
+        project = event.data
+        await self.store.upsert_project(
+            {
+                "_id": project.project_id,
+                "tenant": project.tenant,
+                "name": project.name,
+                "modality": project.modality.value,
+                "taxonomy": project.taxonomy.model_dump() if project.taxonomy else None,
+                "status": project.status.value,
+                "revision": project.revision,
+                "changed_at": project.changed_at,
+            }
+        )
+
+    async def on_review_started(self, event: Event[WorkUnitEventV1]) -> None:
+        unit = event.data
+        await self.store.advance_status(
+            unit.item_id,
+            unit.tenant,
+            [ItemStatus.queued.value],
+            {"status": ItemStatus.in_review.value, "review_started_at": unit.at},
+        )
+
+    async def on_item_resolved(self, event: Event[ItemResolvedV1]) -> None:
+        resolved = event.data
+        await self.store.advance_status(
+            resolved.item_id,
+            resolved.tenant,
+            [ItemStatus.queued.value, ItemStatus.in_review.value],
+            {
+                "status": ItemStatus.resolved.value,
+                "final_labels": [label.model_dump(mode="json") for label in resolved.final_labels],
+                "resolution": {
+                    "method": resolved.method.value,
+                    "judgment_ids": resolved.judgment_ids,
+                    "agreement": resolved.agreement,
+                    "severity": resolved.severity.value,
+                    "ratings": resolved.ratings,
+                    "resolved_at": resolved.resolved_at,
+                },
+            },
+        )
+
+    def consumers(self) -> dict[EventSpec[Any], Handler]:
+        return {
+            REGISTRATION_REQUEST_RECEIVED: self.on_registration_requested,
+            PROJECT_CHANGED: self.on_project_changed,
+            VERSION_PUBLISHED: self.taxonomy.apply,
+            WORK_CREATED: self.on_review_started,
+            WORK_LEASED: self.on_review_started,
+            ITEM_RESOLVED: self.on_item_resolved,
+        }
+
+
+def _polygon_area(points: Sequence[tuple[float, float]]) -> float:
+    area = 0.0
+    for (x1, y1), (x2, y2) in zip(points, [*points[1:], points[0]], strict=True):
+        area += x1 * y2 - x2 * y1
+    return abs(area) / 2
+
+
+def _rle_box(size: Sequence[int], counts: Sequence[int]) -> tuple[list[float], int]:
+    """bbox and area of an uncompressed COCO RLE (column-major runs, zeros first)."""
+    height = size[0]
+    xs: list[int] = []
+    ys: list[int] = []
+    position, area = 0, 0
+    for run, value in enumerate(counts):
+        if run % 2 == 1 and value:
+            area += value
+            for pixel in (position, position + value - 1):
+                xs.append(pixel // height)
+                ys.append(pixel % height)
+            if position // height != (position + value - 1) // height:
+                ys.extend((0, height - 1))  # the run wraps into the next column: every row
+        position += value
+    if not xs:
+        return [0.0, 0.0, 0.0, 0.0], 0
+    return [
+        float(min(xs)),
+        float(min(ys)),
+        float(max(xs) - min(xs) + 1),
+        float(max(ys) - min(ys) + 1),
+    ], area
+
+
+def coco_annotations(
+    items: Sequence[MediaItem], categories: Sequence[dict[str, Any]], class_names: dict[str, str]
+) -> dict[str, Any]:
+    """A COCO detection document of resolved image items and their final labels."""
+    coco_id = {c["name"]: c["id"] for c in categories}
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    skipped = 0
+    for image_id, item in enumerate(items, start=1):
+        media = item.media
+        if media is None or media.modality != "image":
+            continue
+        images.append(
+            {
+                "id": image_id,
+                "file_name": str(media.uri),
+                "width": media.width,
+                "height": media.height,
+                "quorum_item_id": item.item_id,
+                "external_id": item.external_id,
+            }
+        )
+        for label in item.final_labels or ():
+            geometry = label.geometry
+            category = coco_id.get(class_names.get(label.class_id, ""))
+            if geometry is None or category is None:
+                skipped += 1
+                continue
+            annotation: dict[str, Any] = {
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": category,
+                "iscrowd": 0,
+            }
+            if geometry.kind == "box":
+                annotation["bbox"] = [geometry.x, geometry.y, geometry.width, geometry.height]
+                annotation["area"] = geometry.width * geometry.height
+            elif geometry.kind == "polygon":
+                xs = [p[0] for p in geometry.points]
+                ys = [p[1] for p in geometry.points]
+                annotation["segmentation"] = [[v for point in geometry.points for v in point]]
+                annotation["bbox"] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+                annotation["area"] = _polygon_area(geometry.points)
+            else:
+                annotation["segmentation"] = {
+                    "size": list(geometry.size),
+                    "counts": geometry.counts,
+                }
+                annotation["iscrowd"] = 1
+                if isinstance(geometry.counts, list):
+                    annotation["bbox"], annotation["area"] = _rle_box(
+                        geometry.size, geometry.counts
+                    )
+            if label.attributes:
+                annotation["attributes"] = label.attributes
+            annotations.append(annotation)
+    return {
+        "info": {"description": "Quorum export of resolved items", "skipped_labels": skipped},
+        "images": images,
+        "annotations": annotations,
+        "categories": list(categories),
+    }

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.assignment.events import Resolution
 from services.ingest.events import BundlePart, CaptureMetadata, MediaFile, PreLabels
-from shared.vocabulary import Modality, TaxonomyRef
+from shared.http import FieldError
+from shared.vocabulary import Label, Modality, Severity, TaxonomyRef
+
+MAX_BATCH = 1000
 
 
 class ItemStatus(StrEnum):
     queued = "queued"
     in_review = "in_review"
     resolved = "resolved"
+
+
+class ResolutionInfo(BaseModel):
+    """How the final labels were decided, and from which judgments."""
+
+    method: Resolution
+    judgment_ids: list[str]
+    agreement: float | None = None
+    severity: Severity = Severity.none
+    ratings: dict[str, float] = Field(default_factory=dict)
+    resolved_at: datetime
 
 
 class MediaItem(BaseModel):
@@ -30,6 +46,34 @@ class MediaItem(BaseModel):
     capture: CaptureMetadata | None = None
     prelabels: PreLabels | None = None
     taxonomy: TaxonomyRef | None = None
-    duplicate_of: str | None = None
+    duplicate_of: str | None = Field(
+        None, description="an earlier item of the project with exactly the same content"
+    )
     status: ItemStatus
     registered_at: datetime
+    review_started_at: datetime | None = None
+    final_labels: list[Label] | None = None
+    resolution: ResolutionInfo | None = None
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="registrations (the body of POST /v1/media), each validated on its own",
+    )
+
+
+class BatchResult(BaseModel):
+    index: int
+    outcome: Literal["created", "existing", "rejected", "conflict"]
+    item: MediaItem | None = None
+    errors: list[FieldError] | None = None
+
+
+class BatchOut(BaseModel):
+    created: int
+    existing: int
+    rejected: int
+    results: list[BatchResult]

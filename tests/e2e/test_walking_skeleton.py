@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from services.assignment.app import create_app as create_assignment
@@ -19,7 +20,7 @@ from services.ingest.app import create_app as create_ingest
 from services.ingest.settings import IngestSettings
 from tests.conftest import Endpoints
 from tests.kafka_helpers import eventually, read_topic
-from tests.service_helpers import auth, running
+from tests.service_helpers import auth, project_changed, publish, running
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +50,13 @@ async def test_registration_flows_from_ingest_to_assignment(
         running(create_ingest(ingest_settings)) as ingest,
         running(create_assignment(assignment_settings)) as assignment,
     ):
-        created = await ingest.post("/v1/media", json=REGISTRATION, headers=auth("client"))
+        await publish(ingest_settings, project_changed("street-scenes"))
+
+        async def registered() -> httpx.Response | None:
+            response = await ingest.post("/v1/media", json=REGISTRATION, headers=auth("client"))
+            return response if response.status_code != 422 else None  # project not seen yet
+
+        created = await eventually(registered)
         assert created.status_code == 201, created.text
         item = created.json()
         assert item["status"] == "queued"
@@ -70,7 +77,7 @@ async def test_registration_flows_from_ingest_to_assignment(
         conflicting = {**REGISTRATION, "media": {**REGISTRATION["media"], "sha256": "ab" * 32}}
         conflict = await ingest.post("/v1/media", json=conflicting, headers=auth("client"))
         assert conflict.status_code == 409
-        assert conflict.json()["errors"][0]["field"] == "external_id"
+        assert conflict.json()["errors"][0]["field"] == "body.external_id"
 
         other_tenant = await assignment.get(f"/v1/items/{item_id}", headers=auth("ops", "globex"))
         assert other_tenant.status_code == 404

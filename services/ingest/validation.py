@@ -1,0 +1,245 @@
+"""Registration rules, free of I/O: the item's shape, its project, and its pre-labels
+against the project's published taxonomy version.
+
+Every function returns the list of problems (field path + message), so a client
+sees every reason at once, over HTTP (422 problem+json) or Kafka (a
+``media.rejected`` event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from services.assignment.events import ProjectStatus
+from services.ingest.events import (
+    AudioFile,
+    ImageFile,
+    MediaFile,
+    MediaRegistration,
+    TextFile,
+    VideoFile,
+)
+from services.taxonomy.events import AttributeSpec, ClassSnapshot, VersionPublishedV1
+from shared.http import FieldError
+from shared.vocabulary import Box, Label, Polygon, RleMask
+
+EPSILON = 1e-6
+
+
+def _err(field: str, message: str) -> FieldError:
+    return FieldError(field=field, message=message)
+
+
+def shape_errors(registration: MediaRegistration) -> list[FieldError]:
+    """A single-modality item has ``media`` of its modality; a bundle has named parts."""
+    errors = []
+    if registration.modality == "multimodal":
+        if not registration.parts:
+            errors.append(_err("parts", "a multimodal item needs parts"))
+        if registration.media is not None:
+            errors.append(_err("media", "a multimodal item has parts, not media"))
+        seen: set[str] = set()
+        for index, part in enumerate(registration.parts or ()):
+            if part.name in seen:
+                errors.append(_err(f"parts.{index}.name", f"part name {part.name!r} is used twice"))
+            seen.add(part.name)
+    else:
+        if registration.media is None:
+            errors.append(_err("media", f"a {registration.modality} item needs media"))
+        elif registration.media.modality != registration.modality:
+            errors.append(
+                _err(
+                    "media.modality",
+                    f"media is {registration.media.modality}, item is {registration.modality}",
+                )
+            )
+        if registration.parts:
+            errors.append(_err("parts", "only multimodal items have parts"))
+    return errors
+
+
+def project_errors(
+    registration: MediaRegistration, project: dict[str, Any] | None
+) -> list[FieldError]:
+    if project is None:
+        return [
+            _err(
+                "project_id",
+                f"unknown project {registration.project_id!r}: create it in assignment first",
+            )
+        ]
+    if project["status"] == ProjectStatus.closed.value:
+        return [_err("project_id", f"project {registration.project_id!r} is closed")]
+    if project["modality"] != registration.modality:
+        return [
+            _err(
+                "modality",
+                f"project {registration.project_id!r} takes {project['modality']} items, "
+                f"not {registration.modality}",
+            )
+        ]
+    return []
+
+
+def prelabel_errors(
+    registration: MediaRegistration,
+    project: dict[str, Any],
+    taxonomy: VersionPublishedV1 | None,
+) -> list[FieldError]:
+    """Pre-labels against the project's taxonomy version and the media's bounds."""
+    prelabels = registration.prelabels
+    if prelabels is None or not prelabels.labels:
+        return []
+    ref = project.get("taxonomy")
+    if ref is None:
+        return [
+            _err(
+                "prelabels",
+                f"project {registration.project_id!r} has no taxonomy version, so pre-label "
+                "classes cannot be checked",
+            )
+        ]
+    if taxonomy is None:
+        return [
+            _err(
+                "prelabels",
+                f"taxonomy {ref['ontology_id']} version {ref['version']} of the project is not "
+                "published (or not yet known to ingest); publish it, then register again",
+            )
+        ]
+    classes = {c.id: c for c in taxonomy.classes}
+    parts = {p.name: p.media for p in registration.parts or ()}
+    errors: list[FieldError] = []
+    for index, label in enumerate(prelabels.labels):
+        at = f"prelabels.labels.{index}"
+        cls = classes.get(label.class_id)
+        if cls is None:
+            errors.append(
+                _err(
+                    f"{at}.class_id",
+                    f"no class {label.class_id!r} in taxonomy {taxonomy.ontology_id} "
+                    f"version {taxonomy.version}",
+                )
+            )
+        else:
+            errors.extend(_class_errors(label, cls, registration.modality, at))
+        if registration.modality == "multimodal":
+            if label.part is None:
+                if label.geometry is not None or label.segment is not None:
+                    errors.append(_err(f"{at}.part", "say which part a located label is on"))
+                continue
+            media = parts.get(label.part)
+            if media is None:
+                errors.append(_err(f"{at}.part", f"no part named {label.part!r}"))
+                continue
+        else:
+            if label.part is not None:
+                errors.append(_err(f"{at}.part", "only labels of multimodal items name a part"))
+            media = registration.media
+        if media is not None:
+            errors.extend(_placement_errors(label, media, at))
+    return errors
+
+
+def _class_errors(label: Label, cls: ClassSnapshot, modality: str, at: str) -> list[FieldError]:
+    errors = []
+    if cls.modalities and modality not in cls.modalities and modality != "multimodal":
+        allowed = ", ".join(cls.modalities)
+        errors.append(_err(f"{at}.class_id", f"class {cls.id!r} applies to {allowed} only"))
+    specs = {a.name: a for a in cls.attributes}
+    for name, value in label.attributes.items():
+        spec = specs.get(name)
+        if spec is None:
+            errors.append(
+                _err(f"{at}.attributes.{name}", f"class {cls.id!r} has no such attribute")
+            )
+            continue
+        problem = _attribute_problem(spec, value)
+        if problem:
+            errors.append(_err(f"{at}.attributes.{name}", problem))
+    for spec in cls.attributes:
+        if spec.required and spec.name not in label.attributes:
+            errors.append(_err(f"{at}.attributes.{spec.name}", "required by the class"))
+    return errors
+
+
+def _attribute_problem(spec: AttributeSpec, value: Any) -> str | None:
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "string": isinstance(value, str),
+        "enum": isinstance(value, str) and value in (spec.values or ()),
+    }.get(spec.type, True)
+    if ok:
+        return None
+    if spec.type == "enum":
+        return f"must be one of {', '.join(spec.values or ())}"
+    return f"must be {spec.type}"
+
+
+def _placement_errors(label: Label, media: MediaFile, at: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if label.geometry is not None:
+        if isinstance(media, (ImageFile, VideoFile)):
+            errors.extend(_geometry_errors(label, media.width, media.height, f"{at}.geometry"))
+        else:
+            errors.append(_err(f"{at}.geometry", f"{media.modality} media has no geometry"))
+    if label.segment is not None:
+        if isinstance(media, (VideoFile, AudioFile)):
+            if label.segment.end_s > media.duration_s + EPSILON:
+                errors.append(
+                    _err(
+                        f"{at}.segment.end_s",
+                        f"ends at {label.segment.end_s}s, after the media's {media.duration_s}s",
+                    )
+                )
+        else:
+            errors.append(_err(f"{at}.segment", f"{media.modality} media has no time segments"))
+    if label.text is not None and isinstance(media, TextFile) and label.segment is not None:
+        errors.append(_err(f"{at}.segment", "text labels carry no segment"))
+    return errors
+
+
+def _geometry_errors(label: Label, width: int, height: int, at: str) -> list[FieldError]:
+    geometry = label.geometry
+    bounds = f"inside the {width}x{height} media"
+    if isinstance(geometry, Box):
+        errors = []
+        if geometry.x + geometry.width > width + EPSILON:
+            errors.append(
+                _err(f"{at}.width", f"x + width = {geometry.x + geometry.width}: not {bounds}")
+            )
+        if geometry.y + geometry.height > height + EPSILON:
+            errors.append(
+                _err(f"{at}.height", f"y + height = {geometry.y + geometry.height}: not {bounds}")
+            )
+        return errors
+    if isinstance(geometry, Polygon):
+        for i, (x, y) in enumerate(geometry.points):
+            if not (-EPSILON <= x <= width + EPSILON and -EPSILON <= y <= height + EPSILON):
+                return [_err(f"{at}.points.{i}", f"point ({x}, {y}) is not {bounds}")]
+        return []
+    if isinstance(geometry, RleMask) and list(geometry.size) != [height, width]:
+        return [_err(f"{at}.size", f"mask size {list(geometry.size)} is not [{height}, {width}]")]
+    return []
+
+
+def checksum(registration: MediaRegistration) -> str:
+    """What identifies the content: the file's sha256, or the bundle's parts' in name order."""
+    if registration.media is not None:
+        return registration.media.sha256
+    return ",".join(sorted(f"{p.name}={p.media.sha256}" for p in registration.parts or ()))
+
+
+def all_errors(
+    registration: MediaRegistration,
+    project: dict[str, Any] | None,
+    taxonomy: VersionPublishedV1 | None,
+) -> Sequence[FieldError]:
+    errors = shape_errors(registration) + project_errors(registration, project)
+    if errors:
+        return errors
+    assert project is not None
+    return prelabel_errors(registration, project, taxonomy)
