@@ -1,0 +1,479 @@
+"""Ingest over HTTP against the real servers: modalities, pre-labels, projects,
+idempotency, batches, status from downstream events, lists, exports and access."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.assignment.events import (
+    ITEM_RESOLVED,
+    WORK_CREATED,
+    ItemResolvedV1,
+    Resolution,
+    WorkKind,
+    WorkUnitEventV1,
+)
+from services.ingest.events import MEDIA, MEDIA_REGISTERED
+from shared.events import EventRegistry, decode, make_event
+from shared.vocabulary import Label
+from tests.ingest.bodies import image_file, prelabels, registration
+from tests.ingest.conftest import IngestUnderTest
+from tests.kafka_helpers import eventually, read_topic
+from tests.service_helpers import auth, publish
+
+pytestmark = pytest.mark.integration
+
+CLIENT = auth("client")
+
+
+async def post(ingest: IngestUnderTest, body: Any, **headers: str) -> Any:
+    return await ingest.client.post("/v1/media", json=body, headers={**CLIENT, **headers})
+
+
+def fields(response: Any) -> set[str]:
+    return {e["field"] for e in response.json()["errors"]}
+
+
+@pytest.mark.parametrize("modality", ["image", "video", "audio", "text", "multimodal"])
+async def test_each_modality_registers(ingest: IngestUnderTest, modality: str) -> None:
+    body = registration(
+        modality, capture={"device": "rig-2", "consent_ref": "c-9", "tags": ["studio"]}
+    )
+    response = await post(ingest, body)
+    assert response.status_code == 201, response.text
+    item = response.json()
+    assert item["status"] == "queued" and item["modality"] == modality
+    assert item["capture"]["consent_ref"] == "c-9"
+    assert response.headers["location"] == f"/v1/media/{item['item_id']}"
+    fetched = await ingest.client.get(f"/v1/media/{item['item_id']}", headers=CLIENT)
+    assert fetched.json() == item
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            registration("image", media=image_file(width=0, sha256="XYZ", uri="ftp://x/y")),
+            {"body.media.image.width", "body.media.image.sha256", "body.media.image.uri"},
+        ),
+        (
+            registration(
+                "video", media={**registration("video")["media"], "fps": 0, "frame_count": 0}
+            ),
+            {"body.media.video.fps", "body.media.video.frame_count"},
+        ),
+        (
+            registration(
+                "audio",
+                media={**registration("audio")["media"], "sample_rate_hz": 0, "channels": 0},
+            ),
+            {"body.media.audio.sample_rate_hz", "body.media.audio.channels"},
+        ),
+        (
+            registration("text", media={**registration("text")["media"], "language": "x"}),
+            {"body.media.text.language"},
+        ),
+        (registration("image", media=None), {"body.media"}),
+        (registration("image", media=registration("audio")["media"]), {"body.media.modality"}),
+        (
+            registration(
+                "multimodal",
+                parts=[
+                    {"name": "a", "role": "source_image", "media": image_file()},
+                    {"name": "a", "role": "edited_image", "media": image_file()},
+                ],
+            ),
+            {"body.parts.1.name"},
+        ),
+        (registration("multimodal", media=image_file()), {"body.media"}),
+        (
+            registration("image", parts=[{"name": "a", "role": "x", "media": image_file()}]),
+            {"body.parts"},
+        ),
+        (registration("image", surprise=1), {"body.surprise"}),
+    ],
+)
+async def test_invalid_items_name_every_bad_field(
+    ingest: IngestUnderTest, body: dict[str, Any], expected: set[str]
+) -> None:
+    response = await post(ingest, body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert expected <= fields(response), response.json()
+    assert (
+        await ingest.client.get(
+            "/v1/media/by-external-id", params={"external_id": body["external_id"]}, headers=CLIENT
+        )
+    ).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            registration(
+                "image",
+                prelabels=prelabels(
+                    {
+                        "class_id": "car",
+                        "confidence": 0.9,
+                        "geometry": {"kind": "box", "x": 600, "y": 10, "width": 100, "height": 20},
+                    },
+                ),
+            ),
+            {"body.prelabels.labels.0.geometry.width"},
+        ),
+        (
+            registration("image", prelabels=prelabels({"class_id": "boat"})),
+            {"body.prelabels.labels.0.class_id"},
+        ),
+        (
+            registration(
+                "image",
+                prelabels=prelabels(
+                    {"class_id": "car", "attributes": {"truncation": "heavy", "colour": "red"}},
+                ),
+            ),
+            {
+                "body.prelabels.labels.0.attributes.truncation",
+                "body.prelabels.labels.0.attributes.colour",
+            },
+        ),
+        (
+            registration(
+                "image",
+                prelabels=prelabels(
+                    {
+                        "class_id": "person",
+                        "geometry": {"kind": "polygon", "points": [[0, 0], [700, 0], [0, 5]]},
+                    },
+                ),
+            ),
+            {"body.prelabels.labels.0.geometry.points.1"},
+        ),
+        (
+            registration(
+                "image",
+                prelabels=prelabels(
+                    {
+                        "class_id": "person",
+                        "geometry": {"kind": "mask", "size": [10, 10], "counts": [100]},
+                    },
+                ),
+            ),
+            {"body.prelabels.labels.0.geometry.size"},
+        ),
+        (
+            registration("image", prelabels=prelabels({"class_id": "siren"})),
+            {"body.prelabels.labels.0.class_id"},
+        ),
+        (
+            registration(
+                "video",
+                prelabels=prelabels(
+                    {"class_id": "car", "segment": {"start_s": 9, "end_s": 12}},
+                ),
+            ),
+            {"body.prelabels.labels.0.segment.end_s"},
+        ),
+        (
+            registration(
+                "audio",
+                prelabels=prelabels(
+                    {
+                        "class_id": "siren",
+                        "geometry": {"kind": "box", "x": 0, "y": 0, "width": 1, "height": 1},
+                    },
+                ),
+            ),
+            {"body.prelabels.labels.0.geometry"},
+        ),
+        (
+            registration("image", prelabels=prelabels({"class_id": "car", "confidence": 1.5})),
+            {"body.prelabels.labels.0.confidence"},
+        ),
+        (
+            registration(
+                "multimodal",
+                prelabels=prelabels(
+                    {
+                        "class_id": "edit_ok",
+                        "part": "nope",
+                        "geometry": {"kind": "box", "x": 0, "y": 0, "width": 1, "height": 1},
+                    },
+                ),
+            ),
+            {"body.prelabels.labels.0.part"},
+        ),
+        (
+            registration(
+                "image", project_id="p-unpublished", prelabels=prelabels({"class_id": "car"})
+            ),
+            {"body.prelabels"},
+        ),
+        (registration("text", prelabels=prelabels({"class_id": "car"})), {"body.prelabels"}),
+    ],
+)
+async def test_prelabels_are_checked_against_the_taxonomy_and_the_media(
+    ingest: IngestUnderTest, body: dict[str, Any], expected: set[str]
+) -> None:
+    response = await post(ingest, body)
+    assert response.status_code == 422, response.text
+    assert expected <= fields(response), response.json()
+
+
+async def test_valid_prelabels_are_kept_with_the_project_taxonomy_version(
+    ingest: IngestUnderTest,
+) -> None:
+    body = registration(
+        "multimodal",
+        prelabels=prelabels(
+            {
+                "class_id": "edit_ok",
+                "part": "edited",
+                "confidence": 0.7,
+                "geometry": {"kind": "box", "x": 10, "y": 10, "width": 630, "height": 470},
+            },
+            {"class_id": "edit_ok", "text": "the sky was made orange"},
+        ),
+    )
+    response = await post(ingest, body)
+    assert response.status_code == 201, response.text
+    item = response.json()
+    assert item["taxonomy"] == {"ontology_id": "street", "version": 1}
+    assert len(item["prelabels"]["labels"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("project_id", "modality", "message"),
+    [
+        ("nope", "image", "unknown project"),
+        ("p-closed", "image", "is closed"),
+        ("p-audio", "image", "takes audio items"),
+    ],
+)
+async def test_unknown_closed_or_mismatched_projects_are_refused(
+    ingest: IngestUnderTest, project_id: str, modality: str, message: str
+) -> None:
+    response = await post(ingest, registration(modality, project_id=project_id))
+    assert response.status_code == 422
+    assert any(message in e["message"] for e in response.json()["errors"]), response.json()
+
+
+async def test_idempotent_resends_conflicts_and_idempotency_keys(ingest: IngestUnderTest) -> None:
+    body = registration("image")
+    first = await post(ingest, body, **{"Idempotency-Key": "k-1"})
+    assert first.status_code == 201
+    replay = await post(ingest, body, **{"Idempotency-Key": "k-1"})
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
+    resend = await post(ingest, body)
+    assert resend.status_code == 200 and resend.json()["item_id"] == first.json()["item_id"]
+    other = registration("image")
+    reused_key = await post(ingest, other, **{"Idempotency-Key": "k-1"})
+    assert reused_key.status_code == 422 and fields(reused_key) == {"header.idempotency-key"}
+    conflicting = {**body, "media": image_file()}
+    conflict = await post(ingest, conflicting)
+    assert conflict.status_code == 409 and fields(conflict) == {"body.external_id"}
+    # the stored item did not change, and only one registration was published
+    stored = await ingest.client.get(
+        "/v1/media/by-external-id", params={"external_id": body["external_id"]}, headers=CLIENT
+    )
+    assert stored.json() == first.json()
+    topic = f"{ingest.settings.topic_prefix}{MEDIA.name}"
+    registry = EventRegistry([MEDIA_REGISTERED])
+
+    async def published() -> list[Any]:
+        records = await read_topic(
+            ingest.settings.kafka_bootstrap_servers, topic, count=10_000, timeout=2
+        )
+        events = [decode(r.value, key=r.key, headers=r.headers, registry=registry) for r in records]
+        return [e for e in events if e is not None and e.data.external_id == body["external_id"]]
+
+    events = await eventually(published)
+    assert len(events) == 1
+    assert events[0].key == first.json()["item_id"]
+
+
+async def test_batch_gives_an_outcome_per_item(ingest: IngestUnderTest) -> None:
+    known = registration("image")
+    assert (await post(ingest, known)).status_code == 201
+    same_content = image_file(seed="shared-content")
+    items = [
+        registration("image", media=same_content),  # created
+        known,  # existing
+        {**known, "media": image_file()},  # conflict
+        registration("image", project_id="nope"),  # rejected by rule
+        {"external_id": "broken"},  # rejected by shape
+        registration(
+            "image", media=image_file(seed="shared-content")
+        ),  # created, duplicate content
+    ]
+    items.append(dict(items[0]))  # the same registration twice in one batch
+    response = await ingest.client.post("/v1/media/batch", json={"items": items}, headers=CLIENT)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    outcomes = [r["outcome"] for r in body["results"]]
+    assert outcomes == [
+        "created",
+        "existing",
+        "conflict",
+        "rejected",
+        "rejected",
+        "created",
+        "existing",
+    ]
+    assert (body["created"], body["existing"], body["rejected"]) == (2, 2, 3)
+    results = body["results"]
+    assert {e["field"] for e in results[4]["errors"]} >= {
+        "body.items.4.project_id",
+        "body.items.4.modality",
+    }
+    assert results[3]["errors"][0]["field"] == "body.items.3.project_id"
+    assert results[5]["item"]["duplicate_of"] == results[0]["item"]["item_id"]
+    assert results[6]["item"]["item_id"] == results[0]["item"]["item_id"]
+    too_many = await ingest.client.post(
+        "/v1/media/batch", json={"items": [known] * 1001}, headers=CLIENT
+    )
+    assert too_many.status_code == 422
+
+
+async def test_status_follows_review_and_resolution_then_exports(ingest: IngestUnderTest) -> None:
+    body = registration("image", project_id="p-image")
+    item = (await post(ingest, body)).json()
+    item_id = item["item_id"]
+    now = datetime.now(UTC)
+    unit = WorkUnitEventV1(
+        unit_id="u1",
+        item_id=item_id,
+        project_id="p-image",
+        tenant="acme",
+        kind=WorkKind.review,
+        at=now,
+    )
+    final = [
+        Label(
+            class_id="car", geometry={"kind": "box", "x": 10, "y": 20, "width": 30, "height": 40}
+        ),
+        Label(class_id="person", geometry={"kind": "polygon", "points": [(0, 0), (4, 0), (4, 3)]}),
+        Label(class_id="person"),
+    ]
+    resolved = ItemResolvedV1(
+        item_id=item_id,
+        project_id="p-image",
+        tenant="acme",
+        final_labels=final,
+        method=Resolution.consensus,
+        judgment_ids=["j1", "j2"],
+        agreement=1.0,
+        resolved_at=now,
+    )
+    await publish(ingest.settings, make_event(WORK_CREATED, unit, source="/a", tenant="acme"))
+
+    async def status_is(expected: str) -> dict[str, Any] | None:
+        current = (await ingest.client.get(f"/v1/media/{item_id}", headers=CLIENT)).json()
+        return current if current["status"] == expected else None
+
+    await eventually(lambda: status_is("in_review"))
+    await publish(ingest.settings, make_event(ITEM_RESOLVED, resolved, source="/a", tenant="acme"))
+    done = await eventually(lambda: status_is("resolved"))
+    assert done["resolution"]["method"] == "consensus"
+    assert done["resolution"]["judgment_ids"] == ["j1", "j2"]
+    assert [lbl["class_id"] for lbl in done["final_labels"]] == ["car", "person", "person"]
+    # a late lifecycle event does not move it back
+    await publish(ingest.settings, make_event(WORK_CREATED, unit, source="/a", tenant="acme"))
+    assert (await status_is("resolved")) is not None
+
+    lines = await ingest.client.get(
+        "/v1/media/export", params={"project_id": "p-image"}, headers=CLIENT
+    )
+    assert lines.headers["content-type"].startswith("application/x-ndjson")
+    exported = [json.loads(line) for line in lines.text.splitlines()]
+    assert item_id in {e["item_id"] for e in exported}
+    assert all(e["status"] == "resolved" for e in exported)
+    coco = (
+        await ingest.client.get(
+            "/v1/media/export", params={"project_id": "p-image", "format": "coco"}, headers=CLIENT
+        )
+    ).json()
+    image = next(i for i in coco["images"] if i["quorum_item_id"] == item_id)
+    annotations = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+    categories = {c["id"]: c["name"] for c in coco["categories"]}
+    assert [(categories[a["category_id"]], a["bbox"]) for a in annotations] == [
+        ("Car", [10, 20, 30, 40]),
+        ("Person", [0, 0, 4, 3]),
+    ]
+    assert annotations[1]["area"] == 6
+    assert coco["info"]["skipped_labels"] >= 1  # the label without geometry
+    not_image = await ingest.client.get(
+        "/v1/media/export", params={"project_id": "p-audio", "format": "coco"}, headers=CLIENT
+    )
+    assert not_image.status_code == 422
+
+
+async def test_list_filters_and_pages(ingest: IngestUnderTest) -> None:
+    created = []
+    for _ in range(5):
+        created.append((await post(ingest, registration("audio"))).json()["item_id"])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"project_id": "p-audio", "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await ingest.client.get("/v1/media", params=params, headers=CLIENT)).json()
+        seen.extend(i["item_id"] for i in page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert set(created) <= set(seen) and len(seen) == len(set(seen))
+    assert seen[: len(created)] == list(reversed(created))  # newest first
+    modality = (
+        await ingest.client.get("/v1/media", params={"modality": "audio"}, headers=CLIENT)
+    ).json()
+    assert {i["modality"] for i in modality["items"]} == {"audio"}
+    future = (
+        await ingest.client.get(
+            "/v1/media", params={"registered_from": "2999-01-01T00:00:00Z"}, headers=CLIENT
+        )
+    ).json()
+    assert future["items"] == []
+    bad = await ingest.client.get("/v1/media", params={"cursor": "garbage"}, headers=CLIENT)
+    assert bad.status_code == 400 and fields(bad) == {"query.cursor"}
+
+
+async def test_tenants_and_roles(ingest: IngestUnderTest) -> None:
+    item = (await post(ingest, registration("text"))).json()
+    url = f"/v1/media/{item['item_id']}"
+    assert (await ingest.client.get(url, headers=auth("ops"))).status_code == 200
+    assert (
+        await ingest.client.get(url, headers=auth("client", tenant="globex"))
+    ).status_code == 404
+    assert (await ingest.client.get(url, headers=auth("ops", tenant="globex"))).status_code == 404
+    other = await ingest.client.get(
+        "/v1/media/by-external-id",
+        params={"external_id": item["external_id"]},
+        headers=auth("client", tenant="globex"),
+    )
+    assert other.status_code == 404
+    listed = (await ingest.client.get("/v1/media", headers=auth("client", tenant="globex"))).json()
+    assert listed["items"] == []
+    # the other tenant has no such project either: its registration is refused
+    refused = await ingest.client.post(
+        "/v1/media", json=registration("text"), headers=auth("client", tenant="globex")
+    )
+    assert refused.status_code == 422 and "unknown project" in refused.text
+    for method, path in (
+        ("POST", "/v1/media"),
+        ("POST", "/v1/media/batch"),
+        ("GET", "/v1/media"),
+        ("GET", url),
+        ("GET", "/v1/media/export?project_id=p-text"),
+    ):
+        response = await ingest.client.request(method, path, json={}, headers=auth("expert"))
+        assert response.status_code == 403, (method, path)
+    assert (await ingest.client.get(url)).status_code == 401

@@ -1,0 +1,158 @@
+"""Ingest's Kafka entry point against the real servers: any CloudEvents producer can
+register media; bad requests get a rejection event, undecodable ones a dead letter."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from services.ingest.events import MEDIA, MEDIA_REGISTERED, MEDIA_REJECTED, MEDIA_REQUESTS
+from shared.bus import dead_letter_reason
+from shared.events import EventRegistry, decode
+from tests.ingest.bodies import image_file, registration
+from tests.ingest.conftest import IngestUnderTest
+from tests.kafka_helpers import eventually, produce, read_topic
+from tests.service_helpers import auth
+
+pytestmark = pytest.mark.integration
+
+OUTCOMES = EventRegistry([MEDIA_REGISTERED, MEDIA_REJECTED])
+
+
+def sdk_message(
+    data: dict[str, Any],
+    *,
+    mode: str = "structured",
+    tenant: str | None = "acme",
+    event_id: str | None = None,
+) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+    """A registration request written by the official cloudevents SDK's Kafka binding."""
+    attributes = {
+        "id": event_id or str(uuid.uuid4()),
+        "source": "https://client.example/uploader",
+        "type": "quorum.media.registration_requested.v1",
+        "datacontenttype": "application/json",
+        "partitionkey": data.get("external_id", "x"),
+    }
+    if tenant:
+        attributes["tenant"] = tenant
+    writer = ce_kafka.to_structured if mode == "structured" else ce_kafka.to_binary
+    message = writer(CloudEvent(attributes, data), JSONFormat())
+    key = message.key if isinstance(message.key, bytes) else (message.key or "").encode()
+    return key, message.value, list(message.headers.items())
+
+
+async def send(
+    ingest: IngestUnderTest, *messages: tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+) -> None:
+    topic = f"{ingest.settings.topic_prefix}{MEDIA_REQUESTS.name}"
+    await produce(ingest.settings.kafka_bootstrap_servers, topic, list(messages))
+
+
+async def outcomes(ingest: IngestUnderTest, external_id: str) -> list[Any]:
+    topic = f"{ingest.settings.topic_prefix}{MEDIA.name}"
+    records = await read_topic(
+        ingest.settings.kafka_bootstrap_servers, topic, count=100_000, timeout=2
+    )
+    found = []
+    for record in records:
+        event = decode(record.value, key=record.key, headers=record.headers, registry=OUTCOMES)
+        if event is not None and event.data.external_id == external_id:
+            found.append(event)
+    return found
+
+
+async def by_external_id(ingest: IngestUnderTest, external_id: str) -> dict[str, Any] | None:
+    response = await ingest.client.get(
+        "/v1/media/by-external-id", params={"external_id": external_id}, headers=auth("client")
+    )
+    return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+async def test_a_cloudevents_sdk_producer_registers_media(
+    ingest: IngestUnderTest, mode: str
+) -> None:
+    body = registration("image")
+    event_id = str(uuid.uuid4())
+    await send(ingest, sdk_message(body, mode=mode, event_id=event_id))
+    item = await eventually(lambda: by_external_id(ingest, body["external_id"]))
+    assert item["status"] == "queued" and item["media"]["sha256"] == body["media"]["sha256"]
+    events = await eventually(lambda: outcomes(ingest, body["external_id"]))
+    assert [e.type for e in events] == [MEDIA_REGISTERED.type]
+    assert events[0].data.request_id == event_id and events[0].key == item["item_id"]
+
+    # re-sent (a new event id, same registration) and redelivered (same id): nothing new
+    await send(
+        ingest, sdk_message(body, mode=mode), sdk_message(body, mode=mode, event_id=event_id)
+    )
+    marker = registration("image")
+    await send(ingest, sdk_message(marker))  # once this one is through, the re-sends were too
+    await eventually(lambda: outcomes(ingest, marker["external_id"]))
+    assert len(await outcomes(ingest, body["external_id"])) == 1
+
+
+async def test_bad_and_conflicting_requests_get_rejection_events(ingest: IngestUnderTest) -> None:
+    bad = registration("image", project_id="nope", media=image_file(width=0))
+    bad_id = str(uuid.uuid4())
+    good = registration("image")
+    conflicting = {**good, "media": image_file()}
+    await send(ingest, sdk_message(bad, event_id=bad_id), sdk_message(good))
+    await eventually(lambda: by_external_id(ingest, good["external_id"]))
+    await send(ingest, sdk_message(conflicting))
+
+    rejected = await eventually(lambda: outcomes(ingest, bad["external_id"]))
+    assert [e.type for e in rejected] == [MEDIA_REJECTED.type]
+    data = rejected[0].data
+    assert data.request_id == bad_id and rejected[0].key == bad["external_id"]
+    assert {r.field for r in data.reasons} == {"data.media.image.width"}
+
+    async def conflict_rejected() -> list[Any]:
+        return [
+            e for e in await outcomes(ingest, good["external_id"]) if e.type == MEDIA_REJECTED.type
+        ]
+
+    conflict = await eventually(conflict_rejected)
+    assert conflict[0].data.reasons[0].field == "data.external_id"
+    item = await by_external_id(ingest, good["external_id"])
+    assert item is not None and item["media"]["sha256"] == good["media"]["sha256"]  # unchanged
+
+    unknown_project = registration("image", project_id="nope")
+    await send(ingest, sdk_message(unknown_project))
+    refused = await eventually(lambda: outcomes(ingest, unknown_project["external_id"]))
+    assert "unknown project" in refused[0].data.reasons[0].message
+
+
+async def test_poison_messages_are_dead_lettered_and_later_ones_flow(
+    ingest: IngestUnderTest,
+) -> None:
+    after = registration("image")
+    no_tenant = registration("image")
+    await send(
+        ingest,
+        (b"k1", b"\x00 not json at all", []),
+        (b"k2", json.dumps({"specversion": "1.0", "id": "x"}).encode(), []),
+        sdk_message(no_tenant, tenant=None),
+        sdk_message(after),
+    )
+    await eventually(lambda: by_external_id(ingest, after["external_id"]))
+    dlq = f"{ingest.settings.topic_prefix}{MEDIA_REQUESTS.dlq}"
+
+    async def dead_letters() -> list[Any]:
+        records = await read_topic(ingest.settings.kafka_bootstrap_servers, dlq, count=3, timeout=5)
+        return records if len(records) >= 3 else []
+
+    records = await eventually(dead_letters)
+    by_key = {r.key: r for r in records}
+    assert by_key[b"k1"].value == b"\x00 not json at all"  # the original bytes
+    assert "not a CloudEvents" in (dead_letter_reason(by_key[b"k1"].headers) or "")
+    assert "not a CloudEvents" in (dead_letter_reason(by_key[b"k2"].headers) or "")
+    reason = dead_letter_reason(by_key[no_tenant["external_id"].encode()].headers) or ""
+    assert "tenant" in reason
+    assert await by_external_id(ingest, no_tenant["external_id"]) is None
