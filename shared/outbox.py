@@ -28,7 +28,7 @@ from typing import Any
 
 from bson import Binary
 from prometheus_client import Gauge
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -212,15 +212,29 @@ class OutboxRelay:
         return len(pending)
 
     async def _clear(self, published: Sequence[tuple[int, str, Any, dict[str, Any]]]) -> None:
-        by_doc: dict[tuple[str, Any], list[str]] = {}
+        """Remove published events from their documents: two bulk writes per collection."""
+        by_doc: dict[str, dict[Any, list[str]]] = {}
         for _, name, doc_id, entry in published:
-            by_doc.setdefault((name, doc_id), []).append(entry["id"])
-        for (name, doc_id), ids in by_doc.items():
+            by_doc.setdefault(name, {}).setdefault(doc_id, []).append(entry["id"])
+        for name, docs in by_doc.items():
             coll = self.db[name]
-            await coll.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": ids}}}})
-            # Only clear the pending marker if no new event arrived meanwhile.
-            await coll.update_one(
-                {"_id": doc_id, OUTBOX: {"$size": 0}}, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
+            await coll.bulk_write(
+                [
+                    UpdateOne({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": ids}}}})
+                    for doc_id, ids in docs.items()
+                ],
+                ordered=False,
+            )
+            # Only clear the pending marker where no new event arrived meanwhile.
+            await coll.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc_id, OUTBOX: {"$size": 0}},
+                        {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}},
+                    )
+                    for doc_id in docs
+                ],
+                ordered=False,
             )
 
     async def _hold_lease(self) -> bool:

@@ -139,23 +139,27 @@ class Ingest:
         docs: list[tuple[dict[str, Any], list[Event[Any]]]] = []
         order: list[int] = []
         for project_id, indexes in by_project.items():
-            checksums = {i: validation.checksum(registrations[i]) for i in indexes}
-            first = await self.store.first_with_checksums(
-                tenant, project_id, sorted(set(checksums.values()))
-            )
             project = projects[project_id]
             assert project is not None
+            checksums = {i: validation.checksum(registrations[i]) for i in indexes}
+            planned: dict[int, str] = {}  # index -> item id
+            claims: dict[str, str] = {}  # checksum -> the first new item with it
             for index in indexes:
+                planned[index] = str(uuid.uuid4())
+                claims.setdefault(checksums[index], planned[index])
+            first = await self.store.claim_contents(tenant, project_id, claims)
+            for index in indexes:
+                owner = first[checksums[index]]
                 doc, event = self._new_item(
                     tenant,
                     registrations[index],
                     project,
                     checksums[index],
-                    first.get(checksums[index]),
+                    owner if owner != planned[index] else None,
+                    item_id=planned[index],
                     request_id=request_id,
                     traceparent=traceparent,
                 )
-                first.setdefault(checksums[index], doc["_id"])  # later ones point at it
                 docs.append((doc, [event]))
                 order.append(index)
         lost_races = await self.store.insert_many(docs)
@@ -197,11 +201,11 @@ class Ingest:
         checksum: str,
         duplicate_of: str | None,
         *,
+        item_id: str,
         request_id: str | None,
         traceparent: str | None,
     ) -> tuple[dict[str, Any], Event[MediaRegisteredV1]]:
         now = now_ms()
-        item_id = str(uuid.uuid4())
         payload = MediaRegisteredV1(
             item_id=item_id,
             tenant=tenant,

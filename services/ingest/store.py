@@ -1,6 +1,7 @@
 """Ingest's MongoDB storage.
 
 ``media`` (items, with their ``media.registered`` events in the same write),
+``contents`` (the first item of each content checksum per project, for duplicate flags),
 ``rejections`` (Kafka requests refused, with their ``media.rejected`` events),
 ``projects`` (what ingest knows from ``project.changed``), ``idempotency``
 (HTTP ``Idempotency-Key`` records) and, through :class:`TaxonomyCache`, the
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -24,6 +25,7 @@ from shared.outbox import HIDE_OUTBOX, new_document
 
 MEDIA = "media"
 REJECTIONS = "rejections"
+CONTENTS = "contents"
 PROJECTS = "projects"
 IDEMPOTENCY = "idempotency"
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -36,10 +38,6 @@ INDEXES = (
                 [("tenant", ASCENDING), ("external_id", ASCENDING)],
                 unique=True,
                 name="tenant_external_id",
-            ),
-            IndexModel(
-                [("tenant", ASCENDING), ("project_id", ASCENDING), ("checksum", ASCENDING)],
-                name="project_checksum",
             ),
             IndexModel(
                 [("tenant", ASCENDING), ("registered_at", DESCENDING), ("_id", DESCENDING)],
@@ -59,9 +57,14 @@ INDEXES = (
 OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
 
 
+def _content_id(tenant: str, project_id: str, checksum: str) -> str:
+    return f"{tenant}\x1f{project_id}\x1f{checksum}"
+
+
 class MediaStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.media = db[MEDIA]
+        self.contents = db[CONTENTS]
         self.rejections = db[REJECTIONS]
         self.projects = db[PROJECTS]
         self.idempotency = db[IDEMPOTENCY]
@@ -100,17 +103,49 @@ class MediaStore:
         )
         return {doc["external_id"]: doc async for doc in cursor}
 
-    async def first_with_checksums(
-        self, tenant: str, project_id: str, checksums: Sequence[str]
+    async def claim_contents(
+        self, tenant: str, project_id: str, claims: dict[str, str]
     ) -> dict[str, str]:
-        """checksum -> id of the earliest item of the project with that content."""
-        cursor = self.media.find(
-            {"tenant": tenant, "project_id": project_id, "checksum": {"$in": list(checksums)}},
-            {"checksum": 1, "registered_at": 1},
-        ).sort([("registered_at", ASCENDING), ("_id", ASCENDING)])
-        first: dict[str, str] = {}
-        async for doc in cursor:
-            first.setdefault(doc["checksum"], doc["_id"])
+        """checksum -> the item that first registered this content in the project.
+
+        ``claims`` maps each checksum to the id of the item about to be inserted; where no
+        item holds the content yet, the claim wins. A point write per checksum (keyed by
+        ``_id``, so every server answers it from its primary index) rather than a query
+        over all media. A claim left by an item that was never stored (a crash between
+        the two writes) is taken over.
+        """
+        if not claims:
+            return {}
+        ids = {checksum: _content_id(tenant, project_id, checksum) for checksum in claims}
+        await self.contents.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": ids[checksum]},
+                    {"$setOnInsert": {"item_id": item_id}},
+                    upsert=True,
+                )
+                for checksum, item_id in claims.items()
+            ],
+            ordered=False,
+        )
+        owners = {
+            doc["_id"]: doc["item_id"]
+            async for doc in self.contents.find({"_id": {"$in": list(ids.values())}})
+        }
+        first = {checksum: owners[ids[checksum]] for checksum in claims}
+        others = {owner for checksum, owner in first.items() if owner != claims[checksum]}
+        if others:
+            stored = {
+                doc["_id"]
+                async for doc in self.media.find({"_id": {"$in": list(others)}}, {"_id": 1})
+            }
+            for checksum, owner in first.items():
+                if owner not in stored and owner != claims[checksum]:
+                    await self.contents.update_one(
+                        {"_id": ids[checksum], "item_id": owner},
+                        {"$set": {"item_id": claims[checksum]}},
+                    )
+                    first[checksum] = claims[checksum]
         return first
 
     async def get(self, tenant: str, item_id: str) -> dict[str, Any] | None:
