@@ -37,7 +37,6 @@ SRC = HERE / "mongo"  # pom.xml + Main.java
 MAIN_CLASS = "Main"
 JVM_FLAGS = [
     "-Xms32m",
-    "-Xmx512m",
     "-XX:+UseSerialGC",
     "-XX:+ExitOnOutOfMemoryError",
     "-Dorg.slf4j.simpleLogger.showDateTime=true",
@@ -333,6 +332,8 @@ class LocalMongo:
         cmd = [
             java,
             *JVM_FLAGS,
+            # in memory, the heap holds the data: QUORUM_MONGO_HEAP for big runs (benchmarks)
+            f"-Xmx{os.environ.get('QUORUM_MONGO_HEAP', '1g')}",
             f"-D{MARKER}={self.home}",
             "-cp",
             os.pathsep.join([str(self.classes), str(self.lib / "*")]),
