@@ -121,12 +121,14 @@ class OutboxRelay:
         poll_interval: float = 0.2,
         batch_size: int = 500,
         lease_seconds: float = 10.0,
+        sweep_interval: float = 60.0,
         name: str = "outbox-relay",
     ) -> None:
         self.db = db
         self.collections = list(collections)
         self.bus = bus
         self.poll_interval = poll_interval
+        self.sweep_interval = sweep_interval
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.lock_id = name
@@ -152,8 +154,12 @@ class OutboxRelay:
         await self._release_lease()
 
     async def _run(self) -> None:
+        next_sweep = 0.0
         while True:
             try:
+                if time.monotonic() >= next_sweep and await self._hold_lease():
+                    await self.sweep()
+                    next_sweep = time.monotonic() + self.sweep_interval
                 published = await self.publish_pending()
             except asyncio.CancelledError:
                 raise
@@ -212,7 +218,14 @@ class OutboxRelay:
         return len(pending)
 
     async def _clear(self, published: Sequence[tuple[int, str, Any, dict[str, Any]]]) -> None:
-        """Remove published events from their documents: two bulk writes per collection."""
+        """Remove published events from their documents.
+
+        One update per document, addressed by ``_id`` alone (servers without secondary
+        indexes answer those fastest): pull the published events and drop the
+        pending marker. An event written to the same document meanwhile keeps its
+        entry, and :meth:`_restore_markers` gives it its marker back at once; after a
+        crash in between, the sweep at start-up (and every ``sweep_interval``) does.
+        """
         by_doc: dict[str, dict[Any, list[str]]] = {}
         for _, name, doc_id, entry in published:
             by_doc.setdefault(name, {}).setdefault(doc_id, []).append(entry["id"])
@@ -220,22 +233,40 @@ class OutboxRelay:
             coll = self.db[name]
             await coll.bulk_write(
                 [
-                    UpdateOne({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": ids}}}})
+                    UpdateOne(
+                        {"_id": doc_id},
+                        {"$pull": {OUTBOX: {"id": {"$in": ids}}}, "$unset": {OUTBOX_SINCE: ""}},
+                    )
                     for doc_id, ids in docs.items()
                 ],
                 ordered=False,
             )
-            # Only clear the pending marker where no new event arrived meanwhile.
-            await coll.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": doc_id, OUTBOX: {"$size": 0}},
-                        {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}},
-                    )
-                    for doc_id in docs
-                ],
-                ordered=False,
+            await self._restore_markers(name, {"_id": {"$in": list(docs)}})
+
+    async def _restore_markers(self, name: str, query: Mapping[str, Any]) -> int:
+        """Give documents that hold events but no pending marker their marker back."""
+        coll = self.db[name]
+        restored = 0
+        # The marker test is done here, not in the query: a query on ``_id`` alone is
+        # answered from the primary index by every server.
+        async for doc in coll.find(query, {OUTBOX: 1, OUTBOX_SINCE: 1}):
+            if not doc.get(OUTBOX) or OUTBOX_SINCE in doc:
+                continue
+            oldest = min(entry["seq"] for entry in doc[OUTBOX])
+            await coll.update_one({"_id": doc["_id"]}, {"$min": {OUTBOX_SINCE: oldest}})
+            restored += 1
+        return restored
+
+    async def sweep(self) -> int:
+        """Restore lost markers in every collection (after a crash inside :meth:`_clear`)."""
+        restored = 0
+        for name in self.collections:
+            restored += await self._restore_markers(
+                name, {f"{OUTBOX}.0": {"$exists": True}, OUTBOX_SINCE: {"$exists": False}}
             )
+        if restored:
+            log.warning("outbox markers restored", documents=restored)
+        return restored
 
     async def _hold_lease(self) -> bool:
         now = datetime.now(UTC)

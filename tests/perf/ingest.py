@@ -1,0 +1,440 @@
+"""Benchmark: sustained registrations per second through ingest against a raw pipeline.
+
+    .venv/bin/python -m tests.perf.ingest [--kafka-items 100000] [--http-items 100000]
+                                          [--raw-items 50000] [--batch 1000]
+
+It needs the servers of ``make infra-up`` (or KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI).
+The ingest service runs as its own process (``python -m services.ingest``) on a
+fresh database and topic prefix; so does the raw pipeline. Measured, in one run:
+
+* kafka: registration requests (CloudEvents, structured mode) produced to
+  ``quorum.media.requests`` until as many ``media.registered`` events have come out
+  of ``quorum.media`` (consumed -> validated -> stored -> published by the outbox);
+* http: ``POST /v1/media/batch`` of ``--batch`` items, two requests in flight,
+  until as many ``media.registered`` events have come out;
+* raw: the same request bytes through a bare aiokafka consume -> ``insert_many``
+  -> produce loop on the same broker and database (no validation, no outbox),
+  run before and after the ingest phases; its median is the baseline.
+
+It prints events/s for each, the ratios to raw, and the ingest process's resident
+memory across all the items it registered (flat memory: the last sample against
+the first after warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
+from services.ingest.events import MEDIA, MEDIA_REQUESTS
+from services.taxonomy.events import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
+from shared.auth import mint_token
+from shared.bus import KafkaBus, KafkaSettings, create_topics
+from shared.events import make_event
+from shared.vocabulary import Modality, TaxonomyRef
+
+REPO = Path(__file__).resolve().parents[2]
+PARTITIONS = 6
+
+
+def registration(n: int, run: str) -> dict[str, Any]:
+    return {
+        "external_id": f"{run}-{n}",
+        "project_id": "bench",
+        "modality": "image",
+        "media": {
+            "modality": "image",
+            "uri": f"s3://bench/{run}/{n}.jpg",
+            "sha256": hashlib.sha256(f"{run}-{n}".encode()).hexdigest(),
+            "size_bytes": 123_456,
+            "width": 1920,
+            "height": 1080,
+            "format": "jpeg",
+        },
+        "capture": {"device": "cam-1", "tags": ["bench"]},
+        "prelabels": {
+            "model_name": "detector",
+            "model_version": "1",
+            "labels": [
+                {
+                    "class_id": "car",
+                    "confidence": 0.9,
+                    "geometry": {"kind": "box", "x": 10, "y": 10, "width": 100, "height": 50},
+                },
+                {"class_id": "person", "confidence": 0.6},
+            ],
+        },
+    }
+
+
+def request_message(body: dict[str, Any]) -> tuple[bytes, bytes]:
+    envelope = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/bench/client",
+        "type": "quorum.media.registration_requested.v1",
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "tenant": "acme",
+        "data": body,
+    }
+    return body["external_id"].encode(), json.dumps(envelope, separators=(",", ":")).encode()
+
+
+class Counter:
+    """Counts records arriving on a topic (from its end at start-up)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-count-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+            max_poll_records=5000,
+        )
+        self.count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        while not self.consumer.assignment():
+            await self.consumer.getmany(timeout_ms=100)
+        for tp in self.consumer.assignment():
+            await self.consumer.seek_to_end(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
+            self.count += sum(len(records) for records in batches.values())
+
+    async def until(self, target: int, timeout: float = 1800) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.count} of {target} records arrived")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.consumer.stop()
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def sample_rss(pid: int, samples: list[tuple[int, float]], counter: Counter) -> None:
+    while True:
+        samples.append((counter.count, rss_mib(pid)))
+        await asyncio.sleep(1.0)
+
+
+async def produce_all(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=v, key=k) for k, v in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+# -- the raw pipeline: consume, insert, produce; nothing else -------------------------------
+
+
+async def raw_worker(bootstrap: str, mongo_uri: str, source: str, sink: str, db_name: str) -> None:
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{source}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=1000,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+    collection = mongo[db_name]["media"]
+    await consumer.start()
+    await producer.start()
+    print("ready", flush=True)
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            records = [r for rs in batches.values() for r in rs]
+            if not records:
+                continue
+            docs = []
+            for record in records:
+                data = json.loads(record.value)["data"]
+                docs.append({"_id": str(uuid.uuid4()), **data})
+            await collection.insert_many(docs, ordered=False)
+            futures = [
+                await producer.send(
+                    sink, key=r.key, value=json.dumps({"item_id": d["_id"]}).encode()
+                )
+                for r, d in zip(records, docs, strict=True)
+            ]
+            await asyncio.gather(*futures)
+            await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await mongo.close()
+
+
+async def raw_round(bootstrap: str, mongo_uri: str, n: int, run: str) -> float:
+    source, sink = f"bench.raw.{run}.in", f"bench.raw.{run}.out"
+    db_name = f"bench_raw_{run}"
+    await create_topics(KafkaSettings(bootstrap, partitions=PARTITIONS), [source, sink])
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tests.perf.ingest", "--raw-worker", source, sink, db_name],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    counter = Counter(bootstrap, sink)
+    try:
+        assert worker.stdout is not None
+        await asyncio.to_thread(worker.stdout.readline)  # "ready"
+        await counter.start()
+        messages = [request_message(registration(i, f"raw{run}")) for i in range(n)]
+        started = time.perf_counter()
+        await produce_all(bootstrap, source, messages)
+        await counter.until(n)
+        return n / (time.perf_counter() - started)
+    finally:
+        await counter.stop()
+        worker.terminate()
+        worker.wait(10)
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+        await mongo.drop_database(db_name)
+        await mongo.close()
+
+
+# -- the ingest service ---------------------------------------------------------------------
+
+
+def start_ingest(
+    bootstrap: str, mongo_uri: str, prefix: str, db_name: str, port: int
+) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "QUORUM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "QUORUM_MONGODB_URI": mongo_uri,
+        "QUORUM_TOPIC_PREFIX": prefix,
+        "QUORUM_LOG_LEVEL": "WARNING",
+        "QUORUM_INGEST_PORT": str(port),
+        "QUORUM_INGEST_MONGODB_DATABASE": db_name,
+        "QUORUM_OUTBOX_POLL_INTERVAL_MS": "50",
+    }
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "services.ingest"], cwd=REPO, env=env, text=True
+    )
+
+
+async def wait_ready(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError("ingest did not become ready")
+
+
+async def seed(bootstrap: str, prefix: str) -> None:
+    now = datetime.now(UTC)
+    bus = KafkaBus(KafkaSettings(bootstrap, topic_prefix=prefix, partitions=PARTITIONS))
+    await bus.start()
+    try:
+        await bus.publish(
+            make_event(
+                VERSION_PUBLISHED,
+                VersionPublishedV1(
+                    ontology_id="street",
+                    tenant="acme",
+                    name="Street",
+                    version=1,
+                    content_hash="sha256:bench",
+                    classes=[
+                        ClassSnapshot(id="car", name="Car"),
+                        ClassSnapshot(id="person", name="Person"),
+                    ],
+                    published_at=now,
+                ),
+                source="/bench",
+                tenant="acme",
+            )
+        )
+        await bus.publish(
+            make_event(
+                PROJECT_CHANGED,
+                ProjectChangedV1(
+                    project_id="bench",
+                    tenant="acme",
+                    name="bench",
+                    modality=Modality.image,
+                    taxonomy=TaxonomyRef(ontology_id="street", version=1),
+                    status=ProjectStatus.active,
+                    revision=1,
+                    changed_at=now,
+                ),
+                source="/bench",
+                tenant="acme",
+            )
+        )
+    finally:
+        await bus.stop()
+
+
+async def wait_seeded(base: str, token: str, run: str) -> None:
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        for _ in range(300):
+            response = await client.post("/v1/media", json=registration(-1, run))
+            if response.status_code in (200, 201):
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError("ingest never learned the bench project")
+
+
+async def http_phase(base: str, token: str, n: int, batch: int, run: str, offset: int) -> None:
+    bodies = [registration(offset + i, run) for i in range(n)]
+    chunks = [bodies[i : i + batch] for i in range(0, n, batch)]
+    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    for chunk in chunks:
+        queue.put_nowait(chunk)
+
+    async def sender() -> None:
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        ) as client:
+            while not queue.empty():
+                chunk = queue.get_nowait()
+                response = await client.post("/v1/media/batch", json={"items": chunk})
+                response.raise_for_status()
+                if response.json()["created"] != len(chunk):
+                    raise RuntimeError(f"batch not fully created: {response.text[:300]}")
+
+    await asyncio.gather(sender(), sender())
+
+
+async def main(args: argparse.Namespace) -> None:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
+    run = uuid.uuid4().hex[:8]
+    raw_rates = [await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}a")]
+    print(f"raw (before): {raw_rates[-1]:,.0f} registrations/s", flush=True)
+
+    prefix, db_name, port = f"bench.{run}.", f"bench_ingest_{run}", 18_601
+    base = f"http://127.0.0.1:{port}"
+    service = start_ingest(bootstrap, mongo_uri, prefix, db_name, port)
+    samples: list[tuple[int, float]] = []
+    counter = Counter(bootstrap, f"{prefix}{MEDIA.name}")
+    try:
+        await wait_ready(base)
+        token = mint_token(subject="bench", tenant="acme", role="client")
+        await seed(bootstrap, prefix)
+        await wait_seeded(base, token, run)
+        await counter.start()
+        sampler = asyncio.create_task(sample_rss(service.pid, samples, counter))
+
+        messages = [request_message(registration(i, run)) for i in range(args.kafka_items)]
+        started = time.perf_counter()
+        await produce_all(bootstrap, f"{prefix}{MEDIA_REQUESTS.name}", messages)
+        await counter.until(args.kafka_items)
+        kafka_rate = args.kafka_items / (time.perf_counter() - started)
+        print(f"ingest via Kafka: {kafka_rate:,.0f} registrations/s", flush=True)
+
+        before = counter.count
+        started = time.perf_counter()
+        await http_phase(base, token, args.http_items, args.batch, run, offset=args.kafka_items)
+        await counter.until(before + args.http_items)
+        http_rate = args.http_items / (time.perf_counter() - started)
+        print(f"ingest via HTTP batches: {http_rate:,.0f} registrations/s", flush=True)
+        samples.append((counter.count, rss_mib(service.pid)))
+        sampler.cancel()
+    finally:
+        await counter.stop()
+        service.terminate()
+        service.wait(20)
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+        await mongo.drop_database(db_name)
+        await mongo.close()
+
+    raw_rates.append(await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}b"))
+    print(f"raw (after): {raw_rates[-1]:,.0f} registrations/s", flush=True)
+    raw = statistics.median(raw_rates)
+    total = args.kafka_items + args.http_items
+    warm = [rss for count, rss in samples if count >= total * 0.1] or [s[1] for s in samples]
+    print()
+    print(f"items registered: {total:,} (Kafka {args.kafka_items:,}, HTTP {args.http_items:,})")
+    print(
+        f"raw pipeline median: {raw:,.0f}/s   (runs: {', '.join(f'{r:,.0f}' for r in raw_rates)})"
+    )
+    print(f"Kafka entry:  {kafka_rate:,.0f}/s   ratio {kafka_rate / raw:.2f}  (target >= 0.50)")
+    print(f"HTTP batches: {http_rate:,.0f}/s   ratio {http_rate / raw:.2f}  (target >= 0.50)")
+    print(
+        f"ingest RSS MiB: after 10% of items {warm[0]:.0f}, peak {max(warm):.0f}, "
+        f"at the end {warm[-1]:.0f} (growth {100 * (warm[-1] - warm[0]) / warm[0]:+.1f}%)"
+    )
+    for count, rss in samples[:: max(1, len(samples) // 12)]:
+        print(f"  {count:>8,} items  {rss:6.0f} MiB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kafka-items", type=int, default=100_000)
+    parser.add_argument("--http-items", type=int, default=100_000)
+    parser.add_argument("--raw-items", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--raw-worker", nargs=3, metavar=("SOURCE", "SINK", "DB"))
+    arguments = parser.parse_args()
+    if arguments.raw_worker:
+        asyncio.run(
+            raw_worker(
+                os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
+                os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/"),
+                *arguments.raw_worker,
+            )
+        )
+    else:
+        asyncio.run(main(arguments))
