@@ -40,7 +40,7 @@ from shared.bus import Handler, PermanentError
 from shared.events import Event, EventSpec, child_traceparent, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
-from shared.mongo import now_ms, to_document
+from shared.mongo import now_ms
 from shared.runtime import Runtime
 from shared.taxonomy import TaxonomyCache, coco_categories
 
@@ -220,7 +220,10 @@ class Ingest:
         )
         doc = {
             "_id": item_id,
-            **to_document(payload.model_dump(exclude={"item_id"}, exclude_none=True)),
+            # JSON mode is the cheap way to storable values; the one time queries range
+            # over stays a real datetime
+            **payload.model_dump(mode="json", exclude={"item_id"}, exclude_none=True),
+            "registered_at": now,
             "checksum": checksum,
             "status": ItemStatus.queued.value,
         }
@@ -292,7 +295,8 @@ class Ingest:
             results[index] = BatchResult(
                 index=index,
                 outcome=outcome.outcome,
-                item=outcome.item,
+                item_id=outcome.item.item_id if outcome.item else None,
+                duplicate_of=outcome.item.duplicate_of if outcome.item else None,
                 errors=_prefixed(outcome.errors, f"body.items.{index}.") or None,
             )
         return [results[i] for i in range(len(bodies))]
@@ -425,7 +429,7 @@ class Ingest:
             tenant=tenant,
             traceparent=child_traceparent(event.traceparent),
         )
-        doc = {"_id": f"rej_{event.id}", **to_document(payload.model_dump(mode="json"))}
+        doc = {"_id": f"rej_{event.id}", **payload.model_dump(mode="json")}
         doc["rejected_at"] = now
         if await self.store.reject(doc, [rejected]):
             self.runtime.wake_relay()

@@ -66,9 +66,12 @@ class BatchIn(BaseModel):
 
 
 class BatchResult(BaseModel):
+    """One item's outcome; GET /v1/media/{item_id} has the whole item."""
+
     index: int
     outcome: Literal["created", "existing", "rejected", "conflict"]
-    item: MediaItem | None = None
+    item_id: str | None = None
+    duplicate_of: str | None = None
     errors: list[FieldError] | None = None
 
 

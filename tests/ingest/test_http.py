@@ -301,7 +301,9 @@ async def test_idempotent_resends_conflicts_and_idempotency_keys(ingest: IngestU
 
 async def test_batch_gives_an_outcome_per_item(ingest: IngestUnderTest) -> None:
     known = registration("image")
-    assert (await post(ingest, known)).status_code == 201
+    first = await post(ingest, known)
+    assert first.status_code == 201
+    known_id = first.json()["item_id"]
     same_content = image_file(seed="shared-content")
     items = [
         registration("image", media=same_content),  # created
@@ -334,8 +336,11 @@ async def test_batch_gives_an_outcome_per_item(ingest: IngestUnderTest) -> None:
         "body.items.4.modality",
     }
     assert results[3]["errors"][0]["field"] == "body.items.3.project_id"
-    assert results[5]["item"]["duplicate_of"] == results[0]["item"]["item_id"]
-    assert results[6]["item"]["item_id"] == results[0]["item"]["item_id"]
+    assert results[5]["duplicate_of"] == results[0]["item_id"]
+    assert results[6]["item_id"] == results[0]["item_id"]
+    assert results[1]["item_id"] == known_id
+    created = await ingest.client.get(f"/v1/media/{results[5]['item_id']}", headers=CLIENT)
+    assert created.json()["duplicate_of"] == results[0]["item_id"]
     too_many = await ingest.client.post(
         "/v1/media/batch", json={"items": [known] * 1001}, headers=CLIENT
     )

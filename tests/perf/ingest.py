@@ -220,16 +220,21 @@ async def raw_round(bootstrap: str, mongo_uri: str, n: int, run: str) -> float:
     source, sink = f"bench.raw.{run}.in", f"bench.raw.{run}.out"
     db_name = f"bench_raw_{run}"
     await create_topics(KafkaSettings(bootstrap, partitions=PARTITIONS), [source, sink])
-    worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "tests.perf.ingest", "--raw-worker", source, sink, db_name],
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.perf.ingest",
+        "--raw-worker",
+        source,
+        sink,
+        db_name,
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
     )
     counter = Counter(bootstrap, sink)
     try:
         assert worker.stdout is not None
-        await asyncio.to_thread(worker.stdout.readline)  # "ready"
+        await worker.stdout.readline()  # "ready"
         await counter.start()
         messages = [request_message(registration(i, f"raw{run}")) for i in range(n)]
         started = time.perf_counter()
@@ -239,7 +244,7 @@ async def raw_round(bootstrap: str, mongo_uri: str, n: int, run: str) -> float:
     finally:
         await counter.stop()
         worker.terminate()
-        worker.wait(10)
+        await worker.wait()
         mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
         await mongo.drop_database(db_name)
         await mongo.close()
@@ -261,9 +266,7 @@ def start_ingest(
         "QUORUM_INGEST_MONGODB_DATABASE": db_name,
         "QUORUM_OUTBOX_POLL_INTERVAL_MS": "50",
     }
-    return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "services.ingest"], cwd=REPO, env=env, text=True
-    )
+    return subprocess.Popen([sys.executable, "-m", "services.ingest"], cwd=REPO, env=env, text=True)
 
 
 async def wait_ready(base: str, timeout: float = 60) -> None:
