@@ -166,9 +166,13 @@ PROJECT_CHANGED: EventSpec[ProjectChangedV1] = EventSpec(
     summary="A project was created or changed: its full configuration and status.",
 )
 WORK_CREATED = _work(
-    "quorum.work.created.v1", "A work unit was created for an item.", ("metrics", "taxonomy")
+    "quorum.work.created.v1",
+    "A work unit was created for an item.",
+    ("metrics", "taxonomy", "ingest"),
 )
-WORK_LEASED = _work("quorum.work.leased.v1", "A work unit was leased to an expert.")
+WORK_LEASED = _work(
+    "quorum.work.leased.v1", "A work unit was leased to an expert.", ("metrics", "ingest")
+)
 WORK_RELEASED = _work("quorum.work.released.v1", "An expert released a lease unfinished.")
 WORK_EXPIRED = _work("quorum.work.expired.v1", "A lease expired; the unit is back in the pool.")
 JUDGMENT_SUBMITTED: EventSpec[JudgmentSubmittedV1] = EventSpec(
