@@ -79,6 +79,14 @@ def _conflict(external_id: str) -> list[FieldError]:
     ]
 
 
+def _per_item(value: str | Sequence[str | None] | None, count: int) -> Sequence[str | None]:
+    if value is None or isinstance(value, str):
+        return [value] * count
+    if len(value) != count:
+        raise ValueError(f"{len(value)} values for {count} registrations")
+    return value
+
+
 def request_hash(body: Any) -> str:
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -97,14 +105,18 @@ class Ingest:
         tenant: str,
         registrations: Sequence[MediaRegistration],
         *,
-        request_id: str | None,
-        traceparent: str | None = None,
+        request_id: str | Sequence[str | None] | None,
+        traceparent: str | Sequence[str | None] | None = None,
     ) -> list[Registered]:
         """Validate and store registrations, one outcome each, in their order.
 
         Re-sending a registration returns the stored item and publishes nothing;
-        the same external id with other content is a conflict.
+        the same external id with other content is a conflict. ``request_id`` and
+        ``traceparent`` are one for all (an HTTP request) or one per registration
+        (events consumed together).
         """
+        request_ids = _per_item(request_id, len(registrations))
+        traceparents = _per_item(traceparent, len(registrations))
         results: list[Registered | None] = [None] * len(registrations)
         projects: dict[str, dict[str, Any] | None] = {}
         valid: list[int] = []
@@ -157,8 +169,8 @@ class Ingest:
                     checksums[index],
                     owner if owner != planned[index] else None,
                     item_id=planned[index],
-                    request_id=request_id,
-                    traceparent=traceparent,
+                    request_id=request_ids[index],
+                    traceparent=traceparents[index],
                 )
                 docs.append((doc, [event]))
                 order.append(index)
@@ -408,6 +420,42 @@ class Ingest:
         )
         if result.outcome in ("rejected", "conflict"):
             await self._reject(event, tenant, result.errors)
+
+    async def on_registration_requests(
+        self, events: Sequence[Event[RegistrationRequest]]
+    ) -> Sequence[Event[RegistrationRequest]]:
+        """Many requests of one partition at once: one pass of reads and writes per tenant.
+
+        Returns the events it leaves to :meth:`on_registration_requested` one by one
+        (those without a tenant, which are dead-lettered there).
+        """
+        leftovers: list[Event[RegistrationRequest]] = []
+        by_tenant: dict[str, list[tuple[Event[RegistrationRequest], MediaRegistration]]] = {}
+        for event in events:
+            if not event.tenant:
+                leftovers.append(event)
+                continue
+            try:
+                registration = MediaRegistration.model_validate(event.data.model_dump())
+            except ValidationError as exc:
+                errors = [
+                    FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
+                    for err in exc.errors()
+                ]
+                await self._reject(event, event.tenant, errors)
+                continue
+            by_tenant.setdefault(event.tenant, []).append((event, registration))
+        for tenant, pairs in by_tenant.items():
+            results = await self.register_many(
+                tenant,
+                [registration for _, registration in pairs],
+                request_id=[event.id for event, _ in pairs],
+                traceparent=[child_traceparent(event.traceparent) for event, _ in pairs],
+            )
+            for (event, _), result in zip(pairs, results, strict=True):
+                if result.outcome in ("rejected", "conflict"):
+                    await self._reject(event, tenant, result.errors)
+        return leftovers
 
     async def _reject(
         self, event: Event[RegistrationRequest], tenant: str, errors: Sequence[FieldError]
