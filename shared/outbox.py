@@ -122,6 +122,7 @@ class OutboxRelay:
         batch_size: int = 500,
         lease_seconds: float = 10.0,
         sweep_interval: float = 60.0,
+        key_per_document: Iterable[str] = (),
         name: str = "outbox-relay",
     ) -> None:
         self.db = db
@@ -129,6 +130,10 @@ class OutboxRelay:
         self.bus = bus
         self.poll_interval = poll_interval
         self.sweep_interval = sweep_interval
+        #: Collections where all events of one key live in one document (e.g. one item
+        #: per document): their pending documents need no sort across documents, which
+        #: is the costly part of a pass when a backlog builds up.
+        self.key_per_document = frozenset(key_per_document)
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.lock_id = name
@@ -183,13 +188,17 @@ class OutboxRelay:
         # cutoff in this pass, so events of one key never overtake each other.
         cutoff: int | None = None
         for name in self.collections:
-            docs = await (
-                self.db[name]
-                .find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1, OUTBOX_SINCE: 1})
-                .sort(OUTBOX_SINCE, ASCENDING)
-                .limit(self.batch_size)
-                .to_list()
+            query = self.db[name].find(
+                {OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1, OUTBOX_SINCE: 1}
             )
+            if name in self.key_per_document:
+                # every key's events are in one document: any pending documents will do
+                docs = await query.limit(self.batch_size).to_list()
+                for doc in docs:
+                    for entry in doc.get(OUTBOX) or ():
+                        pending.append((entry["seq"], name, doc["_id"], entry))
+                continue
+            docs = await query.sort(OUTBOX_SINCE, ASCENDING).limit(self.batch_size).to_list()
             if len(docs) == self.batch_size:
                 last = docs[-1][OUTBOX_SINCE]
                 cutoff = last if cutoff is None else min(cutoff, last)
@@ -221,8 +230,8 @@ class OutboxRelay:
         """Remove published events from their documents.
 
         One update per document, addressed by ``_id`` alone (servers without secondary
-        indexes answer those fastest): pull the published events and drop the
-        pending marker. An event written to the same document meanwhile keeps its
+        indexes answer those fastest), in one bulk write: pull the published events
+        and drop the pending marker. An event written to the same document meanwhile keeps its
         entry, and :meth:`_restore_markers` gives it its marker back at once; after a
         crash in between, the sweep at start-up (and every ``sweep_interval``) does.
         """

@@ -30,6 +30,8 @@ class RuntimeSpec:
 
     indexes: Sequence[CollectionIndexes] = ()
     outbox_collections: Sequence[str] = ()
+    #: outbox collections where all events of one key live in one document
+    outbox_key_per_document: Sequence[str] = ()
     published_topics: Sequence[Topic] = ()
     consumed: Mapping[EventSpec[Any], Handler] = field(default_factory=dict)
 
@@ -70,6 +72,7 @@ class Runtime:
                 spec.outbox_collections,
                 self.bus,
                 poll_interval=self.settings.outbox_poll_interval_ms / 1000,
+                key_per_document=spec.outbox_key_per_document,
                 name=f"outbox-{self.settings.service_name}",
             )
             await self.relay.start()

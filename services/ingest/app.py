@@ -23,6 +23,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     spec = RuntimeSpec(
         indexes=store.INDEXES,
         outbox_collections=store.OUTBOX_COLLECTIONS,
+        outbox_key_per_document=[store.MEDIA],  # an item's events are all in its document
         published_topics=[MEDIA],
         consumed=ingest.consumers(),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,7 @@ from services.ingest.events import (
     RejectionReason,
 )
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
-from services.ingest.store import MediaStore
+from services.ingest.store import MediaStore, item_id_for
 from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
 from shared.bus import Handler, PermanentError
 from shared.events import Event, EventSpec, child_traceparent, make_event
@@ -157,7 +156,7 @@ class Ingest:
             planned: dict[int, str] = {}  # index -> item id
             claims: dict[str, str] = {}  # checksum -> the first new item with it
             for index in indexes:
-                planned[index] = str(uuid.uuid4())
+                planned[index] = item_id_for(tenant, registrations[index].external_id)
                 claims.setdefault(checksums[index], planned[index])
             first = await self.store.claim_contents(tenant, project_id, claims)
             for index in indexes:

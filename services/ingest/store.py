@@ -11,6 +11,7 @@ published taxonomy versions.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -35,11 +36,6 @@ INDEXES = (
         MEDIA,
         (
             IndexModel(
-                [("tenant", ASCENDING), ("external_id", ASCENDING)],
-                unique=True,
-                name="tenant_external_id",
-            ),
-            IndexModel(
                 [("tenant", ASCENDING), ("registered_at", DESCENDING), ("_id", DESCENDING)],
                 name="tenant_registered",
             ),
@@ -55,6 +51,15 @@ INDEXES = (
     ),
 )
 OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
+
+
+#: Item ids are derived from (tenant, external id): looking an external id up is a read by
+#: ``_id``, and two registrations of one external id can only ever make one item.
+ITEM_NAMESPACE = uuid.UUID("6f0d5d1e-3a52-4d0c-9a57-6d1f0b7b7c11")
+
+
+def item_id_for(tenant: str, external_id: str) -> str:
+    return str(uuid.uuid5(ITEM_NAMESPACE, f"{tenant}\x1f{external_id}"))
 
 
 def _content_id(tenant: str, project_id: str, checksum: str) -> str:
@@ -91,16 +96,13 @@ class MediaStore:
         return set()
 
     async def by_external_id(self, tenant: str, external_id: str) -> dict[str, Any] | None:
-        return await self.media.find_one(
-            {"tenant": tenant, "external_id": external_id}, HIDE_OUTBOX
-        )
+        return await self.media.find_one({"_id": item_id_for(tenant, external_id)}, HIDE_OUTBOX)
 
     async def by_external_ids(
         self, tenant: str, external_ids: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
-        cursor = self.media.find(
-            {"tenant": tenant, "external_id": {"$in": list(external_ids)}}, HIDE_OUTBOX
-        )
+        ids = [item_id_for(tenant, external_id) for external_id in external_ids]
+        cursor = self.media.find({"_id": {"$in": ids}}, HIDE_OUTBOX)
         return {doc["external_id"]: doc async for doc in cursor}
 
     async def claim_contents(
