@@ -3,6 +3,7 @@ idempotency, batches, status from downstream events, lists, exports and access."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -482,3 +483,17 @@ async def test_tenants_and_roles(ingest: IngestUnderTest) -> None:
         response = await ingest.client.request(method, path, json={}, headers=auth("expert"))
         assert response.status_code == 403, (method, path)
     assert (await ingest.client.get(url)).status_code == 401
+
+
+async def test_concurrent_registrations_of_one_external_id_make_one_item(
+    ingest: IngestUnderTest,
+) -> None:
+    body = registration("image")
+    responses = await asyncio.gather(*(post(ingest, body) for _ in range(6)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] * 5 + [201], [r.text for r in responses]
+    assert len({r.json()["item_id"] for r in responses}) == 1
+    conflicting = await asyncio.gather(
+        post(ingest, {**body, "media": image_file()}), post(ingest, {**body, "media": image_file()})
+    )
+    assert [r.status_code for r in conflicting] == [409, 409]
