@@ -45,8 +45,9 @@ infra-down:  ## stop them
 infra-status:
 	@$(PY) -m deploy.local.infra status
 
-bench: install  ## benchmarks in tests/perf (not part of `make test`)
-	@$(PY) -m pytest tests/perf -s -p no:randomly --override-ini="addopts=" -q
+bench: install  ## benchmarks in tests/perf against the local servers (started if needed; not part of `make test`)
+	@$(PY) -m deploy.local.infra up
+	@$(PY) -m tests.perf.bus
 
 clean:  ## remove the venv and local server data (stop them first)
 	rm -rf .venv .local

@@ -13,7 +13,10 @@ Consumer guarantees (see DESIGN.md, "Guarantees"):
   contract) is dead-lettered at once: retrying cannot fix it;
 * infrastructure outages (MongoDB or Kafka unreachable) are retried without a
   bound: they are not the message's fault and must not empty a topic into its DLQ;
-* an event id already applied is skipped (:class:`Inbox`).
+* an event id already applied is skipped (:class:`Inbox`);
+* before partitions move to another consumer, the batch being applied is
+  finished and everything applied is stored and committed; batches fetched but
+  not yet applied are dropped and read again from the committed offsets.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from aiokafka import (
     TopicPartition,
 )
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError, MessageSizeTooLargeError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import Counter, Histogram
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, ConnectionFailure
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from shared.events import (
     BadEvent,
@@ -50,13 +55,16 @@ from shared.events import (
     encode,
     topic_name,
 )
-from shared.logging import event_log_context, get_logger
+from shared.logging import bind_event, get_logger, unbind_event
 
 log = get_logger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
 RECENT_IDS = 50_000
 DLQ_HEADER_PREFIX = "quorum-dlq-"
+INBOX_CHUNK = 10_000  # ids per insert command (well under MongoDB's 16 MiB command size)
+DUPLICATE_KEY = 11000
+MAX_MESSAGE_BYTES = 1_048_576  # the producer's max_request_size (aiokafka's default)
 
 EVENTS_CONSUMED = Counter(
     "quorum_events_consumed_total",
@@ -97,6 +105,7 @@ class KafkaBus:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = DefaultPartitioner()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -115,6 +124,8 @@ class KafkaBus:
             acks="all",
             linger_ms=5,
             max_batch_size=256 * 1024,
+            max_request_size=MAX_MESSAGE_BYTES,
+            partitioner=self._partitioner,
             request_timeout_ms=30_000,
         )
         await self._producer.start()
@@ -153,20 +164,61 @@ class KafkaBus:
         self,
         messages: Sequence[tuple[Topic | str, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
     ) -> None:
-        """Send messages in order and wait until every one is acknowledged."""
-        futures = []
+        """Send messages in order and wait until every one is acknowledged.
+
+        The messages are packed into record batches, one open batch per partition
+        (aiokafka's batch API, partitioned by key as ``send`` does): this costs a
+        fraction of ``send`` per message, and keeps the order within each partition.
+        """
+        producer = self.producer
+        partitions: dict[str, list[int]] = {}
+        placed: dict[tuple[str, bytes | None], int] = {}  # keys repeat: hash each once
+        open_batches: dict[tuple[str, int], Any] = {}
+        deliveries: list[asyncio.Future[Any]] = []
+        sent: dict[str, int] = {}
         for topic, key, value, headers in messages:
             name = self.topic(topic)
-            futures.append(
-                await self.producer.send(name, value=value, key=key, headers=list(headers))
-            )
-            EVENTS_PUBLISHED.labels(name).inc()
-        if futures:
-            await asyncio.gather(*futures)
+            if not isinstance(headers, list):
+                headers = list(headers)  # aiokafka's record builder takes a list only
+            if len(value) > MAX_MESSAGE_BYTES // 2:  # as ``send`` checks it, for big ones only
+                _check_size(name, key, value, headers)
+            partition = placed.get((name, key)) if key is not None else None
+            if partition is None:
+                choices = partitions.get(name)
+                if choices is None:
+                    choices = partitions[name] = sorted(await producer.partitions_for(name))
+                partition = self._partitioner(key, choices, choices)
+                if key is not None:
+                    placed[name, key] = partition
+            where = (name, partition)
+            batch = open_batches.get(where)
+            if batch is None:
+                batch = open_batches[where] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                deliveries.append(await producer.send_batch(batch, name, partition=where[1]))
+                batch = open_batches[where] = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
+            sent[name] = sent.get(name, 0) + 1
+        for (name, partition), batch in open_batches.items():
+            deliveries.append(await producer.send_batch(batch, name, partition=partition))
+        for delivery in deliveries:
+            await delivery
+        for name, count in sent.items():
+            EVENTS_PUBLISHED.labels(name).inc(count)
 
     async def ping(self, timeout: float = 3.0) -> None:
         """Raise unless the broker answers a metadata request."""
         await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout)
+
+
+def _check_size(
+    topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+) -> None:
+    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageSizeTooLargeError(
+            f"a message for {topic} is {size} bytes, more than {MAX_MESSAGE_BYTES}"
+        )
 
 
 async def create_topics(settings: KafkaSettings, names: Sequence[str]) -> None:
@@ -214,16 +266,63 @@ class Inbox:
         cursor = self.collection.find({"_id": {"$in": list(event_ids)}}, {"_id": 1})
         return {doc["_id"] async for doc in cursor}
 
-    async def mark(self, events: Sequence[Event[Any]]) -> None:
-        if not events:
-            return
+    async def mark(self, event_ids: Sequence[str]) -> None:
+        """Store the ids; ids already there are fine (a redelivery applied twice).
+
+        One ``insert`` command per chunk rather than ``insert_many``, which does
+        Python work for every document (the consumer calls this for every event).
+        """
         now = datetime.now(UTC)
-        docs = [{"_id": ev.id, "at": now} for ev in events]
-        try:
-            await self.collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
-                raise
+        write_concern = self.collection.write_concern
+        for start in range(0, len(event_ids), INBOX_CHUNK):
+            chunk = event_ids[start : start + INBOX_CHUNK]
+            command: dict[str, Any] = {
+                "insert": self.collection.name,
+                "documents": [{"_id": event_id, "at": now} for event_id in chunk],
+                "ordered": False,
+            }
+            if not write_concern.is_server_default:
+                command["writeConcern"] = write_concern.document
+            reply = await self.collection.database.command(command)
+            problems = [e for e in reply.get("writeErrors", ()) if e.get("code") != DUPLICATE_KEY]
+            if "writeConcernError" in reply:
+                problems.append(reply["writeConcernError"])
+            if problems:
+                first = problems[0]
+                raise OperationFailure(
+                    f"inbox write failed: {first.get('errmsg')}", first.get("code"), reply
+                )
+
+
+#: A consumed record and its event, or the reason it could not be decoded.
+_Entry = tuple[ConsumerRecord[Any, Any], Event[Any] | str]
+
+
+@dataclass
+class _Batch:
+    """Records fetched in one poll, decoded, with their inbox lookup under way."""
+
+    partitions: list[tuple[str, list[_Entry]]]
+    ids: list[str]
+    seen: asyncio.Task[set[str]] | None
+    offsets: dict[TopicPartition, int]
+    epoch: int
+
+    def drop(self) -> None:
+        """Forget the batch (it is fetched again from the committed offsets)."""
+        if self.seen is None:
+            return
+        if self.seen.done():
+            if not self.seen.cancelled():
+                self.seen.exception()  # retrieved: a failed lookup no longer matters
+        else:
+            self.seen.cancel()
+
+
+def _drop(*batches: _Batch | None) -> None:
+    for batch in batches:
+        if batch is not None:
+            batch.drop()
 
 
 class ConsumerRunner:
@@ -264,10 +363,13 @@ class ConsumerRunner:
         self._timers: dict[str, Any] = {}
         self.pipeline_depth = pipeline_depth
         self._pending: deque[asyncio.Task[None]] = deque()
-        # Ids applied recently by this instance: covers duplicates arriving while the
-        # previous batch's inbox marks are still being written.
-        self._recent: deque[str] = deque(maxlen=RECENT_IDS)
+        # Ids applied recently by this instance: covers duplicates arriving while earlier
+        # batches' inbox marks are still being written, or looked up before they were.
+        self._recent: deque[str] = deque()
         self._recent_set: set[str] = set()
+        self._epoch = 0  # advanced when partitions are revoked
+        self._idle = asyncio.Event()  # clear while a batch is being applied
+        self._idle.set()
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -315,35 +417,62 @@ class ConsumerRunner:
         Offsets of a batch are committed only after its effects and inbox marks are
         stored, and commits happen in batch order; at most ``pipeline_depth``
         batches wait for their commit, and a rebalance waits for all of them.
+        While a batch's inbox lookup is in flight the next batch is fetched and
+        decoded (not applied: it is dropped if a rebalance comes first).
         """
         consumer = self._consumer
         assert consumer is not None
+        batch: _Batch | None = None
+        ahead: _Batch | None = None
         while not self._stopping.is_set():
             try:
-                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_batch)
-                if consumer.assignment():
-                    self.assigned.set()
-                self._reap_finished()
-                if not batches:
+                batch, ahead = ahead, None
+                if batch is None:
+                    batch = await self._fetch(consumer, timeout_ms=200)
+                    if batch is None:
+                        continue
+                ahead = await self._fetch(consumer, timeout_ms=0)
+                if batch.epoch != self._epoch:
+                    # Partitions were revoked since it was fetched: whatever was fetched
+                    # and not applied is fetched again from the committed offsets.
+                    _drop(batch, ahead)
+                    batch = ahead = None
+                    await self._rewind(consumer)
                     continue
-                applied = await self._process_batch(batches)
-                while len(self._pending) >= self.pipeline_depth:
-                    await self._finish_oldest()
-                offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                previous = self._pending[-1] if self._pending else None
-                self._pending.append(
-                    asyncio.create_task(self._finalize(consumer, applied, offsets, previous))
-                )
+                self._idle.clear()
+                try:
+                    applied = await self._apply_batch(batch)
+                    while len(self._pending) >= self.pipeline_depth:
+                        await self._finish_oldest()
+                    previous = self._pending[-1] if self._pending else None
+                    self._pending.append(
+                        asyncio.create_task(
+                            self._finalize(consumer, applied, batch.offsets, previous)
+                        )
+                    )
+                finally:
+                    self._idle.set()
             except asyncio.CancelledError:
+                _drop(batch, ahead)
                 raise
             except Exception:
                 # Uncommitted work is redelivered: seek back to the committed offsets.
                 log.exception(
                     "consumer loop error; resuming from committed offsets", consumer=self.name
                 )
+                _drop(batch, ahead)
+                batch = ahead = None
                 await self._abandon_pending()
                 await self._rewind(consumer)
                 await asyncio.sleep(1.0)
+        _drop(ahead)  # fetched, not applied: fetched again from the committed offsets
+        await self.finish_pending()
+
+    async def _before_revoke(self) -> None:
+        """Partitions are about to move: drop fetched batches not yet applied, let the
+        batch being applied finish, and store and commit everything applied."""
+        self._epoch += 1
+        await self._idle.wait()
         await self.finish_pending()
 
     def _reap_finished(self) -> None:
@@ -373,7 +502,7 @@ class ConsumerRunner:
     async def _finalize(
         self,
         consumer: AIOKafkaConsumer,
-        applied: list[Event[Any]],
+        applied: list[str],
         offsets: dict[TopicPartition, int],
         previous: asyncio.Task[None] | None,
     ) -> None:
@@ -395,60 +524,91 @@ class ConsumerRunner:
         except Exception:
             log.exception("could not rewind consumer", consumer=self.name)
 
-    async def _process_batch(
-        self, batches: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
-    ) -> list[Event[Any]]:
-        """Decode everything, check the inbox once, apply partitions concurrently.
-
-        Returns the events applied (to be marked in the inbox before the commit).
-        """
-        decoded: dict[TopicPartition, list[tuple[ConsumerRecord[Any, Any], Event[Any]]]] = {}
-        for tp, records in batches.items():
-            events = decoded[tp] = []
-            for record in records:
+    async def _fetch(self, consumer: AIOKafkaConsumer, timeout_ms: int) -> _Batch | None:
+        """Fetch and decode a batch, and start looking its event ids up in the inbox."""
+        epoch = self._epoch  # a batch fetched across a revocation is never applied
+        records = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_batch)
+        if consumer.assignment():
+            self.assigned.set()
+        self._reap_finished()
+        if not records:
+            return None
+        partitions: list[tuple[str, list[_Entry]]] = []
+        ids: list[str] = []
+        registry = self.registry
+        for tp, tp_records in records.items():
+            entries: list[_Entry] = []
+            for record in tp_records:
                 try:
                     event = decode(
-                        record.value, key=record.key, headers=record.headers, registry=self.registry
+                        record.value, key=record.key, headers=record.headers, registry=registry
                     )
                 except BadEvent as exc:
-                    await self._dead_letter(record, str(exc), attempts=0)
+                    entries.append((record, str(exc)))  # dead-lettered in its turn
                     continue
                 if event is None:
                     self._count(tp.topic, "ignored")
                     continue
-                events.append((record, event))
-        ids = [event.id for events in decoded.values() for _, event in events]
+                entries.append((record, event))
+                ids.append(event.id)
+            partitions.append((tp.topic, entries))
         inbox = self.inbox
-        seen: set[str] = (
-            await self._with_infra_retry(lambda: inbox.seen(ids)) if inbox and ids else set()
+        seen = (
+            asyncio.create_task(self._with_infra_retry(lambda: inbox.seen(ids)))
+            if inbox is not None and ids
+            else None
         )
-        seen.update(i for i in ids if i in self._recent_set)
+        offsets = {tp: tp_records[-1].offset + 1 for tp, tp_records in records.items()}
+        return _Batch(partitions, ids, seen, offsets, epoch)
+
+    async def _apply_batch(self, batch: _Batch) -> list[str]:
+        """Apply the batch's partitions concurrently, each in order, skipping ids seen.
+
+        Returns the ids of the events applied (to be marked in the inbox before the
+        commit): only ids outlive the batch, so its events are freed early.
+        """
+        seen: set[str] = await batch.seen if batch.seen is not None else set()
+        # Applied since the lookup started, or marked in the inbox only after it read:
+        seen.update(self._recent_set.intersection(batch.ids))
         applied = await asyncio.gather(
-            *(self._apply_partition(tp.topic, events, seen) for tp, events in decoded.items())
+            *(self._apply_partition(topic, entries, seen) for topic, entries in batch.partitions)
         )
-        done = [event for events in applied for event in events]
-        for event in done:
-            if len(self._recent) == RECENT_IDS:
-                self._recent_set.discard(self._recent[0])
-            self._recent.append(event.id)
-            self._recent_set.add(event.id)
+        done = [event_id for ids in applied for event_id in ids]
+        self._remember(done)
         return done
+
+    def _remember(self, ids: Iterable[str]) -> None:
+        """Keep the last ``RECENT_IDS`` applied ids in memory."""
+        recent, recent_set = self._recent, self._recent_set
+        for event_id in ids:
+            if len(recent) == RECENT_IDS:
+                recent_set.discard(recent.popleft())
+            recent.append(event_id)
+            recent_set.add(event_id)
 
     async def _apply_partition(
         self,
         topic: str,
-        events: list[tuple[ConsumerRecord[Any, Any], Event[Any]]],
+        entries: list[_Entry],
         seen: set[str],
-    ) -> list[Event[Any]]:
-        """Apply one partition's events in order; return those applied (not dead-lettered)."""
-        applied: list[Event[Any]] = []
-        for record, event in events:
+    ) -> list[str]:
+        """Apply one partition's events in order; return the ids of those applied."""
+        applied: list[str] = []
+        duplicates = 0
+        for record, event in entries:
+            if isinstance(event, str):  # could not be decoded: the reason
+                await self._dead_letter(record, event, attempts=0)
+                continue
             if event.id in seen:
-                self._count(topic, "duplicate")
+                duplicates += 1
                 continue
             seen.add(event.id)  # a duplicate later in this batch is skipped too
             if await self._apply(record, event):
-                applied.append(event)
+                applied.append(event.id)
+        if applied:
+            self._count(topic, "applied", len(applied))
+        if duplicates:
+            self._count(topic, "duplicate", duplicates)
         return applied
 
     def _timer(self, event_type: str) -> Any:
@@ -457,52 +617,60 @@ class ConsumerRunner:
             timer = self._timers[event_type] = HANDLER_SECONDS.labels(self.name, event_type)
         return timer
 
-    def _count(self, topic: str, outcome: str) -> None:
+    def _count(self, topic: str, outcome: str, amount: int = 1) -> None:
         key = (topic, outcome)
         counter = self._counters.get(key)
         if counter is None:
             counter = self._counters[key] = EVENTS_CONSUMED.labels(self.name, topic, outcome)
-        counter.inc()
+        counter.inc(amount)
 
     async def _apply(self, record: ConsumerRecord[Any, Any], event: Event[Any]) -> bool:
-        """Apply one event; True when applied, False when dead-lettered."""
+        """Apply one event; True when applied, False when dead-lettered.
+
+        Log lines of the handler carry the event's context (:func:`bind_event`).
+        """
+        token = bind_event(event)
+        try:
+            started = time.perf_counter()
+            try:
+                await self._handlers[event.type](event)
+            except Exception as exc:
+                return await self._retry(record, event, exc)
+            self._timer(event.type).observe(time.perf_counter() - started)
+            return True
+        finally:
+            unbind_event(token)
+
+    async def _retry(
+        self, record: ConsumerRecord[Any, Any], event: Event[Any], error: Exception
+    ) -> bool:
+        """After a failed first try: retry, or dead-letter; True once applied."""
         handler = self._handlers[event.type]
         attempt = 0  # failures of the handler itself: bounded
         outage = 0  # infrastructure outages: retried without bound
-        context = {
-            "event_id": event.id,
-            "event_type": event.type,
-            "tenant": event.tenant,
-            "item_id": getattr(event.data, "item_id", None),
-            "key": event.key,
-            "traceparent": event.traceparent,
-        }
-        with event_log_context(context):
-            while True:
-                started = time.perf_counter()
-                try:
-                    await handler(event)
-                except INFRASTRUCTURE_ERRORS as exc:
-                    outage += 1
-                    log.warning(
-                        "infrastructure unavailable; retrying", error=str(exc), tries=outage
-                    )
-                    await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(outage, 6)))
-                    continue
-                except PermanentError as exc:
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempt + 1)
+        while True:
+            if isinstance(error, INFRASTRUCTURE_ERRORS):
+                outage += 1
+                log.warning("infrastructure unavailable; retrying", error=str(error), tries=outage)
+                await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(outage, 6)))
+            elif isinstance(error, PermanentError):
+                await self._dead_letter(record, f"{type(error).__name__}: {error}", attempt + 1)
+                return False
+            else:
+                attempt += 1
+                if attempt > self.max_retries:
+                    await self._dead_letter(record, f"{type(error).__name__}: {error}", attempt)
                     return False
-                except Exception as exc:
-                    attempt += 1
-                    if attempt > self.max_retries:
-                        await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempt)
-                        return False
-                    log.warning("handler failed; retrying", attempt=attempt, error=str(exc))
-                    await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
-                    continue
-                self._timer(event.type).observe(time.perf_counter() - started)
-                self._count(record.topic, "applied")
-                return True
+                log.warning("handler failed; retrying", attempt=attempt, error=str(error))
+                await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
+            started = time.perf_counter()
+            try:
+                await handler(event)
+            except Exception as exc:
+                error = exc
+                continue
+            self._timer(event.type).observe(time.perf_counter() - started)
+            return True
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], reason: str, attempts: int
@@ -553,7 +721,7 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         try:
-            await self.runner.finish_pending()
+            await self.runner._before_revoke()
         except Exception:
             log.exception("could not commit before the rebalance; the batch will be redelivered")
 

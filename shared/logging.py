@@ -1,9 +1,10 @@
 """Structured logging with structlog.
 
 Console output in development, JSON lines in production. Context (service,
-tenant, request id, event id, item id, trace id) is bound through
-``structlog.contextvars`` by the HTTP middleware and the Kafka consumer runner,
-so every line logged while handling a request or an event carries it.
+tenant, request id, trace id) is bound through ``structlog.contextvars`` by the
+HTTP middleware, and the Kafka consumer runner binds the event it applies
+(:func:`bind_event`: event id and type, tenant, item id, key, trace id), so every
+line logged while handling a request or an event carries it.
 Values under keys that look like credentials are masked.
 """
 
@@ -11,35 +12,54 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any
+from contextvars import ContextVar, Token
+from typing import Any, Protocol
 
 import structlog
 
 SENSITIVE_KEYS = ("authorization", "token", "password", "secret", "api_key", "cookie", "jwt")
 
-#: Context of the event being applied by a consumer: one ContextVar set once per event
-#: (binding five structlog contextvars per event costs more than applying many events).
-_EVENT_CONTEXT: ContextVar[Mapping[str, Any] | None] = ContextVar(
-    "quorum_event_context", default=None
-)
+
+class LoggedEvent(Protocol):
+    """What the log context reads from the event a consumer is applying."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def tenant(self) -> str | None: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def data(self) -> Any: ...
+    @property
+    def trace_id(self) -> str | None: ...
+
+
+#: The event a consumer is applying. The log context fields are read from it only when a
+#: line is logged: binding them for every event would cost more than applying most events.
+_EVENT: ContextVar[LoggedEvent | None] = ContextVar("quorum_event", default=None)
 
 
 def _merge_event_context(
     _: Any, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    context = _EVENT_CONTEXT.get()
-    if context:
+    event = _EVENT.get()
+    if event is not None:
+        context = {
+            "event_id": event.id,
+            "event_type": event.type,
+            "tenant": event.tenant,
+            "item_id": getattr(event.data, "item_id", None),
+            "key": event.key,
+            "trace_id": event.trace_id,
+        }
         for key, value in context.items():
             if value is not None:
                 event_dict.setdefault(key, value)
-        traceparent = event_dict.pop("traceparent", None)
-        if traceparent and "trace_id" not in event_dict:
-            from shared.events import trace_id_of  # events imports nothing from here
-
-            event_dict["trace_id"] = trace_id_of(traceparent)
     return event_dict
 
 
@@ -112,15 +132,13 @@ def log_context(**values: Any) -> Iterator[None]:
         yield
 
 
-@contextmanager
-def event_log_context(context: Mapping[str, Any]) -> Iterator[None]:
-    """Context of one consumed event (event id and type, tenant, item id, key, traceparent).
+def bind_event(event: LoggedEvent) -> Token[LoggedEvent | None]:
+    """Log lines from now on carry the event's id, type, tenant, item id, key and trace id.
 
-    Cheaper than :func:`log_context` on the consumer's per-event path; a
-    ``traceparent`` value is logged as its ``trace_id``.
+    The consumer's per-event path; undo with :func:`unbind_event`.
     """
-    token = _EVENT_CONTEXT.set(context)
-    try:
-        yield
-    finally:
-        _EVENT_CONTEXT.reset(token)
+    return _EVENT.set(event)
+
+
+def unbind_event(token: Token[LoggedEvent | None]) -> None:
+    _EVENT.reset(token)

@@ -1,19 +1,24 @@
 """Benchmark: events per second through the shared bus against raw aiokafka, same run.
 
-    .venv/bin/python -m tests.perf.bus [--events 20000] [--rounds 5]
+    .venv/bin/python -m tests.perf.bus [--events 20000] [--rounds 5] [--raw-producer send]
 
 Each round sends N events on a fresh 6-partition topic and waits until a consumer
 has seen all of them, two ways, alternating so both see the same machine load:
 
-* raw — aiokafka producer (acks=all, idempotent) sends pre-encoded bytes, an
-  aiokafka consumer reads them with ``getmany`` and commits; nothing else;
+* raw — aiokafka producer (acks=all, idempotent, same linger and batch size as the
+  bus) sends pre-encoded bytes with ``send`` per message, an aiokafka consumer
+  reads them with ``getmany`` and commits; nothing else. ``--raw-producer batch``
+  packs them with aiokafka's batch API instead (``create_batch``/``send_batch``,
+  as ``KafkaBus.send_batch`` does), to see how much of the gap is producing;
 * bus — ``make_event`` + CloudEvents encoding, ``KafkaBus.send_batch``, the
   ``ConsumerRunner`` decoding and validating each envelope against its pydantic
-  contract, the inbox idempotence check and write in MongoDB, per-partition
-  order, and commits after the effects.
+  contract, the inbox idempotence check and write in MongoDB (with its retention
+  index, as services create it), per-partition order, and commits after the
+  effects.
 
 Prints the median events/s of each and their ratio. It needs the servers of
-``make infra-up`` (or KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI).
+``make infra-up`` (or KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI). The topics and
+databases it creates are deleted at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 from pymongo import AsyncMongoClient
 
 from services.assignment.events import WORK_CREATED, WorkKind, WorkUnitEventV1
@@ -57,9 +64,45 @@ def _events(n: int) -> list[Event[WorkUnitEventV1]]:
     ]
 
 
-async def raw_round(bootstrap: str, n: int, payload: list[tuple[bytes, bytes]]) -> float:
+async def _send_each(
+    producer: AIOKafkaProducer, topic: str, payload: list[tuple[bytes, bytes]]
+) -> None:
+    futures = [await producer.send(topic, value=v, key=k) for k, v in payload]
+    await asyncio.gather(*futures)
+
+
+async def _send_batched(
+    producer: AIOKafkaProducer, topic: str, payload: list[tuple[bytes, bytes]]
+) -> None:
+    partitioner = DefaultPartitioner()
+    partitions = sorted(await producer.partitions_for(topic))
+    batches: dict[int, Any] = {}
+    deliveries = []
+    for key, value in payload:
+        partition = partitioner(key, partitions, partitions)
+        batch = batches.get(partition)
+        if batch is None:
+            batch = batches[partition] = producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = batches[partition] = producer.create_batch()
+            batch.append(key=key, value=value, timestamp=None)
+    for partition, batch in batches.items():
+        deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+    for delivery in deliveries:
+        await delivery
+
+
+async def raw_round(
+    bootstrap: str,
+    n: int,
+    payload: list[tuple[bytes, bytes]],
+    created: list[str],
+    producing: str = "send",
+) -> float:
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     await create_topics(KafkaSettings(bootstrap, partitions=PARTITIONS), [topic])
+    created.append(topic)
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -94,8 +137,8 @@ async def raw_round(bootstrap: str, n: int, payload: list[tuple[bytes, bytes]]) 
                     )
 
         consuming = asyncio.create_task(consume())
-        futures = [await producer.send(topic, value=v, key=k) for k, v in payload]
-        await asyncio.gather(*futures)
+        send = _send_batched if producing == "batch" else _send_each
+        await send(producer, topic, payload[:n])
         await consuming
         return n / (time.perf_counter() - started)
     finally:
@@ -103,13 +146,18 @@ async def raw_round(bootstrap: str, n: int, payload: list[tuple[bytes, bytes]]) 
         await consumer.stop()
 
 
-async def bus_round(bootstrap: str, mongo: AsyncMongoClient[Any], n: int) -> float:
+async def bus_round(
+    bootstrap: str, mongo: AsyncMongoClient[Any], n: int, created: list[str]
+) -> float:
     prefix = f"bench.bus.{uuid.uuid4().hex[:8]}."
     settings = KafkaSettings(bootstrap, topic_prefix=prefix, partitions=PARTITIONS)
     db = mongo[f"bench_{uuid.uuid4().hex[:8]}"]
     bus = KafkaBus(settings)
     await bus.start()
     await bus.ensure_topics([WORK_CREATED.topic])
+    created += [bus.topic(WORK_CREATED.topic), bus.topic(WORK_CREATED.topic.dlq)]
+    inbox = Inbox(db, "bench")
+    await inbox.create_indexes()
     done = asyncio.Event()
     count = 0
 
@@ -125,14 +173,13 @@ async def bus_round(bootstrap: str, mongo: AsyncMongoClient[Any], n: int) -> flo
         group_id=f"bench-{prefix}",
         handlers={WORK_CREATED: handle},
         bus=bus,
-        inbox=Inbox(db, "bench"),
+        inbox=inbox,
     )
     await runner.start()
     try:
         await runner.wait_assigned()
         started = time.perf_counter()
-        events = _events(n)
-        await bus.send_batch([(e.topic, *encode(e)) for e in events])
+        await bus.send_batch([(e.topic, *encode(e)) for e in _events(n)])
         await asyncio.wait_for(done.wait(), 300)
         return n / (time.perf_counter() - started)
     finally:
@@ -141,29 +188,53 @@ async def bus_round(bootstrap: str, mongo: AsyncMongoClient[Any], n: int) -> flo
         await mongo.drop_database(db.name)
 
 
+async def _delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-cleanup")
+    await admin.start()
+    try:
+        for start in range(0, len(names), 50):
+            await admin.delete_topics(names[start : start + 50])
+    finally:
+        await admin.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--raw-producer",
+        choices=["send", "batch"],
+        default="send",
+        help="how the raw pipeline produces: send per message (default) or the batch API",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
     payload = [(e.key.encode(), encode(e)[1]) for e in _events(args.events)]
+    created: list[str] = []
     raw, bus = [], []
-    await raw_round(bootstrap, 2000, payload[:2000])  # warm up both paths
-    await bus_round(bootstrap, mongo, 2000)
-    for i in range(args.rounds):
-        raw.append(await raw_round(bootstrap, args.events, payload))
-        bus.append(await bus_round(bootstrap, mongo, args.events))
-        print(
-            f"round {i + 1}: raw {raw[-1]:,.0f} ev/s   bus {bus[-1]:,.0f} ev/s   "
-            f"ratio {bus[-1] / raw[-1]:.2f}",
-            flush=True,
-        )
-    await mongo.close()
+    try:
+        # warm up both paths
+        await raw_round(bootstrap, 2000, payload, created, args.raw_producer)
+        await bus_round(bootstrap, mongo, 2000, created)
+        for i in range(args.rounds):
+            raw.append(await raw_round(bootstrap, args.events, payload, created, args.raw_producer))
+            bus.append(await bus_round(bootstrap, mongo, args.events, created))
+            print(
+                f"round {i + 1}: raw {raw[-1]:,.0f} ev/s   bus {bus[-1]:,.0f} ev/s   "
+                f"ratio {bus[-1] / raw[-1]:.2f}",
+                flush=True,
+            )
+    finally:
+        await mongo.close()
+        await _delete_topics(bootstrap, created)
     raw_median, bus_median = statistics.median(raw), statistics.median(bus)
-    print(f"\n{args.events:,} events x {args.rounds} rounds, {PARTITIONS} partitions")
+    print(
+        f"\n{args.events:,} events x {args.rounds} rounds, {PARTITIONS} partitions, "
+        f"raw producer: {args.raw_producer}"
+    )
     print(f"raw aiokafka median: {raw_median:,.0f} events/s")
     print(f"shared bus median:   {bus_median:,.0f} events/s")
     print(f"ratio (bus/raw):     {bus_median / raw_median:.2f}  (target >= 0.60)")

@@ -7,18 +7,29 @@ services' events so each mechanism is tested on its own.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from aiokafka.errors import MessageSizeTooLargeError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings, dead_letter_reason
 from shared.events import Event, EventSpec, Topic, encode, make_event
-from shared.outbox import OUTBOX, OutboxRelay, create_outbox_indexes, new_document, with_events
+from shared.logging import configure_logging, get_logger
+from shared.outbox import (
+    OUTBOX,
+    OUTBOX_SINCE,
+    OutboxRelay,
+    create_outbox_indexes,
+    new_document,
+    with_events,
+)
 from shared.vocabulary import Contract
 from tests.conftest import Endpoints
 from tests.kafka_helpers import eventually, produce, read_topic
@@ -41,6 +52,21 @@ THING_CHANGED: EventSpec[ThingChanged] = EventSpec(
     key=lambda d: d.thing_id,
     producer="test",
     summary="a thing changed",
+)
+
+
+class ItemNoted(Contract):
+    item_id: str
+    tenant: str
+
+
+ITEM_NOTED: EventSpec[ItemNoted] = EventSpec(
+    type="it.item.noted.v1",
+    topic=THINGS,
+    payload=ItemNoted,
+    key=lambda d: d.item_id,
+    producer="test",
+    summary="an item was noted",
 )
 
 
@@ -125,7 +151,7 @@ async def test_relay_killed_before_publishing_publishes_after_restart(world: Wor
     try:
         assert await eventually(lambda: _effects_equal(world, {"t1": [1]}))
         doc = await world.db.things.find_one({"_id": "t1"})
-        assert doc is not None and OUTBOX not in doc and doc["v"] == 1
+        assert doc is not None and not doc.get(OUTBOX) and OUTBOX_SINCE not in doc and doc["v"] == 1
     finally:
         await relay.stop()
 
@@ -246,6 +272,110 @@ async def test_restarted_consumer_resumes_from_committed_offsets(world: World) -
     assert await eventually(lambda: _effects_equal(world, expected))
     # the restarted consumer started at the committed offsets: it saw only the new events
     assert len(world.calls) - calls_before == 60
+
+
+async def test_send_batch_partitions_like_send_and_keeps_order(world: World) -> None:
+    await world.bus.publish(world.event("same", 1))  # aiokafka's send
+    batch = [world.event("same", n) for n in range(2, 6)]
+    batch += [world.event(f"other{i}", 0) for i in range(20)]
+    await world.bus.send_batch([(THINGS, *_kv(e)) for e in batch])  # the batch API
+    records = await read_topic(world.endpoints.kafka_bootstrap, world.topic, count=25)
+    same = [r for r in records if r.key == b"same"]
+    assert len({r.partition for r in same}) == 1
+    assert [json.loads(r.value or b"")["data"]["n"] for r in same] == [1, 2, 3, 4, 5]
+    assert len({r.partition for r in records}) > 1
+    with pytest.raises(MessageSizeTooLargeError):
+        await world.bus.send_batch([(THINGS, b"big", b"x" * 2_000_000, [])])
+
+
+async def test_rebalance_mid_stream_applies_every_event_once_in_order(world: World) -> None:
+    # A second consumer joins while the first is applying batches (and has the next one
+    # fetched): every event is applied exactly once and each key's events stay in order.
+    async def slow_apply(event: Event[ThingChanged]) -> None:
+        if event.data.n % 50 == 0:
+            await asyncio.sleep(0.01)
+        await world.apply(event)
+
+    events = [world.event(f"k{i % 11}", i) for i in range(3000)]
+    await world.bus.send_batch([(THINGS, *_kv(e)) for e in events[:1500]])
+    first = world.runner("rebalance", handler=slow_apply)
+    await first.start()
+    await eventually(lambda: _count_effects(world, 200))
+    second = world.runner("rebalance", handler=slow_apply)
+    await second.start()
+    await world.bus.send_batch([(THINGS, *_kv(e)) for e in events[1500:]])
+    expected = {f"k{k}": [i for i in range(3000) if i % 11 == k] for k in range(11)}
+    assert await eventually(lambda: _effects_equal(world, expected), timeout=60)
+    await asyncio.sleep(0.5)
+    assert await world.effects() == expected
+
+
+async def test_handler_log_lines_carry_the_event_context(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("it", json=True)
+    handler_log = get_logger("tests.handler")  # first used after configure_logging
+    try:
+        traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        noted = make_event(
+            ITEM_NOTED,
+            ItemNoted(item_id="item-7", tenant="acme"),
+            source="/test",
+            tenant="acme",
+            traceparent=traceparent,
+        )
+        changed = make_event(
+            THING_CHANGED,
+            ThingChanged(thing_id="item-7", n=1),
+            source="/test",
+            tenant="acme",
+            traceparent=traceparent,
+        )
+        applied: list[str] = []
+
+        async def handle(event: Event[Any]) -> None:
+            handler_log.info("handling", seen_type=event.type)
+            applied.append(event.id)
+
+        runner = ConsumerRunner(
+            world.kafka,
+            name="it",
+            group_id="log-context",
+            handlers={ITEM_NOTED: handle, THING_CHANGED: handle},
+            bus=world.bus,
+            inbox=Inbox(world.db, "it"),
+        )
+        world.runners.append(runner)
+        await runner.start()
+        await world.bus.send_batch([(THINGS, *_kv(noted)), (THINGS, *_kv(changed))])
+        assert await eventually(lambda: _async(len(applied) == 2))
+        handler_log.info("after the handlers")
+        lines = [
+            json.loads(line)
+            for line in capsys.readouterr().err.splitlines()
+            if line.startswith("{")
+        ]
+        by_type = {line["seen_type"]: line for line in lines if line["event"] == "handling"}
+        with_item = by_type[ITEM_NOTED.type]
+        assert with_item.get("event_id") == noted.id
+        assert with_item.get("event_type") == ITEM_NOTED.type
+        assert with_item.get("tenant") == "acme"
+        assert with_item.get("item_id") == "item-7"
+        assert with_item.get("trace_id") == "0af7651916cd43dd8448eb211c80319c"
+        assert with_item.get("service") == "it"
+        without_item = by_type[THING_CHANGED.type]
+        assert without_item.get("event_id") == changed.id
+        assert without_item.get("tenant") == "acme"
+        assert without_item.get("trace_id") == "0af7651916cd43dd8448eb211c80319c"
+        assert "item_id" not in without_item  # the payload has none
+        outside = next(line for line in lines if line["event"] == "after the handlers")
+        assert "event_id" not in outside and "trace_id" not in outside
+    finally:
+        logging.getLogger().handlers.clear()
+
+
+async def _async(value: bool) -> bool:
+    return value
 
 
 def _kv(event: Event[Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -25,6 +26,7 @@ from shared.events import (
     decode,
     encode,
     make_event,
+    new_event_id,
     trace_id_of,
 )
 
@@ -181,3 +183,64 @@ def test_every_contract_type_is_unique_and_versioned() -> None:
     types = [spec.type for spec in ALL_EVENTS]
     assert len(types) == len(set(types))
     assert all(t.startswith("quorum.") and t.rsplit(".", 1)[1].startswith("v") for t in types)
+
+
+def _structured(**changes: object) -> bytes:
+    """A valid structured-mode ``quorum.media.rejected.v1`` event, with ``changes`` applied
+    (a value of ``None`` removes the attribute)."""
+    event = make_event(MEDIA_REJECTED, rejected(), source="/quorum/ingest", tenant="acme")
+    body = json.loads(encode(event)[1])
+    for name, value in changes.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return json.dumps(body).encode()
+
+
+def test_extensions_and_optional_attributes_are_read() -> None:
+    value = _structured(myext="v1", partitionkey="ext-1", subject=None, time=None)
+    decoded = decode(value, key=b"ext-1", headers=[], registry=REGISTRY)
+    assert decoded is not None
+    assert decoded.extensions == {"myext": "v1"}
+    assert decoded.subject is None
+    assert decoded.time.tzinfo is not None  # no time attribute: the time it was read
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"specversion": "0.3"}, "specversion"),
+        ({"id": ""}, "'id' must be a non-empty string"),
+        ({"source": 7}, "'source' must be a non-empty string"),
+        ({"subject": ""}, "'subject' must be a non-empty string"),
+        ({"time": "2026-01-02T03:04:05"}, "time must be an RFC 3339 timestamp"),
+        ({"time": "yesterday"}, "time must be an RFC 3339 timestamp"),
+        ({"Bad_Name": "x"}, "extension attribute name"),
+        ({"data_base64": "e30="}, "data_base64"),
+        ({"data": None}, "data must be a JSON object"),
+        ({"tenant": "evil"}, "differs from data.tenant"),
+    ],
+)
+def test_malformed_structured_events_name_the_problem(
+    changes: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(BadEvent, match=reason):
+        decode(_structured(**changes), key=b"ext-1", headers=[], registry=REGISTRY)
+
+
+def test_a_registry_reads_only_its_types_and_learns_new_ones() -> None:
+    registry = EventRegistry([REGISTRATION_REQUESTED])
+    assert decode(_structured(), key=b"ext-1", headers=[], registry=registry) is None
+    registry.add(MEDIA_REJECTED)
+    decoded = decode(_structured(), key=b"ext-1", headers=[], registry=registry)
+    assert decoded is not None and decoded.type == MEDIA_REJECTED.type
+
+
+def test_event_ids_are_random_uuids() -> None:
+    ids = [new_event_id() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    for event_id in ids:
+        parsed = uuid.UUID(event_id)
+        assert str(parsed) == event_id
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
