@@ -14,6 +14,9 @@ Consumer guarantees (see DESIGN.md, "Guarantees"):
 * infrastructure outages (MongoDB or Kafka unreachable) are retried without a
   bound: they are not the message's fault and must not empty a topic into its DLQ;
 * an event id already applied is skipped (:class:`Inbox`);
+* a type may also have a batch handler, given the consecutive events of that
+  type in one partition at once; if it fails, those events are applied one by
+  one by the per-event handler, with its retries and dead letters;
 * before partitions move to another consumer, the batch being applied is
   finished and everything applied is stored and committed; batches fetched but
   not yet applied are dropped and read again from the committed offsets.
@@ -77,6 +80,10 @@ HANDLER_SECONDS = Histogram(
 )
 
 Handler = Callable[[Event[Any]], Awaitable[None]]
+#: Applies consecutive events of one type from one partition together, in order, and
+#: returns those it leaves to the per-event handler (applied one by one after it).
+#: It must be idempotent: if it raises, the whole run is applied again one by one.
+BatchHandler = Callable[[Sequence[Event[Any]]], Awaitable[Sequence[Event[Any]]]]
 
 # Errors that say the infrastructure is unavailable, not that the message is bad.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -341,9 +348,12 @@ class ConsumerRunner:
         retry_backoff_ms: int = 200,
         max_batch: int = 1000,
         pipeline_depth: int = 4,
+        batch_handlers: Mapping[EventSpec[Any], BatchHandler] | None = None,
     ) -> None:
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
+        if batch_handlers and not set(batch_handlers) <= set(handlers):
+            raise ValueError("a type with a batch handler needs a per-event handler too")
         self.settings = settings
         self.name = name
         self.group_id = group_id
@@ -353,6 +363,7 @@ class ConsumerRunner:
         self.retry_backoff = retry_backoff_ms / 1000
         self.max_batch = max_batch
         self._handlers = {spec.type: handler for spec, handler in handlers.items()}
+        self._batch_handlers = {spec.type: h for spec, h in (batch_handlers or {}).items()}
         self.registry = EventRegistry(handlers)
         self.topics: list[Topic] = sorted({spec.topic for spec in handlers}, key=lambda t: t.name)
         self._consumer: AIOKafkaConsumer | None = None
@@ -595,7 +606,11 @@ class ConsumerRunner:
         """Apply one partition's events in order; return the ids of those applied."""
         applied: list[str] = []
         duplicates = 0
+        run: list[tuple[ConsumerRecord[Any, Any], Event[Any]]] = []
         for record, event in entries:
+            if run and (isinstance(event, str) or event.type != run[0][1].type):
+                applied += await self._apply_run(run)
+                run = []
             if isinstance(event, str):  # could not be decoded: the reason
                 await self._dead_letter(record, event, attempts=0)
                 continue
@@ -603,12 +618,39 @@ class ConsumerRunner:
                 duplicates += 1
                 continue
             seen.add(event.id)  # a duplicate later in this batch is skipped too
-            if await self._apply(record, event):
+            if event.type in self._batch_handlers:
+                run.append((record, event))
+            elif await self._apply(record, event):
                 applied.append(event.id)
+        if run:
+            applied += await self._apply_run(run)
         if applied:
             self._count(topic, "applied", len(applied))
         if duplicates:
             self._count(topic, "duplicate", duplicates)
+        return applied
+
+    async def _apply_run(self, run: list[tuple[ConsumerRecord[Any, Any], Event[Any]]]) -> list[str]:
+        """Consecutive events of one type with a batch handler: together, else one by one."""
+        events = [event for _, event in run]
+        handler = self._batch_handlers[events[0].type]
+        started = time.perf_counter()
+        try:
+            left = await self._with_infra_retry(lambda: handler(events))
+        except Exception as exc:
+            log.warning(
+                "batch handler failed; applying its events one by one",
+                error=f"{type(exc).__name__}: {exc}",
+                events=len(events),
+            )
+            left = events
+        else:
+            self._timer(events[0].type).observe((time.perf_counter() - started) / len(events))
+        left_ids = {event.id for event in left}
+        applied = [event.id for event in events if event.id not in left_ids]
+        for record, event in run:
+            if event.id in left_ids and await self._apply(record, event):
+                applied.append(event.id)
         return applied
 
     def _timer(self, event_type: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.bus import ConsumerRunner, Handler, Inbox, KafkaBus, KafkaSettings
+from shared.bus import BatchHandler, ConsumerRunner, Handler, Inbox, KafkaBus, KafkaSettings
 from shared.events import EventSpec, Topic
 from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
@@ -34,6 +34,8 @@ class RuntimeSpec:
     outbox_key_per_document: Sequence[str] = ()
     published_topics: Sequence[Topic] = ()
     consumed: Mapping[EventSpec[Any], Handler] = field(default_factory=dict)
+    #: optional batch handlers for some of the consumed types (see ConsumerRunner)
+    consumed_in_batches: Mapping[EventSpec[Any], BatchHandler] = field(default_factory=dict)
 
 
 def kafka_settings(settings: ServiceSettings) -> KafkaSettings:
@@ -88,6 +90,7 @@ class Runtime:
                 inbox=inbox,
                 max_retries=self.settings.consumer_max_retries,
                 retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
+                batch_handlers=spec.consumed_in_batches,
             )
             await self.consumer.start()
         self._started = True

@@ -26,6 +26,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         outbox_key_per_document=[store.MEDIA],  # an item's events are all in its document
         published_topics=[MEDIA],
         consumed=ingest.consumers(),
+        consumed_in_batches=ingest.batch_consumers(),
     )
 
     @asynccontextmanager

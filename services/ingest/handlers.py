@@ -35,7 +35,7 @@ from services.ingest.events import (
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
 from services.ingest.store import MediaStore, item_id_for
 from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
-from shared.bus import Handler, PermanentError
+from shared.bus import BatchHandler, Handler, PermanentError
 from shared.events import Event, EventSpec, child_traceparent, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
@@ -525,6 +525,9 @@ class Ingest:
                 },
             },
         )
+
+    def batch_consumers(self) -> dict[EventSpec[Any], BatchHandler]:
+        return {REGISTRATION_REQUEST_RECEIVED: self.on_registration_requests}
 
     def consumers(self) -> dict[EventSpec[Any], Handler]:
         return {
