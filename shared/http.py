@@ -324,13 +324,18 @@ def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, list) or len(values) != arity:
-        raise Problem(
-            400,
-            "Bad Request",
-            "cursor is not one this API returned; start again without it",
-            errors=[FieldError(field="query.cursor", message="invalid cursor")],
-        )
+        raise bad_cursor()
     return values
+
+
+def bad_cursor() -> Problem:
+    """The 400 for a cursor this API did not make (or whose values do not parse)."""
+    return Problem(
+        400,
+        "Bad Request",
+        "cursor is not one this API returned; start again without it",
+        errors=[FieldError(field="query.cursor", message="invalid cursor")],
+    )
 
 
 async def _noop_lifespan(_: FastAPI) -> AsyncIterator[None]:  # pragma: no cover

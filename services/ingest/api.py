@@ -19,10 +19,9 @@ from services.ingest.handlers import Ingest, request_hash
 from services.ingest.models import BatchIn, BatchOut, ItemStatus, MediaItem
 from shared.auth import Principal, Role, require_roles
 from shared.http import (
-    FieldError,
     Page,
-    Problem,
     ProblemDetail,
+    bad_cursor,
     decode_cursor,
     encode_cursor,
     not_found,
@@ -170,12 +169,7 @@ async def list_media(
         try:
             after = (datetime.fromisoformat(moment), str(item_id))
         except (TypeError, ValueError):
-            raise Problem(
-                400,
-                "Bad Request",
-                "cursor is not one this API returned; start again without it",
-                errors=[FieldError(field="query.cursor", message="invalid cursor")],
-            ) from None
+            raise bad_cursor() from None
     items = await ingest.list(principal.tenant, filters, after=after, limit=limit)
     next_cursor = (
         encode_cursor([items[-1].registered_at.isoformat(), items[-1].item_id])

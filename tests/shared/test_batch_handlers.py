@@ -4,32 +4,17 @@ are applied one by one with the per-event handler's retries and dead letters."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from pymongo import AsyncMongoClient
 
 from shared.bus import ConsumerRunner, Inbox, dead_letter_reason
 from shared.events import Event, encode
-from tests.conftest import Endpoints
 from tests.kafka_helpers import eventually, read_topic
-from tests.shared.test_bus_outbox import THING_CHANGED, THINGS, World
+from tests.shared.bus_world import THING_CHANGED, THINGS, World
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture
-async def world(endpoints: Endpoints, mongo_client: AsyncMongoClient[Any]) -> AsyncIterator[World]:
-    w = World(endpoints, mongo_client)
-    await w.bus.start()
-    await w.bus.ensure_topics([THINGS])
-    yield w
-    for runner in w.runners:
-        await runner.stop()
-    await w.bus.stop()
-    await mongo_client.drop_database(w.db.name)
 
 
 def batch_runner(world: World, batch: Any) -> ConsumerRunner:
