@@ -13,8 +13,6 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, 
 
 from services.taxonomy import models
 from services.taxonomy.handlers import Taxonomy, etag
-from services.taxonomy.ontology import Draft as DraftState
-from services.taxonomy.ontology import add_class, merge, remove_class, split, update_class
 from shared.auth import Principal, Role, require_roles
 from shared.http import Page, ProblemDetail, decode_cursor, encode_cursor
 
@@ -126,11 +124,7 @@ async def add_draft_class(
     response: Response,
     if_match: IfMatch = None,
 ) -> models.Draft:
-    def edit(draft: DraftState) -> None:
-        add_class(draft, body.snapshot(), id_given=body.id is not None)
-
-    draft, _ = await taxonomy.edit_draft(principal, ontology_id, if_match, edit)
-    return _with_etag(response, draft)
+    return _with_etag(response, await taxonomy.add_class(principal, ontology_id, if_match, body))
 
 
 @router.patch(
@@ -147,9 +141,7 @@ async def update_draft_class(
     response: Response,
     if_match: IfMatch = None,
 ) -> models.Draft:
-    draft, _ = await taxonomy.edit_draft(
-        principal, ontology_id, if_match, lambda d: update_class(d, class_id, body.changes())
-    )
+    draft = await taxonomy.update_class(principal, ontology_id, if_match, class_id, body)
     return _with_etag(response, draft)
 
 
@@ -166,9 +158,7 @@ async def remove_draft_class(
     response: Response,
     if_match: IfMatch = None,
 ) -> models.Draft:
-    draft, _ = await taxonomy.edit_draft(
-        principal, ontology_id, if_match, lambda d: remove_class(d, class_id)
-    )
+    draft = await taxonomy.remove_class(principal, ontology_id, if_match, class_id)
     return _with_etag(response, draft)
 
 
@@ -185,17 +175,7 @@ async def merge_draft_classes(
     response: Response,
     if_match: IfMatch = None,
 ) -> models.Draft:
-    def edit(draft: DraftState) -> None:
-        merge(
-            draft,
-            body.from_class_ids,
-            into_id=body.into_class_id,
-            into_new=body.into.snapshot() if body.into else None,
-            id_given=bool(body.into and body.into.id),
-            note=body.note,
-        )
-
-    draft, _ = await taxonomy.edit_draft(principal, ontology_id, if_match, edit)
+    draft = await taxonomy.merge_classes(principal, ontology_id, if_match, body)
     return _with_etag(response, draft)
 
 
@@ -212,27 +192,7 @@ async def split_draft_class(
     response: Response,
     if_match: IfMatch = None,
 ) -> models.Draft:
-    def edit(draft: DraftState) -> None:
-        source = draft.get(body.from_class_id)
-        default_parent = source.parent_id if source else None
-        targets = [
-            (
-                c.snapshot(
-                    parent_id=c.parent_id if "parent_id" in c.model_fields_set else default_parent
-                ),
-                c.id is not None,
-            )
-            for c in body.into
-        ]
-        split(
-            draft,
-            body.from_class_id,
-            into_ids=body.into_class_ids,
-            into_new=targets,
-            note=body.note,
-        )
-
-    draft, _ = await taxonomy.edit_draft(principal, ontology_id, if_match, edit)
+    draft = await taxonomy.split_class(principal, ontology_id, if_match, body)
     return _with_etag(response, draft)
 
 

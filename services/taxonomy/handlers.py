@@ -331,6 +331,77 @@ class Taxonomy:
             raise  # unreachable: the line above always raises
         return _draft_model(doc), result
 
+    async def add_class(
+        self, principal: Principal, ontology_id: str, if_match: str | None, body: models.ClassIn
+    ) -> models.Draft:
+        def edit(draft: ontology.Draft) -> None:
+            ontology.add_class(draft, body.snapshot(), id_given=body.id is not None)
+
+        return (await self.edit_draft(principal, ontology_id, if_match, edit))[0]
+
+    async def update_class(
+        self,
+        principal: Principal,
+        ontology_id: str,
+        if_match: str | None,
+        class_id: str,
+        body: models.ClassPatch,
+    ) -> models.Draft:
+        def edit(draft: ontology.Draft) -> None:
+            ontology.update_class(draft, class_id, body.changes())
+
+        return (await self.edit_draft(principal, ontology_id, if_match, edit))[0]
+
+    async def remove_class(
+        self, principal: Principal, ontology_id: str, if_match: str | None, class_id: str
+    ) -> models.Draft:
+        def edit(draft: ontology.Draft) -> None:
+            ontology.remove_class(draft, class_id)
+
+        return (await self.edit_draft(principal, ontology_id, if_match, edit))[0]
+
+    async def merge_classes(
+        self, principal: Principal, ontology_id: str, if_match: str | None, body: models.MergeIn
+    ) -> models.Draft:
+        def edit(draft: ontology.Draft) -> None:
+            ontology.merge(
+                draft,
+                body.from_class_ids,
+                into_id=body.into_class_id,
+                into_new=body.into.snapshot() if body.into else None,
+                id_given=bool(body.into and body.into.id),
+                note=body.note,
+            )
+
+        return (await self.edit_draft(principal, ontology_id, if_match, edit))[0]
+
+    async def split_class(
+        self, principal: Principal, ontology_id: str, if_match: str | None, body: models.SplitIn
+    ) -> models.Draft:
+        def edit(draft: ontology.Draft) -> None:
+            source = draft.get(body.from_class_id)
+            default_parent = source.parent_id if source else None  # new classes stay beside it
+            targets = [
+                (
+                    new.snapshot(
+                        parent_id=new.parent_id
+                        if "parent_id" in new.model_fields_set
+                        else default_parent
+                    ),
+                    new.id is not None,
+                )
+                for new in body.into
+            ]
+            ontology.split(
+                draft,
+                body.from_class_id,
+                into_ids=body.into_class_ids,
+                into_new=targets,
+                note=body.note,
+            )
+
+        return (await self.edit_draft(principal, ontology_id, if_match, edit))[0]
+
     # publishing ---------------------------------------------------------------
 
     async def draft_diff(self, principal: Principal, ontology_id: str) -> models.Diff:
