@@ -85,18 +85,19 @@ async def register_media(
         request_id=request.state.request_id,
         traceparent=request.state.traceparent,
     )
-    assert result.item is not None
+    item = result.item
+    assert item is not None
     code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     if idempotency_key:
         await ingest.remember(
             principal.tenant,
             idempotency_key,
             digest,
-            {"item_id": result.item.item_id, "status": code},
+            {"item_id": item.item_id, "status": code},
         )
     response.status_code = code
-    response.headers["Location"] = f"/v1/media/{result.item.item_id}"
-    return result.item
+    response.headers["Location"] = f"/v1/media/{item.item_id}"
+    return item
 
 
 @router.post(

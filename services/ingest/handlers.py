@@ -51,13 +51,28 @@ Outcome = Literal["created", "existing", "rejected", "conflict"]
 
 @dataclass
 class Registered:
+    """One registration's outcome; the stored document is read as an item only when asked
+    (a batch answers with ids, and validating a thousand items back is not free)."""
+
     outcome: Outcome
-    item: MediaItem | None = None
+    doc: dict[str, Any] | None = None
     errors: list[FieldError] = field(default_factory=list)
 
     @property
     def created(self) -> bool:
         return self.outcome == "created"
+
+    @property
+    def item_id(self) -> str | None:
+        return self.doc["_id"] if self.doc else None
+
+    @property
+    def duplicate_of(self) -> str | None:
+        return self.doc.get("duplicate_of") if self.doc else None
+
+    @property
+    def item(self) -> MediaItem | None:
+        return _item(self.doc) if self.doc else None
 
 
 def _item(doc: dict[str, Any]) -> MediaItem:
@@ -184,7 +199,7 @@ class Ingest:
                 results[index] = self._resend(winner, doc["checksum"])
                 stored[doc["external_id"]] = winner
             else:
-                results[index] = Registered("created", item=_item(doc))
+                results[index] = Registered("created", doc=doc)
                 stored[doc["external_id"]] = doc
         for index in repeats:
             registration = registrations[index]
@@ -244,7 +259,7 @@ class Ingest:
     def _resend(existing: dict[str, Any], checksum: str) -> Registered:
         if existing.get("checksum") != checksum:
             return Registered("conflict", errors=_conflict(existing["external_id"]))
-        return Registered("existing", item=_item(existing))
+        return Registered("existing", doc=existing)
 
     async def register(
         self,
@@ -306,8 +321,8 @@ class Ingest:
             results[index] = BatchResult(
                 index=index,
                 outcome=outcome.outcome,
-                item_id=outcome.item.item_id if outcome.item else None,
-                duplicate_of=outcome.item.duplicate_of if outcome.item else None,
+                item_id=outcome.item_id,
+                duplicate_of=outcome.duplicate_of,
                 errors=_prefixed(outcome.errors, f"body.items.{index}.") or None,
             )
         return [results[i] for i in range(len(bodies))]
