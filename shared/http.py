@@ -12,11 +12,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypeVar
 
 import structlog
+from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +30,8 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+#: Errors that mean a dependency is down, answered with 503 and Retry-After, not 500.
+UNAVAILABLE: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaConnectionError)
 REQUEST_ID_HEADER = "x-request-id"
 
 HTTP_REQUESTS = Counter(
@@ -159,6 +163,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unhandled(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, UNAVAILABLE):
+            # MongoDB or Kafka cannot be reached: not the request's fault, and worth a retry
+            log.warning("dependency unavailable", path=request.url.path, error=type(exc).__name__)
+            return problem_response(
+                request,
+                503,
+                "Service Unavailable",
+                "a database or the event broker cannot be reached right now; nothing was "
+                "changed by this request, retry it shortly (the same Idempotency-Key is safe)",
+                headers={"Retry-After": "5"},
+            )
         log.exception("unhandled error", path=request.url.path)
         return problem_response(
             request,

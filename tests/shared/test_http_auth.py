@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
+from pymongo.errors import ServerSelectionTimeoutError
 
 from shared.auth import Principal, Role, mint_token, require_roles
 from shared.auth import main as token_cli
@@ -41,6 +42,11 @@ async def create_thing(
 @router.get("/boom")
 async def boom(_: Annotated[Principal, Depends(require_roles(Role.ops))]) -> None:
     raise RuntimeError("database password is hunter2")
+
+
+@router.get("/mongo-down")
+async def mongo_down() -> None:
+    raise ServerSelectionTimeoutError("127.0.0.1:27018: connection refused")
 
 
 @router.get("/teapot")
@@ -183,6 +189,16 @@ async def test_unhandled_error_is_a_500_problem_without_internals(
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "hunter2" not in response.text
+
+
+async def test_an_unreachable_dependency_is_a_503_with_retry_after(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/mongo-down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "27018" not in response.text  # no internals
 
 
 async def test_unknown_route_and_custom_problem(client: httpx.AsyncClient) -> None:
