@@ -170,8 +170,8 @@ def install_problem_handlers(app: FastAPI) -> None:
                 request,
                 503,
                 "Service Unavailable",
-                "a database or the event broker cannot be reached right now; nothing was "
-                "changed by this request, retry it shortly (the same Idempotency-Key is safe)",
+                "a database or the event broker cannot be reached right now; retry the same "
+                "request shortly (with the same Idempotency-Key where the route takes one)",
                 headers={"Retry-After": "5"},
             )
         log.exception("unhandled error", path=request.url.path)
