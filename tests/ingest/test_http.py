@@ -24,7 +24,7 @@ from shared.vocabulary import Label
 from tests.ingest.bodies import image_file, prelabels, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, read_topic
-from tests.service_helpers import auth, publish
+from tests.service_helpers import auth, project_changed, publish
 
 pytestmark = pytest.mark.integration
 
@@ -497,3 +497,33 @@ async def test_concurrent_registrations_of_one_external_id_make_one_item(
         post(ingest, {**body, "media": image_file()}), post(ingest, {**body, "media": image_file()})
     )
     assert [r.status_code for r in conflicting] == [409, 409]
+
+
+async def test_an_older_project_revision_never_overrides_a_newer_one(
+    ingest: IngestUnderTest,
+) -> None:
+    late = project_changed("p-rev", modality="text", status="active", revision=1)
+    await publish(
+        ingest.settings,
+        project_changed("p-rev", modality="text", status="closed", revision=2),
+        late,  # arrives after revision 2
+    )
+    inbox = ingest.app.state.runtime.db["inbox_ingest"]
+
+    async def late_one_applied() -> bool:
+        return await inbox.find_one({"_id": late.id}) is not None
+
+    await eventually(late_one_applied)
+    assert await _refused_as_closed(ingest, registration("text", project_id="p-rev"))
+    await publish(ingest.settings, project_changed("p-rev", modality="text", revision=3))
+
+    async def reopened() -> bool:
+        response = await post(ingest, registration("text", project_id="p-rev"))
+        return response.status_code == 201
+
+    assert await eventually(reopened)
+
+
+async def _refused_as_closed(ingest: IngestUnderTest, body: dict[str, Any]) -> bool:
+    response = await post(ingest, body)
+    return response.status_code == 422 and "is closed" in response.text
