@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel
@@ -40,25 +39,6 @@ async def ensure_indexes(db: AsyncDatabase[Any], specs: Sequence[CollectionIndex
 async def ping(client: AsyncMongoClient[Any]) -> None:
     """Raise unless the server answers."""
     await client.admin.command("ping")
-
-
-def to_document(value: Any) -> Any:
-    """Convert a ``model_dump()`` result into BSON-storable values.
-
-    Keeps datetimes as datetimes (so range queries work), turns URLs, enums and
-    other str-like values into strings, tuples and sets into lists.
-    """
-    if isinstance(value, dict):
-        return {str(k): to_document(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_document(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str, bytes, datetime)):
-        if isinstance(value, Enum):
-            return value.value
-        return value
-    if isinstance(value, Enum):
-        return value.value
-    return str(value)
 
 
 def now_ms() -> datetime:

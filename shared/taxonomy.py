@@ -162,9 +162,7 @@ class OntologyVersions:
 
     def translate(self, class_id: str, from_version: int, to_version: int) -> Translated:
         """Translate one class id from one published version to another."""
-        for number in (from_version, to_version):
-            if number not in self.versions:
-                raise UnknownVersion(f"version {number} is not known")
+        self._require(from_version, to_version)
         start = self.versions[from_version]
         if not any(c.id == class_id for c in start.classes):
             return Translated(class_id, None, f"no class {class_id} in version {from_version}")
@@ -193,10 +191,13 @@ class OntologyVersions:
     def translate_many(
         self, class_ids: Iterable[str], from_version: int, to_version: int
     ) -> dict[str, Translated]:
-        for number in (from_version, to_version):
+        self._require(from_version, to_version)  # also when there is nothing to translate
+        return {cid: self.translate(cid, from_version, to_version) for cid in set(class_ids)}
+
+    def _require(self, *numbers: int) -> None:
+        for number in numbers:
             if number not in self.versions:
                 raise UnknownVersion(f"version {number} is not known")
-        return {cid: self.translate(cid, from_version, to_version) for cid in set(class_ids)}
 
 
 class TaxonomyCache:

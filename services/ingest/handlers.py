@@ -83,6 +83,14 @@ def _prefixed(errors: Sequence[FieldError], prefix: str) -> list[FieldError]:
     return [FieldError(field=f"{prefix}{e.field}", message=e.message) for e in errors]
 
 
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    """Each failing field of a pydantic error, as ``media.image.width``."""
+    return [
+        FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
+        for err in exc.errors()
+    ]
+
+
 def _conflict(external_id: str) -> list[FieldError]:
     return [
         FieldError(
@@ -133,15 +141,16 @@ class Ingest:
         traceparents = _per_item(traceparent, len(registrations))
         results: list[Registered | None] = [None] * len(registrations)
         projects: dict[str, dict[str, Any] | None] = {}
+        taxonomies: dict[str, VersionPublishedV1 | None] = {}
         valid: list[int] = []
         for index, registration in enumerate(registrations):
-            if registration.project_id not in projects:
-                projects[registration.project_id] = await self.store.project(
-                    tenant, registration.project_id
-                )
-            project = projects[registration.project_id]
-            taxonomy = await self._taxonomy_of(tenant, project)
-            errors = validation.all_errors(registration, project, taxonomy)
+            project_id = registration.project_id
+            if project_id not in projects:  # once per project of the call
+                projects[project_id] = await self.store.project(tenant, project_id)
+                taxonomies[project_id] = await self._taxonomy_of(tenant, projects[project_id])
+            errors = validation.all_errors(
+                registration, projects[project_id], taxonomies[project_id]
+            )
             if errors:
                 results[index] = Registered("rejected", errors=list(errors))
             else:
@@ -306,13 +315,7 @@ class Ingest:
                 results[index] = BatchResult(
                     index=index,
                     outcome="rejected",
-                    errors=[
-                        FieldError(
-                            field=f"body.items.{index}." + ".".join(str(p) for p in err["loc"]),
-                            message=err["msg"],
-                        )
-                        for err in exc.errors()
-                    ],
+                    errors=_prefixed(_field_errors(exc), f"body.items.{index}."),
                 )
         outcomes = await self.register_many(
             tenant, parsed, request_id=request_id, traceparent=traceparent
@@ -411,37 +414,18 @@ class Ingest:
 
     async def on_registration_requested(self, event: Event[RegistrationRequest]) -> None:
         """A client's CloudEvent on ``quorum.media.requests``: registered, or a rejection event."""
-        tenant = event.tenant
-        if not tenant:
+        if await self.on_registration_requests([event]):
             raise PermanentError(
                 "registration request without a tenant: set the CloudEvents extension 'tenant'"
             )
-        raw = event.data.model_dump()
-        try:
-            registration = MediaRegistration.model_validate(raw)
-        except ValidationError as exc:
-            errors = [
-                FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
-                for err in exc.errors()
-            ]
-            await self._reject(event, tenant, errors)
-            return
-        (result,) = await self.register_many(
-            tenant,
-            [registration],
-            request_id=event.id,
-            traceparent=child_traceparent(event.traceparent),
-        )
-        if result.outcome in ("rejected", "conflict"):
-            await self._reject(event, tenant, result.errors)
 
     async def on_registration_requests(
         self, events: Sequence[Event[RegistrationRequest]]
     ) -> Sequence[Event[RegistrationRequest]]:
         """Many requests of one partition at once: one pass of reads and writes per tenant.
 
-        Returns the events it leaves to :meth:`on_registration_requested` one by one
-        (those without a tenant, which are dead-lettered there).
+        Returns the events without a tenant: :meth:`on_registration_requested` dead-letters
+        them one by one.
         """
         leftovers: list[Event[RegistrationRequest]] = []
         by_tenant: dict[str, list[tuple[Event[RegistrationRequest], MediaRegistration]]] = {}
@@ -452,11 +436,7 @@ class Ingest:
             try:
                 registration = MediaRegistration.model_validate(event.data.model_dump())
             except ValidationError as exc:
-                errors = [
-                    FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
-                    for err in exc.errors()
-                ]
-                await self._reject(event, event.tenant, errors)
+                await self._reject(event, event.tenant, _field_errors(exc))
                 continue
             by_tenant.setdefault(event.tenant, []).append((event, registration))
         for tenant, pairs in by_tenant.items():

@@ -76,10 +76,6 @@ class MediaStore:
 
     # media ------------------------------------------------------------------
 
-    async def insert(self, doc: dict[str, Any], events: Sequence[Event[Any]]) -> None:
-        """Store a new item and the events its registration causes, in one write."""
-        await self.media.insert_one(new_document(doc, events))
-
     async def insert_many(
         self, docs: Sequence[tuple[dict[str, Any], Sequence[Event[Any]]]]
     ) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
@@ -37,7 +37,7 @@ from shared.bus import Handler
 from shared.events import Event, EventSpec, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
-from shared.mongo import now_ms, to_document
+from shared.mongo import now_ms
 from shared.runtime import Runtime
 from shared.taxonomy import OntologyVersions, UnknownVersion
 
@@ -266,7 +266,7 @@ class Taxonomy:
         if not await self.store.delete_draft(principal.tenant, ontology_id, revision):
             await self._raise_missing_or_stale(principal, ontology_id)
 
-    async def _raise_missing_or_stale(self, principal: Principal, ontology_id: str) -> None:
+    async def _raise_missing_or_stale(self, principal: Principal, ontology_id: str) -> NoReturn:
         current = await self.store.draft(principal.tenant, ontology_id)
         if current is None:
             raise not_found(f"a draft of ontology {ontology_id}")
@@ -281,7 +281,7 @@ class Taxonomy:
     async def _load_draft(
         self, principal: Principal, ontology_id: str, revision: int
     ) -> ontology.Draft:
-        await self._require_ontology(principal, ontology_id)
+        """The draft at ``revision`` (callers have checked the ontology), or 404 / 412."""
         doc = await self.store.draft(principal.tenant, ontology_id)
         if doc is None:
             raise not_found(f"a draft of ontology {ontology_id} (start one with POST .../draft)")
@@ -311,6 +311,7 @@ class Taxonomy:
     ) -> tuple[models.Draft, Any]:
         """Apply ``edit`` to the draft at the client's revision and store it, or 412."""
         revision = revision_from(if_match)
+        await self._require_ontology(principal, ontology_id)
         draft = await self._load_draft(principal, ontology_id, revision)
         try:
             result = edit(draft)
@@ -328,7 +329,6 @@ class Taxonomy:
             doc = await self.store.save_draft(principal.tenant, ontology_id, revision, fields)
         except StaleRevision:
             await self._raise_missing_or_stale(principal, ontology_id)
-            raise  # unreachable: the line above always raises
         return _draft_model(doc), result
 
     async def add_class(
@@ -468,7 +468,7 @@ class Taxonomy:
         event = make_event(VERSION_PUBLISHED, payload, source=SOURCE, tenant=principal.tenant)
         doc = {
             "_id": f"{ontology_id}:v{number}",
-            **to_document(payload.model_dump(mode="json")),
+            **payload.model_dump(mode="json"),
             "published_at": now,
             "status": models.VersionStatus.published.value,
             "published_by": principal.subject,
@@ -673,8 +673,6 @@ class Taxonomy:
         raw: bytes,
         fmt: models.ImportFormat,
     ) -> models.ImportResult:
-        base_changes: list[MappingEntry] = []
-
         def replace(draft: ontology.Draft) -> None:
             retired = draft.published_ids - draft.base_ids
             classes = formats.import_classes(raw, fmt, taken_ids=draft.published_ids)
@@ -693,11 +691,10 @@ class Taxonomy:
 
         draft_model, _ = await self.edit_draft(principal, ontology_id, if_match, replace)
         before = await self._base_classes(principal, ontology_id, draft_model.base_version)
-        base_changes = ontology.diff(before, draft_model.classes, [])
         return models.ImportResult(
             classes=len(draft_model.classes),
             draft_revision=draft_model.revision,
-            changes=base_changes,
+            changes=ontology.diff(before, draft_model.classes, []),
         )
 
     async def export(
@@ -747,7 +744,7 @@ class Taxonomy:
         event = make_event(EXAMPLE_LINKED, payload, source=SOURCE, tenant=principal.tenant)
         doc = {
             "_id": payload.link_id,
-            **to_document(payload.model_dump(mode="json", exclude={"link_id"})),
+            **payload.model_dump(mode="json", exclude={"link_id"}),
             "linked_at": now,
         }
         created = await self.store.insert_link(doc, [event])
@@ -769,8 +766,10 @@ class Taxonomy:
         self, principal: Principal, ontology_id: str, number: int, class_id: str | None
     ) -> list[models.Example]:
         """Links as seen from version ``number``: each carried through the version mappings."""
-        await self.version(principal, ontology_id, number)
+        await self._require_ontology(principal, ontology_id)
         catalog = await self.catalog(principal, ontology_id)
+        if catalog.get(number) is None:
+            raise not_found(f"version {number} of ontology {ontology_id}")
         out = []
         for doc in await self.store.links_of(principal.tenant, ontology_id):
             try:
