@@ -46,7 +46,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from prometheus_client import Counter, Histogram
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, OperationFailure
+from pymongo.errors import ConnectionFailure
 
 from shared.events import (
     BadEvent,
@@ -59,14 +59,13 @@ from shared.events import (
     topic_name,
 )
 from shared.logging import bind_event, get_logger, unbind_event
+from shared.mongo import write_many
 
 log = get_logger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
 RECENT_IDS = 50_000
 DLQ_HEADER_PREFIX = "quorum-dlq-"
-INBOX_CHUNK = 10_000  # ids per insert command (well under MongoDB's 16 MiB command size)
-DUPLICATE_KEY = 11000
 MAX_MESSAGE_BYTES = 1_048_576  # the producer's max_request_size (aiokafka's default)
 
 EVENTS_CONSUMED = Counter(
@@ -274,31 +273,11 @@ class Inbox:
         return {doc["_id"] async for doc in cursor}
 
     async def mark(self, event_ids: Sequence[str]) -> None:
-        """Store the ids; ids already there are fine (a redelivery applied twice).
-
-        One ``insert`` command per chunk rather than ``insert_many``, which does
-        Python work for every document (the consumer calls this for every event).
-        """
+        """Store the ids; ids already there are fine (a redelivery applied twice)."""
         now = datetime.now(UTC)
-        write_concern = self.collection.write_concern
-        for start in range(0, len(event_ids), INBOX_CHUNK):
-            chunk = event_ids[start : start + INBOX_CHUNK]
-            command: dict[str, Any] = {
-                "insert": self.collection.name,
-                "documents": [{"_id": event_id, "at": now} for event_id in chunk],
-                "ordered": False,
-            }
-            if not write_concern.is_server_default:
-                command["writeConcern"] = write_concern.document
-            reply = await self.collection.database.command(command)
-            problems = [e for e in reply.get("writeErrors", ()) if e.get("code") != DUPLICATE_KEY]
-            if "writeConcernError" in reply:
-                problems.append(reply["writeConcernError"])
-            if problems:
-                first = problems[0]
-                raise OperationFailure(
-                    f"inbox write failed: {first.get('errmsg')}", first.get("code"), reply
-                )
+        await write_many(
+            self.collection, "insert", [{"_id": event_id, "at": now} for event_id in event_ids]
+        )
 
 
 #: A consumed record and its event, or the reason it could not be decoded.
@@ -349,7 +328,10 @@ class ConsumerRunner:
         max_batch: int = 1000,
         pipeline_depth: int = 4,
         batch_handlers: Mapping[EventSpec[Any], BatchHandler] | None = None,
+        without_inbox: Iterable[EventSpec[Any]] = (),
     ) -> None:
+        """``without_inbox``: types whose handlers are idempotent by construction all the
+        way (a redelivery stores and publishes nothing new), so the inbox is skipped."""
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
         if batch_handlers and not set(batch_handlers) <= set(handlers):
@@ -364,6 +346,7 @@ class ConsumerRunner:
         self.max_batch = max_batch
         self._handlers = {spec.type: handler for spec, handler in handlers.items()}
         self._batch_handlers = {spec.type: h for spec, h in (batch_handlers or {}).items()}
+        self._no_inbox = frozenset(spec.type for spec in without_inbox)
         self.registry = EventRegistry(handlers)
         self.topics: list[Topic] = sorted({spec.topic for spec in handlers}, key=lambda t: t.name)
         self._consumer: AIOKafkaConsumer | None = None
@@ -546,7 +529,7 @@ class ConsumerRunner:
             return None
         partitions: list[tuple[str, list[_Entry]]] = []
         ids: list[str] = []
-        registry = self.registry
+        registry, no_inbox = self.registry, self._no_inbox
         for tp, tp_records in records.items():
             entries: list[_Entry] = []
             for record in tp_records:
@@ -561,7 +544,8 @@ class ConsumerRunner:
                     self._count(tp.topic, "ignored")
                     continue
                 entries.append((record, event))
-                ids.append(event.id)
+                if event.type not in no_inbox:
+                    ids.append(event.id)
             partitions.append((tp.topic, entries))
         inbox = self.inbox
         seen = (
@@ -585,6 +569,9 @@ class ConsumerRunner:
             *(self._apply_partition(topic, entries, seen) for topic, entries in batch.partitions)
         )
         done = [event_id for ids in applied for event_id in ids]
+        if self._no_inbox:
+            marked = set(batch.ids)
+            done = [event_id for event_id in done if event_id in marked]
         self._remember(done)
         return done
 

@@ -9,7 +9,9 @@ change without its event and no event without its state change.
 
 The :class:`OutboxRelay` publishes pending events in the order they were
 written, waits for the broker's acknowledgement, and only then removes them
-from their documents. A crash after publishing and before removing publishes
+from their documents. A service that has just inserted documents may hand them
+to the relay (:meth:`OutboxRelay.hand_over`): their events are published from
+memory, without reading them back; the stored outbox stays the guarantee. A crash after publishing and before removing publishes
 the same event (same id, same bytes) again; consumers drop the duplicate by
 event id. Several replicas of a service may run a relay: a lease in the
 ``locks`` collection lets one publish at a time.
@@ -21,20 +23,21 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bson import Binary
 from prometheus_client import Gauge
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.bus import KafkaBus
 from shared.events import Event, encode
 from shared.logging import get_logger
+from shared.mongo import find_by_ids, write_many
 
 log = get_logger(__name__)
 
@@ -48,6 +51,7 @@ OUTBOX = "_outbox"
 OUTBOX_SINCE = "_outbox_since"  # seq of the oldest pending event of the document
 #: Projection that hides outbox bookkeeping from documents returned to callers.
 HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_SINCE: 0}
+_MARKER_FIELDS: Mapping[str, int] = {OUTBOX: 1, OUTBOX_SINCE: 1}
 
 _last_seq = 0
 
@@ -70,8 +74,8 @@ def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
                 "seq": _next_seq(),
                 "topic": event.topic.name,
                 "key": key.decode(),
-                "value": Binary(value),
-                "headers": [[name, Binary(val)] for name, val in headers],
+                "value": value,  # bytes are stored as BSON binary
+                "headers": [[name, val] for name, val in headers],
                 "type": event.type,
             }
         )
@@ -123,6 +127,8 @@ class OutboxRelay:
         lease_seconds: float = 10.0,
         sweep_interval: float = 60.0,
         key_per_document: Iterable[str] = (),
+        handover_limit: int = 20_000,
+        safety_poll_interval: float = 5.0,
         name: str = "outbox-relay",
     ) -> None:
         self.db = db
@@ -139,12 +145,45 @@ class OutboxRelay:
         self.lock_id = name
         self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"
         self.stats = RelayStats()
+        self.handover_limit = handover_limit
+        #: documents handed over, not yet published: (collection, _id, outbox entries)
+        self._handed: deque[tuple[str, Any, list[dict[str, Any]]]] = deque()
+        self._handed_ids: set[tuple[str, Any]] = set()
+        self._handed_events = 0
+        self._last_hand_over = -1e9
+        self.safety_poll_interval = max(poll_interval, safety_poll_interval)
+        self._poll_now = True
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lease_until: datetime | None = None
 
     def wake(self) -> None:
         """Ask the relay to look for pending events now (call after an outbox write)."""
+        self._poll_now = True
+        self._wakeup.set()
+
+    def hand_over(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Publish the events of documents just inserted into ``collection``, from memory.
+
+        Only for documents this process has just inserted (all their outbox entries are
+        new) into a ``key_per_document`` collection, where no other document holds
+        events of their keys, so publishing them at once keeps every key's order.
+        This saves reading them back; should it fail, or more than ``handover_limit``
+        events wait, the stored outbox is published by the regular passes instead.
+        """
+        if collection not in self.key_per_document:
+            raise ValueError(f"{collection} is not a key-per-document outbox collection")
+        for doc in docs:
+            entries = doc.get(OUTBOX)
+            if not entries:
+                continue
+            if self._handed_events + len(entries) > self.handover_limit:
+                self.wake()  # too much in memory: the regular pass reads the rest
+                return
+            self._handed.append((collection, doc["_id"], entries))
+            self._handed_ids.add((collection, doc["_id"]))
+            self._handed_events += len(entries)
+        self._last_hand_over = time.monotonic()
         self._wakeup.set()
 
     async def start(self) -> None:
@@ -160,22 +199,76 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         next_sweep = 0.0
+        next_poll = 0.0
         while True:
+            more = False
             try:
-                if time.monotonic() >= next_sweep and await self._hold_lease():
-                    await self.sweep()
-                    next_sweep = time.monotonic() + self.sweep_interval
-                published = await self.publish_pending()
+                if self._handed:
+                    await self.publish_handed()
+                    more = bool(self._handed)
+                now = time.monotonic()
+                if self._poll_now or now >= next_poll:
+                    self._poll_now = False
+                    # While documents are handed over, the write path publishes: the
+                    # stored outbox is read only as a safety net, not every poll interval
+                    # (where a server scans a collection for pending documents, it counts).
+                    handing_over = now - self._last_hand_over < self.safety_poll_interval
+                    next_poll = now + (
+                        self.safety_poll_interval if handing_over else self.poll_interval
+                    )
+                    if now >= next_sweep and await self._hold_lease():
+                        await self.sweep()
+                        next_sweep = time.monotonic() + self.sweep_interval
+                    if await self.publish_pending() >= self.batch_size:
+                        self._poll_now = more = True  # more may be waiting
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; will retry")
-                published = 0
-            if published >= self.batch_size:
-                continue  # more may be waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+                self._poll_now = False
+                more = False
+            if more:
+                continue
             self._wakeup.clear()
+            if self._handed or self._poll_now:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), max(0.0, next_poll - time.monotonic()))
+
+    async def publish_handed(self) -> int:
+        """Publish up to ``batch_size`` events of documents handed over, then clear them."""
+        batch: list[tuple[str, Any, list[dict[str, Any]]]] = []
+        count = 0
+        while self._handed and count < self.batch_size:
+            item = self._handed.popleft()
+            batch.append(item)
+            count += len(item[2])
+        try:
+            await self.bus.send_batch(
+                [
+                    (
+                        entry["topic"],
+                        entry["key"].encode(),
+                        entry["value"],
+                        [(h[0], h[1]) for h in entry["headers"]],
+                    )
+                    for _, _, entries in batch
+                    for entry in entries
+                ]
+            )
+            await self._clear(
+                [
+                    (entry["seq"], name, doc_id, entry)
+                    for name, doc_id, entries in batch
+                    for entry in entries
+                ]
+            )
+        finally:
+            for name, doc_id, entries in batch:
+                self._handed_ids.discard((name, doc_id))
+                self._handed_events -= len(entries)
+        self.stats.published += count
+        return count
 
     async def publish_pending(self) -> int:
         """One pass: publish up to ``batch_size`` pending events in write order."""
@@ -194,7 +287,10 @@ class OutboxRelay:
             if name in self.key_per_document:
                 # every key's events are in one document: any pending documents will do
                 docs = await query.limit(self.batch_size).to_list()
+                handed = self._handed_ids
                 for doc in docs:
+                    if (name, doc["_id"]) in handed:
+                        continue  # published from memory in a moment
                     for entry in doc.get(OUTBOX) or ():
                         pending.append((entry["seq"], name, doc["_id"], entry))
                 continue
@@ -240,25 +336,29 @@ class OutboxRelay:
             by_doc.setdefault(name, {}).setdefault(doc_id, []).append(entry["id"])
         for name, docs in by_doc.items():
             coll = self.db[name]
-            await coll.bulk_write(
+            await write_many(
+                coll,
+                "update",
                 [
-                    UpdateOne(
-                        {"_id": doc_id},
-                        {"$pull": {OUTBOX: {"id": {"$in": ids}}}, "$unset": {OUTBOX_SINCE: ""}},
-                    )
+                    {
+                        "q": {"_id": doc_id},
+                        "u": {
+                            "$pull": {OUTBOX: {"id": {"$in": ids}}},
+                            "$unset": {OUTBOX_SINCE: ""},
+                        },
+                    }
                     for doc_id, ids in docs.items()
                 ],
-                ordered=False,
             )
-            await self._restore_markers(name, {"_id": {"$in": list(docs)}})
+            await self._restore_markers(name, find_by_ids(coll, list(docs), _MARKER_FIELDS))
 
-    async def _restore_markers(self, name: str, query: Mapping[str, Any]) -> int:
+    async def _restore_markers(self, name: str, docs: AsyncIterator[dict[str, Any]]) -> int:
         """Give documents that hold events but no pending marker their marker back."""
         coll = self.db[name]
         restored = 0
         # The marker test is done here, not in the query: a query on ``_id`` alone is
         # answered from the primary index by every server.
-        async for doc in coll.find(query, {OUTBOX: 1, OUTBOX_SINCE: 1}):
+        async for doc in docs:
             if not doc.get(OUTBOX) or OUTBOX_SINCE in doc:
                 continue
             oldest = min(entry["seq"] for entry in doc[OUTBOX])
@@ -271,7 +371,11 @@ class OutboxRelay:
         restored = 0
         for name in self.collections:
             restored += await self._restore_markers(
-                name, {f"{OUTBOX}.0": {"$exists": True}, OUTBOX_SINCE: {"$exists": False}}
+                name,
+                self.db[name].find(
+                    {f"{OUTBOX}.0": {"$exists": True}, OUTBOX_SINCE: {"$exists": False}},
+                    _MARKER_FIELDS,
+                ),
             )
         if restored:
             log.warning("outbox markers restored", documents=restored)

@@ -36,6 +36,8 @@ class RuntimeSpec:
     consumed: Mapping[EventSpec[Any], Handler] = field(default_factory=dict)
     #: optional batch handlers for some of the consumed types (see ConsumerRunner)
     consumed_in_batches: Mapping[EventSpec[Any], BatchHandler] = field(default_factory=dict)
+    #: consumed types whose handlers are idempotent by construction: no inbox for them
+    consumed_without_inbox: Sequence[EventSpec[Any]] = ()
 
 
 def kafka_settings(settings: ServiceSettings) -> KafkaSettings:
@@ -91,6 +93,7 @@ class Runtime:
                 max_retries=self.settings.consumer_max_retries,
                 retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
                 batch_handlers=spec.consumed_in_batches,
+                without_inbox=spec.consumed_without_inbox,
             )
             await self.consumer.start()
         self._started = True
@@ -108,6 +111,11 @@ class Runtime:
     def wake_relay(self) -> None:
         if self.relay is not None:
             self.relay.wake()
+
+    def hand_over(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Documents just inserted with their events: the relay publishes them from memory."""
+        if self.relay is not None:
+            self.relay.hand_over(collection, docs)
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {"mongodb": lambda: ping(self.client), "kafka": self.bus.ping}

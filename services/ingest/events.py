@@ -151,24 +151,26 @@ REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
 
 
 class RegistrationRequest(Contract):
-    """How ingest reads a registration request off Kafka: only ``external_id`` is needed to
-    decode it (and to key a rejection); the rest is checked as :class:`MediaRegistration`,
-    so a bad request gets a ``media.rejected`` event naming every field, not a dead letter."""
+    """How ingest reads a registration request whose data is not a valid
+    :class:`MediaRegistration`: only ``external_id`` is needed (to key the rejection), so
+    a bad request gets a ``media.rejected`` event naming every field, not a dead letter."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     external_id: Id
 
 
-#: What ingest consumes: the same type as REGISTRATION_REQUESTED, decoded leniently.
-REGISTRATION_REQUEST_RECEIVED: EventSpec[RegistrationRequest] = EventSpec(
+#: What ingest consumes: the same type as REGISTRATION_REQUESTED. Valid data is validated
+#: once, as the envelope is decoded; other data is read as a :class:`RegistrationRequest`.
+REGISTRATION_REQUEST_RECEIVED: EventSpec[MediaRegistration] = EventSpec(
     type="quorum.media.registration_requested.v1",
     topic=MEDIA_REQUESTS,
-    payload=RegistrationRequest,
+    payload=MediaRegistration,
     key=lambda d: d.external_id,
     producer="client systems",
     consumers=("ingest",),
-    summary="(ingest's lenient reading of registration_requested)",
+    summary="(ingest's reading of registration_requested: bad data is answered, not dead-lettered)",
+    lenient=RegistrationRequest,
 )
 
 MEDIA_REGISTERED: EventSpec[MediaRegisteredV1] = EventSpec(

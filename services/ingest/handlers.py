@@ -33,6 +33,7 @@ from services.ingest.events import (
     RejectionReason,
 )
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
+from services.ingest.store import MEDIA as MEDIA_COLLECTION
 from services.ingest.store import MediaStore, item_id_for
 from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
 from shared.bus import BatchHandler, Handler, PermanentError
@@ -40,12 +41,16 @@ from shared.events import Event, EventSpec, child_traceparent, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
 from shared.mongo import now_ms
+from shared.outbox import new_document
 from shared.runtime import Runtime
 from shared.taxonomy import TaxonomyCache, coco_categories
+from shared.vocabulary import TaxonomyRef
 
 log = get_logger(__name__)
 SOURCE = "/quorum/ingest"
 
+#: A consumed registration request: valid, or (leniently read) bad data to reject.
+Request = MediaRegistration | RegistrationRequest
 Outcome = Literal["created", "existing", "rejected", "conflict"]
 
 
@@ -89,6 +94,16 @@ def _field_errors(exc: ValidationError) -> list[FieldError]:
         FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
         for err in exc.errors()
     ]
+
+
+def _registration_errors(request: RegistrationRequest) -> list[FieldError]:
+    """Every reason a request's data is not a valid registration."""
+    try:
+        MediaRegistration.model_validate(request.model_dump())
+    except ValidationError as exc:
+        return _field_errors(exc)
+    # decoded leniently only because it did not validate; should it now, say so plainly
+    return [FieldError(field="", message="the registration could not be read")]
 
 
 def _conflict(external_id: str) -> list[FieldError]:
@@ -155,15 +170,14 @@ class Ingest:
                 results[index] = Registered("rejected", errors=list(errors))
             else:
                 valid.append(index)
-        existing = await self.store.by_external_ids(
-            tenant, [registrations[i].external_id for i in valid]
-        )
+        item_ids = {i: item_id_for(tenant, registrations[i].external_id) for i in valid}
+        existing = await self.store.by_ids(list(item_ids.values()))
         fresh: set[str] = set()  # external ids first registered by this call
         repeats: list[int] = []  # later mentions of one of them in the same batch
         by_project: dict[str, list[int]] = {}
         for index in valid:
             registration = registrations[index]
-            prior = existing.get(registration.external_id)
+            prior = existing.get(item_ids[index])
             if prior is not None:
                 results[index] = self._resend(prior, validation.checksum(registration))
             elif registration.external_id in fresh:
@@ -171,16 +185,18 @@ class Ingest:
             else:
                 fresh.add(registration.external_id)
                 by_project.setdefault(registration.project_id, []).append(index)
-        docs: list[tuple[dict[str, Any], list[Event[Any]]]] = []
+        docs: list[dict[str, Any]] = []
+        written: list[dict[str, Any]] = []  # the same, with their events
         order: list[int] = []
         for project_id, indexes in by_project.items():
             project = projects[project_id]
             assert project is not None
+            ref = project.get("taxonomy")
+            taxonomy_ref = TaxonomyRef.model_validate(ref) if ref else None
             checksums = {i: validation.checksum(registrations[i]) for i in indexes}
-            planned: dict[int, str] = {}  # index -> item id
+            planned = item_ids
             claims: dict[str, str] = {}  # checksum -> the first new item with it
             for index in indexes:
-                planned[index] = item_id_for(tenant, registrations[index].external_id)
                 claims.setdefault(checksums[index], planned[index])
             first = await self.store.claim_contents(tenant, project_id, claims)
             for index in indexes:
@@ -188,19 +204,20 @@ class Ingest:
                 doc, event = self._new_item(
                     tenant,
                     registrations[index],
-                    project,
+                    taxonomy_ref,
                     checksums[index],
                     owner if owner != planned[index] else None,
                     item_id=planned[index],
                     request_id=request_ids[index],
                     traceparent=traceparents[index],
                 )
-                docs.append((doc, [event]))
+                docs.append(doc)
+                written.append(new_document(doc, [event]))
                 order.append(index)
-        lost_races = await self.store.insert_many(docs)
+        lost_races = await self.store.insert_many(written)
         stored: dict[str, dict[str, Any]] = {}
         for position, index in enumerate(order):
-            doc = docs[position][0]
+            doc = docs[position]
             if position in lost_races:  # a concurrent registration of the same external id
                 winner = await self.store.by_external_id(tenant, doc["external_id"])
                 if winner is None:
@@ -215,9 +232,11 @@ class Ingest:
             results[index] = self._resend(
                 stored[registration.external_id], validation.checksum(registration)
             )
-        if docs:
-            self.runtime.wake_relay()
-            log.info("media registered", count=len(docs) - len(lost_races))
+        if len(written) > len(lost_races):
+            self.runtime.hand_over(
+                MEDIA_COLLECTION, [doc for i, doc in enumerate(written) if i not in lost_races]
+            )
+            log.info("media registered", count=len(written) - len(lost_races))
         return [r for r in results if r is not None]
 
     async def _taxonomy_of(
@@ -232,7 +251,7 @@ class Ingest:
         self,
         tenant: str,
         registration: MediaRegistration,
-        project: dict[str, Any],
+        taxonomy: TaxonomyRef | None,
         checksum: str,
         duplicate_of: str | None,
         *,
@@ -241,14 +260,21 @@ class Ingest:
         traceparent: str | None,
     ) -> tuple[dict[str, Any], Event[MediaRegisteredV1]]:
         now = now_ms()
-        payload = MediaRegisteredV1(
+        # Every part was validated as the registration was read: assembled, not validated again.
+        payload = MediaRegisteredV1.model_construct(
             item_id=item_id,
             tenant=tenant,
+            external_id=registration.external_id,
+            project_id=registration.project_id,
+            modality=registration.modality,
+            media=registration.media,
+            parts=registration.parts,
+            capture=registration.capture,
+            prelabels=registration.prelabels,
+            taxonomy=taxonomy,
+            duplicate_of=duplicate_of,
             request_id=request_id,
             registered_at=now,
-            taxonomy=project.get("taxonomy"),
-            duplicate_of=duplicate_of,
-            **registration.model_dump(exclude_none=True),
         )
         event = make_event(
             MEDIA_REGISTERED, payload, source=SOURCE, tenant=tenant, traceparent=traceparent
@@ -412,7 +438,7 @@ class Ingest:
 
     # consumed events ----------------------------------------------------------------------
 
-    async def on_registration_requested(self, event: Event[RegistrationRequest]) -> None:
+    async def on_registration_requested(self, event: Event[Request]) -> None:
         """A client's CloudEvent on ``quorum.media.requests``: registered, or a rejection event."""
         if await self.on_registration_requests([event]):
             raise PermanentError(
@@ -420,25 +446,25 @@ class Ingest:
             )
 
     async def on_registration_requests(
-        self, events: Sequence[Event[RegistrationRequest]]
-    ) -> Sequence[Event[RegistrationRequest]]:
+        self, events: Sequence[Event[Request]]
+    ) -> Sequence[Event[Request]]:
         """Many requests of one partition at once: one pass of reads and writes per tenant.
 
-        Returns the events without a tenant: :meth:`on_registration_requested` dead-letters
-        them one by one.
+        Valid data arrives as a :class:`MediaRegistration` (validated as it was decoded);
+        anything else as a :class:`RegistrationRequest`, answered with a rejection naming
+        every bad field. Returns the events without a tenant: :meth:`on_registration_requested`
+        dead-letters them one by one.
         """
-        leftovers: list[Event[RegistrationRequest]] = []
-        by_tenant: dict[str, list[tuple[Event[RegistrationRequest], MediaRegistration]]] = {}
+        leftovers: list[Event[Request]] = []
+        by_tenant: dict[str, list[tuple[Event[Request], MediaRegistration]]] = {}
         for event in events:
-            if not event.tenant:
+            tenant, data = event.tenant, event.data
+            if not tenant:
                 leftovers.append(event)
-                continue
-            try:
-                registration = MediaRegistration.model_validate(event.data.model_dump())
-            except ValidationError as exc:
-                await self._reject(event, event.tenant, _field_errors(exc))
-                continue
-            by_tenant.setdefault(event.tenant, []).append((event, registration))
+            elif isinstance(data, MediaRegistration):
+                by_tenant.setdefault(tenant, []).append((event, data))
+            else:
+                await self._reject(event, tenant, _registration_errors(data))
         for tenant, pairs in by_tenant.items():
             results = await self.register_many(
                 tenant,
@@ -452,12 +478,17 @@ class Ingest:
         return leftovers
 
     async def _reject(
-        self, event: Event[RegistrationRequest], tenant: str, errors: Sequence[FieldError]
+        self, event: Event[Request], tenant: str, errors: Sequence[FieldError]
     ) -> None:
         now = now_ms()
-        project_id = event.data.model_dump().get("project_id")
+        data = event.data
+        project_id = (
+            data.project_id
+            if isinstance(data, MediaRegistration)
+            else (data.model_extra or {}).get("project_id")
+        )
         payload = MediaRejectedV1(
-            external_id=event.data.external_id,
+            external_id=data.external_id,
             tenant=tenant,
             project_id=project_id if isinstance(project_id, str) else None,
             request_id=event.id,

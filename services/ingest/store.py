@@ -11,17 +11,18 @@ published taxonomy versions.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.events import Event
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, find_by_ids, write_many
 from shared.outbox import HIDE_OUTBOX, new_document
 
 MEDIA = "media"
@@ -58,8 +59,20 @@ OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
 ITEM_NAMESPACE = uuid.UUID("6f0d5d1e-3a52-4d0c-9a57-6d1f0b7b7c11")
 
 
+_NAMESPACE_BYTES = ITEM_NAMESPACE.bytes
+
+
 def item_id_for(tenant: str, external_id: str) -> str:
-    return str(uuid.uuid5(ITEM_NAMESPACE, f"{tenant}\x1f{external_id}"))
+    """``str(uuid.uuid5(ITEM_NAMESPACE, tenant + US + external_id))``, without the UUID object."""
+    digest = bytearray(
+        hashlib.sha1(
+            _NAMESPACE_BYTES + f"{tenant}\x1f{external_id}".encode(), usedforsecurity=False
+        ).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _content_id(tenant: str, project_id: str, checksum: str) -> str:
@@ -76,14 +89,13 @@ class MediaStore:
 
     # media ------------------------------------------------------------------
 
-    async def insert_many(
-        self, docs: Sequence[tuple[dict[str, Any], Sequence[Event[Any]]]]
-    ) -> set[int]:
-        """Insert items (each with its events); return the indexes that hit a duplicate key."""
+    async def insert_many(self, docs: Sequence[dict[str, Any]]) -> set[int]:
+        """Insert items (each with its events, see :func:`new_document`); return the indexes
+        that hit a duplicate key."""
         if not docs:
             return set()
         try:
-            await self.media.insert_many([new_document(d, e) for d, e in docs], ordered=False)
+            await self.media.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(err.get("code") != 11000 for err in errors):
@@ -94,12 +106,9 @@ class MediaStore:
     async def by_external_id(self, tenant: str, external_id: str) -> dict[str, Any] | None:
         return await self.media.find_one({"_id": item_id_for(tenant, external_id)}, HIDE_OUTBOX)
 
-    async def by_external_ids(
-        self, tenant: str, external_ids: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        ids = [item_id_for(tenant, external_id) for external_id in external_ids]
-        cursor = self.media.find({"_id": {"$in": ids}}, HIDE_OUTBOX)
-        return {doc["external_id"]: doc async for doc in cursor}
+    async def by_ids(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored items among these ids (see :func:`item_id_for`), by id."""
+        return {doc["_id"]: doc async for doc in find_by_ids(self.media, item_ids, HIDE_OUTBOX)}
 
     async def claim_contents(
         self, tenant: str, project_id: str, claims: dict[str, str]
@@ -115,28 +124,33 @@ class MediaStore:
         if not claims:
             return {}
         ids = {checksum: _content_id(tenant, project_id, checksum) for checksum in claims}
-        await self.contents.bulk_write(
+        content_ids = list(ids.values())
+        result = await write_many(
+            self.contents,
+            "update",
             [
-                UpdateOne(
-                    {"_id": ids[checksum]},
-                    {"$setOnInsert": {"item_id": item_id}},
-                    upsert=True,
-                )
-                for checksum, item_id in claims.items()
+                {
+                    "q": {"_id": content_id},
+                    "u": {"$setOnInsert": {"item_id": claims[checksum]}},
+                    "upsert": True,
+                }
+                for checksum, content_id in ids.items()
             ],
-            ordered=False,
         )
-        owners = {
-            doc["_id"]: doc["item_id"]
-            async for doc in self.contents.find({"_id": {"$in": list(ids.values())}})
+        # Claims this write inserted are won; only content seen before needs reading.
+        won = {content_ids[index] for index in result.upserted}
+        held = [content_id for content_id in ids.values() if content_id not in won]
+        owners: dict[str, str] = {}
+        if held:
+            async for doc in find_by_ids(self.contents, held):
+                owners[doc["_id"]] = doc["item_id"]
+        first = {
+            checksum: owners.get(content_id, claims[checksum])
+            for checksum, content_id in ids.items()
         }
-        first = {checksum: owners[ids[checksum]] for checksum in claims}
         others = {owner for checksum, owner in first.items() if owner != claims[checksum]}
         if others:
-            stored = {
-                doc["_id"]
-                async for doc in self.media.find({"_id": {"$in": list(others)}}, {"_id": 1})
-            }
+            stored = {doc["_id"] async for doc in find_by_ids(self.media, list(others), {"_id": 1})}
             for checksum, owner in first.items():
                 if owner not in stored and owner != claims[checksum]:
                     await self.contents.update_one(

@@ -264,7 +264,6 @@ def start_ingest(
         "QUORUM_LOG_LEVEL": "WARNING",
         "QUORUM_INGEST_PORT": str(port),
         "QUORUM_INGEST_MONGODB_DATABASE": db_name,
-        "QUORUM_OUTBOX_POLL_INTERVAL_MS": "50",
     }
     return subprocess.Popen([sys.executable, "-m", "services.ingest"], cwd=REPO, env=env, text=True)
 
