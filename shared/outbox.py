@@ -261,7 +261,8 @@ class OutboxRelay:
                     (entry["seq"], name, doc_id, entry)
                     for name, doc_id, entries in batch
                     for entry in entries
-                ]
+                ],
+                read_back=False,
             )
         finally:
             for name, doc_id, entries in batch:
@@ -322,7 +323,12 @@ class OutboxRelay:
         self.stats.published += len(pending)
         return len(pending)
 
-    async def _clear(self, published: Sequence[tuple[int, str, Any, dict[str, Any]]]) -> None:
+    async def _clear(
+        self,
+        published: Sequence[tuple[int, str, Any, dict[str, Any]]],
+        *,
+        read_back: bool = True,
+    ) -> None:
         """Remove published events from their documents.
 
         One update per document, addressed by ``_id`` alone (servers without secondary
@@ -330,6 +336,9 @@ class OutboxRelay:
         and drop the pending marker. An event written to the same document meanwhile keeps its
         entry, and :meth:`_restore_markers` gives it its marker back at once; after a
         crash in between, the sweep at start-up (and every ``sweep_interval``) does.
+        ``read_back=False`` leaves even the first case to the sweep (documents handed
+        over were inserted a moment ago: another event written to one since is rare,
+        and it is published within ``sweep_interval`` instead of at once).
         """
         by_doc: dict[str, dict[Any, list[str]]] = {}
         for _, name, doc_id, entry in published:
@@ -350,7 +359,8 @@ class OutboxRelay:
                     for doc_id, ids in docs.items()
                 ],
             )
-            await self._restore_markers(name, find_by_ids(coll, list(docs), _MARKER_FIELDS))
+            if read_back:
+                await self._restore_markers(name, find_by_ids(coll, list(docs), _MARKER_FIELDS))
 
     async def _restore_markers(self, name: str, docs: AsyncIterator[dict[str, Any]]) -> int:
         """Give documents that hold events but no pending marker their marker back."""

@@ -97,7 +97,7 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_interval_ms: int = Field(200, ge=5, le=60_000)
     gc_gen0_threshold: int = Field(
-        10_000,
+        50_000,
         ge=0,
         le=1_000_000,
         description="Allocations between the garbage collector's young-generation passes "

@@ -37,7 +37,7 @@ SRC = HERE / "mongo"  # pom.xml + Main.java
 MAIN_CLASS = "Main"
 JVM_FLAGS = [
     "-Xms32m",
-    "-XX:+UseSerialGC",
+    "-XX:+UseG1GC",
     "-XX:+ExitOnOutOfMemoryError",
     "-Dorg.slf4j.simpleLogger.showDateTime=true",
     "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
