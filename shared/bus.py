@@ -311,6 +311,23 @@ def _drop(*batches: _Batch | None) -> None:
             batch.drop()
 
 
+async def _drop_ahead(task: asyncio.Task[_Batch | None] | None) -> None:
+    """Stop fetching the next batch, or drop it if it is there already."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        batch = await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # this task is being cancelled itself, not only the fetch
+        return
+    except Exception:
+        return  # the position is rewound or the partitions leave: fetched again
+    _drop(batch)
+
+
 class ConsumerRunner:
     """Consumes contract topics and applies events with the guarantees above."""
 
@@ -325,7 +342,7 @@ class ConsumerRunner:
         inbox: Inbox | None = None,
         max_retries: int = 5,
         retry_backoff_ms: int = 200,
-        max_batch: int = 1000,
+        max_batch: int = 500,
         pipeline_depth: int = 4,
         batch_handlers: Mapping[EventSpec[Any], BatchHandler] | None = None,
         without_inbox: Iterable[EventSpec[Any]] = (),
@@ -411,26 +428,32 @@ class ConsumerRunner:
         Offsets of a batch are committed only after its effects and inbox marks are
         stored, and commits happen in batch order; at most ``pipeline_depth``
         batches wait for their commit, and a rebalance waits for all of them.
-        While a batch's inbox lookup is in flight the next batch is fetched and
-        decoded (not applied: it is dropped if a rebalance comes first).
+        While a batch is applied, the next one is fetched and decoded and its inbox
+        lookup started (not applied: it is dropped if a rebalance comes first).
         """
         consumer = self._consumer
         assert consumer is not None
         batch: _Batch | None = None
-        ahead: _Batch | None = None
+        ahead: asyncio.Task[_Batch | None] | None = None
         while not self._stopping.is_set():
             try:
-                batch, ahead = ahead, None
+                batch = None
+                if ahead is not None:
+                    batch = await ahead
+                    ahead = None
                 if batch is None:
                     batch = await self._fetch(consumer, timeout_ms=200)
                     if batch is None:
                         continue
-                ahead = await self._fetch(consumer, timeout_ms=0)
+                # The next batch is fetched and decoded while this one waits on its writes.
+                ahead = asyncio.create_task(self._fetch(consumer, timeout_ms=0))
                 if batch.epoch != self._epoch:
                     # Partitions were revoked since it was fetched: whatever was fetched
                     # and not applied is fetched again from the committed offsets.
-                    _drop(batch, ahead)
-                    batch = ahead = None
+                    _drop(batch)
+                    batch = None
+                    await _drop_ahead(ahead)
+                    ahead = None
                     await self._rewind(consumer)
                     continue
                 self._idle.clear()
@@ -447,19 +470,22 @@ class ConsumerRunner:
                 finally:
                     self._idle.set()
             except asyncio.CancelledError:
-                _drop(batch, ahead)
+                _drop(batch)
+                await _drop_ahead(ahead)
                 raise
             except Exception:
                 # Uncommitted work is redelivered: seek back to the committed offsets.
                 log.exception(
                     "consumer loop error; resuming from committed offsets", consumer=self.name
                 )
-                _drop(batch, ahead)
-                batch = ahead = None
+                _drop(batch)
+                batch = None
+                await _drop_ahead(ahead)
+                ahead = None
                 await self._abandon_pending()
                 await self._rewind(consumer)
                 await asyncio.sleep(1.0)
-        _drop(ahead)  # fetched, not applied: fetched again from the committed offsets
+        await _drop_ahead(ahead)  # fetched, not applied: fetched again from the committed offsets
         await self.finish_pending()
 
     async def _before_revoke(self) -> None:
