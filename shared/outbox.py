@@ -111,6 +111,8 @@ async def create_outbox_indexes(db: AsyncDatabase[Any], collections: Iterable[st
 class RelayStats:
     published: int = 0
     passes: int = 0
+    #: of ``published``, events of documents handed over (published from memory)
+    handed_over: int = 0
 
 
 class OutboxRelay:
@@ -150,7 +152,7 @@ class OutboxRelay:
         self._handed: deque[tuple[str, Any, list[dict[str, Any]]]] = deque()
         self._handed_ids: set[tuple[str, Any]] = set()
         self._handed_events = 0
-        self._last_hand_over = -1e9
+        self._last_hand_over = self._failed_at = -1e9
         self.safety_poll_interval = max(poll_interval, safety_poll_interval)
         self._poll_now = True
         self._wakeup = asyncio.Event()
@@ -212,7 +214,10 @@ class OutboxRelay:
                     # While documents are handed over, the write path publishes: the
                     # stored outbox is read only as a safety net, not every poll interval
                     # (where a server scans a collection for pending documents, it counts).
-                    handing_over = now - self._last_hand_over < self.safety_poll_interval
+                    handing_over = (
+                        now - self._last_hand_over < self.safety_poll_interval
+                        and now - self._failed_at >= self.safety_poll_interval
+                    )
                     next_poll = now + (
                         self.safety_poll_interval if handing_over else self.poll_interval
                     )
@@ -225,6 +230,10 @@ class OutboxRelay:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; will retry")
+                # What was handed over is stored: the regular passes publish it now.
+                self._drop_handed()
+                self._failed_at = time.monotonic()
+                next_poll = self._failed_at + self.poll_interval
                 self._poll_now = False
                 more = False
             if more:
@@ -234,6 +243,11 @@ class OutboxRelay:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), max(0.0, next_poll - time.monotonic()))
+
+    def _drop_handed(self) -> None:
+        self._handed.clear()
+        self._handed_ids.clear()
+        self._handed_events = 0
 
     async def publish_handed(self) -> int:
         """Publish up to ``batch_size`` events of documents handed over, then clear them."""
@@ -269,6 +283,7 @@ class OutboxRelay:
                 self._handed_ids.discard((name, doc_id))
                 self._handed_events -= len(entries)
         self.stats.published += count
+        self.stats.handed_over += count
         return count
 
     async def publish_pending(self) -> int:

@@ -128,6 +128,13 @@ async def test_bad_and_conflicting_requests_get_rejection_events(ingest: IngestU
     refused = await eventually(lambda: outcomes(ingest, unknown_project["external_id"]))
     assert "unknown project" in refused[0].data.reasons[0].message
 
+    # a refused request redelivered (same event id) is not refused twice
+    await send(ingest, sdk_message(bad, event_id=bad_id))
+    marker = registration("image")
+    await send(ingest, sdk_message(marker))
+    await eventually(lambda: outcomes(ingest, marker["external_id"]))
+    assert len(await outcomes(ingest, bad["external_id"])) == 1
+
 
 async def test_poison_messages_are_dead_lettered_and_later_ones_flow(
     ingest: IngestUnderTest,

@@ -115,6 +115,32 @@ async def test_redelivered_event_changes_nothing(world: World) -> None:
     assert world.calls == [("t5", 1), ("t5", 2)]
 
 
+async def test_types_without_inbox_are_neither_looked_up_nor_marked(world: World) -> None:
+    await world.bus.publish(world.event("t6", 1))
+    await world.bus.publish(world.event("t6", 2))
+    runner = ConsumerRunner(
+        world.kafka,
+        name="it",
+        group_id="no-inbox",
+        handlers={THING_CHANGED: world.apply},
+        bus=world.bus,
+        inbox=Inbox(world.db, "it"),
+        without_inbox=[THING_CHANGED],
+    )
+    world.runners.append(runner)
+    await runner.start()
+    assert await eventually(lambda: _effects_equal(world, {"t6": [1, 2]}))
+    await runner.finish_pending()  # marks and commits of what was applied are done
+    assert await world.db["inbox_it"].count_documents({}) == 0
+    marking = world.runner(group="with-inbox")  # the same events through the inbox
+    await marking.start()
+    assert await eventually(lambda: _inbox_count(world, 2))
+
+
+async def _inbox_count(world: World, expected: int) -> bool:
+    return await world.db["inbox_it"].count_documents({}) == expected
+
+
 async def test_poison_messages_go_to_the_dlq_and_the_partition_flows(world: World) -> None:
     good_before = world.event("k", 1)
     bad_handler = world.event("k", 2, fail=True)

@@ -14,8 +14,11 @@ from cloudevents.core.v1.event import CloudEvent
 from services.asyncapi import ALL_EVENTS
 from services.ingest.events import (
     MEDIA_REJECTED,
+    REGISTRATION_REQUEST_RECEIVED,
     REGISTRATION_REQUESTED,
+    MediaRegistration,
     MediaRejectedV1,
+    RegistrationRequest,
     RejectionReason,
 )
 from shared.events import (
@@ -135,6 +138,49 @@ def test_known_type_with_wrong_data_names_the_field() -> None:
         decode(json.dumps(body).encode(), key=b"e", headers=[], registry=REGISTRY)
     assert "data.reasons" in str(info.value)
     assert "data.rejected_at" in str(info.value)
+
+
+def _request(data: object, mode: str = "structured") -> tuple[bytes, list[tuple[str, bytes]]]:
+    attributes = {
+        "id": "req-1",
+        "source": "/client",
+        "type": REGISTRATION_REQUEST_RECEIVED.type,
+        "tenant": "acme",
+    }
+    event = CloudEvent(attributes=attributes, data=data)  # type: ignore[arg-type]
+    to = ce_kafka.to_structured if mode == "structured" else ce_kafka.to_binary
+    message = to(event, JSONFormat())
+    return message.value, list(message.headers.items())
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+def test_a_lenient_spec_reads_bad_data_loosely_and_good_data_strictly(mode: str) -> None:
+    registry = EventRegistry([REGISTRATION_REQUEST_RECEIVED])
+    good = {
+        "external_id": "e1",
+        "project_id": "p",
+        "modality": "text",
+        "media": {
+            "modality": "text",
+            "uri": "s3://b/e1.txt",
+            "sha256": "a" * 64,
+            "size_bytes": 3,
+            "language": "en",
+            "length_chars": 3,
+        },
+    }
+    value, headers = _request(good, mode)
+    decoded = decode(value, key=b"e1", headers=headers, registry=registry)
+    assert decoded is not None and isinstance(decoded.data, MediaRegistration)
+    bad = {**good, "modality": "smell", "media": {"uri": "ftp://x"}}
+    value, headers = _request(bad, mode)
+    decoded = decode(value, key=b"e1", headers=headers, registry=registry)
+    assert decoded is not None and type(decoded.data) is RegistrationRequest
+    assert decoded.data.external_id == "e1" and decoded.tenant == "acme"
+    # data the lenient model cannot read either is still a bad event, with the strict reasons
+    value, headers = _request({"project_id": "p"}, mode)
+    with pytest.raises(BadEvent, match=r"data\.external_id"):
+        decode(value, key=None, headers=headers, registry=registry)
 
 
 def test_unknown_type_is_ignored_not_dead_lettered() -> None:
