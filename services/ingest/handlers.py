@@ -34,7 +34,7 @@ from services.ingest.events import (
 )
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
 from services.ingest.store import MEDIA as MEDIA_COLLECTION
-from services.ingest.store import MediaStore, item_id_for
+from services.ingest.store import MediaStore, content_key, item_id_for
 from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
 from shared.bus import BatchHandler, Handler, PermanentError
 from shared.events import Event, EventSpec, child_traceparent, make_event
@@ -174,7 +174,7 @@ class Ingest:
         existing = await self.store.by_ids(list(item_ids.values()))
         fresh: set[str] = set()  # external ids first registered by this call
         repeats: list[int] = []  # later mentions of one of them in the same batch
-        by_project: dict[str, list[int]] = {}
+        to_store: list[int] = []
         for index in valid:
             registration = registrations[index]
             prior = existing.get(item_ids[index])
@@ -184,59 +184,80 @@ class Ingest:
                 repeats.append(index)
             else:
                 fresh.add(registration.external_id)
-                by_project.setdefault(registration.project_id, []).append(index)
-        docs: list[dict[str, Any]] = []
-        written: list[dict[str, Any]] = []  # the same, with their events
-        order: list[int] = []
-        for project_id, indexes in by_project.items():
-            project = projects[project_id]
-            assert project is not None
-            ref = project.get("taxonomy")
-            taxonomy_ref = TaxonomyRef.model_validate(ref) if ref else None
-            checksums = {i: validation.checksum(registrations[i]) for i in indexes}
-            planned = item_ids
-            claims: dict[str, str] = {}  # checksum -> the first new item with it
-            for index in indexes:
-                claims.setdefault(checksums[index], planned[index])
-            first = await self.store.claim_contents(tenant, project_id, claims)
-            for index in indexes:
-                owner = first[checksums[index]]
+                to_store.append(index)
+        refs: dict[str, TaxonomyRef | None] = {}
+        for project_id, project in projects.items():
+            ref = project.get("taxonomy") if project else None
+            refs[project_id] = TaxonomyRef.model_validate(ref) if ref else None
+        checksums = {i: validation.checksum(registrations[i]) for i in to_store}
+        keys = {i: content_key(tenant, registrations[i].project_id, checksums[i]) for i in to_store}
+        stored: dict[str, dict[str, Any]] = {}  # external id -> its item
+        written: list[dict[str, Any]] = []  # items inserted, with their events
+        owners: dict[str, str] = {}  # content key -> the item that holds it first
+        for attempt in range(1, 4):
+            # The first item of each content claims it (a unique key of the media
+            # collection); items with content already claimed are stored as duplicates,
+            # in a later round when the claim is made in this one.
+            if attempt > 1:
+                unknown = {keys[i] for i in to_store} - owners.keys()
+                owners.update(await self.store.content_owners(unknown))
+            wave: list[tuple[int, str | None]] = []  # (index, duplicate_of)
+            claiming: set[str] = set()
+            later: list[int] = []
+            for index in to_store:
+                owner = owners.get(keys[index])
+                if owner is not None:
+                    wave.append((index, owner))
+                elif keys[index] in claiming:
+                    later.append(index)
+                else:
+                    claiming.add(keys[index])
+                    wave.append((index, None))
+            docs, outgoing = [], []
+            for index, duplicate_of in wave:
                 doc, event = self._new_item(
                     tenant,
                     registrations[index],
-                    taxonomy_ref,
+                    refs[registrations[index].project_id],
                     checksums[index],
-                    owner if owner != planned[index] else None,
-                    item_id=planned[index],
+                    duplicate_of,
+                    content=None if duplicate_of else keys[index],
+                    item_id=item_ids[index],
                     request_id=request_ids[index],
                     traceparent=traceparents[index],
                 )
                 docs.append(doc)
-                written.append(new_document(doc, [event]))
-                order.append(index)
-        lost_races = await self.store.insert_many(written)
-        stored: dict[str, dict[str, Any]] = {}
-        for position, index in enumerate(order):
-            doc = docs[position]
-            if position in lost_races:  # a concurrent registration of the same external id
-                winner = await self.store.by_external_id(tenant, doc["external_id"])
-                if winner is None:
-                    raise RuntimeError("duplicate key without a stored item")
-                results[index] = self._resend(winner, doc["checksum"])
-                stored[doc["external_id"]] = winner
-            else:
-                results[index] = Registered("created", doc=doc)
-                stored[doc["external_id"]] = doc
+                outgoing.append(new_document(doc, [event]))
+            refused = await self.store.insert_many(outgoing)
+            # refused: an item with the same id (a concurrent registration of the same
+            # external id) or with the same content (claimed before this call) is stored
+            winners = await self.store.by_ids([docs[p]["_id"] for p in refused])
+            for position, (index, _) in enumerate(wave):
+                doc = docs[position]
+                if position not in refused:
+                    results[index] = Registered("created", doc=doc)
+                    stored[doc["external_id"]] = doc
+                    written.append(outgoing[position])
+                    if "content_key" in doc:
+                        owners[doc["content_key"]] = doc["_id"]
+                elif (winner := winners.get(doc["_id"])) is not None:
+                    results[index] = self._resend(winner, doc["checksum"])
+                    stored[doc["external_id"]] = winner
+                else:
+                    later.append(index)
+            to_store = sorted(later)
+            if not to_store:
+                break
+        if to_store:
+            raise RuntimeError("registrations kept colliding with concurrent ones; retry")
         for index in repeats:
             registration = registrations[index]
             results[index] = self._resend(
                 stored[registration.external_id], validation.checksum(registration)
             )
-        if len(written) > len(lost_races):
-            self.runtime.hand_over(
-                MEDIA_COLLECTION, [doc for i, doc in enumerate(written) if i not in lost_races]
-            )
-            log.info("media registered", count=len(written) - len(lost_races))
+        if written:
+            self.runtime.hand_over(MEDIA_COLLECTION, written)
+            log.info("media registered", count=len(written))
         return [r for r in results if r is not None]
 
     async def _taxonomy_of(
@@ -255,6 +276,7 @@ class Ingest:
         checksum: str,
         duplicate_of: str | None,
         *,
+        content: str | None,
         item_id: str,
         request_id: str | None,
         traceparent: str | None,
@@ -288,6 +310,8 @@ class Ingest:
             "checksum": checksum,
             "status": ItemStatus.queued.value,
         }
+        if content is not None:
+            doc["content_key"] = content  # the first item with this content claims it
         return doc, event
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Ingest's MongoDB storage.
 
-``media`` (items, with their ``media.registered`` events in the same write),
-``contents`` (the first item of each content checksum per project, for duplicate flags),
+``media`` (items, with their ``media.registered`` events in the same write; the first
+item of each content in a project holds its ``content_key``, unique, for duplicate flags),
 ``rejections`` (Kafka requests refused, with their ``media.rejected`` events),
 ``projects`` (what ingest knows from ``project.changed``), ``idempotency``
 (HTTP ``Idempotency-Key`` records) and, through :class:`TaxonomyCache`, the
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +22,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.events import Event
-from shared.mongo import CollectionIndexes, find_by_ids, write_many
+from shared.mongo import IDS_PER_QUERY, CollectionIndexes, find_by_ids
 from shared.outbox import HIDE_OUTBOX, new_document
 
 MEDIA = "media"
 REJECTIONS = "rejections"
-CONTENTS = "contents"
 PROJECTS = "projects"
 IDEMPOTENCY = "idempotency"
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -39,6 +38,9 @@ INDEXES = (
             IndexModel(
                 [("tenant", ASCENDING), ("registered_at", DESCENDING), ("_id", DESCENDING)],
                 name="tenant_registered",
+            ),
+            IndexModel(
+                [("content_key", ASCENDING)], unique=True, sparse=True, name="content_first"
             ),
         ),
     ),
@@ -75,14 +77,16 @@ def item_id_for(tenant: str, external_id: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _content_id(tenant: str, project_id: str, checksum: str) -> str:
+def content_key(tenant: str, project_id: str, checksum: str) -> str:
+    """What makes two items duplicates: the same content in the same project. The first
+    item with a content holds its key (a unique index); later ones name it in
+    ``duplicate_of``."""
     return f"{tenant}\x1f{project_id}\x1f{checksum}"
 
 
 class MediaStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.media = db[MEDIA]
-        self.contents = db[CONTENTS]
         self.rejections = db[REJECTIONS]
         self.projects = db[PROJECTS]
         self.idempotency = db[IDEMPOTENCY]
@@ -110,55 +114,15 @@ class MediaStore:
         """The stored items among these ids (see :func:`item_id_for`), by id."""
         return {doc["_id"]: doc async for doc in find_by_ids(self.media, item_ids, HIDE_OUTBOX)}
 
-    async def claim_contents(
-        self, tenant: str, project_id: str, claims: dict[str, str]
-    ) -> dict[str, str]:
-        """checksum -> the item that first registered this content in the project.
-
-        ``claims`` maps each checksum to the id of the item about to be inserted; where no
-        item holds the content yet, the claim wins. A point write per checksum (keyed by
-        ``_id``, so every server answers it from its primary index) rather than a query
-        over all media. A claim left by an item that was never stored (a crash between
-        the two writes) is taken over.
-        """
-        if not claims:
-            return {}
-        ids = {checksum: _content_id(tenant, project_id, checksum) for checksum in claims}
-        content_ids = list(ids.values())
-        result = await write_many(
-            self.contents,
-            "update",
-            [
-                {
-                    "q": {"_id": content_id},
-                    "u": {"$setOnInsert": {"item_id": claims[checksum]}},
-                    "upsert": True,
-                }
-                for checksum, content_id in ids.items()
-            ],
-        )
-        # Claims this write inserted are won; only content seen before needs reading.
-        won = {content_ids[index] for index in result.upserted}
-        held = [content_id for content_id in ids.values() if content_id not in won]
+    async def content_owners(self, keys: Collection[str]) -> dict[str, str]:
+        """content key -> the item that holds that content first (see :func:`content_key`)."""
         owners: dict[str, str] = {}
-        if held:
-            async for doc in find_by_ids(self.contents, held):
-                owners[doc["_id"]] = doc["item_id"]
-        first = {
-            checksum: owners.get(content_id, claims[checksum])
-            for checksum, content_id in ids.items()
-        }
-        others = {owner for checksum, owner in first.items() if owner != claims[checksum]}
-        if others:
-            stored = {doc["_id"] async for doc in find_by_ids(self.media, list(others), {"_id": 1})}
-            for checksum, owner in first.items():
-                if owner not in stored and owner != claims[checksum]:
-                    await self.contents.update_one(
-                        {"_id": ids[checksum], "item_id": owner},
-                        {"$set": {"item_id": claims[checksum]}},
-                    )
-                    first[checksum] = claims[checksum]
-        return first
+        ordered = list(keys)
+        for start in range(0, len(ordered), IDS_PER_QUERY):
+            query = {"content_key": {"$in": ordered[start : start + IDS_PER_QUERY]}}
+            async for doc in self.media.find(query, {"content_key": 1}):
+                owners[doc["content_key"]] = doc["_id"]
+        return owners
 
     async def get(self, tenant: str, item_id: str) -> dict[str, Any] | None:
         return await self.media.find_one({"_id": item_id, "tenant": tenant}, HIDE_OUTBOX)

@@ -26,6 +26,7 @@ from tests.service_helpers import project_changed, publish, running
 ONTOLOGY = "street"
 PROJECTS = {
     "p-image": ("image", (ONTOLOGY, 1)),
+    "p-image-2": ("image", (ONTOLOGY, 1)),
     "p-video": ("video", (ONTOLOGY, 1)),
     "p-audio": ("audio", (ONTOLOGY, 1)),
     "p-text": ("text", None),

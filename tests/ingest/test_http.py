@@ -499,6 +499,36 @@ async def test_concurrent_registrations_of_one_external_id_make_one_item(
     assert [r.status_code for r in conflicting] == [409, 409]
 
 
+async def test_duplicate_content_names_the_first_item_across_calls_and_races(
+    ingest: IngestUnderTest,
+) -> None:
+    first = await post(ingest, registration("image", media=image_file(seed="dup-a")))
+    assert first.status_code == 201 and first.json()["duplicate_of"] is None
+    later = await post(ingest, registration("image", media=image_file(seed="dup-a")))
+    assert later.json()["duplicate_of"] == first.json()["item_id"]
+    # two more in one batch: both name the first item, not each other
+    batch = await ingest.client.post(
+        "/v1/media/batch",
+        json={"items": [registration("image", media=image_file(seed="dup-a")) for _ in range(2)]},
+        headers=CLIENT,
+    )
+    assert [r["duplicate_of"] for r in batch.json()["results"]] == [first.json()["item_id"]] * 2
+    # new content sent by six requests at once: one item holds it, the others name it
+    racing = await asyncio.gather(
+        *(post(ingest, registration("image", media=image_file(seed="dup-b"))) for _ in range(6))
+    )
+    assert [r.status_code for r in racing] == [201] * 6
+    holders = [r.json()["item_id"] for r in racing if r.json()["duplicate_of"] is None]
+    assert len(holders) == 1
+    assert {r.json()["duplicate_of"] for r in racing} == {None, holders[0]}
+    # another project may hold the same content on its own
+    other = await post(
+        ingest, registration("image", project_id="p-image-2", media=image_file(seed="dup-a"))
+    )
+    assert other.status_code == 201, other.text
+    assert other.json()["duplicate_of"] is None
+
+
 async def test_an_older_project_revision_never_overrides_a_newer_one(
     ingest: IngestUnderTest,
 ) -> None:
