@@ -46,7 +46,8 @@ P = TypeVar("P", bound=BaseModel)
 T_ = TypeVar("T_")
 
 CONTENT_TYPE = "application/cloudevents+json"
-_STRUCTURED_HEADERS = (("content-type", CONTENT_TYPE.encode()),)
+#: The Kafka headers of every structured-mode event Quorum writes.
+STRUCTURED_HEADERS = (("content-type", CONTENT_TYPE.encode()),)
 _FORMAT = JSONFormat()
 _REQUIRED_ATTRS = ("id", "source", "type")
 _OPTIONAL_STR_ATTRS = ("subject", "datacontenttype", "dataschema")
@@ -241,7 +242,7 @@ def encode(event: Event[Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         attributes["traceparent"] = event.traceparent
     attributes.update(event.extensions)
     attributes["data"] = event.data
-    return event.key.encode(), pydantic_core.to_json(attributes), list(_STRUCTURED_HEADERS)
+    return event.key.encode(), pydantic_core.to_json(attributes), list(STRUCTURED_HEADERS)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -35,7 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.bus import KafkaBus
-from shared.events import Event, encode
+from shared.events import STRUCTURED_HEADERS, Event, encode
 from shared.logging import get_logger
 from shared.mongo import find_by_ids, write_many
 
@@ -68,18 +68,25 @@ def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
     entries = []
     for event in events:
         key, value, headers = encode(event)
-        entries.append(
-            {
-                "id": event.id,
-                "seq": _next_seq(),
-                "topic": event.topic.name,
-                "key": key.decode(),
-                "value": value,  # bytes are stored as BSON binary
-                "headers": [[name, val] for name, val in headers],
-                "type": event.type,
-            }
-        )
+        entry = {
+            "id": event.id,
+            "seq": _next_seq(),
+            "topic": event.topic.name,
+            "key": key.decode(),
+            "value": value,  # bytes are stored as BSON binary
+            "type": event.type,
+        }
+        if tuple(headers) != STRUCTURED_HEADERS:  # the usual ones are not stored: smaller
+            entry["headers"] = [[name, val] for name, val in headers]  # documents to rewrite
+        entries.append(entry)
     return entries
+
+
+def _headers(entry: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    stored = entry.get("headers")
+    if stored is None:
+        return list(STRUCTURED_HEADERS)
+    return [(name, bytes(value)) for name, value in stored]
 
 
 def with_events(update: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
@@ -264,7 +271,7 @@ class OutboxRelay:
                         entry["topic"],
                         entry["key"].encode(),
                         entry["value"],
-                        [(h[0], h[1]) for h in entry["headers"]],
+                        _headers(entry),
                     )
                     for _, _, entries in batch
                     for entry in entries
@@ -329,7 +336,7 @@ class OutboxRelay:
                     entry["topic"],
                     entry["key"].encode(),
                     bytes(entry["value"]),
-                    [(h[0], bytes(h[1])) for h in entry["headers"]],
+                    _headers(entry),
                 )
                 for _, _, _, entry in pending
             ]
