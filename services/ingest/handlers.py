@@ -348,16 +348,21 @@ class Ingest:
     async def register_batch(
         self,
         tenant: str,
-        bodies: Sequence[dict[str, Any]],
+        bodies: Sequence[dict[str, Any] | MediaRegistration],
         *,
         request_id: str | None,
         traceparent: str | None,
     ) -> list[BatchResult]:
-        """Up to 1,000 registrations, each validated on its own; per-item outcomes."""
+        """Up to 1,000 registrations, each validated on its own (or already validated);
+        per-item outcomes."""
         parsed: list[MediaRegistration] = []
         positions: list[int] = []
         results: dict[int, BatchResult] = {}
         for index, body in enumerate(bodies):
+            if isinstance(body, MediaRegistration):
+                parsed.append(body)
+                positions.append(index)
+                continue
             try:
                 parsed.append(MediaRegistration.model_validate(body))
                 positions.append(index)

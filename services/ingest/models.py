@@ -9,7 +9,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.assignment.events import Resolution
-from services.ingest.events import BundlePart, CaptureMetadata, MediaFile, PreLabels
+from services.ingest.events import (
+    BundlePart,
+    CaptureMetadata,
+    MediaFile,
+    MediaRegistration,
+    PreLabels,
+)
 from shared.http import FieldError
 from shared.vocabulary import Label, Modality, Severity, TaxonomyRef
 
@@ -63,6 +69,14 @@ class BatchIn(BaseModel):
         max_length=MAX_BATCH,
         description="registrations (the body of POST /v1/media), each validated on its own",
     )
+
+
+class RegistrationBatch(BaseModel):
+    """A batch whose every item is a valid registration: read in one pass (the common case);
+    any other body is read as :class:`BatchIn`, item by item."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[MediaRegistration] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class BatchResult(BaseModel):

@@ -108,7 +108,7 @@ def prelabel_errors(
                 "published (or not yet known to ingest); publish it, then register again",
             )
         ]
-    classes = {c.id: c for c in taxonomy.classes}
+    classes = taxonomy.class_index
     parts = {p.name: p.media for p in registration.parts or ()}
     errors: list[FieldError] = []
     for index, label in enumerate(prelabels.labels):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field
@@ -84,6 +85,11 @@ class VersionPublishedV1(Contract):
     classes: list[ClassSnapshot]
     mapping: VersionMapping | None = Field(None, description="from the previous version, if any")
     published_at: datetime
+
+    @cached_property
+    def class_index(self) -> dict[str, ClassSnapshot]:
+        """Classes by id (built once per version read, not per label checked)."""
+        return {c.id: c for c in self.classes}
 
 
 class VersionDeprecatedV1(Contract):

@@ -348,6 +348,33 @@ async def test_batch_gives_an_outcome_per_item(ingest: IngestUnderTest) -> None:
     assert too_many.status_code == 422
 
 
+async def test_a_batch_of_valid_items_and_malformed_batches(ingest: IngestUnderTest) -> None:
+    items = [registration(m) for m in ("image", "video", "multimodal")]
+    first = await ingest.client.post("/v1/media/batch", json={"items": items}, headers=CLIENT)
+    assert first.status_code == 200, first.text
+    assert [r["outcome"] for r in first.json()["results"]] == ["created"] * 3
+    again = await ingest.client.post("/v1/media/batch", json={"items": items}, headers=CLIENT)
+    assert [r["outcome"] for r in again.json()["results"]] == ["existing"] * 3
+    assert [r["item_id"] for r in again.json()["results"]] == [
+        r["item_id"] for r in first.json()["results"]
+    ]
+    for body, field in [
+        (b"{not json", "body"),
+        (b"{}", "body.items"),
+        (b'{"items": []}', "body.items"),
+        (b'{"items": [{}], "more": 1}', "body.more"),
+        (b'{"items": {"a": 1}}', "body.items"),
+    ]:
+        bad = await ingest.client.post(
+            "/v1/media/batch",
+            content=body,
+            headers={**CLIENT, "Content-Type": "application/json"},
+        )
+        assert bad.status_code == 422, body
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        assert field in {e["field"] for e in bad.json()["errors"]}, (body, bad.json())
+
+
 async def test_status_follows_review_and_resolution_then_exports(ingest: IngestUnderTest) -> None:
     body = registration("image", project_id="p-image")
     item = (await post(ingest, body)).json()

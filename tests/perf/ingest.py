@@ -10,8 +10,9 @@ fresh database and topic prefix; so does the raw pipeline. Measured, in one run:
 * kafka: registration requests (CloudEvents, structured mode) produced to
   ``quorum.media.requests`` until as many ``media.registered`` events have come out
   of ``quorum.media`` (consumed -> validated -> stored -> published by the outbox);
-* http: ``POST /v1/media/batch`` of ``--batch`` items, two requests in flight,
-  until as many ``media.registered`` events have come out;
+* http: ``POST /v1/media/batch`` of ``--batch`` items (bodies encoded before timing, as
+  the Kafka requests are), two requests in flight, until as many ``media.registered``
+  events have come out;
 * raw: the same request bytes through a bare aiokafka consume -> ``insert_many``
   -> produce loop on the same broker and database (no validation, no outbox),
   run before and after the ingest phases; its median is the baseline.
@@ -338,22 +339,28 @@ async def wait_seeded(base: str, token: str, run: str) -> None:
     raise TimeoutError("ingest never learned the bench project")
 
 
-async def http_phase(base: str, token: str, n: int, batch: int, run: str, offset: int) -> None:
+def http_bodies(n: int, batch: int, run: str, offset: int) -> list[tuple[int, bytes]]:
+    """The batch request bodies, encoded before timing starts (as the Kafka phase's messages)."""
     bodies = [registration(offset + i, run) for i in range(n)]
-    chunks = [bodies[i : i + batch] for i in range(0, n, batch)]
-    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
-    for chunk in chunks:
-        queue.put_nowait(chunk)
+    return [
+        (len(chunk), json.dumps({"items": chunk}, separators=(",", ":")).encode())
+        for chunk in (bodies[i : i + batch] for i in range(0, n, batch))
+    ]
+
+
+async def http_phase(base: str, token: str, bodies: list[tuple[int, bytes]]) -> None:
+    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     async def sender() -> None:
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
-        ) as client:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
             while not queue.empty():
-                chunk = queue.get_nowait()
-                response = await client.post("/v1/media/batch", json={"items": chunk})
+                count, body = queue.get_nowait()
+                response = await client.post("/v1/media/batch", content=body)
                 response.raise_for_status()
-                if response.json()["created"] != len(chunk):
+                if response.json()["created"] != count:
                     raise RuntimeError(f"batch not fully created: {response.text[:300]}")
 
     await asyncio.gather(sender(), sender())
@@ -386,9 +393,10 @@ async def main(args: argparse.Namespace) -> None:
         kafka_rate = args.kafka_items / (time.perf_counter() - started)
         print(f"ingest via Kafka: {kafka_rate:,.0f} registrations/s", flush=True)
 
+        bodies = http_bodies(args.http_items, args.batch, run, offset=args.kafka_items)
         before = counter.count
         started = time.perf_counter()
-        await http_phase(base, token, args.http_items, args.batch, run, offset=args.kafka_items)
+        await http_phase(base, token, bodies)
         await counter.until(before + args.http_items)
         http_rate = args.http_items / (time.perf_counter() - started)
         print(f"ingest via HTTP batches: {http_rate:,.0f} registrations/s", flush=True)
