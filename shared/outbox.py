@@ -9,11 +9,11 @@ change without its event and no event without its state change.
 
 The :class:`OutboxRelay` publishes pending events in the order they were
 written, waits for the broker's acknowledgement, and only then removes them
-from their documents. A service that has just inserted documents may hand them
-to the relay (:meth:`OutboxRelay.hand_over`): their events are published from
-memory, without reading them back; the stored outbox stays the guarantee. A crash after publishing and before removing publishes
+from their documents. A crash after publishing and before removing publishes
 the same event (same id, same bytes) again; consumers drop the duplicate by
-event id. Several replicas of a service may run a relay: a lease in the
+event id. A service that has just inserted documents may hand them to the relay
+(:meth:`OutboxRelay.hand_over`): their events are published from memory, without
+reading them back; the stored outbox stays the guarantee. Several replicas of a service may run a relay: a lease in the
 ``locks`` collection lets one publish at a time.
 """
 
