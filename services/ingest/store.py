@@ -125,7 +125,9 @@ class MediaStore:
         return owners
 
     async def get(self, tenant: str, item_id: str) -> dict[str, Any] | None:
-        return await self.media.find_one({"_id": item_id, "tenant": tenant}, HIDE_OUTBOX)
+        # by _id alone, the tenant checked here: the local server scans for any other filter
+        doc = await self.media.find_one({"_id": item_id}, HIDE_OUTBOX)
+        return doc if doc is not None and doc.get("tenant") == tenant else None
 
     async def list(
         self,
