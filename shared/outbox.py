@@ -37,7 +37,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from shared.bus import KafkaBus
 from shared.events import STRUCTURED_HEADERS, Event, encode
 from shared.logging import get_logger
-from shared.mongo import find_by_ids, write_many
+from shared.mongo import find_in, write_many
 
 log = get_logger(__name__)
 
@@ -382,7 +382,7 @@ class OutboxRelay:
                 ],
             )
             if read_back:
-                await self._restore_markers(name, find_by_ids(coll, list(docs), _MARKER_FIELDS))
+                await self._restore_markers(name, find_in(coll, list(docs), _MARKER_FIELDS))
 
     async def _restore_markers(self, name: str, docs: AsyncIterator[dict[str, Any]]) -> int:
         """Give documents that hold events but no pending marker their marker back."""

@@ -6,6 +6,7 @@ register for) their whole tenant; experts have no business with ingest (403).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -133,13 +134,12 @@ async def register_batch(
     idempotency_key: IdempotencyKey = None,
 ) -> BatchOut:
     raw = await request.body()
-    items: Sequence[dict[str, Any] | MediaRegistration]
-    try:
+    items: Sequence[dict[str, Any] | MediaRegistration] | None = None
+    if not idempotency_key:  # a keyed request is hashed as sent: read item by item
         # every item valid, the common case: the body is read and validated in one pass
-        items = RegistrationBatch.model_validate_json(raw).items if not idempotency_key else []
-    except ValidationError:
-        items = []
-    if not items:
+        with contextlib.suppress(ValidationError):
+            items = RegistrationBatch.model_validate_json(raw).items
+    if items is None:
         items = _batch_in(raw).items  # each item validated on its own, for its own outcome
     digest = request_hash(items) if idempotency_key else ""
     if idempotency_key:

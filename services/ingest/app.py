@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.ingest import api, store
-from services.ingest.events import MEDIA, REGISTRATION_REQUEST_RECEIVED
+from services.ingest.events import MEDIA, REGISTRATION_REQUESTED
 from services.ingest.handlers import Ingest
 from services.ingest.settings import IngestSettings
 from shared.http import create_service_app
@@ -29,7 +29,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         consumed_in_batches=ingest.batch_consumers(),
         # item ids derive from (tenant, external id) and rejections from the request id:
         # a redelivered request stores and publishes nothing new without an inbox
-        consumed_without_inbox=[REGISTRATION_REQUEST_RECEIVED],
+        consumed_without_inbox=[REGISTRATION_REQUESTED],
     )
 
     @asynccontextmanager

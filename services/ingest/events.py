@@ -139,17 +139,6 @@ class MediaRejectedV1(Contract):
     rejected_at: datetime
 
 
-REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
-    type="quorum.media.registration_requested.v1",
-    topic=MEDIA_REQUESTS,
-    payload=MediaRegistration,
-    key=lambda d: d.external_id,
-    producer="client systems",
-    consumers=("ingest",),
-    summary="A client asks to register one media item; the tenant is the `tenant` extension.",
-)
-
-
 class RegistrationRequest(Contract):
     """How ingest reads a registration request whose data is not a valid
     :class:`MediaRegistration`: only ``external_id`` is needed (to key the rejection), so
@@ -160,18 +149,18 @@ class RegistrationRequest(Contract):
     external_id: Id
 
 
-#: What ingest consumes: the same type as REGISTRATION_REQUESTED. Valid data is validated
-#: once, as the envelope is decoded; other data is read as a :class:`RegistrationRequest`.
-REGISTRATION_REQUEST_RECEIVED: EventSpec[MediaRegistration] = EventSpec(
+REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
     type="quorum.media.registration_requested.v1",
     topic=MEDIA_REQUESTS,
     payload=MediaRegistration,
     key=lambda d: d.external_id,
     producer="client systems",
     consumers=("ingest",),
-    summary="(ingest's reading of registration_requested: bad data is answered, not dead-lettered)",
+    summary="A client asks to register one media item; the tenant is the `tenant` extension.",
+    # ingest answers bad data with a rejection event naming every field, not a dead letter
     lenient=RegistrationRequest,
 )
+
 
 MEDIA_REGISTERED: EventSpec[MediaRegisteredV1] = EventSpec(
     type="quorum.media.registered.v1",

@@ -25,7 +25,7 @@ from services.ingest import validation
 from services.ingest.events import (
     MEDIA_REGISTERED,
     MEDIA_REJECTED,
-    REGISTRATION_REQUEST_RECEIVED,
+    REGISTRATION_REQUESTED,
     MediaRegisteredV1,
     MediaRegistration,
     MediaRejectedV1,
@@ -582,11 +582,11 @@ class Ingest:
         )
 
     def batch_consumers(self) -> dict[EventSpec[Any], BatchHandler]:
-        return {REGISTRATION_REQUEST_RECEIVED: self.on_registration_requests}
+        return {REGISTRATION_REQUESTED: self.on_registration_requests}
 
     def consumers(self) -> dict[EventSpec[Any], Handler]:
         return {
-            REGISTRATION_REQUEST_RECEIVED: self.on_registration_requested,
+            REGISTRATION_REQUESTED: self.on_registration_requested,
             PROJECT_CHANGED: self.on_project_changed,
             VERSION_PUBLISHED: self.taxonomy.apply,
             WORK_CREATED: self.on_review_started,

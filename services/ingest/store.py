@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.events import Event
-from shared.mongo import IDS_PER_QUERY, CollectionIndexes, find_by_ids
+from shared.mongo import DUPLICATE_KEY, CollectionIndexes, find_in
 from shared.outbox import HIDE_OUTBOX, new_document
 
 MEDIA = "media"
@@ -102,7 +102,7 @@ class MediaStore:
             await self.media.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
-            if any(err.get("code") != 11000 for err in errors):
+            if any(err.get("code") != DUPLICATE_KEY for err in errors):
                 raise
             return {err["index"] for err in errors}
         return set()
@@ -112,17 +112,12 @@ class MediaStore:
 
     async def by_ids(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored items among these ids (see :func:`item_id_for`), by id."""
-        return {doc["_id"]: doc async for doc in find_by_ids(self.media, item_ids, HIDE_OUTBOX)}
+        return {doc["_id"]: doc async for doc in find_in(self.media, item_ids, HIDE_OUTBOX)}
 
     async def content_owners(self, keys: Collection[str]) -> dict[str, str]:
         """content key -> the item that holds that content first (see :func:`content_key`)."""
-        owners: dict[str, str] = {}
-        ordered = list(keys)
-        for start in range(0, len(ordered), IDS_PER_QUERY):
-            query = {"content_key": {"$in": ordered[start : start + IDS_PER_QUERY]}}
-            async for doc in self.media.find(query, {"content_key": 1}):
-                owners[doc["content_key"]] = doc["_id"]
-        return owners
+        found = find_in(self.media, list(keys), {"content_key": 1}, field="content_key")
+        return {doc["content_key"]: doc["_id"] async for doc in found}
 
     async def get(self, tenant: str, item_id: str) -> dict[str, Any] | None:
         # by _id alone, the tenant checked here: the local server scans for any other filter

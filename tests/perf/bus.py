@@ -93,6 +93,17 @@ async def _send_batched(
         await delivery
 
 
+def raw_producer(bootstrap: str) -> AIOKafkaProducer:
+    """The raw baselines' producer: the same settings as ``KafkaBus``."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
 async def raw_round(
     bootstrap: str,
     n: int,
@@ -111,13 +122,7 @@ async def raw_round(
         auto_offset_reset="earliest",
         max_poll_records=500,
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
+    producer = raw_producer(bootstrap)
     await consumer.start()
     await producer.start()
     try:

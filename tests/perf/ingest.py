@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
@@ -49,6 +49,7 @@ from shared.auth import mint_token
 from shared.bus import KafkaBus, KafkaSettings, create_topics
 from shared.events import make_event
 from shared.vocabulary import Modality, TaxonomyRef
+from tests.perf.bus import raw_producer
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 6
@@ -153,13 +154,7 @@ async def sample_rss(pid: int, samples: list[tuple[int, float]], counter: Counte
 
 
 async def produce_all(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
+    producer = raw_producer(bootstrap)
     await producer.start()
     try:
         futures = [await producer.send(topic, value=v, key=k) for k, v in messages]
@@ -180,13 +175,7 @@ async def raw_worker(bootstrap: str, mongo_uri: str, source: str, sink: str, db_
         auto_offset_reset="earliest",
         max_poll_records=1000,
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
+    producer = raw_producer(bootstrap)
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
     collection = mongo[db_name]["media"]
     await consumer.start()

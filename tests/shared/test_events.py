@@ -14,7 +14,6 @@ from cloudevents.core.v1.event import CloudEvent
 from services.asyncapi import ALL_EVENTS
 from services.ingest.events import (
     MEDIA_REJECTED,
-    REGISTRATION_REQUEST_RECEIVED,
     REGISTRATION_REQUESTED,
     MediaRegistration,
     MediaRejectedV1,
@@ -144,7 +143,7 @@ def _request(data: object, mode: str = "structured") -> tuple[bytes, list[tuple[
     attributes = {
         "id": "req-1",
         "source": "/client",
-        "type": REGISTRATION_REQUEST_RECEIVED.type,
+        "type": REGISTRATION_REQUESTED.type,
         "tenant": "acme",
     }
     event = CloudEvent(attributes=attributes, data=data)  # type: ignore[arg-type]
@@ -155,7 +154,7 @@ def _request(data: object, mode: str = "structured") -> tuple[bytes, list[tuple[
 
 @pytest.mark.parametrize("mode", ["structured", "binary"])
 def test_a_lenient_spec_reads_bad_data_loosely_and_good_data_strictly(mode: str) -> None:
-    registry = EventRegistry([REGISTRATION_REQUEST_RECEIVED])
+    registry = EventRegistry([REGISTRATION_REQUESTED])
     good = {
         "external_id": "e1",
         "project_id": "p",

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
 import shared.mongo
-from shared.mongo import find_by_ids, write_many
+from shared.mongo import find_in, write_many
 from shared.serve import tune_gc
 
 pytestmark = pytest.mark.integration
@@ -51,13 +51,13 @@ async def test_write_many_raises_for_errors_other_than_duplicates(db: AsyncDatab
         await write_many(db.c, "update", [{"q": {"_id": 1}, "u": {"$inc": {"n": 1}}}])
 
 
-async def test_find_by_ids_reads_every_chunk(
+async def test_find_in_reads_every_chunk(
     db: AsyncDatabase[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(shared.mongo, "IDS_PER_QUERY", 4)
     await db.c.insert_many([{"_id": i, "v": i} for i in range(20)])
     wanted = [*range(0, 20, 2), 99]
-    found = [doc async for doc in find_by_ids(db.c, wanted, {"_id": 1})]
+    found = [doc async for doc in find_in(db.c, wanted, {"_id": 1})]
     assert sorted(doc["_id"] for doc in found) == list(range(0, 20, 2))
     assert all(set(doc) == {"_id"} for doc in found)
 
