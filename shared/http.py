@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import AuthError, TokenVerifier
+from shared.creations import OutboxUnavailable
 from shared.events import child_traceparent, new_traceparent, trace_id_of
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
@@ -31,7 +32,11 @@ log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 #: Errors that mean a dependency is down, answered with 503 and Retry-After, not 500.
-UNAVAILABLE: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaConnectionError)
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaConnectionError,
+    OutboxUnavailable,
+)
 REQUEST_ID_HEADER = "x-request-id"
 
 HTTP_REQUESTS = Counter(

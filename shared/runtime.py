@@ -8,6 +8,7 @@ is module-global, so tests can run several services in one process.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import BatchHandler, ConsumerRunner, Handler, Inbox, KafkaBus, KafkaSettings
+from shared.creations import CreationBatch, CreationOutbox, Renderer
 from shared.events import EventSpec, Topic
 from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
@@ -30,8 +32,9 @@ class RuntimeSpec:
 
     indexes: Sequence[CollectionIndexes] = ()
     outbox_collections: Sequence[str] = ()
-    #: outbox collections where all events of one key live in one document
-    outbox_key_per_document: Sequence[str] = ()
+    #: collections whose documents cause events only when created, and how to build those
+    #: events again from a stored document (see shared.creations)
+    creation_outbox: Mapping[str, Renderer] = field(default_factory=dict)
     published_topics: Sequence[Topic] = ()
     consumed: Mapping[EventSpec[Any], Handler] = field(default_factory=dict)
     #: optional batch handlers for some of the consumed types (see ConsumerRunner)
@@ -60,6 +63,7 @@ class Runtime:
         self.db: AsyncDatabase[Any] = self.client[settings.database_name]
         self.bus = KafkaBus(self.kafka)
         self.relay: OutboxRelay | None = None
+        self.creations: CreationOutbox | None = None
         self.consumer: ConsumerRunner | None = None
         self._started = False
 
@@ -76,10 +80,17 @@ class Runtime:
                 spec.outbox_collections,
                 self.bus,
                 poll_interval=self.settings.outbox_poll_interval_ms / 1000,
-                key_per_document=spec.outbox_key_per_document,
                 name=f"outbox-{self.settings.service_name}",
             )
             await self.relay.start()
+        if spec.creation_outbox:
+            self.creations = CreationOutbox(
+                self.db,
+                self.bus,
+                spec.creation_outbox,
+                name=f"creations-{self.settings.service_name}",
+            )
+            await self.creations.start()
         if spec.consumed:
             inbox = Inbox(self.db, self.settings.service_name)
             await inbox.create_indexes()
@@ -104,6 +115,8 @@ class Runtime:
             await self.consumer.stop()
         if self.relay is not None:
             await self.relay.stop()
+        if self.creations is not None:
+            await self.creations.stop()
         await self.bus.stop()
         await self.client.close()
         self._started = False
@@ -112,10 +125,11 @@ class Runtime:
         if self.relay is not None:
             self.relay.wake()
 
-    def hand_over(self, collection: str, docs: Sequence[Mapping[str, Any]]) -> None:
-        """Documents just inserted with their events: the relay publishes them from memory."""
-        if self.relay is not None:
-            self.relay.hand_over(collection, docs)
+    def creation_batch(self, collection: str) -> AbstractContextManager[CreationBatch]:
+        """Documents to insert with the events of their creation (see shared.creations)."""
+        if self.creations is None:
+            raise RuntimeError(f"no creation outbox for {collection}: the runtime is not started")
+        return self.creations.batch(collection)
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {"mongodb": lambda: ping(self.client), "kafka": self.bus.ping}

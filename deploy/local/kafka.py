@@ -175,7 +175,7 @@ class LocalKafka:
 
     def running(self) -> bool:
         """True if the pidfile's broker process is alive and answers Kafka requests."""
-        return self._pid() is not None and self._answers()
+        return self.pid() is not None and self._answers()
 
     def start(self, timeout: float = 90) -> bool:
         """Start the broker and wait until it serves requests.
@@ -186,7 +186,7 @@ class LocalKafka:
         """
         deadline = time.monotonic() + timeout
         with self._locked():
-            pid = self._pid()
+            pid = self.pid()
             if pid is not None:
                 # Ours and alive: serving already, or still starting from an earlier call.
                 if not self._answers():
@@ -245,7 +245,7 @@ class LocalKafka:
         return self._proc.pid
 
     def _stop(self, timeout: float) -> None:
-        pid = self._pid()
+        pid = self.pid()
         if pid is not None:
             self._signal(pid, signal.SIGTERM)
             if not self._wait_exit(pid, timeout):
@@ -350,7 +350,7 @@ class LocalKafka:
                 "choose other ports or stop it"
             )
 
-    def _pid(self) -> int | None:
+    def pid(self) -> int | None:
         """PID from the pidfile if that process is alive and is this broker's JVM."""
         try:
             pid = int(self.pid_file.read_text().strip())

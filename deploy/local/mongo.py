@@ -286,7 +286,7 @@ class LocalMongo:
             return True  # no /proc: trust the pidfile
         return MARKER.encode() in cmdline
 
-    def _pid(self) -> int | None:
+    def pid(self) -> int | None:
         """PID from the pidfile if that process is alive and is our server."""
         pid = self._read_pid()
         if pid is not None and self._alive(pid) and self._is_ours(pid):
@@ -294,7 +294,7 @@ class LocalMongo:
         return None
 
     def running(self) -> bool:
-        return self._pid() is not None and ping(self.host, self.port)
+        return self.pid() is not None and ping(self.host, self.port)
 
     # -- start / stop -----------------------------------------------------------------------------
 
@@ -309,7 +309,7 @@ class LocalMongo:
         """Start the server detached; False if ours is already running and answering."""
         if self.running():
             return False
-        pid = self._pid()
+        pid = self.pid()
         if pid is not None:  # ours, alive, but not answering: wait a little, it may be starting
             deadline = time.monotonic() + min(timeout, 15)
             while time.monotonic() < deadline:
@@ -409,7 +409,7 @@ class LocalMongo:
 
     def stop(self, timeout: float = 30) -> None:
         """Stop the server by the PID in the pidfile: SIGTERM, then SIGKILL after timeout."""
-        pid = self._pid()
+        pid = self.pid()
         if pid is None:
             if self.pidfile.exists():
                 _say("stale pidfile removed (process already gone)")
@@ -440,13 +440,13 @@ def main(argv: list[str] | None = None) -> int:
             m.install()
         elif args.command == "start":
             if not m.start(timeout=args.timeout):
-                _say(f"already running (pid {m._pid()}) at {m.uri}")
+                _say(f"already running (pid {m.pid()}) at {m.uri}")
             print(m.uri)
         elif args.command == "stop":
             m.stop(timeout=args.timeout)
         else:
             if m.running():
-                print(f"running pid {m._pid()} {m.uri}")
+                print(f"running pid {m.pid()} {m.uri}")
             else:
                 print("stopped")
                 return 3

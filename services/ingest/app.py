@@ -23,7 +23,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
     spec = RuntimeSpec(
         indexes=store.INDEXES,
         outbox_collections=store.OUTBOX_COLLECTIONS,
-        outbox_key_per_document=[store.MEDIA],  # an item's events are all in its document
+        # an item causes one event, when it is registered
+        creation_outbox={store.MEDIA: ingest.render_registered},
         published_topics=[MEDIA],
         consumed=ingest.consumers(),
         consumed_in_batches=ingest.batch_consumers(),

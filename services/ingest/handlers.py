@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -37,11 +37,11 @@ from services.ingest.store import MEDIA as MEDIA_COLLECTION
 from services.ingest.store import MediaStore, content_key, item_id_for
 from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
 from shared.bus import BatchHandler, Handler, PermanentError
+from shared.creations import stored_envelope
 from shared.events import Event, EventSpec, child_traceparent, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
 from shared.mongo import now_ms
-from shared.outbox import new_document
 from shared.runtime import Runtime
 from shared.taxonomy import TaxonomyCache, coco_categories
 from shared.vocabulary import TaxonomyRef
@@ -192,62 +192,69 @@ class Ingest:
         checksums = {i: validation.checksum(registrations[i]) for i in to_store}
         keys = {i: content_key(tenant, registrations[i].project_id, checksums[i]) for i in to_store}
         stored: dict[str, dict[str, Any]] = {}  # external id -> its item
-        written: list[dict[str, Any]] = []  # items inserted, with their events
         owners: dict[str, str] = {}  # content key -> the item that holds it first
-        for attempt in range(1, 4):
-            # The first item of each content claims it (a unique key of the media
-            # collection); items with content already claimed are stored as duplicates,
-            # in a later round when the claim is made in this one.
-            if attempt > 1:
-                unknown = {keys[i] for i in to_store} - owners.keys()
-                owners.update(await self.store.content_owners(unknown))
-            wave: list[tuple[int, str | None]] = []  # (index, duplicate_of)
-            claiming: set[str] = set()
-            later: list[int] = []
-            for index in to_store:
-                owner = owners.get(keys[index])
-                if owner is not None:
-                    wave.append((index, owner))
-                elif keys[index] in claiming:
-                    later.append(index)
-                else:
-                    claiming.add(keys[index])
-                    wave.append((index, None))
-            docs, outgoing = [], []
-            for index, duplicate_of in wave:
-                doc, event = self._new_item(
-                    tenant,
-                    registrations[index],
-                    refs[registrations[index].project_id],
-                    checksums[index],
-                    duplicate_of,
-                    content=None if duplicate_of else keys[index],
-                    item_id=item_ids[index],
-                    request_id=request_ids[index],
-                    traceparent=traceparents[index],
-                )
-                docs.append(doc)
-                outgoing.append(new_document(doc, [event]))
-            refused = await self.store.insert_many(outgoing)
-            # refused: an item with the same id (a concurrent registration of the same
-            # external id) or with the same content (claimed before this call) is stored
-            winners = await self.store.by_ids([docs[p]["_id"] for p in refused])
-            for position, (index, _) in enumerate(wave):
-                doc = docs[position]
-                if position not in refused:
-                    results[index] = Registered("created", doc=doc)
-                    stored[doc["external_id"]] = doc
-                    written.append(outgoing[position])
-                    if "content_key" in doc:
-                        owners[doc["content_key"]] = doc["_id"]
-                elif (winner := winners.get(doc["_id"])) is not None:
-                    results[index] = self._resend(winner, doc["checksum"])
-                    stored[doc["external_id"]] = winner
-                else:
-                    later.append(index)
-            to_store = sorted(later)
-            if not to_store:
-                break
+        created = 0
+        # each item is inserted with the bookkeeping of its media.registered event, which is
+        # published from memory once stored (see shared.creations)
+        with self.runtime.creation_batch(MEDIA_COLLECTION) as batch:
+            for attempt in range(1, 4):
+                # The first item of each content claims it (a unique key of the media
+                # collection); items with content already claimed are stored as duplicates,
+                # in a later round when the claim is made in this one.
+                if attempt > 1:
+                    unknown = {keys[i] for i in to_store} - owners.keys()
+                    owners.update(await self.store.content_owners(unknown))
+                wave: list[tuple[int, str | None]] = []  # (index, duplicate_of)
+                claiming: set[str] = set()
+                later: list[int] = []
+                for index in to_store:
+                    owner = owners.get(keys[index])
+                    if owner is not None:
+                        wave.append((index, owner))
+                    elif keys[index] in claiming:
+                        later.append(index)
+                    else:
+                        claiming.add(keys[index])
+                        wave.append((index, None))
+                docs, events, outgoing = [], [], []
+                for index, duplicate_of in wave:
+                    doc, event = self._new_item(
+                        tenant,
+                        registrations[index],
+                        refs[registrations[index].project_id],
+                        checksums[index],
+                        duplicate_of,
+                        content=None if duplicate_of else keys[index],
+                        item_id=item_ids[index],
+                        request_id=request_ids[index],
+                        traceparent=traceparents[index],
+                    )
+                    docs.append(doc)
+                    events.append(event)
+                    outgoing.append(batch.stamp(doc, [event]))
+                refused = await self.store.insert_many(outgoing)
+                # refused: an item with the same id (a concurrent registration of the same
+                # external id) or with the same content (claimed before this call) is stored
+                winners = await self.store.by_ids([docs[p]["_id"] for p in refused])
+                for position, (index, _) in enumerate(wave):
+                    doc = docs[position]
+                    if position not in refused:
+                        batch.inserted(doc["_id"], [events[position]])
+                        created += 1
+                        results[index] = Registered("created", doc=doc)
+                        stored[doc["external_id"]] = doc
+                        if "content_key" in doc:
+                            owners[doc["content_key"]] = doc["_id"]
+                        continue
+                    batch.refused(doc["_id"])
+                    if (winner := winners.get(doc["_id"])) is not None:
+                        results[index] = self._resend(winner, doc["checksum"])
+                        stored[doc["external_id"]] = winner
+                    else:
+                        later.append(index)
+                to_store = sorted(later)
+                if not to_store:
+                    break
         if to_store:
             raise RuntimeError("registrations kept colliding with concurrent ones; retry")
         for index in repeats:
@@ -255,9 +262,8 @@ class Ingest:
             results[index] = self._resend(
                 stored[registration.external_id], validation.checksum(registration)
             )
-        if written:
-            self.runtime.hand_over(MEDIA_COLLECTION, written)
-            log.info("media registered", count=len(written))
+        if created:
+            log.info("media registered", count=created)
         return [r for r in results if r is not None]
 
     async def _taxonomy_of(
@@ -299,7 +305,12 @@ class Ingest:
             registered_at=now,
         )
         event = make_event(
-            MEDIA_REGISTERED, payload, source=SOURCE, tenant=tenant, traceparent=traceparent
+            MEDIA_REGISTERED,
+            payload,
+            source=SOURCE,
+            tenant=tenant,
+            traceparent=traceparent,
+            time=now,
         )
         doc = {
             "_id": item_id,
@@ -313,6 +324,21 @@ class Ingest:
         if content is not None:
             doc["content_key"] = content  # the first item with this content claims it
         return doc, event
+
+    @staticmethod
+    def render_registered(doc: Mapping[str, Any]) -> list[Event[MediaRegisteredV1]]:
+        """The ``media.registered`` event of a stored item, as it was first published (the
+        creation outbox builds it again when it cannot publish it from memory)."""
+        payload = MediaRegisteredV1.model_validate({**doc, "item_id": doc["_id"]})
+        return [
+            make_event(
+                MEDIA_REGISTERED,
+                payload,
+                source=SOURCE,
+                tenant=payload.tenant,
+                **stored_envelope(doc),
+            )
+        ]
 
     @staticmethod
     def _resend(existing: dict[str, Any], checksum: str) -> Registered:

@@ -1,6 +1,7 @@
 """Ingest's MongoDB storage.
 
-``media`` (items, with their ``media.registered`` events in the same write; the first
+``media`` (items, each stamped with its ``media.registered`` event in the same write, see
+:mod:`shared.creations`; the first
 item of each content in a project holds its ``content_key``, unique, for duplicate flags),
 ``rejections`` (Kafka requests refused, with their ``media.rejected`` events),
 ``projects`` (what ingest knows from ``project.changed``), ``idempotency``
@@ -53,7 +54,7 @@ INDEXES = (
         ),
     ),
 )
-OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
+OUTBOX_COLLECTIONS = (REJECTIONS,)  # media: the creation outbox (see shared.creations)
 
 
 #: Item ids are derived from (tenant, external id): looking an external id up is a read by
@@ -94,8 +95,8 @@ class MediaStore:
     # media ------------------------------------------------------------------
 
     async def insert_many(self, docs: Sequence[dict[str, Any]]) -> set[int]:
-        """Insert items (each with its events, see :func:`new_document`); return the indexes
-        that hit a duplicate key."""
+        """Insert items (each stamped with its event, see :mod:`shared.creations`); return
+        the indexes that hit a duplicate key."""
         if not docs:
             return set()
         try:

@@ -42,6 +42,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
+from deploy.local.infra import local_infra
 from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from services.ingest.events import MEDIA, MEDIA_REQUESTS
 from services.taxonomy.events import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
@@ -140,6 +141,39 @@ class Counter:
         await self.consumer.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time each process spent during a phase: on a shared, noisy machine the CPU an
+    item costs is steadier than the wall-clock rate (and shows where the time goes)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def per_item_us(self, items: int) -> dict[str, float]:
+        return {
+            name: 1e6 * (cpu_seconds(pid) - self.start[name]) / items
+            for name, pid in self.pids.items()
+        }
+
+
+def server_pids() -> dict[str, int]:
+    """The local servers' processes (none when the servers are elsewhere)."""
+    infra = local_infra()
+    pids = {"mongo": infra.mongo.pid(), "kafka": infra.kafka.pid()}
+    return {name: pid for name, pid in pids.items() if pid is not None}
+
+
+def cpu_line(label: str, cpu: dict[str, float]) -> str:
+    parts = ", ".join(f"{name} {us:.0f}" for name, us in cpu.items())
+    return f"{label:<13} {sum(cpu.values()):4.0f} µs of CPU per item ({parts})"
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -206,7 +240,9 @@ async def raw_worker(bootstrap: str, mongo_uri: str, source: str, sink: str, db_
         await mongo.close()
 
 
-async def raw_round(bootstrap: str, mongo_uri: str, n: int, run: str) -> float:
+async def raw_round(
+    bootstrap: str, mongo_uri: str, n: int, run: str
+) -> tuple[float, dict[str, float]]:
     source, sink = f"bench.raw.{run}.in", f"bench.raw.{run}.out"
     db_name = f"bench_raw_{run}"
     await create_topics(KafkaSettings(bootstrap, partitions=PARTITIONS), [source, sink])
@@ -227,10 +263,11 @@ async def raw_round(bootstrap: str, mongo_uri: str, n: int, run: str) -> float:
         await worker.stdout.readline()  # "ready"
         await counter.start()
         messages = [request_message(registration(i, f"raw{run}")) for i in range(n)]
+        meter = CpuMeter({"pipeline": worker.pid, **server_pids()})
         started = time.perf_counter()
         await produce_all(bootstrap, source, messages)
         await counter.until(n)
-        return n / (time.perf_counter() - started)
+        return n / (time.perf_counter() - started), meter.per_item_us(n)
     finally:
         await counter.stop()
         worker.terminate()
@@ -359,8 +396,9 @@ async def main(args: argparse.Namespace) -> None:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     run = uuid.uuid4().hex[:8]
-    raw_rates = [await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}a")]
-    print(f"raw (before): {raw_rates[-1]:,.0f} registrations/s", flush=True)
+    rate, raw_cpu = await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}a")
+    raw_rates, raw_cpus = [rate], [raw_cpu]
+    print(f"raw (before): {rate:,.0f} registrations/s", flush=True)
 
     prefix, db_name, port = f"bench.{run}.", f"bench_ingest_{run}", 18_601
     base = f"http://127.0.0.1:{port}"
@@ -376,18 +414,22 @@ async def main(args: argparse.Namespace) -> None:
         sampler = asyncio.create_task(sample_rss(service.pid, samples, counter))
 
         messages = [request_message(registration(i, run)) for i in range(args.kafka_items)]
+        meter = CpuMeter({"pipeline": service.pid, **server_pids()})
         started = time.perf_counter()
         await produce_all(bootstrap, f"{prefix}{MEDIA_REQUESTS.name}", messages)
         await counter.until(args.kafka_items)
         kafka_rate = args.kafka_items / (time.perf_counter() - started)
+        kafka_cpu = meter.per_item_us(args.kafka_items)
         print(f"ingest via Kafka: {kafka_rate:,.0f} registrations/s", flush=True)
 
         bodies = http_bodies(args.http_items, args.batch, run, offset=args.kafka_items)
         before = counter.count
+        meter = CpuMeter({"pipeline": service.pid, **server_pids()})
         started = time.perf_counter()
         await http_phase(base, token, bodies)
         await counter.until(before + args.http_items)
         http_rate = args.http_items / (time.perf_counter() - started)
+        http_cpu = meter.per_item_us(args.http_items)
         print(f"ingest via HTTP batches: {http_rate:,.0f} registrations/s", flush=True)
         samples.append((counter.count, rss_mib(service.pid)))
         sampler.cancel()
@@ -399,9 +441,12 @@ async def main(args: argparse.Namespace) -> None:
         await mongo.drop_database(db_name)
         await mongo.close()
 
-    raw_rates.append(await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}b"))
-    print(f"raw (after): {raw_rates[-1]:,.0f} registrations/s", flush=True)
+    rate, raw_cpu = await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}b")
+    raw_rates.append(rate)
+    raw_cpus.append(raw_cpu)
+    print(f"raw (after): {rate:,.0f} registrations/s", flush=True)
     raw = statistics.median(raw_rates)
+    raw_cpu = {name: statistics.median(c[name] for c in raw_cpus) for name in raw_cpus[0]}
     total = args.kafka_items + args.http_items
     warm = [rss for count, rss in samples if count >= total * 0.1] or [s[1] for s in samples]
     print()
@@ -411,6 +456,10 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(f"Kafka entry:  {kafka_rate:,.0f}/s   ratio {kafka_rate / raw:.2f}  (target >= 0.50)")
     print(f"HTTP batches: {http_rate:,.0f}/s   ratio {http_rate / raw:.2f}  (target >= 0.50)")
+    print("CPU per item (the pipeline's process and the servers'; the load generator's left out):")
+    print(cpu_line("  raw", raw_cpu))
+    print(cpu_line("  Kafka entry", kafka_cpu))
+    print(cpu_line("  HTTP batches", http_cpu))
     print(
         f"ingest RSS MiB: after 10% of items {warm[0]:.0f}, peak {max(warm):.0f}, "
         f"at the end {warm[-1]:.0f} (growth {100 * (warm[-1] - warm[0]) / warm[0]:+.1f}%)"
