@@ -200,9 +200,7 @@ class CreationOutbox:
             self._finish(batch)
 
     def _finish(self, batch: CreationBatch) -> None:
-        if batch.stamped or batch.collection in self._read_back:
-            # stored or not, we cannot tell (the insert raised); or this collection is being
-            # read back already: it finds these documents too
+        if batch.stamped:  # stored or not, we cannot tell (the insert raised)
             self._leave_to_read_back(batch)
         elif not batch.events:
             del self._open[batch.ticket]
