@@ -193,7 +193,7 @@ async def bus_round(
         await mongo.drop_database(db.name)
 
 
-async def _delete_topics(bootstrap: str, names: list[str]) -> None:
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-cleanup")
     await admin.start()
     try:
@@ -234,7 +234,7 @@ async def main() -> None:
             )
     finally:
         await mongo.close()
-        await _delete_topics(bootstrap, created)
+        await delete_topics(bootstrap, created)
     raw_median, bus_median = statistics.median(raw), statistics.median(bus)
     print(
         f"\n{args.events:,} events x {args.rounds} rounds, {PARTITIONS} partitions, "

@@ -1,7 +1,7 @@
 """Benchmark: sustained registrations per second through ingest against a raw pipeline.
 
     .venv/bin/python -m tests.perf.ingest [--kafka-items 100000] [--http-items 100000]
-                                          [--raw-items 50000] [--batch 1000]
+                                          [--raw-items 100000] [--rounds 4] [--batch 1000]
 
 It needs the servers of ``make infra-up`` (or KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI).
 The ingest service runs as its own process (``python -m services.ingest``) on a
@@ -14,12 +14,16 @@ fresh database and topic prefix; so does the raw pipeline. Measured, in one run:
   the Kafka requests are), two requests in flight, until as many ``media.registered``
   events have come out;
 * raw: the same request bytes through a bare aiokafka consume -> ``insert_many``
-  -> produce loop on the same broker and database (no validation, no outbox),
-  run before and after the ingest phases; its median is the baseline.
+  -> produce loop on the same broker and database (no validation, no outbox), each
+  round in a fresh process, topics and collection.
 
-It prints events/s for each, the ratios to raw, and the ingest process's resident
-memory across all the items it registered (flat memory: the last sample against
-the first after warm-up).
+The three take turns, ``--rounds`` times, each with its share of the items (the machines
+are shared and noisy: each round's ratio compares measurements minutes apart at most).
+It prints each round, the medians, the median of the rounds' ratios to raw, the CPU
+each process spent per item, and the ingest process's resident memory across all the
+items it registered (flat memory: the last sample against the first after the first
+round, when both entry points have run).
+At the end it drops its databases and deletes its topics.
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from deploy.local.infra import local_infra
@@ -50,7 +56,7 @@ from shared.auth import mint_token
 from shared.bus import KafkaBus, KafkaSettings, create_topics
 from shared.events import make_event
 from shared.vocabulary import Modality, TaxonomyRef
-from tests.perf.bus import raw_producer
+from tests.perf.bus import delete_topics, raw_producer
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 6
@@ -181,9 +187,17 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def sample_rss(pid: int, samples: list[tuple[int, float]], counter: Counter) -> None:
+#: (items registered, ingest RSS MiB)
+Sample = tuple[int, float]
+
+
+def sample(pid: int, counter: Counter) -> Sample:
+    return counter.count, rss_mib(pid)
+
+
+async def sample_rss(pid: int, samples: list[Sample], counter: Counter) -> None:
     while True:
-        samples.append((counter.count, rss_mib(pid)))
+        samples.append(sample(pid, counter))
         await asyncio.sleep(1.0)
 
 
@@ -214,6 +228,8 @@ async def raw_worker(bootstrap: str, mongo_uri: str, source: str, sink: str, db_
     collection = mongo[db_name]["media"]
     await consumer.start()
     await producer.start()
+    while not consumer.assignment():  # joined its group: timing starts with partitions held
+        await consumer.getmany(timeout_ms=100)
     print("ready", flush=True)
     try:
         while True:
@@ -392,18 +408,74 @@ async def http_phase(base: str, token: str, bodies: list[tuple[int, bytes]]) -> 
     await asyncio.gather(sender(), sender())
 
 
+@dataclass
+class Phase:
+    """One path's rounds: registrations/s and CPU per item of each."""
+
+    rates: list[float] = field(default_factory=list)
+    cpus: list[dict[str, float]] = field(default_factory=list)
+
+    def add(self, rate: float, cpu: dict[str, float]) -> None:
+        self.rates.append(rate)
+        self.cpus.append(cpu)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def cpu(self) -> dict[str, float]:
+        return {name: statistics.median(c[name] for c in self.cpus) for name in self.cpus[0]}
+
+
+async def kafka_round(
+    bootstrap: str,
+    topic: str,
+    service: subprocess.Popen[str],
+    counter: Counter,
+    items: range,
+    run: str,
+) -> tuple[float, dict[str, float]]:
+    messages = [request_message(registration(i, run)) for i in items]
+    before = counter.count
+    meter = CpuMeter({"pipeline": service.pid, **server_pids()})
+    started = time.perf_counter()
+    await produce_all(bootstrap, topic, messages)
+    await counter.until(before + len(items))
+    return len(items) / (time.perf_counter() - started), meter.per_item_us(len(items))
+
+
+async def http_round(
+    base: str,
+    token: str,
+    service: subprocess.Popen[str],
+    counter: Counter,
+    items: range,
+    run: str,
+    batch: int,
+) -> tuple[float, dict[str, float]]:
+    bodies = http_bodies(len(items), batch, run, offset=items.start)
+    before = counter.count
+    meter = CpuMeter({"pipeline": service.pid, **server_pids()})
+    started = time.perf_counter()
+    await http_phase(base, token, bodies)
+    await counter.until(before + len(items))
+    return len(items) / (time.perf_counter() - started), meter.per_item_us(len(items))
+
+
 async def main(args: argparse.Namespace) -> None:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     run = uuid.uuid4().hex[:8]
-    rate, raw_cpu = await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}a")
-    raw_rates, raw_cpus = [rate], [raw_cpu]
-    print(f"raw (before): {rate:,.0f} registrations/s", flush=True)
+    raw, kafka, http = Phase(), Phase(), Phase()
+    kafka_n, http_n, raw_n = (
+        n // args.rounds for n in (args.kafka_items, args.http_items, args.raw_items)
+    )
 
     prefix, db_name, port = f"bench.{run}.", f"bench_ingest_{run}", 18_601
     base = f"http://127.0.0.1:{port}"
     service = start_ingest(bootstrap, mongo_uri, prefix, db_name, port)
-    samples: list[tuple[int, float]] = []
+    samples: list[Sample] = []
     counter = Counter(bootstrap, f"{prefix}{MEDIA.name}")
     try:
         await wait_ready(base)
@@ -412,26 +484,40 @@ async def main(args: argparse.Namespace) -> None:
         await wait_seeded(base, token, run)
         await counter.start()
         sampler = asyncio.create_task(sample_rss(service.pid, samples, counter))
-
-        messages = [request_message(registration(i, run)) for i in range(args.kafka_items)]
-        meter = CpuMeter({"pipeline": service.pid, **server_pids()})
-        started = time.perf_counter()
-        await produce_all(bootstrap, f"{prefix}{MEDIA_REQUESTS.name}", messages)
-        await counter.until(args.kafka_items)
-        kafka_rate = args.kafka_items / (time.perf_counter() - started)
-        kafka_cpu = meter.per_item_us(args.kafka_items)
-        print(f"ingest via Kafka: {kafka_rate:,.0f} registrations/s", flush=True)
-
-        bodies = http_bodies(args.http_items, args.batch, run, offset=args.kafka_items)
-        before = counter.count
-        meter = CpuMeter({"pipeline": service.pid, **server_pids()})
-        started = time.perf_counter()
-        await http_phase(base, token, bodies)
-        await counter.until(before + args.http_items)
-        http_rate = args.http_items / (time.perf_counter() - started)
-        http_cpu = meter.per_item_us(args.http_items)
-        print(f"ingest via HTTP batches: {http_rate:,.0f} registrations/s", flush=True)
-        samples.append((counter.count, rss_mib(service.pid)))
+        registered = 0
+        for number in range(1, args.rounds + 1):
+            # the three paths take turns, so that the machine's moods fall on each alike
+            raw.add(*await raw_round(bootstrap, mongo_uri, raw_n, f"{run}r{number}"))
+            kafka.add(
+                *await kafka_round(
+                    bootstrap,
+                    f"{prefix}{MEDIA_REQUESTS.name}",
+                    service,
+                    counter,
+                    range(registered, registered + kafka_n),
+                    run,
+                )
+            )
+            registered += kafka_n
+            http.add(
+                *await http_round(
+                    base,
+                    token,
+                    service,
+                    counter,
+                    range(registered, registered + http_n),
+                    run,
+                    args.batch,
+                )
+            )
+            registered += http_n
+            print(
+                f"round {number}: raw {raw.rates[-1]:,.0f}/s   "
+                f"Kafka {kafka.rates[-1]:,.0f}/s ({kafka.rates[-1] / raw.rates[-1]:.2f})   "
+                f"HTTP {http.rates[-1]:,.0f}/s ({http.rates[-1] / raw.rates[-1]:.2f})",
+                flush=True,
+            )
+        samples.append(sample(service.pid, counter))
         sampler.cancel()
     finally:
         await counter.stop()
@@ -440,39 +526,61 @@ async def main(args: argparse.Namespace) -> None:
         mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
         await mongo.drop_database(db_name)
         await mongo.close()
+        await delete_topics(bootstrap, await bench_topics(bootstrap, run))
 
-    rate, raw_cpu = await raw_round(bootstrap, mongo_uri, args.raw_items, f"{run}b")
-    raw_rates.append(rate)
-    raw_cpus.append(raw_cpu)
-    print(f"raw (after): {rate:,.0f} registrations/s", flush=True)
-    raw = statistics.median(raw_rates)
-    raw_cpu = {name: statistics.median(c[name] for c in raw_cpus) for name in raw_cpus[0]}
-    total = args.kafka_items + args.http_items
-    warm = [rss for count, rss in samples if count >= total * 0.1] or [s[1] for s in samples]
+    total = registered
+    # warmed up once the first round is through: both entry points have run
+    warm = [rss for count, rss in samples if count >= kafka_n + http_n] or [s[1] for s in samples]
     print()
-    print(f"items registered: {total:,} (Kafka {args.kafka_items:,}, HTTP {args.http_items:,})")
     print(
-        f"raw pipeline median: {raw:,.0f}/s   (runs: {', '.join(f'{r:,.0f}' for r in raw_rates)})"
+        f"items registered: {total:,} in {args.rounds} rounds "
+        f"(each: raw {raw_n:,}, Kafka {kafka_n:,}, HTTP {http_n:,})"
     )
-    print(f"Kafka entry:  {kafka_rate:,.0f}/s   ratio {kafka_rate / raw:.2f}  (target >= 0.50)")
-    print(f"HTTP batches: {http_rate:,.0f}/s   ratio {http_rate / raw:.2f}  (target >= 0.50)")
-    print("CPU per item (the pipeline's process and the servers'; the load generator's left out):")
-    print(cpu_line("  raw", raw_cpu))
-    print(cpu_line("  Kafka entry", kafka_cpu))
-    print(cpu_line("  HTTP batches", http_cpu))
+    for name, phase in (("Kafka entry", kafka), ("HTTP batches", http)):
+        ratios = [rate / base_rate for rate, base_rate in zip(phase.rates, raw.rates, strict=True)]
+        print(
+            f"{name + ':':<14}{phase.rate:,.0f}/s median, ratio to raw {statistics.median(ratios):.2f} "
+            f"(median of the rounds' ratios: {', '.join(f'{r:.2f}' for r in ratios)}; "
+            f"ratio of the medians {phase.rate / raw.rate:.2f})  (target >= 0.50)"
+        )
+    print(f"{'raw pipeline:':<14}{raw.rate:,.0f}/s median")
     print(
-        f"ingest RSS MiB: after 10% of items {warm[0]:.0f}, peak {max(warm):.0f}, "
+        "CPU per item, medians (the pipeline's process and the servers'; the load generator's left out):"
+    )
+    print(cpu_line("  raw", raw.cpu))
+    print(cpu_line("  Kafka entry", kafka.cpu))
+    print(cpu_line("  HTTP batches", http.cpu))
+    print(
+        f"ingest RSS MiB: after the first round {warm[0]:.0f}, peak {max(warm):.0f}, "
         f"at the end {warm[-1]:.0f} (growth {100 * (warm[-1] - warm[0]) / warm[0]:+.1f}%)"
     )
-    for count, rss in samples[:: max(1, len(samples) // 12)]:
+    # one line per count: the service idles while the raw rounds run
+    distinct = [
+        current
+        for current, after in zip(samples, [*samples[1:], None], strict=True)
+        if after is None or after[0] != current[0]
+    ]
+    shown = distinct[:: max(1, len(distinct) // 12)]
+    for count, rss in shown if shown[-1] is distinct[-1] else [*shown, distinct[-1]]:
         print(f"  {count:>8,} items  {rss:6.0f} MiB")
+
+
+async def bench_topics(bootstrap: str, run: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-cleanup")
+    await admin.start()
+    try:
+        names = await admin.list_topics()
+    finally:
+        await admin.close()
+    return [n for n in names if n.startswith((f"bench.{run}.", f"bench.raw.{run}"))]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kafka-items", type=int, default=100_000)
     parser.add_argument("--http-items", type=int, default=100_000)
-    parser.add_argument("--raw-items", type=int, default=50_000)
+    parser.add_argument("--raw-items", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=4, help="raw, Kafka and HTTP take turns")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--raw-worker", nargs=3, metavar=("SOURCE", "SINK", "DB"))
     arguments = parser.parse_args()
