@@ -12,7 +12,10 @@ topic prefix, so modules never see each other's data.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from shared.settings import Environment, ServiceSettings
@@ -49,7 +53,8 @@ def _docker_answers() -> bool:
 def endpoints() -> Iterator[Endpoints]:
     kafka_env, mongo_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGODB_URI")
     if kafka_env and mongo_env:
-        yield Endpoints(kafka_env, mongo_env, "environment")
+        with _topics_deleted_after(kafka_env):
+            yield Endpoints(kafka_env, mongo_env, "environment")
         return
     if _docker_answers():
         from testcontainers.kafka import KafkaContainer
@@ -65,9 +70,45 @@ def endpoints() -> Iterator[Endpoints]:
     infra = local_infra()
     started = infra.up()
     try:
-        yield Endpoints(infra.kafka.bootstrap, infra.mongo.uri, "local launcher")
+        with _topics_deleted_after(infra.kafka.bootstrap):
+            yield Endpoints(infra.kafka.bootstrap, infra.mongo.uri, "local launcher")
     finally:
         infra.down(started)
+
+
+#: the topic prefixes tests make up (``make_settings`` and ``tests.shared.bus_world``)
+_TEST_TOPIC = re.compile(r"^(t[0-9a-f]{10}|it[0-9a-f]{8})\.")
+
+
+@contextlib.contextmanager
+def _topics_deleted_after(bootstrap: str) -> Iterator[None]:
+    """Delete the topics the session's tests created: a broker kept between runs would
+    otherwise pile them up (thousands of partitions slow its start-up, and fill its disk)."""
+    before = set(asyncio.run(_topics(bootstrap)))
+    try:
+        yield
+    finally:
+        created = [t for t in asyncio.run(_topics(bootstrap)) if t not in before]
+        asyncio.run(_delete(bootstrap, [t for t in created if _TEST_TOPIC.match(t)]))
+
+
+async def _topics(bootstrap: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-cleanup")
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def _delete(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-cleanup")
+    await admin.start()
+    try:
+        for start in range(0, len(names), 100):
+            await admin.delete_topics(names[start : start + 100])
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="module")
