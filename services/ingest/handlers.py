@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,10 @@ from shared.vocabulary import TaxonomyRef
 
 log = get_logger(__name__)
 SOURCE = "/quorum/ingest"
+#: How long registrations may use a project read before (a project closed through another
+#: replica is refused at most this much later; through this one, at once).
+PROJECT_CACHE_S = 1.0
+PROJECT_CACHE_SIZE = 10_000
 
 #: A consumed registration request: valid, or (leniently read) bad data to reject.
 Request = MediaRegistration | RegistrationRequest
@@ -134,6 +139,8 @@ class Ingest:
         self.store = store
         self.taxonomy = taxonomy
         self.runtime = runtime
+        #: (tenant, project id) -> (monotonic expiry, project or None); see :meth:`_project`
+        self._projects: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
 
     # registration (HTTP and Kafka) ---------------------------------------------------
 
@@ -161,7 +168,7 @@ class Ingest:
         for index, registration in enumerate(registrations):
             project_id = registration.project_id
             if project_id not in projects:  # once per project of the call
-                projects[project_id] = await self.store.project(tenant, project_id)
+                projects[project_id] = await self._project(tenant, project_id)
                 taxonomies[project_id] = await self._taxonomy_of(tenant, projects[project_id])
             errors = validation.all_errors(
                 registration, projects[project_id], taxonomies[project_id]
@@ -170,17 +177,15 @@ class Ingest:
                 results[index] = Registered("rejected", errors=list(errors))
             else:
                 valid.append(index)
+        # No lookup first: the insert itself finds an external id registered before (its
+        # item id is taken), and only those refused are read (most registrations are new).
         item_ids = {i: item_id_for(tenant, registrations[i].external_id) for i in valid}
-        existing = await self.store.by_ids(list(item_ids.values()))
-        fresh: set[str] = set()  # external ids first registered by this call
-        repeats: list[int] = []  # later mentions of one of them in the same batch
+        fresh: set[str] = set()  # external ids of this call
+        repeats: list[int] = []  # later mentions of one of them in the same call
         to_store: list[int] = []
         for index in valid:
             registration = registrations[index]
-            prior = existing.get(item_ids[index])
-            if prior is not None:
-                results[index] = self._resend(prior, validation.checksum(registration))
-            elif registration.external_id in fresh:
+            if registration.external_id in fresh:
                 repeats.append(index)
             else:
                 fresh.add(registration.external_id)
@@ -233,8 +238,8 @@ class Ingest:
                     events.append(event)
                     outgoing.append(batch.stamp(doc, [event]))
                 refused = await self.store.insert_many(outgoing)
-                # refused: an item with the same id (a concurrent registration of the same
-                # external id) or with the same content (claimed before this call) is stored
+                # refused: an item with the same id (the same external id, registered before
+                # or concurrently) or with the same content (claimed before) is stored
                 winners = await self.store.by_ids([docs[p]["_id"] for p in refused])
                 for position, (index, _) in enumerate(wave):
                     doc = docs[position]
@@ -265,6 +270,20 @@ class Ingest:
         if created:
             log.info("media registered", count=created)
         return [r for r in results if r is not None]
+
+    async def _project(self, tenant: str, project_id: str) -> dict[str, Any] | None:
+        """A project as registrations see it: read at most every ``PROJECT_CACHE_S`` (a
+        change consumed here is seen at once; one consumed by another replica, within it)."""
+        key = (tenant, project_id)
+        now = time.monotonic()
+        cached = self._projects.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        project = await self.store.project(tenant, project_id)
+        if len(self._projects) >= PROJECT_CACHE_SIZE:
+            self._projects.clear()
+        self._projects[key] = (now + PROJECT_CACHE_S, project)
+        return project
 
     async def _taxonomy_of(
         self, tenant: str, project: dict[str, Any] | None
@@ -577,6 +596,7 @@ class Ingest:
                 "changed_at": project.changed_at,
             }
         )
+        self._projects.pop((project.tenant, project.project_id), None)  # seen at once here
 
     async def on_review_started(self, event: Event[WorkUnitEventV1]) -> None:
         unit = event.data

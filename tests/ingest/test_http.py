@@ -19,6 +19,7 @@ from services.assignment.events import (
     WorkUnitEventV1,
 )
 from services.ingest.events import MEDIA, MEDIA_REGISTERED
+from services.ingest.handlers import Ingest
 from shared.events import EventRegistry, decode, make_event
 from shared.vocabulary import Label
 from tests.ingest.bodies import image_file, prelabels, registration
@@ -584,3 +585,26 @@ async def test_an_older_project_revision_never_overrides_a_newer_one(
 async def _refused_as_closed(ingest: IngestUnderTest, body: dict[str, Any]) -> bool:
     response = await post(ingest, body)
     return response.status_code == 422 and "is closed" in response.text
+
+
+async def test_a_project_closed_through_another_replica_is_refused_soon_after(
+    ingest: IngestUnderTest,
+) -> None:
+    """Registrations read a project at most every PROJECT_CACHE_S: a change that another
+    replica consumed (written to the shared database, not seen by this one) applies soon."""
+    await publish(ingest.settings, project_changed("p-other", modality="text", revision=1))
+
+    async def open_for_text() -> bool:
+        response = await post(ingest, registration("text", project_id="p-other"))
+        return response.status_code == 201
+
+    assert await eventually(open_for_text)  # and now read recently by this replica
+    here = ingest.app.state.ingest
+    other_replica = Ingest(here.store, here.taxonomy, here.runtime)  # its own cache
+    await other_replica.on_project_changed(
+        project_changed("p-other", modality="text", status="closed", revision=2)
+    )
+    assert await eventually(
+        lambda: _refused_as_closed(ingest, registration("text", project_id="p-other")),
+        timeout=5,
+    )
