@@ -293,7 +293,7 @@ class CreationOutbox:
     async def _run(self) -> None:
         next_beat = next_recovery = 0.0
         while True:
-            busy = False
+            busy = failed = False
             try:
                 if self._queue:
                     await self.publish_from_memory()
@@ -301,7 +301,16 @@ class CreationOutbox:
                 for collection in list(self._read_back):
                     await self.read_back(collection)
                     busy = busy or collection in self._read_back
-                now = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # e.g. the broker is unreachable: what was in memory is read back later
+                log.exception("creation outbox could not publish; will retry", outbox=self.name)
+                failed = True
+            # the heartbeat goes on whatever publishing does: it is what keeps other
+            # instances from recovering this writer, and this one taking new documents
+            now = time.monotonic()
+            try:
                 if now >= next_beat:
                     await self._heartbeat()
                     next_beat = now + self.heartbeat_interval
@@ -312,7 +321,9 @@ class CreationOutbox:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("creation outbox pass failed; will retry", outbox=self.name)
+                log.exception("creation outbox bookkeeping failed; will retry", outbox=self.name)
+                failed = True
+            if failed:
                 await asyncio.sleep(self.retry_interval)
                 continue
             if busy:

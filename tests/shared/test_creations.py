@@ -212,3 +212,34 @@ async def test_a_writer_whose_heartbeat_is_not_stored_takes_no_documents(world: 
         await box.stop()
     with pytest.raises(ValueError, match="not a creation outbox collection"):
         box.batch("others").__enter__()
+
+
+class _Outage:
+    """The real bus while ``down`` is false; an unreachable broker while it is true."""
+
+    def __init__(self, bus: Any) -> None:
+        self.bus = bus
+        self.down = True
+
+    async def send_batch(self, messages: Any) -> None:
+        if self.down:
+            raise KafkaConnectionError("broker unreachable (injected)")
+        await self.bus.send_batch(messages)
+
+
+async def test_a_broker_outage_stops_neither_the_heartbeat_nor_new_documents(
+    world: World,
+) -> None:
+    broker = _Outage(world.bus)
+    box = outbox(world, broker, retry_interval=0.05, heartbeat_interval=0.1, writer_timeout=1.0)
+    await box.start()
+    try:
+        first = await insert(box, world, 0, 3)
+        await asyncio.sleep(1.2)  # longer than a writer may go without a stored heartbeat
+        second = await insert(box, world, 3, 3)  # still taken: the heartbeat went on
+        broker.down = False
+        await eventually(lambda: asyncio.sleep(0, not box._read_back and not box._open), timeout=10)
+    finally:
+        await box.stop()
+    values = await published(world, 6)
+    assert ids(values) == sorted(e.id for e in [*first.values(), *second.values()])
