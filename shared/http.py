@@ -32,7 +32,7 @@ log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 #: Errors that mean a dependency is down, answered with 503 and Retry-After, not 500.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     ConnectionFailure,
     KafkaConnectionError,
     OutboxUnavailable,
@@ -167,18 +167,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             request, exc.status_code, title, detail, headers=getattr(exc, "headers", None)
         )
 
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        # MongoDB or Kafka cannot be reached: not the request's fault, and worth a retry
+        log.warning("dependency unavailable", path=request.url.path, error=type(exc).__name__)
+        return problem_response(
+            request,
+            503,
+            "Service Unavailable",
+            "a database or the event broker cannot be reached right now; retry the same "
+            "request shortly (with the same Idempotency-Key where the route takes one)",
+            headers={"Retry-After": "5"},
+        )
+
     async def on_unhandled(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, UNAVAILABLE):
-            # MongoDB or Kafka cannot be reached: not the request's fault, and worth a retry
-            log.warning("dependency unavailable", path=request.url.path, error=type(exc).__name__)
-            return problem_response(
-                request,
-                503,
-                "Service Unavailable",
-                "a database or the event broker cannot be reached right now; retry the same "
-                "request shortly (with the same Idempotency-Key where the route takes one)",
-                headers={"Retry-After": "5"},
-            )
+        if isinstance(exc, UNAVAILABLE):  # raised where the typed handlers do not reach
+            return await on_unavailable(request, exc)
         log.exception("unhandled error", path=request.url.path)
         return problem_response(
             request,
@@ -191,6 +194,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthError, on_auth)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for unavailable in UNAVAILABLE:  # answered, not re-raised to the server as a crash
+        app.add_exception_handler(unavailable, on_unavailable)
     app.add_exception_handler(Exception, on_unhandled)
 
 
