@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from shared.settings import Environment, ServiceSettings
+from tests.kafka_helpers import delete_topics, list_topics
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -84,31 +84,12 @@ _TEST_TOPIC = re.compile(r"^(t[0-9a-f]{10}|it[0-9a-f]{8})\.")
 def _topics_deleted_after(bootstrap: str) -> Iterator[None]:
     """Delete the topics the session's tests created: a broker kept between runs would
     otherwise pile them up (thousands of partitions slow its start-up, and fill its disk)."""
-    before = set(asyncio.run(_topics(bootstrap)))
+    before = set(asyncio.run(list_topics(bootstrap)))
     try:
         yield
     finally:
-        created = [t for t in asyncio.run(_topics(bootstrap)) if t not in before]
-        asyncio.run(_delete(bootstrap, [t for t in created if _TEST_TOPIC.match(t)]))
-
-
-async def _topics(bootstrap: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-cleanup")
-    await admin.start()
-    try:
-        return list(await admin.list_topics())
-    finally:
-        await admin.close()
-
-
-async def _delete(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-cleanup")
-    await admin.start()
-    try:
-        for start in range(0, len(names), 100):
-            await admin.delete_topics(names[start : start + 100])
-    finally:
-        await admin.close()
+        created = [t for t in asyncio.run(list_topics(bootstrap)) if t not in before]
+        asyncio.run(delete_topics(bootstrap, [t for t in created if _TEST_TOPIC.match(t)]))
 
 
 @pytest.fixture(scope="module")

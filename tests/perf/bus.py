@@ -33,13 +33,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from pymongo import AsyncMongoClient
 
 from services.assignment.events import WORK_CREATED, WorkKind, WorkUnitEventV1
 from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings, create_topics
 from shared.events import Event, encode, make_event
+from tests.kafka_helpers import delete_topics
 
 PARTITIONS = 6
 
@@ -191,16 +191,6 @@ async def bus_round(
         await runner.stop()
         await bus.stop()
         await mongo.drop_database(db.name)
-
-
-async def delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-cleanup")
-    await admin.start()
-    try:
-        for start in range(0, len(names), 50):
-            await admin.delete_topics(names[start : start + 50])
-    finally:
-        await admin.close()
 
 
 async def main() -> None:

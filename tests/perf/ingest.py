@@ -45,7 +45,6 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from deploy.local.infra import local_infra
@@ -56,7 +55,8 @@ from shared.auth import mint_token
 from shared.bus import KafkaBus, KafkaSettings, create_topics
 from shared.events import make_event
 from shared.vocabulary import Modality, TaxonomyRef
-from tests.perf.bus import delete_topics, raw_producer
+from tests.kafka_helpers import delete_topics, list_topics
+from tests.perf.bus import raw_producer
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 6
@@ -526,7 +526,14 @@ async def main(args: argparse.Namespace) -> None:
         mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
         await mongo.drop_database(db_name)
         await mongo.close()
-        await delete_topics(bootstrap, await bench_topics(bootstrap, run))
+        await delete_topics(
+            bootstrap,
+            [
+                name
+                for name in await list_topics(bootstrap)
+                if name.startswith((f"bench.{run}.", f"bench.raw.{run}"))
+            ],
+        )
 
     total = registered
     # warmed up once the first round is through: both entry points have run
@@ -563,16 +570,6 @@ async def main(args: argparse.Namespace) -> None:
     shown = distinct[:: max(1, len(distinct) // 12)]
     for count, rss in shown if shown[-1] is distinct[-1] else [*shown, distinct[-1]]:
         print(f"  {count:>8,} items  {rss:6.0f} MiB")
-
-
-async def bench_topics(bootstrap: str, run: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-cleanup")
-    await admin.start()
-    try:
-        names = await admin.list_topics()
-    finally:
-        await admin.close()
-    return [n for n in names if n.startswith((f"bench.{run}.", f"bench.raw.{run}"))]
 
 
 if __name__ == "__main__":
