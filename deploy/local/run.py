@@ -6,6 +6,7 @@ that were already running are left running).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from deploy.local import demo
 from deploy.local.infra import REPO, local_infra
 
 SERVICES = {"ingest": 8001, "assignment": 8002, "metrics": 8003, "taxonomy": 8004}
@@ -68,11 +70,14 @@ def main() -> int:
             )
             threading.Thread(target=_pump, args=(name, procs[name].stdout), daemon=True).start()
         print(_banner(infra.kafka.bootstrap, infra.mongo.uri), flush=True)
-        stop = threading.Event()
-        # Handle both explicitly: a shell may start us with SIGINT ignored.
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        while not stop.wait(0.5):
+        # Handle both explicitly: a shell may start us with SIGINT ignored. The handler only
+        # records the signal (a lock taken in a handler can deadlock the code it interrupted).
+        signals: list[int] = []
+        signal.signal(signal.SIGINT, lambda number, _: signals.append(number))
+        signal.signal(signal.SIGTERM, lambda number, _: signals.append(number))
+        if os.environ.get("QUORUM_DEMO_DATA", "1") != "0":
+            _seed_demo(infra.kafka.bootstrap)
+        while not signals:
             for name, proc in procs.items():
                 code = proc.poll()
                 if code is not None:
@@ -81,6 +86,7 @@ def main() -> int:
                         file=sys.stderr,
                     )
                     return 1
+            time.sleep(0.5)
         print("stopping the services and the servers this command started...", file=sys.stderr)
         return 0
     finally:
@@ -88,11 +94,31 @@ def main() -> int:
         infra.down(started)
 
 
+def _port(name: str) -> int:
+    return int(os.environ.get(f"QUORUM_{name.upper()}_PORT", SERVICES[name]))
+
+
+def _seed_demo(bootstrap: str) -> None:
+    """The README walkthrough's project and ontology (see deploy/local/demo.py)."""
+    try:
+        line = asyncio.run(
+            demo.seed(
+                f"http://127.0.0.1:{_port('taxonomy')}",
+                f"http://127.0.0.1:{_port('ingest')}",
+                bootstrap,
+                os.environ.get("QUORUM_TOPIC_PREFIX", ""),
+            )
+        )
+    except Exception as exc:  # the services run on; only the walkthrough's data is missing
+        print(f"demo data not created ({exc}); the services run without it", file=sys.stderr)
+        return
+    print(line + " (QUORUM_DEMO_DATA=0 skips it)", flush=True)
+
+
 def _banner(kafka: str, mongo: str) -> str:
     lines = ["", "Quorum is starting:"]
-    for name, port in SERVICES.items():
-        port = int(os.environ.get(f"QUORUM_{name.upper()}_PORT", port))
-        lines.append(f"  {name:<11} http://127.0.0.1:{port}/docs")
+    for name in SERVICES:
+        lines.append(f"  {name:<11} http://127.0.0.1:{_port(name)}/docs")
     lines += [
         f"  kafka       {kafka}",
         f"  mongodb     {mongo}",
