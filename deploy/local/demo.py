@@ -53,45 +53,43 @@ def _ok(response: httpx.Response) -> httpx.Response:
     return response
 
 
-async def _street_version(client: httpx.AsyncClient) -> tuple[str, int]:
+async def _street_version(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[str, int]:
     """The ``Street`` ontology's id and latest version, created and published if missing."""
-    listed = _ok(await client.get("/v1/ontologies", params={"limit": 200})).json()["items"]
-    found: dict[str, Any] | None = next((o for o in listed if o["name"] == ONTOLOGY), None)
+    listed = await client.get("/v1/ontologies", params={"limit": 200}, headers=headers)
+    found: dict[str, Any] | None = next(
+        (o for o in _ok(listed).json()["items"] if o["name"] == ONTOLOGY), None
+    )
     if found is None:
-        found = _ok(
-            await client.post(
-                "/v1/ontologies",
-                json={"name": ONTOLOGY, "description": "Demo ontology of `make run`"},
-            )
-        ).json()
+        created = await client.post(
+            "/v1/ontologies",
+            json={"name": ONTOLOGY, "description": "Demo ontology of `make run`"},
+            headers=headers,
+        )
+        found = _ok(created).json()
     assert found is not None
     ontology_id = found["ontology_id"]
     if found.get("latest_version"):
         return ontology_id, int(found["latest_version"])
-    etag = _ok(await client.get(f"/v1/ontologies/{ontology_id}/draft")).headers["ETag"]
+    draft = await client.get(f"/v1/ontologies/{ontology_id}/draft", headers=headers)
+    etag = _ok(draft).headers["ETag"]
     for cls in CLASSES:
         added = await client.post(
-            f"/v1/ontologies/{ontology_id}/draft/classes", json=cls, headers={"If-Match": etag}
+            f"/v1/ontologies/{ontology_id}/draft/classes",
+            json=cls,
+            headers={**headers, "If-Match": etag},
         )
         etag = _ok(added).headers["ETag"]
     published = await client.post(
-        f"/v1/ontologies/{ontology_id}/draft/publish", headers={"If-Match": etag}
+        f"/v1/ontologies/{ontology_id}/draft/publish", headers={**headers, "If-Match": etag}
     )
     return ontology_id, int(_ok(published).json()["version"])
 
 
-async def seed(taxonomy_url: str, ingest_url: str, bootstrap: str, topic_prefix: str = "") -> str:
-    """Create the demo data; a line saying what there is."""
+async def create(taxonomy: httpx.AsyncClient, kafka: KafkaSettings) -> str:
+    """Create the demo data through a taxonomy service and Kafka; a line saying what there is."""
     token = mint_token(subject="make-run", tenant=TENANT, role="admin")
-    headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        httpx.AsyncClient(base_url=taxonomy_url, headers=headers, timeout=30) as taxonomy,
-        httpx.AsyncClient(base_url=ingest_url, timeout=30) as ingest,
-    ):
-        await _wait_ready(taxonomy)
-        await _wait_ready(ingest)
-        ontology_id, version = await _street_version(taxonomy)
-    bus = KafkaBus(KafkaSettings(bootstrap, topic_prefix=topic_prefix))
+    ontology_id, version = await _street_version(taxonomy, {"Authorization": f"Bearer {token}"})
+    bus = KafkaBus(kafka)
     await bus.start()
     try:
         await bus.publish(
@@ -117,3 +115,14 @@ async def seed(taxonomy_url: str, ingest_url: str, bootstrap: str, topic_prefix:
         f"demo data: tenant {TENANT}, project {PROJECT} (image) on ontology {ONTOLOGY} "
         f"v{version} (classes car, person)"
     )
+
+
+async def seed(taxonomy_url: str, ingest_url: str, bootstrap: str, topic_prefix: str = "") -> str:
+    """Wait until taxonomy and ingest answer, then :func:`create` the demo data."""
+    async with (
+        httpx.AsyncClient(base_url=taxonomy_url, timeout=30) as taxonomy,
+        httpx.AsyncClient(base_url=ingest_url, timeout=30) as ingest,
+    ):
+        await _wait_ready(taxonomy)
+        await _wait_ready(ingest)
+        return await create(taxonomy, KafkaSettings(bootstrap, topic_prefix=topic_prefix))
