@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -50,7 +51,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.bus import KafkaBus
 from shared.events import Event, encode
 from shared.logging import get_logger
-from shared.outbox import OUTBOX_EVENTS, OUTBOX_SEQ, OUTBOX_WRITER, Lease, last_seq, next_seq
+from shared.outbox import (
+    OUTBOX_EVENTS,
+    OUTBOX_SEQ,
+    OUTBOX_WRITER,
+    SHUTDOWN_WRITE_S,
+    Lease,
+    last_seq,
+    next_seq,
+)
 
 log = get_logger(__name__)
 
@@ -266,22 +275,26 @@ class CreationOutbox:
                 waiting=self._queued_events,
             )
         try:
-            if not self._open and not self._queue and not self._read_back:
-                await self.db[WRITERS].delete_one({"_id": self.writer_id})
-            else:  # stopped with work left: let the next instance recover it at once
-                await self.db[WRITERS].update_one(
-                    {"_id": self.writer_id},
-                    {
-                        "$set": {
-                            "through": self.watermark(),
-                            "heartbeat": datetime.fromtimestamp(0, UTC),
-                        }
-                    },
-                )
+            with pymongo.timeout(SHUTDOWN_WRITE_S):
+                await self._close_record()
         except Exception:
             log.warning("could not close the outbox writer record; it expires by itself")
         await self._lease.release()
         self._beaten_at = None
+
+    async def _close_record(self) -> None:
+        if not self._open and not self._queue and not self._read_back:
+            await self.db[WRITERS].delete_one({"_id": self.writer_id})
+        else:  # stopped with work left: let the next instance recover it at once
+            await self.db[WRITERS].update_one(
+                {"_id": self.writer_id},
+                {
+                    "$set": {
+                        "through": self.watermark(),
+                        "heartbeat": datetime.fromtimestamp(0, UTC),
+                    }
+                },
+            )
 
     async def _drain(self) -> None:
         while self._queue:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pymongo
 from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -46,6 +47,10 @@ OUTBOX_PENDING = Gauge(
     "Events waiting in the outbox at the relay's last pass (capped by its batch size)",
     ["relay"],
 )
+
+#: How long a best-effort write at shutdown may take (releasing a lease, closing a record):
+#: with MongoDB unreachable, a stop must not wait for the driver's server selection.
+SHUTDOWN_WRITE_S = 1.0
 
 OUTBOX = "_outbox"
 OUTBOX_SINCE = "_outbox_since"  # seq of the oldest pending event of the document
@@ -161,9 +166,11 @@ class Lease:
         if self._until is None:
             return
         try:
-            await self.db["locks"].update_one(
-                {"_id": self.lock_id, "owner": self.owner}, {"$set": {"until": datetime.now(UTC)}}
-            )
+            with pymongo.timeout(SHUTDOWN_WRITE_S):  # best effort: it expires by itself
+                await self.db["locks"].update_one(
+                    {"_id": self.lock_id, "owner": self.owner},
+                    {"$set": {"until": datetime.now(UTC)}},
+                )
         except PyMongoError:
             log.warning("could not release a lease; it expires by itself", lock=self.lock_id)
         self._until = None
