@@ -104,18 +104,17 @@ class CreationBatch:
         self.collection = collection
         self.ticket = ticket
         self.floor = floor
-        self.stamped: dict[Any, int] = {}  # _id -> seq, not known to be stored or not
-        self.events: list[Event[Any]] = []
-        self.inserted_count = 0
+        #: _id -> the document's events, while it is not known to be stored or not
+        self.stamped: dict[Any, Sequence[Event[Any]]] = {}
+        self.events: list[Event[Any]] = []  # of the documents stored
 
     def stamp(self, doc: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
         """The document to insert: ``doc`` and the bookkeeping of its events."""
-        seq = next_seq()
-        self.stamped[doc["_id"]] = seq
+        self.stamped[doc["_id"]] = events
         return {
             **doc,
             OUTBOX_WRITER: self.outbox.writer_id,
-            OUTBOX_SEQ: seq,
+            OUTBOX_SEQ: next_seq(),
             OUTBOX_EVENTS: [
                 # the time as text: a stored date keeps only milliseconds
                 {"id": e.id, "time": e.time.isoformat(), "traceparent": e.traceparent}
@@ -123,10 +122,8 @@ class CreationBatch:
             ],
         }
 
-    def inserted(self, doc_id: Any, events: Sequence[Event[Any]]) -> None:
-        del self.stamped[doc_id]
-        self.events.extend(events)
-        self.inserted_count += 1
+    def inserted(self, doc_id: Any) -> None:
+        self.events.extend(self.stamped.pop(doc_id))
 
     def refused(self, doc_id: Any) -> None:
         self.stamped.pop(doc_id, None)
@@ -306,6 +303,7 @@ class CreationOutbox:
     async def _run(self) -> None:
         next_beat = next_recovery = 0.0
         while True:
+            self._wakeup.clear()  # before the pass: what arrives during it wakes the next
             busy = failed = False
             try:
                 if self._queue:
@@ -340,9 +338,6 @@ class CreationOutbox:
                 await asyncio.sleep(self.retry_interval)
                 continue
             if busy:
-                continue
-            self._wakeup.clear()
-            if self._queue:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

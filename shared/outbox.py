@@ -205,13 +205,11 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.lease = Lease(db, name, lease_seconds)
         self.stats = RelayStats()
-        self._poll_now = True
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Ask the relay to look for pending events now (call after an outbox write)."""
-        self._poll_now = True
         self._wakeup.set()
 
     async def start(self) -> None:
@@ -228,21 +226,18 @@ class OutboxRelay:
     async def _run(self) -> None:
         next_sweep = 0.0
         while True:
+            self._wakeup.clear()  # before the pass: a write during it wakes the next one
             more = False
             try:
                 if time.monotonic() >= next_sweep and await self.lease.hold():
                     await self.sweep()
                     next_sweep = time.monotonic() + self.sweep_interval
-                self._poll_now = False
                 more = await self.publish_pending() >= self.batch_size  # more may be waiting
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay pass failed; will retry")
             if more:
-                continue
-            self._wakeup.clear()
-            if self._poll_now:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)

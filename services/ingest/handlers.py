@@ -221,7 +221,7 @@ class Ingest:
                     else:
                         claiming.add(keys[index])
                         wave.append((index, None))
-                docs, events, outgoing = [], [], []
+                docs, outgoing = [], []
                 for index, duplicate_of in wave:
                     doc, event = self._new_item(
                         tenant,
@@ -235,7 +235,6 @@ class Ingest:
                         traceparent=traceparents[index],
                     )
                     docs.append(doc)
-                    events.append(event)
                     outgoing.append(batch.stamp(doc, [event]))
                 refused = await self.store.insert_many(outgoing)
                 # refused: an item with the same id (the same external id, registered before
@@ -244,7 +243,7 @@ class Ingest:
                 for position, (index, _) in enumerate(wave):
                     doc = docs[position]
                     if position not in refused:
-                        batch.inserted(doc["_id"], [events[position]])
+                        batch.inserted(doc["_id"])
                         created += 1
                         results[index] = Registered("created", doc=doc)
                         stored[doc["external_id"]] = doc

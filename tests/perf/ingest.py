@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -256,6 +257,19 @@ async def raw_worker(bootstrap: str, mongo_uri: str, source: str, sink: str, db_
         await mongo.close()
 
 
+async def timed(
+    pid: int, counter: Counter, count: int, send: Awaitable[None]
+) -> tuple[float, dict[str, float]]:
+    """Send (``send``, not started yet) until ``count`` more records have reached the
+    counter: the rate, and the CPU per item of the pipeline ``pid`` and of the servers."""
+    before = counter.count
+    meter = CpuMeter({"pipeline": pid, **server_pids()})
+    started = time.perf_counter()
+    await send
+    await counter.until(before + count)
+    return count / (time.perf_counter() - started), meter.per_item_us(count)
+
+
 async def raw_round(
     bootstrap: str, mongo_uri: str, n: int, run: str
 ) -> tuple[float, dict[str, float]]:
@@ -279,11 +293,7 @@ async def raw_round(
         await worker.stdout.readline()  # "ready"
         await counter.start()
         messages = [request_message(registration(i, f"raw{run}")) for i in range(n)]
-        meter = CpuMeter({"pipeline": worker.pid, **server_pids()})
-        started = time.perf_counter()
-        await produce_all(bootstrap, source, messages)
-        await counter.until(n)
-        return n / (time.perf_counter() - started), meter.per_item_us(n)
+        return await timed(worker.pid, counter, n, produce_all(bootstrap, source, messages))
     finally:
         await counter.stop()
         worker.terminate()
@@ -428,41 +438,6 @@ class Phase:
         return {name: statistics.median(c[name] for c in self.cpus) for name in self.cpus[0]}
 
 
-async def kafka_round(
-    bootstrap: str,
-    topic: str,
-    service: subprocess.Popen[str],
-    counter: Counter,
-    items: range,
-    run: str,
-) -> tuple[float, dict[str, float]]:
-    messages = [request_message(registration(i, run)) for i in items]
-    before = counter.count
-    meter = CpuMeter({"pipeline": service.pid, **server_pids()})
-    started = time.perf_counter()
-    await produce_all(bootstrap, topic, messages)
-    await counter.until(before + len(items))
-    return len(items) / (time.perf_counter() - started), meter.per_item_us(len(items))
-
-
-async def http_round(
-    base: str,
-    token: str,
-    service: subprocess.Popen[str],
-    counter: Counter,
-    items: range,
-    run: str,
-    batch: int,
-) -> tuple[float, dict[str, float]]:
-    bodies = http_bodies(len(items), batch, run, offset=items.start)
-    before = counter.count
-    meter = CpuMeter({"pipeline": service.pid, **server_pids()})
-    started = time.perf_counter()
-    await http_phase(base, token, bodies)
-    await counter.until(before + len(items))
-    return len(items) / (time.perf_counter() - started), meter.per_item_us(len(items))
-
-
 async def main(args: argparse.Namespace) -> None:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
@@ -488,28 +463,19 @@ async def main(args: argparse.Namespace) -> None:
         for number in range(1, args.rounds + 1):
             # the three paths take turns, so that the machine's moods fall on each alike
             raw.add(*await raw_round(bootstrap, mongo_uri, raw_n, f"{run}r{number}"))
+            messages = [
+                request_message(registration(i, run))
+                for i in range(registered, registered + kafka_n)
+            ]
+            requests = f"{prefix}{MEDIA_REQUESTS.name}"
             kafka.add(
-                *await kafka_round(
-                    bootstrap,
-                    f"{prefix}{MEDIA_REQUESTS.name}",
-                    service,
-                    counter,
-                    range(registered, registered + kafka_n),
-                    run,
+                *await timed(
+                    service.pid, counter, kafka_n, produce_all(bootstrap, requests, messages)
                 )
             )
             registered += kafka_n
-            http.add(
-                *await http_round(
-                    base,
-                    token,
-                    service,
-                    counter,
-                    range(registered, registered + http_n),
-                    run,
-                    args.batch,
-                )
-            )
+            bodies = http_bodies(http_n, args.batch, run, offset=registered)
+            http.add(*await timed(service.pid, counter, http_n, http_phase(base, token, bodies)))
             registered += http_n
             print(
                 f"round {number}: raw {raw.rates[-1]:,.0f}/s   "

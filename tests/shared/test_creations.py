@@ -47,8 +47,8 @@ async def insert(
     with box.batch("things") as batch:
         docs = [batch.stamp({"_id": key, "n": e.data.n}, [e]) for key, e in events.items()]
         await world.db.things.insert_many(docs)
-        for key, event in events.items():
-            batch.inserted(key, [event])
+        for key in events:
+            batch.inserted(key)
     return events
 
 
