@@ -59,6 +59,7 @@ from shared.outbox import (
     Lease,
     last_seq,
     next_seq,
+    wait_event,
 )
 
 log = get_logger(__name__)
@@ -339,10 +340,7 @@ class CreationOutbox:
                 continue
             if busy:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wakeup.wait(), max(0.0, min(next_beat, next_recovery) - time.monotonic())
-                )
+            await wait_event(self._wakeup, min(next_beat, next_recovery) - time.monotonic())
 
     async def _heartbeat(self) -> None:
         await self.db[WRITERS].update_one(

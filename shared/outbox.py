@@ -84,6 +84,18 @@ def last_seq() -> int:
     return _last_seq
 
 
+async def wait_event(event: asyncio.Event, timeout: float) -> None:
+    """Return once ``event`` is set or ``timeout`` seconds have passed.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that arrives in
+    the tick the event is set (python/cpython#86296), and a publisher's loop stopped at
+    that moment would run on, its ``stop()`` waiting forever. ``asyncio.timeout`` does not.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(0.0, timeout)):
+            await event.wait()
+
+
 def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
     entries = []
     for event in events:
@@ -239,8 +251,7 @@ class OutboxRelay:
                 log.exception("outbox relay pass failed; will retry")
             if more:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            await wait_event(self._wakeup, self.poll_interval)
 
     async def publish_pending(self) -> int:
         """One pass: publish up to ``batch_size`` pending events in write order."""
