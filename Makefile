@@ -34,7 +34,7 @@ typecheck: install
 	@.venv/bin/mypy shared services deploy
 
 asyncapi: install  ## regenerate docs/asyncapi.yaml from the payload models
-	@$(PY) -m services.asyncapi > docs/asyncapi.yaml
+	@$(PY) -m shared.asyncapi > docs/asyncapi.yaml
 
 infra-up: install  ## start Kafka and the MongoDB-compatible server only
 	@$(PY) -m deploy.local.infra up

@@ -49,16 +49,8 @@ from prometheus_client import Counter, Histogram
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
-from shared.events import (
-    BadEvent,
-    Event,
-    EventRegistry,
-    EventSpec,
-    Topic,
-    decode,
-    encode,
-    topic_name,
-)
+from shared.contracts.spec import EventSpec, Topic
+from shared.events import BadEvent, Event, EventRegistry, decode, encode, topic_name
 from shared.logging import bind_event, get_logger, unbind_event
 from shared.mongo import write_many
 

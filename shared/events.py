@@ -8,8 +8,8 @@ mode, the hot path, is serialised by pydantic-core, and read by one pydantic-cor
 call that parses the JSON, checks the envelope as the SDK does and validates the
 data against its contract; a message it rejects is read again step by step for
 the reason (the tests prove the SDK and Quorum read each other's messages). The
-``data`` of each event type is a pydantic v2 model declared by its producer in
-``services/<producer>/events.py`` as an :class:`EventSpec`.
+``data`` of each event type is a pydantic v2 model declared in :mod:`shared.contracts`
+with its :class:`EventSpec`.
 
 ``type`` carries the schema version (``quorum.media.registered.v1``); a breaking
 change is a new :class:`EventSpec` published side by side with the old one.
@@ -21,7 +21,7 @@ import base64
 import builtins
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar, Union, cast
@@ -41,6 +41,8 @@ from pydantic import (
     with_config,
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+
+from shared.contracts.spec import EventSpec, Topic
 
 P = TypeVar("P", bound=BaseModel)
 T_ = TypeVar("T_")
@@ -63,43 +65,6 @@ _UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcde
 
 class BadEvent(ValueError):
     """A message that is not a valid event of a known type; it goes to the dead-letter topic."""
-
-
-@dataclass(frozen=True)
-class Topic:
-    """A Kafka topic of the event contracts. ``name`` is unprefixed; see :func:`topic_name`."""
-
-    name: str
-    summary: str
-    key: str
-    dead_letter: bool = True
-
-    @property
-    def dlq(self) -> str:
-        return f"{self.name}.dlq"
-
-
-@dataclass(frozen=True)
-class EventSpec(Generic[P]):
-    """One versioned event contract: its CloudEvents type, topic, key and payload model."""
-
-    type: str
-    topic: Topic
-    payload: builtins.type[P]
-    key: Callable[[P], str]
-    producer: str
-    summary: str
-    consumers: tuple[str, ...] = ()
-    subject: Callable[[P], str | None] | None = None
-    #: For a consumer that answers bad data itself (e.g. with a rejection event) rather
-    #: than dead-lettering it: data that does not match ``payload`` is decoded as this
-    #: looser model instead. Valid data still costs one validation, against ``payload``.
-    lenient: builtins.type[BaseModel] | None = None
-
-    def __post_init__(self) -> None:
-        parts = self.type.rsplit(".", 1)
-        if len(parts) != 2 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
-            raise ValueError(f"event type {self.type!r} must end in a version such as .v1")
 
 
 @dataclass(frozen=True, slots=True)

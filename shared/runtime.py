@@ -16,8 +16,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import BatchHandler, ConsumerRunner, Handler, Inbox, KafkaBus, KafkaSettings
+from shared.contracts.spec import EventSpec, Topic
 from shared.creations import CreationBatch, CreationOutbox, Renderer
-from shared.events import EventSpec, Topic
 from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
 from shared.outbox import OutboxRelay, create_outbox_indexes

@@ -29,12 +29,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.taxonomy.events import (
-    ClassSnapshot,
-    ClassStatus,
-    MappingEntry,
-    VersionPublishedV1,
-)
+from shared.contracts.taxonomy import ClassSnapshot, ClassStatus, MappingEntry, VersionPublishedV1
 from shared.events import Event
 
 

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.auth import mint_token
 from shared.bus import KafkaBus
+from shared.contracts.vocabulary import Modality, TaxonomyRef
+from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.events import Event, make_event
 from shared.runtime import kafka_settings
 from shared.settings import ServiceSettings
-from shared.vocabulary import Modality, TaxonomyRef
 
 
 @asynccontextmanager

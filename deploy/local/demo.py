@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.auth import mint_token
 from shared.bus import KafkaBus, KafkaSettings
+from shared.contracts.vocabulary import Modality, TaxonomyRef
+from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.events import make_event
-from shared.vocabulary import Modality, TaxonomyRef
 
 TENANT = "acme"
 ONTOLOGY = "Street"

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.assignment import api, store
-from services.assignment.events import PROJECTS, WORK
 from services.assignment.handlers import Assignment
 from services.assignment.settings import AssignmentSettings
-from services.ingest.events import MEDIA_REGISTERED
+from shared.contracts.media import MEDIA_REGISTERED
+from shared.contracts.work import PROJECTS, WORK
 from shared.http import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 

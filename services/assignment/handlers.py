@@ -6,7 +6,7 @@ from typing import Any
 
 from services.assignment.models import ReviewItem, ReviewState
 from services.assignment.store import AssignmentStore
-from services.ingest.events import MediaRegisteredV1
+from shared.contracts.media import MediaRegisteredV1
 from shared.events import Event
 from shared.logging import get_logger
 

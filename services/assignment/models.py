@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from shared.vocabulary import Modality
+from shared.contracts.vocabulary import Modality
 
 
 class ReviewState(StrEnum):

@@ -17,10 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from services.ingest.events import MediaRegistration
 from services.ingest.handlers import Ingest, request_hash
 from services.ingest.models import BatchIn, BatchOut, ItemStatus, MediaItem, RegistrationBatch
 from shared.auth import Principal, Role, require_roles
+from shared.contracts.media import MediaRegistration
+from shared.contracts.vocabulary import Modality
 from shared.http import (
     Page,
     ProblemDetail,
@@ -29,7 +30,6 @@ from shared.http import (
     encode_cursor,
     not_found,
 )
-from shared.vocabulary import Modality
 
 router = APIRouter(prefix="/v1", tags=["media"])
 

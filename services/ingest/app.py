@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.ingest import api, store
-from services.ingest.events import MEDIA, REGISTRATION_REQUESTED
 from services.ingest.handlers import Ingest
 from services.ingest.settings import IngestSettings
+from shared.contracts.media import MEDIA, REGISTRATION_REQUESTED
 from shared.http import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy import TaxonomyCache

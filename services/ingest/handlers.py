@@ -13,17 +13,12 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from services.assignment.events import (
-    ITEM_RESOLVED,
-    PROJECT_CHANGED,
-    WORK_CREATED,
-    WORK_LEASED,
-    ItemResolvedV1,
-    ProjectChangedV1,
-    WorkUnitEventV1,
-)
 from services.ingest import validation
-from services.ingest.events import (
+from services.ingest.models import BatchResult, ItemStatus, MediaItem
+from services.ingest.store import MEDIA as MEDIA_COLLECTION
+from services.ingest.store import MediaStore, content_key, item_id_for
+from shared.bus import BatchHandler, Handler, PermanentError
+from shared.contracts.media import (
     MEDIA_REGISTERED,
     MEDIA_REJECTED,
     REGISTRATION_REQUESTED,
@@ -33,19 +28,25 @@ from services.ingest.events import (
     RegistrationRequest,
     RejectionReason,
 )
-from services.ingest.models import BatchResult, ItemStatus, MediaItem
-from services.ingest.store import MEDIA as MEDIA_COLLECTION
-from services.ingest.store import MediaStore, content_key, item_id_for
-from services.taxonomy.events import VERSION_PUBLISHED, VersionPublishedV1
-from shared.bus import BatchHandler, Handler, PermanentError
+from shared.contracts.spec import EventSpec
+from shared.contracts.taxonomy import VERSION_PUBLISHED, VersionPublishedV1
+from shared.contracts.vocabulary import TaxonomyRef
+from shared.contracts.work import (
+    ITEM_RESOLVED,
+    PROJECT_CHANGED,
+    WORK_CREATED,
+    WORK_LEASED,
+    ItemResolvedV1,
+    ProjectChangedV1,
+    WorkUnitEventV1,
+)
 from shared.creations import stored_envelope
-from shared.events import Event, EventSpec, child_traceparent, make_event
+from shared.events import Event, child_traceparent, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
 from shared.mongo import now_ms
 from shared.runtime import Runtime
 from shared.taxonomy import TaxonomyCache, coco_categories
-from shared.vocabulary import TaxonomyRef
 
 log = get_logger(__name__)
 SOURCE = "/quorum/ingest"

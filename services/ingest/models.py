@@ -8,16 +8,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.assignment.events import Resolution
-from services.ingest.events import (
+from shared.contracts.media import (
     BundlePart,
     CaptureMetadata,
     MediaFile,
     MediaRegistration,
     PreLabels,
 )
+from shared.contracts.vocabulary import Label, Modality, Severity, TaxonomyRef
+from shared.contracts.work import Resolution
 from shared.http import FieldError
-from shared.vocabulary import Label, Modality, Severity, TaxonomyRef
 
 MAX_BATCH = 1000
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.assignment.events import ProjectStatus
-from services.ingest.events import (
+from shared.contracts.media import (
     AudioFile,
     ImageFile,
     MediaFile,
@@ -20,9 +19,10 @@ from services.ingest.events import (
     TextFile,
     VideoFile,
 )
-from services.taxonomy.events import AttributeSpec, ClassSnapshot, VersionPublishedV1
+from shared.contracts.taxonomy import AttributeSpec, ClassSnapshot, VersionPublishedV1
+from shared.contracts.vocabulary import Box, Label, Polygon, RleMask
+from shared.contracts.work import ProjectStatus
 from shared.http import FieldError
-from shared.vocabulary import Box, Label, Polygon, RleMask
 
 EPSILON = 1e-6
 

@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.metrics.events import METRICS
 from services.metrics.settings import MetricsSettings
+from shared.contracts.metrics import METRICS
 from shared.http import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 

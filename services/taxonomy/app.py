@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.taxonomy import api, store
-from services.taxonomy.events import TAXONOMY
 from services.taxonomy.handlers import Taxonomy
 from services.taxonomy.settings import TaxonomySettings
+from shared.contracts.taxonomy import TAXONOMY
 from shared.http import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 

@@ -20,9 +20,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from services.taxonomy.events import ClassSnapshot
 from services.taxonomy.models import ClassIn, ImportFormat
 from services.taxonomy.ontology import check_classes, new_class_id
+from shared.contracts.taxonomy import ClassSnapshot
 from shared.http import FieldError
 from shared.taxonomy import coco_categories
 

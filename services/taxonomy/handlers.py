@@ -9,17 +9,13 @@ from typing import Any, NoReturn
 
 from pymongo.errors import DuplicateKeyError
 
-from services.assignment.events import (
-    ITEM_RESOLVED,
-    JUDGMENT_SUBMITTED,
-    WORK_CREATED,
-    ItemResolvedV1,
-    JudgmentSubmittedV1,
-    WorkUnitEventV1,
-)
-from services.ingest.events import MEDIA_REGISTERED, MediaRegisteredV1
 from services.taxonomy import formats, models, ontology
-from services.taxonomy.events import (
+from services.taxonomy.store import StaleRevision, TaxonomyStore
+from shared.auth import Principal
+from shared.bus import Handler
+from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1
+from shared.contracts.spec import EventSpec
+from shared.contracts.taxonomy import (
     EXAMPLE_LINKED,
     VERSION_DEPRECATED,
     VERSION_PUBLISHED,
@@ -31,10 +27,15 @@ from services.taxonomy.events import (
     VersionMapping,
     VersionPublishedV1,
 )
-from services.taxonomy.store import StaleRevision, TaxonomyStore
-from shared.auth import Principal
-from shared.bus import Handler
-from shared.events import Event, EventSpec, make_event
+from shared.contracts.work import (
+    ITEM_RESOLVED,
+    JUDGMENT_SUBMITTED,
+    WORK_CREATED,
+    ItemResolvedV1,
+    JudgmentSubmittedV1,
+    WorkUnitEventV1,
+)
+from shared.events import Event, make_event
 from shared.http import FieldError, Problem, not_found
 from shared.logging import get_logger
 from shared.mongo import now_ms

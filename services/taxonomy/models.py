@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.taxonomy.events import (
+from shared.contracts.taxonomy import (
     AttributeSpec,
     ClassSnapshot,
     ClassStatus,
@@ -16,7 +16,7 @@ from services.taxonomy.events import (
     Polarity,
     Provenance,
 )
-from shared.vocabulary import Geometry, Id, Modality, TimeSegment
+from shared.contracts.vocabulary import Geometry, Id, Modality, TimeSegment
 
 ClassId = Annotated[
     str,

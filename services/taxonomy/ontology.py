@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from services.taxonomy.events import ClassSnapshot, ClassStatus, MappingEntry
+from shared.contracts.taxonomy import ClassSnapshot, ClassStatus, MappingEntry
 from shared.http import FieldError
 
 _SLUG = re.compile(r"[^a-z0-9]+")

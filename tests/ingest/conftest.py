@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
-from services.taxonomy.events import (
+from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
     AttributeSpec,
     ClassSnapshot,

@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
-from services.assignment.events import (
+from services.ingest.handlers import Ingest
+from shared.contracts.media import MEDIA, MEDIA_REGISTERED
+from shared.contracts.vocabulary import Label
+from shared.contracts.work import (
     ITEM_RESOLVED,
     WORK_CREATED,
     ItemResolvedV1,
@@ -18,10 +21,7 @@ from services.assignment.events import (
     WorkKind,
     WorkUnitEventV1,
 )
-from services.ingest.events import MEDIA, MEDIA_REGISTERED
-from services.ingest.handlers import Ingest
 from shared.events import EventRegistry, decode, make_event
-from shared.vocabulary import Label
 from tests.ingest.bodies import image_file, prelabels, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, read_topic

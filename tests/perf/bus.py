@@ -36,8 +36,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from pymongo import AsyncMongoClient
 
-from services.assignment.events import WORK_CREATED, WorkKind, WorkUnitEventV1
 from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings, create_topics
+from shared.contracts.work import WORK_CREATED, WorkKind, WorkUnitEventV1
 from shared.events import Event, encode, make_event
 from tests.kafka_helpers import delete_topics
 

@@ -49,13 +49,13 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from deploy.local.infra import local_infra
-from services.assignment.events import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
-from services.ingest.events import MEDIA, MEDIA_REQUESTS
-from services.taxonomy.events import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
 from shared.auth import mint_token
 from shared.bus import KafkaBus, KafkaSettings, create_topics
+from shared.contracts.media import MEDIA, MEDIA_REQUESTS
+from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
+from shared.contracts.vocabulary import Modality, TaxonomyRef
+from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.events import make_event
-from shared.vocabulary import Modality, TaxonomyRef
 from tests.kafka_helpers import delete_topics, list_topics
 from tests.perf.bus import raw_producer
 

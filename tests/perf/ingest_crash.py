@@ -26,8 +26,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
-from services.ingest.events import MEDIA, MEDIA_REQUESTS
 from shared.auth import mint_token
+from shared.contracts.media import MEDIA, MEDIA_REQUESTS
 from tests.kafka_helpers import delete_topics, list_topics
 from tests.perf.ingest import (
     produce_all,

@@ -11,8 +11,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings
-from shared.events import Event, EventSpec, Topic, make_event
-from shared.vocabulary import Contract
+from shared.contracts.spec import Contract, EventSpec, Topic
+from shared.events import Event, make_event
 from tests.conftest import Endpoints
 
 THINGS = Topic("it.things", summary="test things", key="thing id")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from services.asyncapi import ALL_EVENTS, build_document, render
+from shared.asyncapi import build_document, render
+from shared.contracts.catalog import ALL_EVENTS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 

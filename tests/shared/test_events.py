@@ -11,8 +11,8 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from services.asyncapi import ALL_EVENTS
-from services.ingest.events import (
+from shared.contracts.catalog import ALL_EVENTS
+from shared.contracts.media import (
     MEDIA_REJECTED,
     REGISTRATION_REQUESTED,
     MediaRegistration,
@@ -20,10 +20,10 @@ from services.ingest.events import (
     RegistrationRequest,
     RejectionReason,
 )
+from shared.contracts.spec import EventSpec
 from shared.events import (
     BadEvent,
     EventRegistry,
-    EventSpec,
     child_traceparent,
     decode,
     encode,

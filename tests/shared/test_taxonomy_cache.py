@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.taxonomy.events import (
+from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
     ClassSnapshot,
     MappingEntry,

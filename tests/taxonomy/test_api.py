@@ -12,7 +12,18 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from services.assignment.events import (
+from services.taxonomy.app import create_app
+from services.taxonomy.settings import TaxonomySettings
+from shared.bus import KafkaBus
+from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1, PreLabels
+from shared.contracts.taxonomy import (
+    EXAMPLE_LINKED,
+    TAXONOMY,
+    VERSION_PUBLISHED,
+    VersionPublishedV1,
+)
+from shared.contracts.vocabulary import Label, TaxonomyRef
+from shared.contracts.work import (
     ITEM_RESOLVED,
     JUDGMENT_SUBMITTED,
     WORK_CREATED,
@@ -23,19 +34,8 @@ from services.assignment.events import (
     WorkKind,
     WorkUnitEventV1,
 )
-from services.ingest.events import MEDIA_REGISTERED, MediaRegisteredV1, PreLabels
-from services.taxonomy.app import create_app
-from services.taxonomy.events import (
-    EXAMPLE_LINKED,
-    TAXONOMY,
-    VERSION_PUBLISHED,
-    VersionPublishedV1,
-)
-from services.taxonomy.settings import TaxonomySettings
-from shared.bus import KafkaBus
 from shared.events import EventRegistry, decode, make_event
 from shared.runtime import kafka_settings
-from shared.vocabulary import Label, TaxonomyRef
 from tests.kafka_helpers import eventually, read_topic
 from tests.service_helpers import auth, running
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.taxonomy import formats, ontology
-from services.taxonomy.events import ClassSnapshot, VersionMapping, VersionPublishedV1
 from services.taxonomy.models import ImportFormat
+from shared.contracts.taxonomy import ClassSnapshot, VersionMapping, VersionPublishedV1
 from shared.taxonomy import OntologyVersions
 
 NAMES = [f"c{i}" for i in range(40)]

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.events import EventSpec, Topic
-from shared.vocabulary import Contract, Geometry, Id, Modality, TenantId, TimeSegment
+from shared.contracts.spec import Contract, EventSpec, Topic
+from shared.contracts.vocabulary import Geometry, Id, Modality, TenantId, TimeSegment
 
 PRODUCER = "taxonomy"
 

@@ -1,4 +1,4 @@
-"""Value types of the shared vocabulary (DESIGN.md) used by several contracts.
+"""Value types of the shared vocabulary (Quorum's design notes) used by several contracts.
 
 These are shapes, not rules: producers validate business constraints (a box
 inside its image, a class in the taxonomy version) before they publish.
@@ -9,23 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from shared.contracts.spec import Contract
 
 Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\s\x00-\x1f]+$")]
 TenantId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Contract(BaseModel):
-    """Base of every event payload.
-
-    Consumers are tolerant readers: a field added to a v1 payload later is
-    ignored by older consumers (removing or changing a field needs a v2).
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Modality(StrEnum):

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.events import EventSpec, Topic
-from shared.vocabulary import Contract, Id, Severity, TenantId
+from shared.contracts.spec import Contract, EventSpec, Topic
+from shared.contracts.vocabulary import Id, Severity, TenantId
 
 PRODUCER = "metrics"
 

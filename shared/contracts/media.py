@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AnyUrl, ConfigDict, Field, UrlConstraints
 
-from shared.events import EventSpec, Topic
-from shared.vocabulary import Contract, Id, Label, Modality, TaxonomyRef, TenantId
+from shared.contracts.spec import Contract, EventSpec, Topic
+from shared.contracts.vocabulary import Id, Label, Modality, TaxonomyRef, TenantId
 
 PRODUCER = "ingest"
 

@@ -1,6 +1,6 @@
 """Generate the AsyncAPI 3.0 document of every Quorum event from the payload models.
 
-    python -m services.asyncapi > docs/asyncapi.yaml   (or: make asyncapi)
+    python -m shared.asyncapi > docs/asyncapi.yaml   (or: make asyncapi)
 
 The document is checked in and a test keeps it equal to what the models say,
 the way FastAPI derives OpenAPI from route signatures.
@@ -15,18 +15,9 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
-from services.assignment import events as assignment_events
-from services.ingest import events as ingest_events
-from services.metrics import events as metrics_events
-from services.taxonomy import events as taxonomy_events
-from shared.events import CONTENT_TYPE, EventSpec, Topic
-
-ALL_EVENTS: tuple[EventSpec[Any], ...] = (
-    *ingest_events.EVENTS,
-    *assignment_events.EVENTS,
-    *taxonomy_events.EVENTS,
-    *metrics_events.EVENTS,
-)
+from shared.contracts.catalog import ALL_EVENTS
+from shared.contracts.spec import EventSpec, Topic
+from shared.events import CONTENT_TYPE
 
 
 def _message_name(spec: EventSpec[Any]) -> str:
@@ -120,7 +111,7 @@ def build_document(specs: Iterable[EventSpec[Any]] = ALL_EVENTS) -> dict[str, An
             "description": (
                 "Every cross-service event of Quorum. Envelope: CloudEvents 1.0 in structured "
                 "JSON mode over Kafka; `type` carries the schema version. Generated from the "
-                "payload models by `python -m services.asyncapi`; do not edit by hand."
+                "payload models by `python -m shared.asyncapi`; do not edit by hand."
             ),
         },
         "defaultContentType": CONTENT_TYPE,

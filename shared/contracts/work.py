@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.events import EventSpec, Topic
-from shared.vocabulary import Contract, Id, Label, Modality, Severity, TaxonomyRef, TenantId
+from shared.contracts.spec import Contract, EventSpec, Topic
+from shared.contracts.vocabulary import Id, Label, Modality, Severity, TaxonomyRef, TenantId
 
 PRODUCER = "assignment"
 

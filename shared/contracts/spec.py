@@ -1,0 +1,64 @@
+"""What an event contract is: a payload model, a topic, a key and a versioned type."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Contract(BaseModel):
+    """Base of every event payload.
+
+    Consumers are tolerant readers: a field added to a v1 payload later is
+    ignored by older consumers (removing or changing a field needs a v2).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A Kafka topic of the event contracts. ``name`` is unprefixed: a deployment may put a
+    prefix before it (``QUORUM_TOPIC_PREFIX``)."""
+
+    name: str
+    summary: str
+    key: str
+    dead_letter: bool = True
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+
+@dataclass(frozen=True)
+class EventSpec(Generic[P]):
+    """One versioned event contract: its CloudEvents type, topic, key and payload model.
+
+    ``type`` ends in the schema version (``quorum.media.registered.v1``); a breaking change
+    is a new spec (``.v2``) published side by side with the old one.
+    """
+
+    type: str
+    topic: Topic
+    payload: builtins.type[P]
+    key: Callable[[P], str]
+    producer: str
+    summary: str
+    consumers: tuple[str, ...] = ()
+    subject: Callable[[P], str | None] | None = None
+    #: For a consumer that answers bad data itself (e.g. with a rejection event) rather
+    #: than dead-lettering it: data that does not match ``payload`` is decoded as this
+    #: looser model instead. Valid data still costs one validation, against ``payload``.
+    lenient: builtins.type[BaseModel] | None = None
+
+    def __post_init__(self) -> None:
+        parts = self.type.rsplit(".", 1)
+        if len(parts) != 2 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
+            raise ValueError(f"event type {self.type!r} must end in a version such as .v1")
