@@ -19,13 +19,14 @@ run: install  ## start Kafka, the MongoDB-compatible server and the four service
 	@$(PY) -m deploy.local.run
 
 test: install  ## the whole suite against real servers (started if needed)
+	@out=$$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "import contracts: $${out##*Contracts: }"
 	@$(PY) -m pytest
 
 test-fast: install  ## unit tests only (no servers)
 	@$(PY) -m pytest -m "not integration and not e2e"
 
-lint: install  ## ruff and mypy
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy shared services deploy
+lint: install  ## ruff, mypy and the import contracts
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy shared services deploy && .venv/bin/lint-imports --no-cache
 
 format: install
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .

@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from shared.contracts.catalog import ALL_EVENTS
 from shared.contracts.spec import EventSpec, Topic
-from shared.events import CONTENT_TYPE
+from shared.events.codec import CONTENT_TYPE
 
 
 def _message_name(spec: EventSpec[Any]) -> str:

@@ -48,19 +48,13 @@ from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.bus import KafkaBus
-from shared.events import Event, encode
+from shared.events.codec import encode
+from shared.events.envelope import Event
+from shared.kafka.producer import KafkaBus
 from shared.logging import get_logger
-from shared.outbox import (
-    OUTBOX_EVENTS,
-    OUTBOX_SEQ,
-    OUTBOX_WRITER,
-    SHUTDOWN_WRITE_S,
-    Lease,
-    last_seq,
-    next_seq,
-    wait_event,
-)
+from shared.outbox.entries import OUTBOX_EVENTS, OUTBOX_SEQ, OUTBOX_WRITER, last_seq, next_seq
+from shared.outbox.lease import SHUTDOWN_WRITE_S, Lease
+from shared.outbox.relay import wait_event
 
 log = get_logger(__name__)
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any, Protocol
 
@@ -122,14 +121,6 @@ def _identity(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableM
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.stdlib.get_logger(name)
-
-
-@contextmanager
-def log_context(**values: Any) -> Iterator[None]:
-    """Bind values (tenant, event_id, item_id, trace_id, ...) for the duration of a block."""
-    clean = {key: value for key, value in values.items() if value is not None}
-    with structlog.contextvars.bound_contextvars(**clean):
-        yield
 
 
 def bind_event(event: LoggedEvent) -> Token[LoggedEvent | None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pymongo import AsyncMongoClient, IndexModel
@@ -48,13 +47,6 @@ async def ensure_indexes(db: AsyncDatabase[Any], specs: Sequence[CollectionIndex
 async def ping(client: AsyncMongoClient[Any]) -> None:
     """Raise unless the server answers."""
     await client.admin.command("ping")
-
-
-def now_ms() -> datetime:
-    """The current UTC time at MongoDB's precision (milliseconds), so what an API returns
-    and what an event carries equal what is stored."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 async def find_in(

@@ -15,12 +15,16 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.bus import BatchHandler, ConsumerRunner, Handler, Inbox, KafkaBus, KafkaSettings
 from shared.contracts.spec import EventSpec, Topic
 from shared.creations import CreationBatch, CreationOutbox, Renderer
+from shared.inbox import Inbox
+from shared.kafka.consumer import BatchHandler, ConsumerRunner, Handler
+from shared.kafka.producer import KafkaBus
+from shared.kafka.settings import KafkaSettings
 from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
-from shared.outbox import OutboxRelay, create_outbox_indexes
+from shared.outbox.entries import create_outbox_indexes
+from shared.outbox.relay import OutboxRelay
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -65,7 +69,6 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self.creations: CreationOutbox | None = None
         self.consumer: ConsumerRunner | None = None
-        self._started = False
 
     async def start(self, spec: RuntimeSpec) -> None:
         """Indexes, topics, producer, relay, then consumers (so handlers can publish)."""
@@ -107,7 +110,6 @@ class Runtime:
                 without_inbox=spec.consumed_without_inbox,
             )
             await self.consumer.start()
-        self._started = True
         log.info("runtime started", settings=self.settings.safe_dump())
 
     async def stop(self) -> None:
@@ -119,7 +121,6 @@ class Runtime:
             await self.creations.stop()
         await self.bus.stop()
         await self.client.close()
-        self._started = False
 
     def wake_relay(self) -> None:
         if self.relay is not None:

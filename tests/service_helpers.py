@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from shared.auth import mint_token
-from shared.bus import KafkaBus
+from shared.auth.tokens import mint_token
 from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
-from shared.events import Event, make_event
+from shared.events.envelope import Event, make_event
+from shared.kafka.producer import KafkaBus
 from shared.runtime import kafka_settings
 from shared.settings import ServiceSettings
 

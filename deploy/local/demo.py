@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 
-from shared.auth import mint_token
-from shared.bus import KafkaBus, KafkaSettings
+from shared.auth.tokens import mint_token
 from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
-from shared.events import make_event
+from shared.events.envelope import make_event
+from shared.kafka.producer import KafkaBus
+from shared.kafka.settings import KafkaSettings
 
 TENANT = "acme"
 ONTOLOGY = "Street"

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 
 from services.assignment.handlers import Assignment
 from services.assignment.models import ReviewItem
-from shared.auth import Principal, Role, require_roles
-from shared.http import ProblemDetail, not_found
+from shared.auth.dependencies import require_roles
+from shared.auth.principal import Principal, Role
+from shared.http.problems import ProblemDetail, not_found
 
 router = APIRouter(prefix="/v1", tags=["items"])
 

@@ -12,7 +12,7 @@ from services.assignment.handlers import Assignment
 from services.assignment.settings import AssignmentSettings
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import PROJECTS, WORK
-from shared.http import create_service_app
+from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 
 

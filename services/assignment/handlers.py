@@ -7,7 +7,7 @@ from typing import Any
 from services.assignment.models import ReviewItem, ReviewState
 from services.assignment.store import AssignmentStore
 from shared.contracts.media import MediaRegisteredV1
-from shared.events import Event
+from shared.events.envelope import Event
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -8,7 +8,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.mongo import CollectionIndexes
-from shared.outbox import HIDE_OUTBOX
+from shared.outbox.entries import HIDE_OUTBOX
 
 ITEMS = "items"
 

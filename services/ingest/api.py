@@ -19,17 +19,12 @@ from pydantic import ValidationError
 
 from services.ingest.handlers import Ingest, request_hash
 from services.ingest.models import BatchIn, BatchOut, ItemStatus, MediaItem, RegistrationBatch
-from shared.auth import Principal, Role, require_roles
+from shared.auth.dependencies import require_roles
+from shared.auth.principal import Principal, Role
 from shared.contracts.media import MediaRegistration
 from shared.contracts.vocabulary import Modality
-from shared.http import (
-    Page,
-    ProblemDetail,
-    bad_cursor,
-    decode_cursor,
-    encode_cursor,
-    not_found,
-)
+from shared.http.pagination import Page, bad_cursor, decode_cursor, encode_cursor
+from shared.http.problems import ProblemDetail, not_found
 
 router = APIRouter(prefix="/v1", tags=["media"])
 

@@ -11,9 +11,9 @@ from services.ingest import api, store
 from services.ingest.handlers import Ingest
 from services.ingest.settings import IngestSettings
 from shared.contracts.media import MEDIA, REGISTRATION_REQUESTED
-from shared.http import create_service_app
+from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
-from shared.taxonomy import TaxonomyCache
+from shared.taxonomy.cache import TaxonomyCache
 
 
 def create_app(settings: IngestSettings) -> FastAPI:

@@ -17,7 +17,7 @@ from services.ingest import validation
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
 from services.ingest.store import MEDIA as MEDIA_COLLECTION
 from services.ingest.store import MediaStore, content_key, item_id_for
-from shared.bus import BatchHandler, Handler, PermanentError
+from shared.clock import now_ms
 from shared.contracts.media import (
     MEDIA_REGISTERED,
     MEDIA_REJECTED,
@@ -41,12 +41,15 @@ from shared.contracts.work import (
     WorkUnitEventV1,
 )
 from shared.creations import stored_envelope
-from shared.events import Event, child_traceparent, make_event
-from shared.http import FieldError, Problem, not_found
+from shared.errors import FieldError
+from shared.events.envelope import Event, make_event
+from shared.events.trace import child_traceparent
+from shared.http.problems import Problem, not_found
+from shared.kafka.consumer import BatchHandler, Handler, PermanentError
 from shared.logging import get_logger
-from shared.mongo import now_ms
 from shared.runtime import Runtime
-from shared.taxonomy import TaxonomyCache, coco_categories
+from shared.taxonomy.cache import TaxonomyCache
+from shared.taxonomy.coco import coco_categories
 
 log = get_logger(__name__)
 SOURCE = "/quorum/ingest"

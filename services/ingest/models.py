@@ -17,7 +17,7 @@ from shared.contracts.media import (
 )
 from shared.contracts.vocabulary import Label, Modality, Severity, TaxonomyRef
 from shared.contracts.work import Resolution
-from shared.http import FieldError
+from shared.errors import FieldError
 
 MAX_BATCH = 1000
 

@@ -22,9 +22,9 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.events import Event
+from shared.events.envelope import Event
 from shared.mongo import DUPLICATE_KEY, CollectionIndexes, find_in
-from shared.outbox import HIDE_OUTBOX, new_document
+from shared.outbox.entries import HIDE_OUTBOX, new_document
 
 MEDIA = "media"
 REJECTIONS = "rejections"

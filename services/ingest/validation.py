@@ -22,7 +22,7 @@ from shared.contracts.media import (
 from shared.contracts.taxonomy import AttributeSpec, ClassSnapshot, VersionPublishedV1
 from shared.contracts.vocabulary import Box, Label, Polygon, RleMask
 from shared.contracts.work import ProjectStatus
-from shared.http import FieldError
+from shared.errors import FieldError
 
 EPSILON = 1e-6
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.metrics.settings import MetricsSettings
 from shared.contracts.metrics import METRICS
-from shared.http import create_service_app
+from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 
 

@@ -13,8 +13,10 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, 
 
 from services.taxonomy import models
 from services.taxonomy.handlers import Taxonomy, etag
-from shared.auth import Principal, Role, require_roles
-from shared.http import Page, ProblemDetail, decode_cursor, encode_cursor
+from shared.auth.dependencies import require_roles
+from shared.auth.principal import Principal, Role
+from shared.http.pagination import Page, decode_cursor, encode_cursor
+from shared.http.problems import ProblemDetail
 
 router = APIRouter(prefix="/v1/ontologies", tags=["taxonomy"])
 

@@ -11,7 +11,7 @@ from services.taxonomy import api, store
 from services.taxonomy.handlers import Taxonomy
 from services.taxonomy.settings import TaxonomySettings
 from shared.contracts.taxonomy import TAXONOMY
-from shared.http import create_service_app
+from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 
 

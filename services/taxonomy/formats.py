@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from services.taxonomy.models import ClassIn, ImportFormat
 from services.taxonomy.ontology import check_classes, new_class_id
 from shared.contracts.taxonomy import ClassSnapshot
-from shared.http import FieldError
-from shared.taxonomy import coco_categories
+from shared.errors import FieldError
+from shared.taxonomy.coco import coco_categories
 
 MAX_ROWS = 20_000
 

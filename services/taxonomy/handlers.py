@@ -11,8 +11,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.taxonomy import formats, models, ontology
 from services.taxonomy.store import StaleRevision, TaxonomyStore
-from shared.auth import Principal
-from shared.bus import Handler
+from shared.auth.principal import Principal
+from shared.clock import now_ms
 from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1
 from shared.contracts.spec import EventSpec
 from shared.contracts.taxonomy import (
@@ -35,12 +35,13 @@ from shared.contracts.work import (
     JudgmentSubmittedV1,
     WorkUnitEventV1,
 )
-from shared.events import Event, make_event
-from shared.http import FieldError, Problem, not_found
+from shared.errors import FieldError
+from shared.events.envelope import Event, make_event
+from shared.http.problems import Problem, not_found
+from shared.kafka.consumer import Handler
 from shared.logging import get_logger
-from shared.mongo import now_ms
 from shared.runtime import Runtime
-from shared.taxonomy import OntologyVersions, UnknownVersion
+from shared.taxonomy.translation import OntologyVersions, UnknownVersion
 
 log = get_logger(__name__)
 SOURCE = "/quorum/taxonomy"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from shared.contracts.taxonomy import ClassSnapshot, ClassStatus, MappingEntry
-from shared.http import FieldError
+from shared.errors import FieldError
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 #: Fields whose change is reported as ``changed`` (with the field names in the note).

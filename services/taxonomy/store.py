@@ -17,9 +17,9 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.events import Event
+from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
-from shared.outbox import HIDE_OUTBOX, new_document, with_events
+from shared.outbox.entries import HIDE_OUTBOX, new_document, with_events
 
 ONTOLOGIES = "ontologies"
 DRAFTS = "drafts"

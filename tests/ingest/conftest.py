@@ -19,7 +19,7 @@ from shared.contracts.taxonomy import (
     ClassSnapshot,
     VersionPublishedV1,
 )
-from shared.events import make_event
+from shared.events.envelope import make_event
 from tests.kafka_helpers import eventually
 from tests.service_helpers import project_changed, publish, running
 

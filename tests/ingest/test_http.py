@@ -21,7 +21,8 @@ from shared.contracts.work import (
     WorkKind,
     WorkUnitEventV1,
 )
-from shared.events import EventRegistry, decode, make_event
+from shared.events.codec import EventRegistry, decode
+from shared.events.envelope import make_event
 from tests.ingest.bodies import image_file, prelabels, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, read_topic

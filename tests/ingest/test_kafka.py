@@ -13,9 +13,9 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from services.ingest.handlers import Ingest
-from shared.bus import dead_letter_reason
 from shared.contracts.media import MEDIA, MEDIA_REGISTERED, MEDIA_REJECTED, MEDIA_REQUESTS
-from shared.events import EventRegistry, decode, encode
+from shared.events.codec import EventRegistry, decode, encode
+from shared.kafka.dead_letters import dead_letter_reason
 from tests.ingest.bodies import image_file, prelabels, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, produce, read_topic

@@ -36,9 +36,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from pymongo import AsyncMongoClient
 
-from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings, create_topics
 from shared.contracts.work import WORK_CREATED, WorkKind, WorkUnitEventV1
-from shared.events import Event, encode, make_event
+from shared.events.codec import encode
+from shared.events.envelope import Event, make_event
+from shared.inbox import Inbox
+from shared.kafka.consumer import ConsumerRunner
+from shared.kafka.producer import KafkaBus
+from shared.kafka.settings import KafkaSettings
+from shared.kafka.topics import create_topics
 from tests.kafka_helpers import delete_topics
 
 PARTITIONS = 6

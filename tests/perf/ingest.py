@@ -49,13 +49,15 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from deploy.local.infra import local_infra
-from shared.auth import mint_token
-from shared.bus import KafkaBus, KafkaSettings, create_topics
+from shared.auth.tokens import mint_token
 from shared.contracts.media import MEDIA, MEDIA_REQUESTS
 from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
 from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
-from shared.events import make_event
+from shared.events.envelope import make_event
+from shared.kafka.producer import KafkaBus
+from shared.kafka.settings import KafkaSettings
+from shared.kafka.topics import create_topics
 from tests.kafka_helpers import delete_topics, list_topics
 from tests.perf.bus import raw_producer
 

@@ -26,7 +26,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
-from shared.auth import mint_token
+from shared.auth.tokens import mint_token
 from shared.contracts.media import MEDIA, MEDIA_REQUESTS
 from tests.kafka_helpers import delete_topics, list_topics
 from tests.perf.ingest import (

@@ -10,9 +10,12 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.bus import ConsumerRunner, Inbox, KafkaBus, KafkaSettings
 from shared.contracts.spec import Contract, EventSpec, Topic
-from shared.events import Event, make_event
+from shared.events.envelope import Event, make_event
+from shared.inbox import Inbox
+from shared.kafka.consumer import ConsumerRunner
+from shared.kafka.producer import KafkaBus
+from shared.kafka.settings import KafkaSettings
 from tests.conftest import Endpoints
 
 THINGS = Topic("it.things", summary="test things", key="thing id")

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from shared.bus import ConsumerRunner, Inbox, dead_letter_reason
-from shared.events import Event, encode
+from shared.events.codec import encode
+from shared.events.envelope import Event
+from shared.inbox import Inbox
+from shared.kafka.consumer import ConsumerRunner
+from shared.kafka.dead_letters import dead_letter_reason
 from tests.kafka_helpers import eventually, read_topic
 from tests.shared.bus_world import THING_CHANGED, THINGS, World
 

@@ -14,17 +14,20 @@ from typing import Any
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from shared.bus import ConsumerRunner, Inbox, dead_letter_reason
-from shared.events import Event, encode, make_event
+from shared.events.codec import encode
+from shared.events.envelope import Event, make_event
+from shared.inbox import Inbox
+from shared.kafka.consumer import ConsumerRunner
+from shared.kafka.dead_letters import dead_letter_reason
 from shared.logging import configure_logging, get_logger
-from shared.outbox import (
+from shared.outbox.entries import (
     OUTBOX,
     OUTBOX_SINCE,
-    OutboxRelay,
     create_outbox_indexes,
     new_document,
     with_events,
 )
+from shared.outbox.relay import OutboxRelay
 from tests.kafka_helpers import eventually, produce, read_topic
 from tests.shared.bus_world import ITEM_NOTED, THING_CHANGED, THINGS, ItemNoted, ThingChanged, World
 

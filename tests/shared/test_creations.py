@@ -14,8 +14,9 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 
 from shared.creations import WRITERS, CreationOutbox, OutboxUnavailable, stored_envelope
-from shared.events import Event, encode, make_event
-from shared.outbox import HIDE_OUTBOX
+from shared.events.codec import encode
+from shared.events.envelope import Event, make_event
+from shared.outbox.entries import HIDE_OUTBOX
 from tests.kafka_helpers import eventually, read_topic
 from tests.shared.bus_world import THING_CHANGED, ThingChanged, World
 

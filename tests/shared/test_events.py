@@ -21,16 +21,9 @@ from shared.contracts.media import (
     RejectionReason,
 )
 from shared.contracts.spec import EventSpec
-from shared.events import (
-    BadEvent,
-    EventRegistry,
-    child_traceparent,
-    decode,
-    encode,
-    make_event,
-    new_event_id,
-    trace_id_of,
-)
+from shared.events.codec import BadEvent, EventRegistry, decode, encode
+from shared.events.envelope import make_event
+from shared.events.trace import child_traceparent, new_event_id, trace_id_of
 
 REGISTRY = EventRegistry(ALL_EVENTS)
 

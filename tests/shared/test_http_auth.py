@@ -17,9 +17,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from pymongo.errors import ServerSelectionTimeoutError
 
-from shared.auth import Principal, Role, mint_token, require_roles
-from shared.auth import main as token_cli
-from shared.http import Problem, create_service_app, decode_cursor, encode_cursor
+from shared.auth.cli import main as token_cli
+from shared.auth.dependencies import require_roles
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import mint_token
+from shared.http.app import create_service_app
+from shared.http.pagination import decode_cursor, encode_cursor
+from shared.http.problems import Problem
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 

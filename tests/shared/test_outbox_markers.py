@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from shared.outbox import (
+from shared.outbox.entries import (
     OUTBOX,
     OUTBOX_SINCE,
-    OutboxRelay,
     create_outbox_indexes,
     new_document,
     with_events,
 )
+from shared.outbox.relay import OutboxRelay
 from tests.kafka_helpers import eventually, read_topic
 from tests.shared.bus_world import World
 

@@ -8,7 +8,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.bus import KeyPartitioner, murmur2
+from shared.kafka.partitioner import KeyPartitioner, murmur2
 
 
 @given(st.binary(max_size=200))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.creations import CreationOutbox
-from shared.outbox import OutboxRelay
+from shared.outbox.relay import OutboxRelay
 from tests.shared.bus_world import World
 
 pytestmark = pytest.mark.integration

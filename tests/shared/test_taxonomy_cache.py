@@ -17,8 +17,9 @@ from shared.contracts.taxonomy import (
     VersionMapping,
     VersionPublishedV1,
 )
-from shared.events import make_event
-from shared.taxonomy import TaxonomyCache, UnknownVersion
+from shared.events.envelope import make_event
+from shared.taxonomy.cache import TaxonomyCache
+from shared.taxonomy.translation import UnknownVersion
 
 pytestmark = pytest.mark.integration
 

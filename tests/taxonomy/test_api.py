@@ -14,7 +14,6 @@ import pytest_asyncio
 
 from services.taxonomy.app import create_app
 from services.taxonomy.settings import TaxonomySettings
-from shared.bus import KafkaBus
 from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1, PreLabels
 from shared.contracts.taxonomy import (
     EXAMPLE_LINKED,
@@ -34,7 +33,9 @@ from shared.contracts.work import (
     WorkKind,
     WorkUnitEventV1,
 )
-from shared.events import EventRegistry, decode, make_event
+from shared.events.codec import EventRegistry, decode
+from shared.events.envelope import make_event
+from shared.kafka.producer import KafkaBus
 from shared.runtime import kafka_settings
 from tests.kafka_helpers import eventually, read_topic
 from tests.service_helpers import auth, running

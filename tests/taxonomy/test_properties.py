@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from services.taxonomy import formats, ontology
 from services.taxonomy.models import ImportFormat
 from shared.contracts.taxonomy import ClassSnapshot, VersionMapping, VersionPublishedV1
-from shared.taxonomy import OntologyVersions
+from shared.taxonomy.translation import OntologyVersions
 
 NAMES = [f"c{i}" for i in range(40)]
 

@@ -1,4 +1,4 @@
-"""The event envelope: CloudEvents 1.0 over Kafka, typed payloads, versioned types.
+"""Events as Kafka messages: CloudEvents 1.0, structured mode written, both modes read.
 
 Quorum writes events in the CloudEvents *structured* JSON content mode of the
 Kafka protocol binding (``content-type: application/cloudevents+json``) and
@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import base64
 import builtins
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar, Union, cast
 
@@ -42,7 +40,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from shared.contracts.spec import EventSpec, Topic
+from shared.contracts.spec import EventSpec
+from shared.events.envelope import Event
 
 P = TypeVar("P", bound=BaseModel)
 T_ = TypeVar("T_")
@@ -60,36 +59,10 @@ _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 #: Extension attributes Quorum reads into :class:`Event` fields rather than ``extensions``.
 _READ_EXTENSIONS = frozenset({"tenant", "traceparent", "partitionkey"})
 _NOT_EXTENSIONS = _ENVELOPE_ATTRS | _READ_EXTENSIONS | {"data", "data_base64"}
-_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 class BadEvent(ValueError):
     """A message that is not a valid event of a known type; it goes to the dead-letter topic."""
-
-
-@dataclass(frozen=True, slots=True)
-class Event(Generic[P]):
-    """A decoded or to-be-published CloudEvent with a typed payload.
-
-    Slotted: one object for the garbage collector to track per event instead of two
-    (events are made and read by the thousand).
-    """
-
-    id: str
-    type: str
-    source: str
-    time: datetime
-    data: P
-    key: str
-    topic: Topic
-    tenant: str | None = None
-    subject: str | None = None
-    traceparent: str | None = None
-    extensions: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def trace_id(self) -> str | None:
-        return trace_id_of(self.traceparent)
 
 
 class EventRegistry:
@@ -123,66 +96,6 @@ class EventRegistry:
 
     def __len__(self) -> int:
         return len(self._specs)
-
-
-def new_traceparent() -> str:
-    """A fresh W3C traceparent (version 00, sampled)."""
-    ids = os.urandom(24).hex()
-    return f"00-{ids[:32]}-{ids[32:]}-01"
-
-
-def new_event_id() -> str:
-    """A random (version 4) UUID in its text form, as ``str(uuid.uuid4())`` but cheaper."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-
-
-def child_traceparent(parent: str | None) -> str:
-    """Continue a W3C trace: same trace id, new span id; a fresh trace if there is none."""
-    trace = trace_id_of(parent)
-    if trace is None:
-        return new_traceparent()
-    return f"00-{trace}-{os.urandom(8).hex()}-01"
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    if not traceparent:
-        return None
-    parts = traceparent.strip().split("-")
-    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
-        return None
-    trace = parts[1].lower()
-    if not all(c in "0123456789abcdef" for c in trace) or trace == "0" * 32:
-        return None
-    return trace
-
-
-def make_event(
-    spec: EventSpec[P],
-    data: P,
-    *,
-    source: str,
-    tenant: str | None,
-    traceparent: str | None = None,
-    event_id: str | None = None,
-    time: datetime | None = None,
-) -> Event[P]:
-    """Build an event of ``spec``; the key and subject come from the payload."""
-    if not isinstance(data, spec.payload):
-        raise TypeError(f"{spec.type} carries {spec.payload.__name__}, not {type(data).__name__}")
-    subject = spec.subject(data) if spec.subject else None
-    return Event(
-        id=event_id or new_event_id(),
-        type=spec.type,
-        source=source,
-        time=time or datetime.now(UTC),
-        data=data,
-        key=spec.key(data),
-        topic=spec.topic,
-        tenant=tenant,
-        subject=subject,
-        traceparent=traceparent or new_traceparent(),
-    )
 
 
 def encode(event: Event[Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -442,9 +355,3 @@ def _validation_reason(spec: EventSpec[Any], exc: ValidationError) -> str:
         f"data.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:20]
     )
     return f"{spec.type}: data does not match the contract: {problems}"
-
-
-def topic_name(prefix: str, topic: Topic | str) -> str:
-    """The real Kafka topic name for a contract topic under a deployment's prefix."""
-    name = topic.name if isinstance(topic, Topic) else topic
-    return f"{prefix}{name}"

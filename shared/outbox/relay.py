@@ -1,44 +1,23 @@
-"""Transactional outbox without multi-document transactions.
-
-A state change and the events it causes are written in ONE MongoDB document
-write: the encoded events are pushed into the changed document's ``_outbox``
-array by the same ``insert_one`` / ``update_one`` / ``find_one_and_update``
-that changes the state. Single-document writes are atomic on every MongoDB
-deployment (and on the local MongoDB-compatible server), so there is no state
-change without its event and no event without its state change.
-
-The :class:`OutboxRelay` publishes pending events in the order they were
-written, waits for the broker's acknowledgement, and only then removes them
-from their documents. A crash after publishing and before removing publishes
-the same event (same id, same bytes) again; consumers drop the duplicate by
-event id. Several replicas of a service may run a relay: a lease in the
-``locks`` collection lets one publish at a time.
-
-Documents whose events are all caused by their creation can do without the clearing
-write: see :mod:`shared.creations`.
-"""
+"""The outbox relay: publishes pending events in write order, then clears them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pymongo
 from prometheus_client import Gauge
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from shared.bus import KafkaBus
-from shared.events import STRUCTURED_HEADERS, Event, encode
+from shared.kafka.producer import KafkaBus
 from shared.logging import get_logger
 from shared.mongo import find_in, write_many
+from shared.outbox.entries import OUTBOX, OUTBOX_SINCE, outbox_headers
+from shared.outbox.lease import Lease
 
 log = get_logger(__name__)
 
@@ -48,40 +27,7 @@ OUTBOX_PENDING = Gauge(
     ["relay"],
 )
 
-#: How long a best-effort write at shutdown may take (releasing a lease, closing a record):
-#: with MongoDB unreachable, a stop must not wait for the driver's server selection.
-SHUTDOWN_WRITE_S = 1.0
-
-OUTBOX = "_outbox"
-OUTBOX_SINCE = "_outbox_since"  # seq of the oldest pending event of the document
-# the creation outbox's fields (see shared.creations)
-OUTBOX_WRITER = "_outbox_writer"
-OUTBOX_SEQ = "_outbox_seq"
-OUTBOX_EVENTS = "_outbox_events"
-#: Projection that hides outbox bookkeeping from documents returned to callers.
-HIDE_OUTBOX: Mapping[str, int] = {
-    OUTBOX: 0,
-    OUTBOX_SINCE: 0,
-    OUTBOX_WRITER: 0,
-    OUTBOX_SEQ: 0,
-    OUTBOX_EVENTS: 0,
-}
 _MARKER_FIELDS: Mapping[str, int] = {OUTBOX: 1, OUTBOX_SINCE: 1}
-
-_last_seq = 0
-
-
-def next_seq() -> int:
-    """A per-process strictly increasing sequence, roughly wall-clock nanoseconds."""
-    global _last_seq
-    now = time.time_ns()
-    _last_seq = max(_last_seq + 1, now)
-    return _last_seq
-
-
-def last_seq() -> int:
-    """The last number :func:`next_seq` gave (0 before the first)."""
-    return _last_seq
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> None:
@@ -94,98 +40,6 @@ async def wait_event(event: asyncio.Event, timeout: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(max(0.0, timeout)):
             await event.wait()
-
-
-def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
-    entries = []
-    for event in events:
-        key, value, headers = encode(event)
-        entry = {
-            "id": event.id,
-            "seq": next_seq(),
-            "topic": event.topic.name,
-            "key": key.decode(),
-            "value": value,  # bytes are stored as BSON binary
-            "type": event.type,
-        }
-        if tuple(headers) != STRUCTURED_HEADERS:  # the usual ones are not stored: smaller
-            entry["headers"] = [[name, val] for name, val in headers]  # documents to rewrite
-        entries.append(entry)
-    return entries
-
-
-def _headers(entry: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    stored = entry.get("headers")
-    if stored is None:
-        return list(STRUCTURED_HEADERS)
-    return [(name, bytes(value)) for name, value in stored]
-
-
-def with_events(update: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
-    """Add ``events`` to an update document so they are stored by the same write."""
-    merged = {op: dict(fields) for op, fields in update.items()}
-    if not events:
-        return merged
-    entries = outbox_entries(events)
-    merged.setdefault("$push", {})[OUTBOX] = {"$each": entries}
-    merged.setdefault("$min", {})[OUTBOX_SINCE] = entries[0]["seq"]
-    return merged
-
-
-def new_document(doc: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
-    """A document to insert together with the events its creation causes."""
-    out = dict(doc)
-    if events:
-        out[OUTBOX] = outbox_entries(events)
-        out[OUTBOX_SINCE] = out[OUTBOX][0]["seq"]
-    return out
-
-
-async def create_outbox_indexes(db: AsyncDatabase[Any], collections: Iterable[str]) -> None:
-    for name in collections:
-        await db[name].create_index([(OUTBOX_SINCE, ASCENDING)], sparse=True, name="outbox_pending")
-
-
-class Lease:
-    """A lease in the ``locks`` collection: one holder at a time among a service's replicas."""
-
-    def __init__(self, db: AsyncDatabase[Any], lock_id: str, seconds: float) -> None:
-        self.db = db
-        self.lock_id = lock_id
-        self.length = timedelta(seconds=seconds)
-        self.owner = f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"
-        self._until: datetime | None = None
-
-    async def hold(self) -> bool:
-        """Take or renew the lease; False while another holder has it."""
-        now = datetime.now(UTC)
-        if self._until is not None and now < self._until - self.length / 2:
-            return True
-        until = now + self.length
-        try:
-            await self.db["locks"].find_one_and_update(
-                {"_id": self.lock_id, "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": until}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            self._until = None
-            return False
-        self._until = until
-        return True
-
-    async def release(self) -> None:
-        if self._until is None:
-            return
-        try:
-            with pymongo.timeout(SHUTDOWN_WRITE_S):  # best effort: it expires by itself
-                await self.db["locks"].update_one(
-                    {"_id": self.lock_id, "owner": self.owner},
-                    {"$set": {"until": datetime.now(UTC)}},
-                )
-        except PyMongoError:
-            log.warning("could not release a lease; it expires by itself", lock=self.lock_id)
-        self._until = None
 
 
 @dataclass
@@ -289,7 +143,7 @@ class OutboxRelay:
                     entry["topic"],
                     entry["key"].encode(),
                     bytes(entry["value"]),
-                    _headers(entry),
+                    outbox_headers(entry),
                 )
                 for _, _, _, entry in pending
             ]
@@ -356,11 +210,3 @@ class OutboxRelay:
         if restored:
             log.warning("outbox markers restored", documents=restored)
         return restored
-
-
-async def pending_count(db: AsyncDatabase[Any], collections: Iterable[str]) -> int:
-    total = 0
-    for name in collections:
-        async for doc in db[name].find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1}):
-            total += len(doc.get(OUTBOX) or ())
-    return total

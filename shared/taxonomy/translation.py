@@ -25,12 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.taxonomy import ClassSnapshot, ClassStatus, MappingEntry, VersionPublishedV1
-from shared.events import Event
 
 
 @dataclass(frozen=True)
@@ -193,95 +189,3 @@ class OntologyVersions:
         for number in numbers:
             if number not in self.versions:
                 raise UnknownVersion(f"version {number} is not known")
-
-
-class TaxonomyCache:
-    """Published versions a service consumed, kept in its own database and in memory.
-
-    Feed it ``version_published`` events with :meth:`apply` (idempotent: the same
-    version applied twice stores one copy) and call :meth:`load` at start-up.
-    """
-
-    COLLECTION = "taxonomy_versions"
-
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
-        self.collection = db[self.COLLECTION]
-        self._ontologies: dict[tuple[str, str], OntologyVersions] = {}
-
-    async def load(self) -> None:
-        async for doc in self.collection.find({}, {"_id": 0}):
-            self._remember(VersionPublishedV1.model_validate(doc["snapshot"]))
-
-    async def apply(self, event: Event[VersionPublishedV1]) -> None:
-        await self.store(event.data)
-
-    async def store(self, version: VersionPublishedV1) -> None:
-        key = f"{version.tenant}/{version.ontology_id}/{version.version}"
-        await self.collection.replace_one(
-            {"_id": key},
-            {"_id": key, "snapshot": version.model_dump(mode="json")},
-            upsert=True,
-        )
-        self._remember(version)
-
-    def _remember(self, version: VersionPublishedV1) -> None:
-        key = (version.tenant, version.ontology_id)
-        self._ontologies.setdefault(key, OntologyVersions()).add(version)
-
-    def ontology(self, tenant: str, ontology_id: str) -> OntologyVersions | None:
-        return self._ontologies.get((tenant, ontology_id))
-
-    def version(self, tenant: str, ontology_id: str, number: int) -> VersionPublishedV1 | None:
-        versions = self.ontology(tenant, ontology_id)
-        return versions.get(number) if versions else None
-
-    async def fetch(self, tenant: str, ontology_id: str, number: int) -> VersionPublishedV1 | None:
-        """A version from memory, else from the database: another replica of the service may
-        have consumed it (published versions never change, so what is cached stays true)."""
-        found = self.version(tenant, ontology_id, number)
-        if found is None:
-            doc = await self.collection.find_one({"_id": f"{tenant}/{ontology_id}/{number}"})
-            if doc is not None:
-                found = VersionPublishedV1.model_validate(doc["snapshot"])
-                self._remember(found)
-        return found
-
-
-def coco_categories(classes: Sequence[ClassSnapshot]) -> list[dict[str, Any]]:
-    """COCO ``categories`` of a version: classes imported from COCO keep their id, name and
-    supercategory exactly; others get ids after the largest, and their parent's name (or
-    their own) as supercategory."""
-    by_id = {c.id: c for c in classes}
-    used: set[int] = set()
-    categories: list[dict[str, Any]] = []
-    pending: list[ClassSnapshot] = []
-    for cls in classes:
-        coco_id = cls.extra.get("coco_id")
-        if isinstance(coco_id, int) and not isinstance(coco_id, bool) and coco_id not in used:
-            used.add(coco_id)
-            categories.append(_category(cls, coco_id, by_id))
-        elif cls.id.isdigit() and int(cls.id) not in used:
-            used.add(int(cls.id))
-            categories.append(_category(cls, int(cls.id), by_id))
-        else:
-            pending.append(cls)
-    next_id = max(used, default=0) + 1
-    for cls in sorted(pending, key=lambda c: c.id):
-        categories.append(_category(cls, next_id, by_id))
-        next_id += 1
-    categories.sort(key=lambda c: c["id"])
-    return categories
-
-
-def _category(cls: ClassSnapshot, coco_id: int, by_id: dict[str, ClassSnapshot]) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": coco_id, "name": cls.name}
-    if "supercategory" in cls.extra:
-        out["supercategory"] = cls.extra["supercategory"]
-    else:
-        parent = by_id.get(cls.parent_id) if cls.parent_id else None
-        out["supercategory"] = parent.name if parent else cls.name
-    for key in ("keypoints", "skeleton"):
-        if key in cls.extra:
-            out[key] = cls.extra[key]
-    out.update(cls.extra.get("coco_extra") or {})
-    return out

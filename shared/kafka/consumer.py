@@ -1,6 +1,6 @@
-"""The Kafka bus: an idempotent producer, topic creation, and a consumer runner.
+"""The consumer runner: applies the events of contract topics to a service's handlers.
 
-Consumer guarantees (see DESIGN.md, "Guarantees"):
+Its guarantees (Quorum's design notes, "Guarantees"):
 
 * offsets are committed only after every message before them has had its
   effect stored (or has been dead-lettered);
@@ -26,47 +26,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import struct
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import (
-    AIOKafkaConsumer,
-    AIOKafkaProducer,
-    ConsumerRebalanceListener,
-    ConsumerRecord,
-    TopicPartition,
-)
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, MessageSizeTooLargeError
-from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from prometheus_client import Counter, Histogram
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure
 
 from shared.contracts.spec import EventSpec, Topic
-from shared.events import BadEvent, Event, EventRegistry, decode, encode, topic_name
+from shared.events.codec import BadEvent, EventRegistry, decode
+from shared.events.envelope import Event
+from shared.inbox import Inbox
+from shared.kafka.dead_letters import dead_letter_headers, dead_letter_topic
+from shared.kafka.producer import EVENTS_PUBLISHED, KafkaBus
+from shared.kafka.settings import KafkaSettings
 from shared.logging import bind_event, get_logger, unbind_event
-from shared.mongo import write_many
+from shared.outages import OUTAGES
 
 log = get_logger(__name__)
 
-TOPIC_ALREADY_EXISTS = 36
 RECENT_IDS = 50_000
-DLQ_HEADER_PREFIX = "quorum-dlq-"
-MAX_MESSAGE_BYTES = 1_048_576  # the producer's max_request_size (aiokafka's default)
 
 EVENTS_CONSUMED = Counter(
     "quorum_events_consumed_total",
     "Kafka messages handled by a consumer runner, by outcome",
     ["consumer", "topic", "outcome"],
 )
-EVENTS_PUBLISHED = Counter("quorum_events_published_total", "Events published", ["topic"])
 HANDLER_SECONDS = Histogram(
     "quorum_event_handler_seconds", "Time to apply one event", ["consumer", "type"]
 )
@@ -77,240 +64,9 @@ Handler = Callable[[Event[Any]], Awaitable[None]]
 #: It must be idempotent: if it raises, the whole run is applied again one by one.
 BatchHandler = Callable[[Sequence[Event[Any]]], Awaitable[Sequence[Event[Any]]]]
 
-# Errors that say the infrastructure is unavailable, not that the message is bad.
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionFailure,
-    KafkaConnectionError,
-    ConnectionError,
-)
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 hash of a key (``org.apache.kafka.common.utils.Utils.murmur2``), as
-    aiokafka's ``murmur2`` computes it, in half its time: the 4-byte words are unpacked at
-    once instead of byte by byte (a producer hashes the key of every message it sends)."""
-    length = len(data)
-    m = 0x5BD1E995
-    h = 0x9747B28C ^ length
-    words = length // 4
-    for k in struct.unpack_from(f"<{words}I", data):
-        k = (k * m) & 0xFFFFFFFF
-        k ^= k >> 24
-        k = (k * m) & 0xFFFFFFFF
-        h = ((h * m) & 0xFFFFFFFF) ^ k
-    tail = words * 4
-    extra = length & 3
-    if extra >= 3:
-        h ^= data[tail + 2] << 16
-    if extra >= 2:
-        h ^= data[tail + 1] << 8
-    if extra >= 1:
-        h ^= data[tail]
-        h = (h * m) & 0xFFFFFFFF
-    h ^= h >> 13
-    h = (h * m) & 0xFFFFFFFF
-    return h ^ (h >> 15)
-
-
-class KeyPartitioner:
-    """aiokafka's (and the Java client's) default partitioner: a key's partition is its
-    murmur2 hash modulo the partition count; a message without a key goes to a random
-    available one."""
-
-    def __call__(
-        self, key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]
-    ) -> int:
-        if key is None:
-            return random.choice(available or all_partitions)
-        return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
-
 
 class PermanentError(Exception):
     """A handler's verdict that retrying cannot help: dead-letter the message now."""
-
-
-@dataclass(frozen=True)
-class KafkaSettings:
-    bootstrap_servers: str
-    topic_prefix: str = ""
-    partitions: int = 6
-    replication_factor: int = 1
-    client_id: str = "quorum"
-
-
-class KafkaBus:
-    """Producer side of the bus, shared by a service's outbox relay and tests."""
-
-    def __init__(self, settings: KafkaSettings) -> None:
-        self.settings = settings
-        self._producer: AIOKafkaProducer | None = None
-        self._partitioner = KeyPartitioner()
-
-    @property
-    def producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            raise RuntimeError("KafkaBus.start() was not called")
-        return self._producer
-
-    def topic(self, topic: Topic | str) -> str:
-        return topic_name(self.settings.topic_prefix, topic)
-
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            client_id=self.settings.client_id,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            max_request_size=MAX_MESSAGE_BYTES,
-            partitioner=self._partitioner,
-            request_timeout_ms=30_000,
-        )
-        await self._producer.start()
-
-    async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-
-    async def ensure_topics(self, topics: Iterable[Topic]) -> None:
-        """Create each topic and its dead-letter topic if missing."""
-        names: list[str] = []
-        for topic in topics:
-            names.append(self.topic(topic))
-            if topic.dead_letter:
-                names.append(self.topic(topic.dlq))
-        await create_topics(self.settings, sorted(set(names)))
-
-    async def publish(self, event: Event[Any]) -> None:
-        """Publish one event and wait for the broker's acknowledgement."""
-        key, value, headers = encode(event)
-        await self.send(event.topic, key, value, headers)
-
-    async def send(
-        self,
-        topic: Topic | str,
-        key: bytes | None,
-        value: bytes,
-        headers: Sequence[tuple[str, bytes]],
-    ) -> None:
-        name = self.topic(topic)
-        await self.producer.send_and_wait(name, value=value, key=key, headers=list(headers))
-        EVENTS_PUBLISHED.labels(name).inc()
-
-    async def send_batch(
-        self,
-        messages: Sequence[tuple[Topic | str, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
-    ) -> None:
-        """Send messages in order and wait until every one is acknowledged.
-
-        The messages are packed into record batches, one open batch per partition
-        (aiokafka's batch API, partitioned by key as ``send`` does): this costs a
-        fraction of ``send`` per message, and keeps the order within each partition.
-        """
-        producer = self.producer
-        partitions: dict[str, list[int]] = {}
-        placed: dict[tuple[str, bytes | None], int] = {}  # keys repeat: hash each once
-        open_batches: dict[tuple[str, int], Any] = {}
-        deliveries: list[asyncio.Future[Any]] = []
-        sent: dict[str, int] = {}
-        for topic, key, value, headers in messages:
-            name = self.topic(topic)
-            if not isinstance(headers, list):
-                headers = list(headers)  # aiokafka's record builder takes a list only
-            if len(value) > MAX_MESSAGE_BYTES // 2:  # as ``send`` checks it, for big ones only
-                _check_size(name, key, value, headers)
-            partition = placed.get((name, key)) if key is not None else None
-            if partition is None:
-                choices = partitions.get(name)
-                if choices is None:
-                    choices = partitions[name] = sorted(await producer.partitions_for(name))
-                partition = self._partitioner(key, choices, choices)
-                if key is not None:
-                    placed[name, key] = partition
-            where = (name, partition)
-            batch = open_batches.get(where)
-            if batch is None:
-                batch = open_batches[where] = producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                deliveries.append(await producer.send_batch(batch, name, partition=where[1]))
-                batch = open_batches[where] = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None, headers=headers)
-            sent[name] = sent.get(name, 0) + 1
-        for (name, partition), batch in open_batches.items():
-            deliveries.append(await producer.send_batch(batch, name, partition=partition))
-        for delivery in deliveries:
-            await delivery
-        for name, count in sent.items():
-            EVENTS_PUBLISHED.labels(name).inc(count)
-
-    async def ping(self, timeout: float = 3.0) -> None:
-        """Raise unless the broker answers a metadata request."""
-        await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout)
-
-
-def _check_size(
-    topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
-) -> None:
-    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
-    if size > MAX_MESSAGE_BYTES:
-        raise MessageSizeTooLargeError(
-            f"a message for {topic} is {size} bytes, more than {MAX_MESSAGE_BYTES}"
-        )
-
-
-async def create_topics(settings: KafkaSettings, names: Sequence[str]) -> None:
-    if not names:
-        return
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id=f"{settings.client_id}-admin"
-    )
-    await admin.start()
-    try:
-        response = await admin.create_topics(
-            [NewTopic(name, settings.partitions, settings.replication_factor) for name in names]
-        )
-        for topic_error in response.topic_errors:
-            name, code = topic_error[0], topic_error[1]
-            if code not in (0, TOPIC_ALREADY_EXISTS):
-                message = topic_error[2] if len(topic_error) > 2 else ""
-                raise KafkaError(f"could not create topic {name}: error {code} {message}")
-    finally:
-        await admin.close()
-
-
-class Inbox:
-    """Event ids already applied by one consumer, in the consumer's own database.
-
-    Handlers should also be idempotent by construction (upserts on natural keys,
-    conditional updates): the inbox turns a redelivery into a cheap no-op, and
-    handler idempotence covers a crash between the effect and the inbox write.
-    """
-
-    def __init__(self, db: AsyncDatabase[Any], consumer: str, retention_days: float = 14.0) -> None:
-        self.collection = db[f"inbox_{consumer}"]
-        self.retention_seconds = int(retention_days * 86_400)
-
-    async def create_indexes(self) -> None:
-        """Ids older than the retention are dropped (a replay from older offsets relies on
-        the handlers' own idempotence, which every handler keeps)."""
-        await self.collection.create_index(
-            "at", expireAfterSeconds=self.retention_seconds, name="inbox_retention"
-        )
-
-    async def seen(self, event_ids: Sequence[str]) -> set[str]:
-        if not event_ids:
-            return set()
-        cursor = self.collection.find({"_id": {"$in": list(event_ids)}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
-
-    async def mark(self, event_ids: Sequence[str]) -> None:
-        """Store the ids; ids already there are fine (a redelivery applied twice)."""
-        now = datetime.now(UTC)
-        await write_many(
-            self.collection, "insert", [{"_id": event_id, "at": now} for event_id in event_ids]
-        )
 
 
 #: A consumed record and its event, or the reason it could not be decoded.
@@ -344,8 +100,9 @@ def _drop(*batches: _Batch | None) -> None:
             batch.drop()
 
 
-async def _drop_ahead(task: asyncio.Task[_Batch | None] | None) -> None:
-    """Stop fetching the next batch, or drop it if it is there already."""
+async def _discard_prefetched(task: asyncio.Task[_Batch | None] | None) -> None:
+    """Stop fetching the next batch, or forget it if it has arrived already (it is fetched
+    again from the committed offsets)."""
     if task is None:
         return
     task.cancel()
@@ -485,7 +242,7 @@ class ConsumerRunner:
                     # and not applied is fetched again from the committed offsets.
                     _drop(batch)
                     batch = None
-                    await _drop_ahead(ahead)
+                    await _discard_prefetched(ahead)
                     ahead = None
                     await self._rewind(consumer)
                     continue
@@ -504,7 +261,7 @@ class ConsumerRunner:
                     self._idle.set()
             except asyncio.CancelledError:
                 _drop(batch)
-                await _drop_ahead(ahead)
+                await _discard_prefetched(ahead)
                 raise
             except Exception:
                 # Uncommitted work is redelivered: seek back to the committed offsets.
@@ -513,12 +270,14 @@ class ConsumerRunner:
                 )
                 _drop(batch)
                 batch = None
-                await _drop_ahead(ahead)
+                await _discard_prefetched(ahead)
                 ahead = None
                 await self._abandon_pending()
                 await self._rewind(consumer)
                 await asyncio.sleep(1.0)
-        await _drop_ahead(ahead)  # fetched, not applied: fetched again from the committed offsets
+        await _discard_prefetched(
+            ahead
+        )  # fetched, not applied: fetched again from the committed offsets
         await self.finish_pending()
 
     async def _before_revoke(self) -> None:
@@ -737,7 +496,7 @@ class ConsumerRunner:
         attempt = 0  # failures of the handler itself: bounded
         outage = 0  # infrastructure outages: retried without bound
         while True:
-            if isinstance(error, INFRASTRUCTURE_ERRORS):
+            if isinstance(error, OUTAGES):
                 outage += 1
                 log.warning("infrastructure unavailable; retrying", error=str(error), tries=outage)
                 await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(outage, 6)))
@@ -763,17 +522,8 @@ class ConsumerRunner:
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], reason: str, attempts: int
     ) -> None:
-        headers = list(record.headers or ())
-        headers += [
-            (f"{DLQ_HEADER_PREFIX}reason", reason.encode()[:4000]),
-            (f"{DLQ_HEADER_PREFIX}topic", record.topic.encode()),
-            (f"{DLQ_HEADER_PREFIX}partition", str(record.partition).encode()),
-            (f"{DLQ_HEADER_PREFIX}offset", str(record.offset).encode()),
-            (f"{DLQ_HEADER_PREFIX}consumer", self.group_id.encode()),
-            (f"{DLQ_HEADER_PREFIX}attempts", str(attempts).encode()),
-            (f"{DLQ_HEADER_PREFIX}time", datetime.now(UTC).isoformat().encode()),
-        ]
-        dlq = f"{record.topic}.dlq"
+        headers = dead_letter_headers(record, reason, consumer=self.group_id, attempts=attempts)
+        dlq = dead_letter_topic(record.topic)
         await self._with_infra_retry(
             lambda: self.bus.producer.send_and_wait(
                 dlq, value=record.value or b"", key=record.key, headers=headers
@@ -795,7 +545,7 @@ class ConsumerRunner:
         while True:
             try:
                 return await call()
-            except INFRASTRUCTURE_ERRORS as exc:
+            except OUTAGES as exc:
                 attempt += 1
                 log.warning("infrastructure unavailable; retrying", error=str(exc), attempt=attempt)
                 await asyncio.sleep(min(5.0, self.retry_backoff * 2 ** min(attempt, 5)))
@@ -815,11 +565,3 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None
-
-
-def dead_letter_reason(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
-    """The reason a dead letter carries (for tools and tests)."""
-    for name, value in headers or ():
-        if name == f"{DLQ_HEADER_PREFIX}reason":
-            return value.decode()
-    return None

@@ -1,0 +1,42 @@
+"""FastAPI dependencies: authenticate the bearer token and admit only the roles a route allows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import AuthError, TokenVerifier
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthError("missing bearer token: send 'Authorization: Bearer <jwt>'")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = verifier.verify(credentials.credentials)
+    request.state.principal = principal
+    # async dependency: runs in the request's context, so the binding reaches the logs
+    structlog.contextvars.bind_contextvars(tenant=principal.tenant, subject=principal.subject)
+    return principal
+
+
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates and admits only the given roles."""
+    allowed = frozenset(roles)
+
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise AuthError(f"role {principal.role.value} may not do this (needs: {names})", 403)
+        return principal
+
+    return dependency

@@ -1,0 +1,2 @@
+"""HTTP: the app factory every service starts from, problem+json errors, request context,
+pagination."""

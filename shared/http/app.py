@@ -1,0 +1,92 @@
+"""The FastAPI app every service starts from: health, readiness, metrics, errors, auth."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from shared.auth.tokens import TokenVerifier
+from shared.http.context import RequestContextMiddleware
+from shared.http.problems import ProblemDetail, install_problem_handlers
+from shared.settings import ServiceSettings
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]] | None = None,
+    version: str = "1.0.0",
+) -> FastAPI:
+    """The FastAPI app every service starts from.
+
+    Adds ``/healthz`` (liveness), ``/readyz`` (each readiness check must pass),
+    ``/metrics`` (Prometheus), request ids, problem+json for every error, and the
+    token verifier used by :mod:`shared.auth`.
+    """
+    service = settings.service_name
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        responses={
+            401: {"model": ProblemDetail, "description": "Missing or invalid bearer token"},
+            403: {"model": ProblemDetail, "description": "Role not allowed"},
+            422: {
+                "model": ProblemDetail,
+                "description": "Invalid request; `errors` names each field",
+            },
+        },
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=service)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> Health:
+        return Health(status="ok")
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: MongoDB and Kafka answer",
+        responses={503: {"model": Health, "description": "A dependency is not ready"}},
+    )
+    async def readyz() -> Response:
+        checks = readiness(app) if readiness else {}
+        results: dict[str, str] = {}
+        ok = True
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as exc:  # any failure makes the service unready
+                ok = False
+                results[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
+        body = Health(status="ready" if ok else "unready", checks=results)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Kafka: settings, the producer and its partitioner, topics, the consumer runner, dead letters."""
