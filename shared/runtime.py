@@ -8,7 +8,6 @@ is module-global, so tests can run several services in one process.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.spec import EventSpec, Topic
-from shared.creations import CreationBatch, CreationOutbox, Renderer
 from shared.inbox import Inbox
 from shared.kafka.consumer import BatchHandler, ConsumerRunner, Handler
 from shared.kafka.producer import KafkaBus
@@ -36,9 +34,6 @@ class RuntimeSpec:
 
     indexes: Sequence[CollectionIndexes] = ()
     outbox_collections: Sequence[str] = ()
-    #: collections whose documents cause events only when created, and how to build those
-    #: events again from a stored document (see shared.creations)
-    creation_outbox: Mapping[str, Renderer] = field(default_factory=dict)
     published_topics: Sequence[Topic] = ()
     consumed: Mapping[EventSpec[Any], Handler] = field(default_factory=dict)
     #: optional batch handlers for some of the consumed types (see ConsumerRunner)
@@ -67,7 +62,6 @@ class Runtime:
         self.db: AsyncDatabase[Any] = self.client[settings.database_name]
         self.bus = KafkaBus(self.kafka)
         self.relay: OutboxRelay | None = None
-        self.creations: CreationOutbox | None = None
         self.consumer: ConsumerRunner | None = None
 
     async def start(self, spec: RuntimeSpec) -> None:
@@ -86,14 +80,6 @@ class Runtime:
                 name=f"outbox-{self.settings.service_name}",
             )
             await self.relay.start()
-        if spec.creation_outbox:
-            self.creations = CreationOutbox(
-                self.db,
-                self.bus,
-                spec.creation_outbox,
-                name=f"creations-{self.settings.service_name}",
-            )
-            await self.creations.start()
         if spec.consumed:
             inbox = Inbox(self.db, self.settings.service_name)
             await inbox.create_indexes()
@@ -117,20 +103,12 @@ class Runtime:
             await self.consumer.stop()
         if self.relay is not None:
             await self.relay.stop()
-        if self.creations is not None:
-            await self.creations.stop()
         await self.bus.stop()
         await self.client.close()
 
     def wake_relay(self) -> None:
         if self.relay is not None:
             self.relay.wake()
-
-    def creation_batch(self, collection: str) -> AbstractContextManager[CreationBatch]:
-        """Documents to insert with the events of their creation (see shared.creations)."""
-        if self.creations is None:
-            raise RuntimeError(f"no creation outbox for {collection}: the runtime is not started")
-        return self.creations.batch(collection)
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {"mongodb": lambda: ping(self.client), "kafka": self.bus.ping}

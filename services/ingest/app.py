@@ -23,8 +23,6 @@ def create_app(settings: IngestSettings) -> FastAPI:
     spec = RuntimeSpec(
         indexes=store.INDEXES,
         outbox_collections=store.OUTBOX_COLLECTIONS,
-        # an item causes one event, when it is registered
-        creation_outbox={store.MEDIA: ingest.render_registered},
         published_topics=[MEDIA],
         consumed=ingest.consumers(),
         consumed_in_batches=ingest.batch_consumers(),

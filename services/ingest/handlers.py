@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from services.ingest import validation
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
-from services.ingest.store import MEDIA as MEDIA_COLLECTION
 from services.ingest.store import MediaStore, content_key, item_id_for
 from shared.clock import now_ms
 from shared.contracts.media import (
@@ -40,13 +39,13 @@ from shared.contracts.work import (
     ProjectChangedV1,
     WorkUnitEventV1,
 )
-from shared.creations import stored_envelope
 from shared.errors import FieldError
 from shared.events.envelope import Event, make_event
 from shared.events.trace import child_traceparent
 from shared.http.problems import Problem, not_found
 from shared.kafka.consumer import BatchHandler, Handler, PermanentError
 from shared.logging import get_logger
+from shared.outbox.entries import new_document
 from shared.runtime import Runtime
 from shared.taxonomy.cache import TaxonomyCache
 from shared.taxonomy.coco import coco_categories
@@ -203,66 +202,62 @@ class Ingest:
         stored: dict[str, dict[str, Any]] = {}  # external id -> its item
         owners: dict[str, str] = {}  # content key -> the item that holds it first
         created = 0
-        # each item is inserted with the bookkeeping of its media.registered event, which is
-        # published from memory once stored (see shared.creations)
-        with self.runtime.creation_batch(MEDIA_COLLECTION) as batch:
-            for attempt in range(1, 4):
-                # The first item of each content claims it (a unique key of the media
-                # collection); items with content already claimed are stored as duplicates,
-                # in a later round when the claim is made in this one.
-                if attempt > 1:
-                    unknown = {keys[i] for i in to_store} - owners.keys()
-                    owners.update(await self.store.content_owners(unknown))
-                wave: list[tuple[int, str | None]] = []  # (index, duplicate_of)
-                claiming: set[str] = set()
-                later: list[int] = []
-                for index in to_store:
-                    owner = owners.get(keys[index])
-                    if owner is not None:
-                        wave.append((index, owner))
-                    elif keys[index] in claiming:
-                        later.append(index)
-                    else:
-                        claiming.add(keys[index])
-                        wave.append((index, None))
-                docs, outgoing = [], []
-                for index, duplicate_of in wave:
-                    doc, event = self._new_item(
-                        tenant,
-                        registrations[index],
-                        refs[registrations[index].project_id],
-                        checksums[index],
-                        duplicate_of,
-                        content=None if duplicate_of else keys[index],
-                        item_id=item_ids[index],
-                        request_id=request_ids[index],
-                        traceparent=traceparents[index],
-                    )
-                    docs.append(doc)
-                    outgoing.append(batch.stamp(doc, [event]))
-                refused = await self.store.insert_many(outgoing)
-                # refused: an item with the same id (the same external id, registered before
-                # or concurrently) or with the same content (claimed before) is stored
-                winners = await self.store.by_ids([docs[p]["_id"] for p in refused])
-                for position, (index, _) in enumerate(wave):
-                    doc = docs[position]
-                    if position not in refused:
-                        batch.inserted(doc["_id"])
-                        created += 1
-                        results[index] = Registered("created", doc=doc)
-                        stored[doc["external_id"]] = doc
-                        if "content_key" in doc:
-                            owners[doc["content_key"]] = doc["_id"]
-                        continue
-                    batch.refused(doc["_id"])
-                    if (winner := winners.get(doc["_id"])) is not None:
-                        results[index] = self._resend(winner, doc["checksum"])
-                        stored[doc["external_id"]] = winner
-                    else:
-                        later.append(index)
-                to_store = sorted(later)
-                if not to_store:
-                    break
+        # each item is inserted with its media.registered event in the same write (outbox)
+        for attempt in range(1, 4):
+            # The first item of each content claims it (a unique key of the media
+            # collection); items with content already claimed are stored as duplicates,
+            # in a later round when the claim is made in this one.
+            if attempt > 1:
+                unknown = {keys[i] for i in to_store} - owners.keys()
+                owners.update(await self.store.content_owners(unknown))
+            wave: list[tuple[int, str | None]] = []  # (index, duplicate_of)
+            claiming: set[str] = set()
+            later: list[int] = []
+            for index in to_store:
+                owner = owners.get(keys[index])
+                if owner is not None:
+                    wave.append((index, owner))
+                elif keys[index] in claiming:
+                    later.append(index)
+                else:
+                    claiming.add(keys[index])
+                    wave.append((index, None))
+            docs, outgoing = [], []
+            for index, duplicate_of in wave:
+                doc, event = self._new_item(
+                    tenant,
+                    registrations[index],
+                    refs[registrations[index].project_id],
+                    checksums[index],
+                    duplicate_of,
+                    content=None if duplicate_of else keys[index],
+                    item_id=item_ids[index],
+                    request_id=request_ids[index],
+                    traceparent=traceparents[index],
+                )
+                docs.append(doc)
+                outgoing.append(new_document(doc, [event]))
+            refused = await self.store.insert_many(outgoing)
+            # refused: an item with the same id (the same external id, registered before
+            # or concurrently) or with the same content (claimed before) is stored
+            winners = await self.store.by_ids([docs[p]["_id"] for p in refused])
+            for position, (index, _) in enumerate(wave):
+                doc = docs[position]
+                if position not in refused:
+                    created += 1
+                    results[index] = Registered("created", doc=doc)
+                    stored[doc["external_id"]] = doc
+                    if "content_key" in doc:
+                        owners[doc["content_key"]] = doc["_id"]
+                    continue
+                if (winner := winners.get(doc["_id"])) is not None:
+                    results[index] = self._resend(winner, doc["checksum"])
+                    stored[doc["external_id"]] = winner
+                else:
+                    later.append(index)
+            to_store = sorted(later)
+            if not to_store:
+                break
         if to_store:
             raise RuntimeError("registrations kept colliding with concurrent ones; retry")
         for index in repeats:
@@ -271,6 +266,7 @@ class Ingest:
                 stored[registration.external_id], validation.checksum(registration)
             )
         if created:
+            self.runtime.wake_relay()
             log.info("media registered", count=created)
         return [r for r in results if r is not None]
 
@@ -346,21 +342,6 @@ class Ingest:
         if content is not None:
             doc["content_key"] = content  # the first item with this content claims it
         return doc, event
-
-    @staticmethod
-    def render_registered(doc: Mapping[str, Any]) -> list[Event[MediaRegisteredV1]]:
-        """The ``media.registered`` event of a stored item, as it was first published (the
-        creation outbox builds it again when it cannot publish it from memory)."""
-        payload = MediaRegisteredV1.model_validate({**doc, "item_id": doc["_id"]})
-        return [
-            make_event(
-                MEDIA_REGISTERED,
-                payload,
-                source=SOURCE,
-                tenant=payload.tenant,
-                **stored_envelope(doc),
-            )
-        ]
 
     @staticmethod
     def _resend(existing: dict[str, Any], checksum: str) -> Registered:

@@ -1,8 +1,7 @@
 """Ingest's MongoDB storage.
 
-``media`` (items, each stamped with its ``media.registered`` event in the same write, see
-:mod:`shared.creations`; the first
-item of each content in a project holds its ``content_key``, unique, for duplicate flags),
+``media`` (items, each inserted with its ``media.registered`` event in the same write; the
+first item of each content in a project holds its ``content_key``, unique, for duplicate flags),
 ``rejections`` (Kafka requests refused, with their ``media.rejected`` events),
 ``projects`` (what ingest knows from ``project.changed``), ``idempotency``
 (HTTP ``Idempotency-Key`` records) and, through :class:`TaxonomyCache`, the
@@ -54,7 +53,7 @@ INDEXES = (
         ),
     ),
 )
-OUTBOX_COLLECTIONS = (REJECTIONS,)  # media: the creation outbox (see shared.creations)
+OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
 
 
 #: Item ids are derived from (tenant, external id): looking an external id up is a read by
@@ -95,7 +94,7 @@ class MediaStore:
     # media ------------------------------------------------------------------
 
     async def insert_many(self, docs: Sequence[dict[str, Any]]) -> set[int]:
-        """Insert items (each stamped with its event, see :mod:`shared.creations`); return
+        """Insert items (each with its event in its outbox); return
         the indexes that hit a duplicate key."""
         if not docs:
             return set()

@@ -22,18 +22,8 @@ from shared.events.envelope import Event
 
 OUTBOX = "_outbox"
 OUTBOX_SINCE = "_outbox_since"  # seq of the oldest pending event of the document
-# the creation outbox's fields (see shared.creations)
-OUTBOX_WRITER = "_outbox_writer"
-OUTBOX_SEQ = "_outbox_seq"
-OUTBOX_EVENTS = "_outbox_events"
 #: Projection that hides outbox bookkeeping from documents returned to callers.
-HIDE_OUTBOX: Mapping[str, int] = {
-    OUTBOX: 0,
-    OUTBOX_SINCE: 0,
-    OUTBOX_WRITER: 0,
-    OUTBOX_SEQ: 0,
-    OUTBOX_EVENTS: 0,
-}
+HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_SINCE: 0}
 
 _last_seq = 0
 
@@ -43,11 +33,6 @@ def next_seq() -> int:
     global _last_seq
     now = time.time_ns()
     _last_seq = max(_last_seq + 1, now)
-    return _last_seq
-
-
-def last_seq() -> int:
-    """The last number :func:`next_seq` gave (0 before the first)."""
     return _last_seq
 
 

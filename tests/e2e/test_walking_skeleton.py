@@ -1,7 +1,7 @@
 """Walking skeleton: a registration accepted by ingest reaches assignment through Kafka.
 
 HTTP -> ingest stores the item, stamped with its ``media.registered`` event, in one write ->
-the creation outbox publishes it -> assignment consumes it and stores the item.
+the outbox relay publishes it -> assignment consumes it and stores the item.
 Real Kafka, real MongoDB-compatible server, both services' real lifespans.
 """
 

@@ -609,25 +609,3 @@ async def test_a_project_closed_through_another_replica_is_refused_soon_after(
         lambda: _refused_as_closed(ingest, registration("text", project_id="p-other")),
         timeout=5,
     )
-
-
-async def test_a_writer_without_a_recent_heartbeat_answers_503_and_stores_nothing(
-    ingest: IngestUnderTest,
-) -> None:
-    creations = ingest.app.state.runtime.creations
-    beaten = creations._beaten_at
-    creations._beaten_at = beaten - creations.writer_timeout  # its heartbeat writes failing
-    body = registration("image")
-    try:
-        response = await post(ingest, body)
-    finally:
-        creations._beaten_at = beaten
-    assert response.status_code == 503, response.text
-    assert response.headers["retry-after"] and "retry" in response.json()["detail"]
-    lookup = await ingest.client.get(
-        "/v1/media/by-external-id",
-        params={"external_id": body["external_id"]},
-        headers=auth("client"),
-    )
-    assert lookup.status_code == 404
-    assert (await post(ingest, body)).status_code == 201  # the retry, once it is healthy

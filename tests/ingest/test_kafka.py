@@ -12,11 +12,10 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from services.ingest.handlers import Ingest
 from shared.contracts.media import MEDIA, MEDIA_REGISTERED, MEDIA_REJECTED, MEDIA_REQUESTS
-from shared.events.codec import EventRegistry, decode, encode
+from shared.events.codec import EventRegistry, decode
 from shared.kafka.dead_letters import dead_letter_reason
-from tests.ingest.bodies import image_file, prelabels, registration
+from tests.ingest.bodies import image_file, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, produce, read_topic
 from tests.service_helpers import auth
@@ -164,34 +163,6 @@ async def test_poison_messages_are_dead_lettered_and_later_ones_flow(
     reason = dead_letter_reason(by_key[no_tenant["external_id"].encode()].headers) or ""
     assert "tenant" in reason
     assert await by_external_id(ingest, no_tenant["external_id"]) is None
-
-
-async def test_a_registered_event_built_again_from_the_stored_item_is_the_one_published(
-    ingest: IngestUnderTest,
-) -> None:
-    """What the creation outbox publishes after a crash or a failed send is built from the
-    stored item: it must be the event first published, byte for byte in meaning."""
-    bodies = [
-        registration(
-            "image",
-            capture={"device": "rig-2", "consent_ref": "c-9", "tags": ["studio"]},
-            prelabels=prelabels(
-                {
-                    "class_id": "car",
-                    "confidence": 0.75,
-                    "geometry": {"kind": "box", "x": 10, "y": 20, "width": 30.5, "height": 40},
-                }
-            ),
-        ),
-        registration("multimodal"),
-    ]
-    await send(ingest, *(sdk_message(body) for body in bodies))
-    media = ingest.app.state.runtime.db["media"]
-    for body in bodies:
-        (record,) = await eventually(lambda b=body: raw_outcomes(ingest, b["external_id"]))
-        doc = await media.find_one({"external_id": body["external_id"]})
-        (again,) = Ingest.render_registered(doc)
-        assert json.loads(encode(again)[1]) == json.loads(record.value)
 
 
 async def raw_outcomes(ingest: IngestUnderTest, external_id: str) -> list[Any]:
