@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from services.assignment.handlers import Assignment
 from services.assignment.models import ReviewItem
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.http.problems import ProblemDetail, not_found
+from shared.http.service import use_case
 
 router = APIRouter(prefix="/v1", tags=["items"])
 
 Staff = Annotated[Principal, Depends(require_roles(Role.ops, Role.admin))]
 
 
-def get_assignment(request: Request) -> Assignment:
-    assignment: Assignment = request.app.state.assignment
-    return assignment
-
-
-AssignmentDep = Annotated[Assignment, Depends(get_assignment)]
+AssignmentDep = Annotated[Assignment, Depends(use_case(Assignment))]
 
 
 @router.get(

@@ -25,6 +25,7 @@ from shared.contracts.media import MediaRegistration
 from shared.contracts.vocabulary import Modality
 from shared.http.pagination import Page, bad_cursor, decode_cursor, encode_cursor
 from shared.http.problems import ProblemDetail, not_found
+from shared.http.service import use_case
 
 router = APIRouter(prefix="/v1", tags=["media"])
 
@@ -41,12 +42,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def get_ingest(request: Request) -> Ingest:
-    ingest: Ingest = request.app.state.ingest
-    return ingest
-
-
-IngestDep = Annotated[Ingest, Depends(get_ingest)]
+IngestDep = Annotated[Ingest, Depends(use_case(Ingest))]
 
 
 @router.post(

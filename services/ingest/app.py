@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from services.ingest import api, store
@@ -20,35 +17,23 @@ def create_app(settings: IngestSettings) -> FastAPI:
     runtime = Runtime(settings)
     taxonomy = TaxonomyCache(runtime.db)
     ingest = Ingest(store.MediaStore(runtime.db), taxonomy, runtime)
-    spec = RuntimeSpec(
-        indexes=store.INDEXES,
-        outbox_collections=store.OUTBOX_COLLECTIONS,
-        published_topics=[MEDIA],
-        consumed=ingest.consumers(),
-        consumed_in_batches=ingest.batch_consumers(),
-        # item ids derive from (tenant, external id) and rejections from the request id:
-        # a redelivered request stores and publishes nothing new without an inbox
-        consumed_without_inbox=[REGISTRATION_REQUESTED],
-    )
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await taxonomy.load()
-        await runtime.start(spec)
-        try:
-            yield
-        finally:
-            await runtime.stop()
-
-    app = create_service_app(
+    return create_service_app(
         settings,
+        runtime=runtime,
+        spec=RuntimeSpec(
+            indexes=store.INDEXES,
+            outbox_collections=store.OUTBOX_COLLECTIONS,
+            published_topics=[MEDIA],
+            consumed=ingest.consumers(),
+            consumed_in_batches=ingest.batch_consumers(),
+            # item ids derive from (tenant, external id) and rejections from the request id:
+            # a redelivered request stores and publishes nothing new without an inbox
+            consumed_without_inbox=[REGISTRATION_REQUESTED],
+        ),
+        use_cases=[ingest],
+        before_start=[taxonomy.load],
         title="Quorum ingest",
         description="Registers media (image, video, audio, text, multimodal bundles) with "
         "pre-labels from client systems, over HTTP and Kafka, and reports their review status.",
         routers=[api.router],
-        lifespan=lifespan,
-        readiness=lambda _: runtime.readiness(),
     )
-    app.state.ingest = ingest
-    app.state.runtime = runtime
-    return app

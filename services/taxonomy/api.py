@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 
 from services.taxonomy import models
 from services.taxonomy.handlers import Taxonomy, etag
@@ -17,6 +17,7 @@ from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.http.pagination import Page, decode_cursor, encode_cursor
 from shared.http.problems import ProblemDetail
+from shared.http.service import use_case
 
 router = APIRouter(prefix="/v1/ontologies", tags=["taxonomy"])
 
@@ -33,12 +34,7 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 Version = Annotated[int, Query(ge=1)]
 
 
-def get_taxonomy(request: Request) -> Taxonomy:
-    taxonomy: Taxonomy = request.app.state.taxonomy
-    return taxonomy
-
-
-TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]
+TaxonomyDep = Annotated[Taxonomy, Depends(use_case(Taxonomy))]
 
 DRAFT_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such ontology, draft or class"},

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from services.taxonomy import api, store
@@ -18,30 +15,18 @@ from shared.runtime import Runtime, RuntimeSpec
 def create_app(settings: TaxonomySettings) -> FastAPI:
     runtime = Runtime(settings)
     taxonomy = Taxonomy(store.TaxonomyStore(runtime.db), runtime)
-    spec = RuntimeSpec(
-        indexes=store.INDEXES,
-        outbox_collections=store.OUTBOX_COLLECTIONS,
-        published_topics=[TAXONOMY],
-        consumed=taxonomy.consumers(),
-    )
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await runtime.start(spec)
-        try:
-            yield
-        finally:
-            await runtime.stop()
-
-    app = create_service_app(
+    return create_service_app(
         settings,
+        runtime=runtime,
+        spec=RuntimeSpec(
+            indexes=store.INDEXES,
+            outbox_collections=store.OUTBOX_COLLECTIONS,
+            published_topics=[TAXONOMY],
+            consumed=taxonomy.consumers(),
+        ),
+        use_cases=[taxonomy],
         title="Quorum taxonomy",
         description="Versions ontologies (COCO-style or custom) with hierarchical classes, "
         "example links, diffs, label translation between versions and impact previews.",
         routers=[api.router],
-        lifespan=lifespan,
-        readiness=lambda _: runtime.readiness(),
     )
-    app.state.taxonomy = taxonomy
-    app.state.runtime = runtime
-    return app

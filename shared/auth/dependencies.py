@@ -21,7 +21,9 @@ async def authenticate(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("missing bearer token: send 'Authorization: Bearer <jwt>'")
-    verifier: TokenVerifier = request.app.state.token_verifier
+    verifier = getattr(request.app.state, "token_verifier", None)
+    if not isinstance(verifier, TokenVerifier):
+        raise RuntimeError("the app has no token verifier: build it with create_service_app")
     principal = verifier.verify(credentials.credentials)
     request.state.principal = principal
     # async dependency: runs in the request's context, so the binding reaches the logs

@@ -1,9 +1,10 @@
-"""The FastAPI app every service starts from: health, readiness, metrics, errors, auth."""
+"""The FastAPI app every service starts from: its runtime started and stopped by the lifespan,
+health, readiness, metrics, problem+json errors, request context and the token verifier."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -13,9 +14,12 @@ from pydantic import BaseModel, Field
 from shared.auth.tokens import TokenVerifier
 from shared.http.context import RequestContextMiddleware
 from shared.http.problems import ProblemDetail, install_problem_handlers
+from shared.http.service import Service
+from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
 
-ReadinessCheck = Callable[[], Awaitable[None]]
+#: Work to do before the runtime starts (e.g. loading a cache from the database).
+StartStep = Callable[[], Awaitable[None]]
 
 
 class Health(BaseModel):
@@ -26,20 +30,34 @@ class Health(BaseModel):
 def create_service_app(
     settings: ServiceSettings,
     *,
+    runtime: Runtime,
+    spec: RuntimeSpec,
+    use_cases: Iterable[object] = (),
+    before_start: Sequence[StartStep] = (),
     title: str,
     description: str,
-    routers: Sequence[APIRouter],
-    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
-    readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]] | None = None,
+    routers: Sequence[APIRouter] = (),
     version: str = "1.0.0",
 ) -> FastAPI:
-    """The FastAPI app every service starts from.
+    """The FastAPI app of a service.
 
-    Adds ``/healthz`` (liveness), ``/readyz`` (each readiness check must pass),
-    ``/metrics`` (Prometheus), request ids, problem+json for every error, and the
-    token verifier used by :mod:`shared.auth`.
+    Its lifespan runs ``before_start``, starts ``runtime`` with ``spec`` and stops it at
+    shutdown. Routes reach ``use_cases`` with :func:`shared.http.service.use_case`. Adds
+    ``/healthz`` (liveness), ``/readyz`` (MongoDB and Kafka answer), ``/metrics``
+    (Prometheus), request ids, problem+json for every error, and the token verifier of
+    :mod:`shared.auth`.
     """
-    service = settings.service_name
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for step in before_start:
+            await step()
+        await runtime.start(spec)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
     app = FastAPI(
         title=title,
         description=description,
@@ -54,10 +72,10 @@ def create_service_app(
             },
         },
     )
-    app.state.settings = settings
+    app.state.service = Service(runtime, use_cases)
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, service=service)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> Health:
@@ -70,10 +88,9 @@ def create_service_app(
         responses={503: {"model": Health, "description": "A dependency is not ready"}},
     )
     async def readyz() -> Response:
-        checks = readiness(app) if readiness else {}
         results: dict[str, str] = {}
         ok = True
-        for name, check in checks.items():
+        for name, check in runtime.readiness().items():
             try:
                 await check()
                 results[name] = "ok"

@@ -18,6 +18,7 @@ from services.assignment.app import create_app as create_assignment
 from services.assignment.settings import AssignmentSettings
 from services.ingest.app import create_app as create_ingest
 from services.ingest.settings import IngestSettings
+from shared.http.service import service_of
 from tests.conftest import Endpoints
 from tests.kafka_helpers import eventually, read_topic
 from tests.service_helpers import auth, project_changed, publish, running
@@ -107,7 +108,7 @@ async def test_readiness_fails_when_mongodb_is_unreachable(
     app = create_ingest(make_settings(IngestSettings))
     async with running(app) as ingest:
         # point the running service at a port where nothing listens
-        runtime = app.state.runtime
+        runtime = service_of(app).runtime
         from shared.mongo import connect
 
         healthy_client = runtime.client

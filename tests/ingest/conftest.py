@@ -12,6 +12,7 @@ import httpx
 import pytest_asyncio
 
 from services.ingest.app import create_app
+from services.ingest.handlers import Ingest
 from services.ingest.settings import IngestSettings
 from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
@@ -20,6 +21,7 @@ from shared.contracts.taxonomy import (
     VersionPublishedV1,
 )
 from shared.events.envelope import make_event
+from shared.http.service import service_of
 from tests.kafka_helpers import eventually
 from tests.service_helpers import project_changed, publish, running
 
@@ -71,7 +73,7 @@ async def ingest(make_settings: Callable[..., Any]) -> AsyncIterator[IngestUnder
     settings = make_settings(IngestSettings)
     app = create_app(settings)
     async with running(app) as client:
-        await app.state.runtime.consumer.wait_assigned()
+        await service_of(app).runtime.consumer.wait_assigned()
         events = [
             project_changed(pid, modality=modality, taxonomy=taxonomy)
             for pid, (modality, taxonomy) in PROJECTS.items()
@@ -79,7 +81,7 @@ async def ingest(make_settings: Callable[..., Any]) -> AsyncIterator[IngestUnder
         events.append(project_changed("p-closed", status="closed"))
         events.append(make_event(VERSION_PUBLISHED, taxonomy_v1(), source="/t", tenant="acme"))
         await publish(settings, *events)
-        handlers = app.state.ingest
+        handlers = service_of(app).get(Ingest)
 
         async def ready() -> bool:
             known = [await handlers.project("acme", pid) for pid in [*PROJECTS, "p-closed"]]

@@ -23,6 +23,7 @@ from shared.contracts.work import (
 )
 from shared.events.codec import EventRegistry, decode
 from shared.events.envelope import make_event
+from shared.http.service import service_of
 from tests.ingest.bodies import image_file, prelabels, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, read_topic
@@ -567,7 +568,7 @@ async def test_an_older_project_revision_never_overrides_a_newer_one(
         project_changed("p-rev", modality="text", status="closed", revision=2),
         late,  # arrives after revision 2
     )
-    inbox = ingest.app.state.runtime.db["inbox_ingest"]
+    inbox = service_of(ingest.app).runtime.db["inbox_ingest"]
 
     async def late_one_applied() -> bool:
         return await inbox.find_one({"_id": late.id}) is not None
@@ -600,7 +601,7 @@ async def test_a_project_closed_through_another_replica_is_refused_soon_after(
         return response.status_code == 201
 
     assert await eventually(open_for_text)  # and now read recently by this replica
-    here = ingest.app.state.ingest
+    here = service_of(ingest.app).get(Ingest)
     other_replica = Ingest(here.store, here.taxonomy, here.runtime)  # its own cache
     await other_replica.on_project_changed(
         project_changed("p-other", modality="text", status="closed", revision=2)

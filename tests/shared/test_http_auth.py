@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +25,7 @@ from shared.http.app import create_service_app
 from shared.http.pagination import decode_cursor, encode_cursor
 from shared.http.problems import Problem
 from shared.logging import configure_logging, get_logger
+from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
 
 router = APIRouter()
@@ -58,19 +59,31 @@ async def teapot() -> None:
     raise Problem(418, "I'm a teapot", "short and stout")
 
 
+class StubbedReadiness(Runtime):
+    """A runtime whose one readiness check passes or fails as the test says (the app's
+    lifespan is not run here: nothing connects)."""
+
+    def __init__(self, settings: ServiceSettings, ready: bool) -> None:
+        super().__init__(settings)
+        self.ready = ready
+
+    def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        async def check() -> None:
+            if not self.ready:
+                raise ConnectionError("mongodb unreachable")
+
+        return {"mongodb": check}
+
+
 def make_app(settings: ServiceSettings | None = None, ready: bool = True):  # type: ignore[no-untyped-def]
     settings = settings or ServiceSettings(environment="test")
-
-    async def check() -> None:
-        if not ready:
-            raise ConnectionError("mongodb unreachable")
-
     return create_service_app(
         settings,
+        runtime=StubbedReadiness(settings, ready),
+        spec=RuntimeSpec(),
         title="t",
         description="t",
         routers=[router],
-        readiness=lambda _: {"mongodb": check},
     )
 
 

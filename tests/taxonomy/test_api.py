@@ -35,6 +35,7 @@ from shared.contracts.work import (
 )
 from shared.events.codec import EventRegistry, decode
 from shared.events.envelope import make_event
+from shared.http.service import service_of
 from shared.kafka.producer import KafkaBus
 from shared.runtime import kafka_settings
 from tests.kafka_helpers import eventually, read_topic
@@ -53,7 +54,7 @@ async def service(
     settings = make_settings(TaxonomySettings)
     app = create_app(settings)
     async with running(app) as client:
-        await app.state.runtime.consumer.wait_assigned()
+        await service_of(app).runtime.consumer.wait_assigned()
         yield client, settings
 
 
