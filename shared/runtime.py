@@ -21,7 +21,7 @@ from shared.kafka.producer import KafkaBus
 from shared.kafka.settings import KafkaSettings
 from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
-from shared.outbox.entries import create_outbox_indexes
+from shared.outbox.entries import Outbox, create_outbox_indexes
 from shared.outbox.relay import OutboxRelay
 from shared.settings import ServiceSettings
 
@@ -61,6 +61,8 @@ class Runtime:
         )
         self.db: AsyncDatabase[Any] = self.client[settings.database_name]
         self.bus = KafkaBus(self.kafka)
+        #: given to the service's stores: they write events with their state changes
+        self.outbox = Outbox()
         self.relay: OutboxRelay | None = None
         self.consumer: ConsumerRunner | None = None
 
@@ -79,6 +81,7 @@ class Runtime:
                 poll_interval=self.settings.outbox_poll_interval_ms / 1000,
                 name=f"outbox-{self.settings.service_name}",
             )
+            self.outbox.relay_to(self.relay.wake)
             await self.relay.start()
         if spec.consumed:
             inbox = Inbox(self.db, self.settings.service_name)
@@ -105,10 +108,6 @@ class Runtime:
             await self.relay.stop()
         await self.bus.stop()
         await self.client.close()
-
-    def wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake()
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {"mongodb": lambda: ping(self.client), "kafka": self.bus.ping}

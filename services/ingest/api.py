@@ -1,4 +1,4 @@
-"""Ingest's HTTP routes (thin: parse, authorise, call a handler).
+"""Ingest's HTTP routes (thin: parse, authorise, call a use case).
 
 Clients register and read their tenant's media; ops and admin read (and may
 register for) their whole tenant; experts have no business with ingest (403).
@@ -12,17 +12,27 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from services.ingest.handlers import Ingest, request_hash
-from services.ingest.models import BatchIn, BatchOut, ItemStatus, MediaItem, RegistrationBatch
+from services.ingest.exports import JSONL_MEDIA_TYPE, jsonl_line
+from services.ingest.handlers.items import Items
+from services.ingest.handlers.registration import Registrations
+from services.ingest.models import (
+    BatchIn,
+    BatchOut,
+    ItemStatus,
+    MediaItem,
+    MediaQuery,
+    RegistrationBatch,
+)
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.contracts.media import MediaRegistration
 from shared.contracts.vocabulary import Modality
+from shared.http.idempotency import IdempotencyKey, IdempotencyRecords, request_hash
 from shared.http.pagination import Page, bad_cursor, decode_cursor, encode_cursor
 from shared.http.problems import ProblemDetail, not_found
 from shared.http.service import use_case
@@ -30,19 +40,9 @@ from shared.http.service import use_case
 router = APIRouter(prefix="/v1", tags=["media"])
 
 Client = Annotated[Principal, Depends(require_roles(Role.client, Role.ops, Role.admin))]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="repeat a request safely: the same key and body give the first answer "
-        "again (kept 24 h); the same key with another body is a 422",
-    ),
-]
-
-
-IngestDep = Annotated[Ingest, Depends(use_case(Ingest))]
+RegistrationsDep = Annotated[Registrations, Depends(use_case(Registrations))]
+ItemsDep = Annotated[Items, Depends(use_case(Items))]
+Idempotency = Annotated[IdempotencyRecords, Depends(use_case(IdempotencyRecords))]
 
 
 @router.post(
@@ -58,22 +58,24 @@ IngestDep = Annotated[Ingest, Depends(use_case(Ingest))]
 async def register_media(
     body: MediaRegistration,
     principal: Client,
-    ingest: IngestDep,
+    registrations: RegistrationsDep,
+    items: ItemsDep,
+    records: Idempotency,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> MediaItem:
     digest = request_hash(body.model_dump(mode="json")) if idempotency_key else ""
     if idempotency_key:
-        record = await ingest.replay(principal.tenant, idempotency_key, digest)
+        record = await records.replay(principal.tenant, idempotency_key, digest)
         if record is not None:
-            item = await ingest.get(principal.tenant, record["item_id"])
+            item = await items.get(principal.tenant, record["item_id"])
             if item is not None:
                 response.status_code = record["status"]
                 response.headers["Location"] = f"/v1/media/{item.item_id}"
                 response.headers["Idempotent-Replayed"] = "true"
                 return item
-    result = await ingest.register(
+    result = await registrations.register(
         principal.tenant,
         body,
         request_id=request.state.request_id,
@@ -83,11 +85,8 @@ async def register_media(
     assert item is not None
     code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     if idempotency_key:
-        await ingest.remember(
-            principal.tenant,
-            idempotency_key,
-            digest,
-            {"item_id": item.item_id, "status": code},
+        await records.remember(
+            principal.tenant, idempotency_key, digest, {"item_id": item.item_id, "status": code}
         )
     response.status_code = code
     response.headers["Location"] = f"/v1/media/{item.item_id}"
@@ -120,7 +119,8 @@ def _batch_in(raw: bytes) -> BatchIn:
 )
 async def register_batch(
     principal: Client,
-    ingest: IngestDep,
+    registrations: RegistrationsDep,
+    records: Idempotency,
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> BatchOut:
@@ -134,10 +134,10 @@ async def register_batch(
         items = _batch_in(raw).items  # each item validated on its own, for its own outcome
     digest = request_hash(items) if idempotency_key else ""
     if idempotency_key:
-        record = await ingest.replay(principal.tenant, idempotency_key, digest)
+        record = await records.replay(principal.tenant, idempotency_key, digest)
         if record is not None:
             return BatchOut.model_validate(record["response"])
-    results = await ingest.register_batch(
+    results = await registrations.register_batch(
         principal.tenant,
         items,
         request_id=request.state.request_id,
@@ -150,7 +150,7 @@ async def register_batch(
         results=results,
     )
     if idempotency_key:
-        await ingest.remember(
+        await records.remember(
             principal.tenant, idempotency_key, digest, {"response": out.model_dump(mode="json")}
         )
     return out
@@ -159,7 +159,7 @@ async def register_batch(
 @router.get("/media", summary="List your tenant's media, newest first")
 async def list_media(
     principal: Client,
-    ingest: IngestDep,
+    items_: ItemsDep,
     project_id: Annotated[str | None, Query(max_length=256)] = None,
     modality: Modality | None = None,
     status_: Annotated[ItemStatus | None, Query(alias="status")] = None,
@@ -168,20 +168,13 @@ async def list_media(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page[MediaItem]:
-    filters: dict[str, Any] = {}
-    if project_id:
-        filters["project_id"] = project_id
-    if modality:
-        filters["modality"] = modality.value
-    if status_:
-        filters["status"] = status_.value
-    window: dict[str, datetime] = {}
-    if registered_from:
-        window["$gte"] = registered_from
-    if registered_to:
-        window["$lt"] = registered_to
-    if window:
-        filters["registered_at"] = window
+    query = MediaQuery(
+        project_id=project_id or None,
+        modality=modality,
+        status=status_,
+        registered_from=registered_from,
+        registered_to=registered_to,
+    )
     after = None
     if cursor:
         moment, item_id = decode_cursor(cursor, arity=2)
@@ -189,7 +182,7 @@ async def list_media(
             after = (datetime.fromisoformat(moment), str(item_id))
         except (TypeError, ValueError):
             raise bad_cursor() from None
-    items = await ingest.list(principal.tenant, filters, after=after, limit=limit)
+    items = await items_.list(principal.tenant, query, after=after, limit=limit)
     next_cursor = (
         encode_cursor([items[-1].registered_at.isoformat(), items[-1].item_id])
         if len(items) == limit
@@ -205,10 +198,10 @@ async def list_media(
 )
 async def get_by_external_id(
     principal: Client,
-    ingest: IngestDep,
+    items: ItemsDep,
     external_id: Annotated[str, Query(min_length=1, max_length=256)],
 ) -> MediaItem:
-    item = await ingest.by_external_id(principal.tenant, external_id)
+    item = await items.by_external_id(principal.tenant, external_id)
     if item is None:
         raise not_found(f"media item with external id {external_id}")
     return item
@@ -221,22 +214,21 @@ async def get_by_external_id(
 )
 async def export_resolved(
     principal: Client,
-    ingest: IngestDep,
+    items: ItemsDep,
     project_id: Annotated[str, Query(min_length=1, max_length=256)],
     format: Literal["jsonl", "coco"] = "jsonl",
 ) -> Response:
-    if await ingest.project(principal.tenant, project_id) is None:
-        raise not_found(f"project {project_id}")
     if format == "coco":
-        return JSONResponse(await ingest.export_coco(principal.tenant, project_id))
+        return JSONResponse(await items.export_coco(principal.tenant, project_id))
+    await items.require_project(principal.tenant, project_id)
 
     async def lines() -> AsyncIterator[bytes]:
-        async for item in ingest.resolved_items(principal.tenant, project_id):
-            yield item.model_dump_json(exclude_none=True).encode() + b"\n"
+        async for item in items.resolved(principal.tenant, project_id):
+            yield jsonl_line(item)
 
     return StreamingResponse(
         lines(),
-        media_type="application/x-ndjson",
+        media_type=JSONL_MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{json.dumps(project_id)[1:-1]}.jsonl"'
         },
@@ -248,8 +240,8 @@ async def export_resolved(
     summary="Get one media item of your tenant",
     responses={404: {"model": ProblemDetail}},
 )
-async def get_media(item_id: str, principal: Client, ingest: IngestDep) -> MediaItem:
-    item = await ingest.get(principal.tenant, item_id)
+async def get_media(item_id: str, principal: Client, items: ItemsDep) -> MediaItem:
+    item = await items.get(principal.tenant, item_id)
     if item is None:
         raise not_found(f"media item {item_id}")
     return item

@@ -5,18 +5,27 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.ingest import api, store
-from services.ingest.handlers import Ingest
+from services.ingest.handlers.items import Items
+from services.ingest.handlers.projects import Projects
+from services.ingest.handlers.registration import Registrations
+from services.ingest.handlers.review import ReviewProgress
 from services.ingest.settings import IngestSettings
 from shared.contracts.media import MEDIA, REGISTRATION_REQUESTED
+from shared.contracts.taxonomy import VERSION_PUBLISHED
+from shared.contracts.work import ITEM_RESOLVED, PROJECT_CHANGED, WORK_CREATED, WORK_LEASED
 from shared.http.app import create_service_app
+from shared.http.idempotency import IdempotencyRecords
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy.cache import TaxonomyCache
 
 
 def create_app(settings: IngestSettings) -> FastAPI:
     runtime = Runtime(settings)
+    media = store.MediaStore(runtime.db, runtime.outbox)
     taxonomy = TaxonomyCache(runtime.db)
-    ingest = Ingest(store.MediaStore(runtime.db), taxonomy, runtime)
+    projects = Projects(store.ProjectStore(runtime.db))
+    registrations = Registrations(media, projects, taxonomy)
+    review = ReviewProgress(media)
     return create_service_app(
         settings,
         runtime=runtime,
@@ -24,13 +33,25 @@ def create_app(settings: IngestSettings) -> FastAPI:
             indexes=store.INDEXES,
             outbox_collections=store.OUTBOX_COLLECTIONS,
             published_topics=[MEDIA],
-            consumed=ingest.consumers(),
-            consumed_in_batches=ingest.batch_consumers(),
+            consumed={
+                REGISTRATION_REQUESTED: registrations.register_request,
+                PROJECT_CHANGED: projects.on_project_changed,
+                VERSION_PUBLISHED: taxonomy.apply,
+                WORK_CREATED: review.on_review_started,
+                WORK_LEASED: review.on_review_started,
+                ITEM_RESOLVED: review.on_item_resolved,
+            },
+            consumed_in_batches={REGISTRATION_REQUESTED: registrations.register_requests},
             # item ids derive from (tenant, external id) and rejections from the request id:
             # a redelivered request stores and publishes nothing new without an inbox
             consumed_without_inbox=[REGISTRATION_REQUESTED],
         ),
-        use_cases=[ingest],
+        use_cases=[
+            registrations,
+            Items(media, projects, taxonomy),
+            projects,
+            IdempotencyRecords(runtime.db),
+        ],
         before_start=[taxonomy.load],
         title="Quorum ingest",
         description="Registers media (image, video, audio, text, multimodal bundles) with "

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.media import (
-    BundlePart,
-    CaptureMetadata,
-    MediaFile,
-    MediaRegistration,
-    PreLabels,
-)
-from shared.contracts.vocabulary import Label, Modality, Severity, TaxonomyRef
+from shared.contracts.media import MediaRegisteredV1, MediaRegistration
+from shared.contracts.vocabulary import Label, Modality, Severity
 from shared.contracts.work import Resolution
 from shared.errors import FieldError
 
@@ -39,27 +34,29 @@ class ResolutionInfo(BaseModel):
     resolved_at: datetime
 
 
-class MediaItem(BaseModel):
-    """A registered media item as clients see it."""
+class MediaItem(MediaRegisteredV1):
+    """A registered media item as clients see it: what ``media.registered`` carried, and
+    how its review is going."""
 
-    item_id: str
-    tenant: str
-    external_id: str
-    project_id: str
-    modality: Modality
-    media: MediaFile | None = None
-    parts: list[BundlePart] | None = None
-    capture: CaptureMetadata | None = None
-    prelabels: PreLabels | None = None
-    taxonomy: TaxonomyRef | None = None
-    duplicate_of: str | None = Field(
-        None, description="an earlier item of the project with exactly the same content"
-    )
     status: ItemStatus
-    registered_at: datetime
     review_started_at: datetime | None = None
     final_labels: list[Label] | None = None
     resolution: ResolutionInfo | None = None
+
+
+@dataclass(frozen=True)
+class MediaQuery:
+    """Which items of a tenant to list; ``None`` leaves a field unfiltered."""
+
+    project_id: str | None = None
+    modality: Modality | None = None
+    status: ItemStatus | None = None
+    registered_from: datetime | None = None  # inclusive
+    registered_to: datetime | None = None  # exclusive
+
+
+#: Where a page of items ends, to start the next one after it: (registered_at, item_id).
+ListPosition = tuple[datetime, str]
 
 
 class BatchIn(BaseModel):

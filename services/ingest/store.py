@@ -1,35 +1,37 @@
-"""Ingest's MongoDB storage.
+"""Ingest's MongoDB storage: the only place that knows its documents.
 
-``media`` (items, each inserted with its ``media.registered`` event in the same write; the
-first item of each content in a project holds its ``content_key``, unique, for duplicate flags),
-``rejections`` (Kafka requests refused, with their ``media.rejected`` events),
-``projects`` (what ingest knows from ``project.changed``), ``idempotency``
-(HTTP ``Idempotency-Key`` records) and, through :class:`TaxonomyCache`, the
-published taxonomy versions.
+* ``media``: items, each inserted with its ``media.registered`` event in its outbox. The
+  first item of each content in a project holds its ``content_key`` (unique): later ones
+  with that content name it in ``duplicate_of``.
+* ``rejections``: refused Kafka requests, with their ``media.rejected`` events.
+* ``projects``: the newest revision of each project, from ``project.changed``.
+* ``taxonomy_versions`` (through :class:`shared.taxonomy.cache.TaxonomyCache`) and
+  ``idempotency`` (through :class:`shared.http.idempotency.IdempotencyRecords`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.ingest.models import ItemStatus, ListPosition, MediaItem, MediaQuery
+from shared.contracts.media import MediaRegisteredV1, MediaRejectedV1
+from shared.contracts.work import ItemResolvedV1, ProjectChangedV1
 from shared.events.envelope import Event
+from shared.http import idempotency
 from shared.mongo import DUPLICATE_KEY, CollectionIndexes, find_in
-from shared.outbox.entries import HIDE_OUTBOX, new_document
+from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 MEDIA = "media"
 REJECTIONS = "rejections"
 PROJECTS = "projects"
-IDEMPOTENCY = "idempotency"
-IDEMPOTENCY_TTL_S = 24 * 3600
 
 INDEXES = (
     CollectionIndexes(
@@ -44,103 +46,125 @@ INDEXES = (
             ),
         ),
     ),
-    CollectionIndexes(
-        IDEMPOTENCY,
-        (
-            IndexModel(
-                [("created_at", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_TTL_S, name="ttl"
-            ),
-        ),
-    ),
+    idempotency.INDEXES,
 )
 OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
 
 
-#: Item ids are derived from (tenant, external id): looking an external id up is a read by
-#: ``_id``, and two registrations of one external id can only ever make one item.
-ITEM_NAMESPACE = uuid.UUID("6f0d5d1e-3a52-4d0c-9a57-6d1f0b7b7c11")
+@dataclass(frozen=True)
+class NewItem:
+    """An item to insert with its ``media.registered`` event; ``content_key`` is set on the
+    item that owns its content (the first with it)."""
+
+    item: MediaItem
+    event: Event[MediaRegisteredV1]
+    content_key: str | None
 
 
-_NAMESPACE_BYTES = ITEM_NAMESPACE.bytes
-
-
-def item_id_for(tenant: str, external_id: str) -> str:
-    """``str(uuid.uuid5(ITEM_NAMESPACE, tenant + US + external_id))``, without the UUID object."""
-    digest = bytearray(
-        hashlib.sha1(
-            _NAMESPACE_BYTES + f"{tenant}\x1f{external_id}".encode(), usedforsecurity=False
-        ).digest()[:16]
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def content_key(tenant: str, project_id: str, checksum: str) -> str:
-    """What makes two items duplicates: the same content in the same project. The first
-    item with a content holds its key (a unique index); later ones name it in
-    ``duplicate_of``."""
-    return f"{tenant}\x1f{project_id}\x1f{checksum}"
+def _item(doc: dict[str, Any]) -> MediaItem:
+    return MediaItem.model_validate({**doc, "item_id": doc["_id"]})
 
 
 class MediaStore:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
         self.media = db[MEDIA]
         self.rejections = db[REJECTIONS]
-        self.projects = db[PROJECTS]
-        self.idempotency = db[IDEMPOTENCY]
+        self.outbox = outbox
 
-    # media ------------------------------------------------------------------
+    # registering --------------------------------------------------------------------
 
-    async def insert_many(self, docs: Sequence[dict[str, Any]]) -> set[int]:
-        """Insert items (each with its event in its outbox); return
-        the indexes that hit a duplicate key."""
-        if not docs:
+    async def insert_items(self, items: Sequence[NewItem]) -> set[str]:
+        """Insert items with their events; the ids of those refused (the id is taken, or the
+        content is owned by another item)."""
+        if not items:
             return set()
+        docs = []
+        for new in items:
+            doc = {
+                "_id": new.item.item_id,
+                # JSON mode is the cheap way to storable values; the one time queries range
+                # over stays a real datetime
+                **new.item.model_dump(mode="json", exclude={"item_id"}, exclude_none=True),
+                "registered_at": new.item.registered_at,
+            }
+            if new.content_key is not None:
+                doc["content_key"] = new.content_key
+            docs.append(self.outbox.new_document(doc, [new.event]))
+        refused: set[str] = set()
         try:
             await self.media.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(err.get("code") != DUPLICATE_KEY for err in errors):
                 raise
-            return {err["index"] for err in errors}
-        return set()
-
-    async def by_external_id(self, tenant: str, external_id: str) -> dict[str, Any] | None:
-        return await self.media.find_one({"_id": item_id_for(tenant, external_id)}, HIDE_OUTBOX)
-
-    async def by_ids(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored items among these ids (see :func:`item_id_for`), by id."""
-        return {doc["_id"]: doc async for doc in find_in(self.media, item_ids, HIDE_OUTBOX)}
+            refused = {docs[err["index"]]["_id"] for err in errors}
+        if len(refused) < len(docs):
+            self.outbox.written()
+        return refused
 
     async def content_owners(self, keys: Collection[str]) -> dict[str, str]:
-        """content key -> the item that holds that content first (see :func:`content_key`)."""
+        """content key -> the item that owns that content."""
         found = find_in(self.media, list(keys), {"content_key": 1}, field="content_key")
         return {doc["content_key"]: doc["_id"] async for doc in found}
 
-    async def get(self, tenant: str, item_id: str) -> dict[str, Any] | None:
+    async def items(self, item_ids: Collection[str]) -> dict[str, MediaItem]:
+        """The stored items among these ids, by id."""
+        return {
+            doc["_id"]: _item(doc) async for doc in find_in(self.media, list(item_ids), HIDE_OUTBOX)
+        }
+
+    async def reject(self, rejection: MediaRejectedV1, event: Event[MediaRejectedV1]) -> bool:
+        """Store a refused request with its ``media.rejected`` event; False if it was already."""
+        doc = {
+            "_id": f"rej_{rejection.request_id}",
+            **rejection.model_dump(mode="json"),
+            "rejected_at": rejection.rejected_at,
+        }
+        try:
+            await self.rejections.insert_one(self.outbox.new_document(doc, [event]))
+        except DuplicateKeyError:
+            return False
+        self.outbox.written()
+        return True
+
+    # reading ------------------------------------------------------------------------
+
+    async def get(self, tenant: str, item_id: str) -> MediaItem | None:
         # by _id alone, the tenant checked here: the local server scans for any other filter
         doc = await self.media.find_one({"_id": item_id}, HIDE_OUTBOX)
-        return doc if doc is not None and doc.get("tenant") == tenant else None
+        return _item(doc) if doc is not None and doc.get("tenant") == tenant else None
 
     async def list(
         self,
         tenant: str,
-        filters: dict[str, Any],
+        query: MediaQuery,
         *,
-        after: tuple[datetime, str] | None,
+        after: ListPosition | None,
         limit: int,
         oldest_first: bool = False,
-    ) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"tenant": tenant, **filters}
+    ) -> list[MediaItem]:
+        """Items of the tenant matching ``query``, newest first (or oldest), after ``after``."""
+        filters: dict[str, Any] = {"tenant": tenant}
+        if query.project_id is not None:
+            filters["project_id"] = query.project_id
+        if query.modality is not None:
+            filters["modality"] = query.modality.value
+        if query.status is not None:
+            filters["status"] = query.status.value
+        window: dict[str, datetime] = {}
+        if query.registered_from is not None:
+            window["$gte"] = query.registered_from
+        if query.registered_to is not None:
+            window["$lt"] = query.registered_to
+        if window:
+            filters["registered_at"] = window
         direction = ASCENDING if oldest_first else DESCENDING
         if after is not None:
             op = "$gt" if oldest_first else "$lt"
             moment, item_id = after
-            query = {
+            filters = {
                 "$and": [
-                    query,
+                    filters,
                     {
                         "$or": [
                             {"registered_at": {op: moment}},
@@ -149,62 +173,77 @@ class MediaStore:
                     },
                 ]
             }
-        return (
-            await self.media.find(query, HIDE_OUTBOX)
+        docs = (
+            await self.media.find(filters, HIDE_OUTBOX)
             .sort([("registered_at", direction), ("_id", direction)])
             .limit(limit)
             .to_list()
         )
+        return [_item(doc) for doc in docs]
 
-    async def advance_status(
-        self, item_id: str, tenant: str, from_statuses: Sequence[str], fields: dict[str, Any]
+    # review progress ------------------------------------------------------------------
+
+    async def mark_in_review(self, tenant: str, item_id: str, at: datetime) -> bool:
+        """A queued item's review started; False if it was not queued."""
+        return await self._advance(
+            tenant,
+            item_id,
+            [ItemStatus.queued],
+            {"status": ItemStatus.in_review.value, "review_started_at": at},
+        )
+
+    async def mark_resolved(self, resolved: ItemResolvedV1) -> bool:
+        """An item's final labels; False if it was resolved already."""
+        return await self._advance(
+            resolved.tenant,
+            resolved.item_id,
+            [ItemStatus.queued, ItemStatus.in_review],
+            {
+                "status": ItemStatus.resolved.value,
+                "final_labels": [label.model_dump(mode="json") for label in resolved.final_labels],
+                "resolution": {
+                    "method": resolved.method.value,
+                    "judgment_ids": resolved.judgment_ids,
+                    "agreement": resolved.agreement,
+                    "severity": resolved.severity.value,
+                    "ratings": resolved.ratings,
+                    "resolved_at": resolved.resolved_at,
+                },
+            },
+        )
+
+    async def _advance(
+        self, tenant: str, item_id: str, before: Sequence[ItemStatus], fields: dict[str, Any]
     ) -> bool:
-        """Move an item forward (never back): only from one of ``from_statuses``."""
+        """Move an item forward (never back): only from one of ``before``."""
         result = await self.media.update_one(
-            {"_id": item_id, "tenant": tenant, "status": {"$in": list(from_statuses)}},
+            {"_id": item_id, "tenant": tenant, "status": {"$in": [s.value for s in before]}},
             {"$set": fields},
         )
         return result.modified_count == 1
 
-    # rejections (Kafka requests) --------------------------------------------------
 
-    async def reject(self, doc: dict[str, Any], events: Sequence[Event[Any]]) -> bool:
-        """Store a refused request with its ``media.rejected`` event; False if already stored."""
-        try:
-            await self.rejections.insert_one(new_document(doc, events))
-        except DuplicateKeyError:
-            return False
-        return True
+class ProjectStore:
+    """What ingest knows of each project: its newest ``project.changed``."""
 
-    # projects ---------------------------------------------------------------------
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.projects = db[PROJECTS]
 
-    async def upsert_project(self, doc: dict[str, Any]) -> None:
-        """Keep the newest revision of a project, whatever order the events come in."""
+    async def keep_newest(self, project: ProjectChangedV1) -> None:
+        """Store a revision unless a newer one (or this one) is stored, whatever the order
+        the events come in."""
+        doc = project.model_dump(mode="json", exclude={"project_id"})
+        doc["revision"] = project.revision
         # a newer (or the same) revision stored already makes the upsert hit the _id: no change
         with contextlib.suppress(DuplicateKeyError):
             await self.projects.update_one(
-                {"_id": doc["_id"], "revision": {"$lt": doc["revision"]}},
+                {"_id": project.project_id, "revision": {"$lt": project.revision}},
                 {"$set": doc},
                 upsert=True,
             )
 
-    async def project(self, tenant: str, project_id: str) -> dict[str, Any] | None:
-        return await self.projects.find_one({"_id": project_id, "tenant": tenant})
-
-    # idempotency keys ---------------------------------------------------------------
-
-    async def idempotency_record(self, tenant: str, key: str) -> dict[str, Any] | None:
-        return await self.idempotency.find_one({"_id": f"{tenant}:{key}"})
-
-    async def remember_idempotency(
-        self, tenant: str, key: str, fields: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Store the outcome of a keyed request; the first one stored wins."""
-        doc = await self.idempotency.find_one_and_update(
-            {"_id": f"{tenant}:{key}"},
-            {"$setOnInsert": fields},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None  # upserted
-        return dict(doc)
+    async def get(self, tenant: str, project_id: str) -> ProjectChangedV1 | None:
+        doc = await self.projects.find_one({"_id": project_id, "tenant": tenant})
+        if doc is None:
+            return None
+        return ProjectChangedV1.model_validate({**doc, "project_id": doc["_id"]})

@@ -21,7 +21,7 @@ from shared.contracts.media import (
 )
 from shared.contracts.taxonomy import AttributeSpec, ClassSnapshot, VersionPublishedV1
 from shared.contracts.vocabulary import Box, Label, Polygon, RleMask
-from shared.contracts.work import ProjectStatus
+from shared.contracts.work import ProjectChangedV1, ProjectStatus
 from shared.errors import FieldError
 
 EPSILON = 1e-6
@@ -60,7 +60,7 @@ def shape_errors(registration: MediaRegistration) -> list[FieldError]:
 
 
 def project_errors(
-    registration: MediaRegistration, project: dict[str, Any] | None
+    registration: MediaRegistration, project: ProjectChangedV1 | None
 ) -> list[FieldError]:
     if project is None:
         return [
@@ -69,13 +69,13 @@ def project_errors(
                 f"unknown project {registration.project_id!r}: create it in assignment first",
             )
         ]
-    if project["status"] == ProjectStatus.closed.value:
+    if project.status is ProjectStatus.closed:
         return [_err("project_id", f"project {registration.project_id!r} is closed")]
-    if project["modality"] != registration.modality:
+    if project.modality != registration.modality:
         return [
             _err(
                 "modality",
-                f"project {registration.project_id!r} takes {project['modality']} items, "
+                f"project {registration.project_id!r} takes {project.modality} items, "
                 f"not {registration.modality}",
             )
         ]
@@ -84,14 +84,14 @@ def project_errors(
 
 def prelabel_errors(
     registration: MediaRegistration,
-    project: dict[str, Any],
+    project: ProjectChangedV1,
     taxonomy: VersionPublishedV1 | None,
 ) -> list[FieldError]:
     """Pre-labels against the project's taxonomy version and the media's bounds."""
     prelabels = registration.prelabels
     if prelabels is None or not prelabels.labels:
         return []
-    ref = project.get("taxonomy")
+    ref = project.taxonomy
     if ref is None:
         return [
             _err(
@@ -104,7 +104,7 @@ def prelabel_errors(
         return [
             _err(
                 "prelabels",
-                f"taxonomy {ref['ontology_id']} version {ref['version']} of the project is not "
+                f"taxonomy {ref.ontology_id} version {ref.version} of the project is not "
                 "published (or not yet known to ingest); publish it, then register again",
             )
         ]
@@ -226,16 +226,9 @@ def _geometry_errors(label: Label, width: int, height: int, at: str) -> list[Fie
     return []
 
 
-def checksum(registration: MediaRegistration) -> str:
-    """What identifies the content: the file's sha256, or the bundle's parts' in name order."""
-    if registration.media is not None:
-        return registration.media.sha256
-    return ",".join(sorted(f"{p.name}={p.media.sha256}" for p in registration.parts or ()))
-
-
 def all_errors(
     registration: MediaRegistration,
-    project: dict[str, Any] | None,
+    project: ProjectChangedV1 | None,
     taxonomy: VersionPublishedV1 | None,
 ) -> Sequence[FieldError]:
     errors = shape_errors(registration) + project_errors(registration, project)

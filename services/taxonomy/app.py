@@ -14,7 +14,7 @@ from shared.runtime import Runtime, RuntimeSpec
 
 def create_app(settings: TaxonomySettings) -> FastAPI:
     runtime = Runtime(settings)
-    taxonomy = Taxonomy(store.TaxonomyStore(runtime.db), runtime)
+    taxonomy = Taxonomy(store.TaxonomyStore(runtime.db, runtime.outbox), runtime)
     return create_service_app(
         settings,
         runtime=runtime,

@@ -486,7 +486,6 @@ class Taxonomy:
                 ) from None
             doc = existing  # a retry after a crash between publishing and clearing the draft
         await self.store.delete_draft(principal.tenant, ontology_id, revision)
-        self.runtime.wake_relay()
         log.info("version published", ontology_id=ontology_id, version=number)
         return _version_model(doc)
 
@@ -518,8 +517,6 @@ class Taxonomy:
             doc = await self.store.version(principal.tenant, ontology_id, number)
             if doc is None:
                 raise not_found(f"version {number} of ontology {ontology_id}")
-        else:
-            self.runtime.wake_relay()
         return _version_model(doc)
 
     async def version(self, principal: Principal, ontology_id: str, number: int) -> models.Version:
@@ -750,9 +747,7 @@ class Taxonomy:
             "linked_at": now,
         }
         created = await self.store.insert_link(doc, [event])
-        if created:
-            self.runtime.wake_relay()
-        else:
+        if not created:
             existing = await self.store.link(principal.tenant, payload.link_id)
             if existing is not None:
                 doc = existing

@@ -19,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
-from shared.outbox.entries import HIDE_OUTBOX, new_document, with_events
+from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 ONTOLOGIES = "ontologies"
 DRAFTS = "drafts"
@@ -68,7 +68,8 @@ class StaleRevision(Exception):
 
 
 class TaxonomyStore:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
+        self.outbox = outbox
         self.ontologies = db[ONTOLOGIES]
         self.drafts = db[DRAFTS]
         self.versions = db[VERSIONS]
@@ -134,7 +135,8 @@ class TaxonomyStore:
 
     async def insert_version(self, doc: dict[str, Any], events: Sequence[Event[Any]]) -> None:
         """The version and its ``version_published`` event, in one write."""
-        await self.versions.insert_one(new_document(doc, events))
+        await self.versions.insert_one(self.outbox.new_document(doc, events))
+        self.outbox.written()
 
     async def version(self, tenant: str, ontology_id: str, number: int) -> dict[str, Any] | None:
         return await self.versions.find_one(
@@ -181,26 +183,30 @@ class TaxonomyStore:
         events: Sequence[Event[Any]],
     ) -> dict[str, Any] | None:
         """Mark a published version deprecated (once: None if it already was)."""
-        return await self.versions.find_one_and_update(
+        doc = await self.versions.find_one_and_update(
             {
                 "tenant": tenant,
                 "ontology_id": ontology_id,
                 "version": number,
                 "status": "published",
             },
-            with_events({"$set": fields}, events),
+            self.outbox.with_events({"$set": fields}, events),
             projection=HIDE_OUTBOX,
             return_document=ReturnDocument.AFTER,
         )
+        if doc is not None:
+            self.outbox.written()
+        return doc
 
     # example links ----------------------------------------------------------
 
     async def insert_link(self, doc: dict[str, Any], events: Sequence[Event[Any]]) -> bool:
         """False when a link with this id exists already (a repeated accept)."""
         try:
-            await self.links.insert_one(new_document(doc, events))
+            await self.links.insert_one(self.outbox.new_document(doc, events))
         except DuplicateKeyError:
             return False
+        self.outbox.written()
         return True
 
     async def links_of(self, tenant: str, ontology_id: str) -> list[dict[str, Any]]:

@@ -1,8 +1,11 @@
 """Writing events into the outbox: in the same single-document write as the state change.
 
-* :func:`new_document` adds the encoded events to a document about to be inserted;
-* :func:`with_events` adds them to an update (``$push`` to ``_outbox``, ``$min`` of the
-  oldest pending entry's sequence number).
+A store holds the service's :class:`Outbox` and, for a write that causes events:
+
+* :meth:`Outbox.new_document` adds the encoded events to a document about to be inserted;
+* :meth:`Outbox.with_events` adds them to an update (``$push`` to ``_outbox``, ``$min`` of
+  the oldest pending entry's sequence number);
+* :meth:`Outbox.written`, once the write is done, wakes the relay.
 
 Each entry holds the encoded message, the event id and type and a ``seq`` strictly
 increasing within the process: the relay publishes in that order.
@@ -11,7 +14,7 @@ increasing within the process: the relay publishes in that order.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pymongo import ASCENDING
@@ -21,9 +24,10 @@ from shared.events.codec import STRUCTURED_HEADERS, encode
 from shared.events.envelope import Event
 
 OUTBOX = "_outbox"
-OUTBOX_SINCE = "_outbox_since"  # seq of the oldest pending event of the document
+#: The ``seq`` of the document's oldest pending entry; present while any entry is pending.
+OUTBOX_OLDEST = "_outbox_oldest"
 #: Projection that hides outbox bookkeeping from documents returned to callers.
-HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_SINCE: 0}
+HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_OLDEST: 0}
 
 _last_seq = 0
 
@@ -48,8 +52,8 @@ def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
             "value": value,  # bytes are stored as BSON binary
             "type": event.type,
         }
-        if tuple(headers) != STRUCTURED_HEADERS:  # the usual ones are not stored: smaller
-            entry["headers"] = [[name, val] for name, val in headers]  # documents to rewrite
+        if tuple(headers) != STRUCTURED_HEADERS:  # the usual ones are not stored
+            entry["headers"] = [[name, val] for name, val in headers]
         entries.append(entry)
     return entries
 
@@ -69,7 +73,7 @@ def with_events(update: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict
         return merged
     entries = outbox_entries(events)
     merged.setdefault("$push", {})[OUTBOX] = {"$each": entries}
-    merged.setdefault("$min", {})[OUTBOX_SINCE] = entries[0]["seq"]
+    merged.setdefault("$min", {})[OUTBOX_OLDEST] = entries[0]["seq"]
     return merged
 
 
@@ -78,10 +82,36 @@ def new_document(doc: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[s
     out = dict(doc)
     if events:
         out[OUTBOX] = outbox_entries(events)
-        out[OUTBOX_SINCE] = out[OUTBOX][0]["seq"]
+        out[OUTBOX_OLDEST] = out[OUTBOX][0]["seq"]
     return out
 
 
 async def create_outbox_indexes(db: AsyncDatabase[Any], collections: Iterable[str]) -> None:
     for name in collections:
-        await db[name].create_index([(OUTBOX_SINCE, ASCENDING)], sparse=True, name="outbox_pending")
+        await db[name].create_index(
+            [(OUTBOX_OLDEST, ASCENDING)], sparse=True, name="outbox_pending"
+        )
+
+
+class Outbox:
+    """The write side of a service's outbox, held by its stores (see the module)."""
+
+    def __init__(self) -> None:
+        self._wake: Callable[[], None] | None = None
+
+    def new_document(self, doc: Mapping[str, Any], events: Sequence[Event[Any]]) -> dict[str, Any]:
+        return new_document(doc, events)
+
+    def with_events(
+        self, update: Mapping[str, Any], events: Sequence[Event[Any]]
+    ) -> dict[str, Any]:
+        return with_events(update, events)
+
+    def written(self) -> None:
+        """Events were stored: the relay should look for them now, not at its next poll."""
+        if self._wake is not None:
+            self._wake()
+
+    def relay_to(self, wake: Callable[[], None]) -> None:
+        """What :meth:`written` calls (the running relay's ``wake``)."""
+        self._wake = wake

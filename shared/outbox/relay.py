@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.kafka.producer import KafkaBus
 from shared.logging import get_logger
 from shared.mongo import find_in, write_many
-from shared.outbox.entries import OUTBOX, OUTBOX_SINCE, outbox_headers
+from shared.outbox.entries import OUTBOX, OUTBOX_OLDEST, outbox_headers
 from shared.outbox.lease import Lease
 
 log = get_logger(__name__)
@@ -27,7 +27,7 @@ OUTBOX_PENDING = Gauge(
     ["relay"],
 )
 
-_MARKER_FIELDS: Mapping[str, int] = {OUTBOX: 1, OUTBOX_SINCE: 1}
+_MARKER_FIELDS: Mapping[str, int] = {OUTBOX: 1, OUTBOX_OLDEST: 1}
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> None:
@@ -120,13 +120,13 @@ class OutboxRelay:
         for name in self.collections:
             docs = (
                 await self.db[name]
-                .find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1, OUTBOX_SINCE: 1})
-                .sort(OUTBOX_SINCE, ASCENDING)
+                .find({OUTBOX_OLDEST: {"$exists": True}}, {OUTBOX: 1, OUTBOX_OLDEST: 1})
+                .sort(OUTBOX_OLDEST, ASCENDING)
                 .limit(self.batch_size)
                 .to_list()
             )
             if len(docs) == self.batch_size:
-                last = docs[-1][OUTBOX_SINCE]
+                last = docs[-1][OUTBOX_OLDEST]
                 cutoff = last if cutoff is None else min(cutoff, last)
             for doc in docs:
                 for entry in doc.get(OUTBOX) or ():
@@ -174,7 +174,7 @@ class OutboxRelay:
                         "q": {"_id": doc_id},
                         "u": {
                             "$pull": {OUTBOX: {"id": {"$in": ids}}},
-                            "$unset": {OUTBOX_SINCE: ""},
+                            "$unset": {OUTBOX_OLDEST: ""},
                         },
                     }
                     for doc_id, ids in docs.items()
@@ -189,10 +189,10 @@ class OutboxRelay:
         # The marker test is done here, not in the query: a query on ``_id`` alone is
         # answered from the primary index by every server.
         async for doc in docs:
-            if not doc.get(OUTBOX) or OUTBOX_SINCE in doc:
+            if not doc.get(OUTBOX) or OUTBOX_OLDEST in doc:
                 continue
             oldest = min(entry["seq"] for entry in doc[OUTBOX])
-            await coll.update_one({"_id": doc["_id"]}, {"$min": {OUTBOX_SINCE: oldest}})
+            await coll.update_one({"_id": doc["_id"]}, {"$min": {OUTBOX_OLDEST: oldest}})
             restored += 1
         return restored
 
@@ -203,7 +203,7 @@ class OutboxRelay:
             restored += await self._restore_markers(
                 name,
                 self.db[name].find(
-                    {f"{OUTBOX}.0": {"$exists": True}, OUTBOX_SINCE: {"$exists": False}},
+                    {f"{OUTBOX}.0": {"$exists": True}, OUTBOX_OLDEST: {"$exists": False}},
                     _MARKER_FIELDS,
                 ),
             )

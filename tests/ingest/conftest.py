@@ -12,7 +12,8 @@ import httpx
 import pytest_asyncio
 
 from services.ingest.app import create_app
-from services.ingest.handlers import Ingest
+from services.ingest.handlers.projects import Projects
+from services.ingest.handlers.registration import Registrations
 from services.ingest.settings import IngestSettings
 from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
@@ -81,11 +82,12 @@ async def ingest(make_settings: Callable[..., Any]) -> AsyncIterator[IngestUnder
         events.append(project_changed("p-closed", status="closed"))
         events.append(make_event(VERSION_PUBLISHED, taxonomy_v1(), source="/t", tenant="acme"))
         await publish(settings, *events)
-        handlers = service_of(app).get(Ingest)
+        projects = service_of(app).get(Projects)
+        taxonomy = service_of(app).get(Registrations).taxonomy
 
         async def ready() -> bool:
-            known = [await handlers.project("acme", pid) for pid in [*PROJECTS, "p-closed"]]
-            version = await handlers.taxonomy.fetch("acme", ONTOLOGY, 1)
+            known = [await projects.get("acme", pid) for pid in [*PROJECTS, "p-closed"]]
+            version = await taxonomy.fetch("acme", ONTOLOGY, 1)
             return all(known) and version is not None
 
         await eventually(ready)

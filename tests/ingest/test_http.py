@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.ingest.handlers import Ingest
+from services.ingest.handlers.projects import Projects
 from shared.contracts.media import MEDIA, MEDIA_REGISTERED
 from shared.contracts.vocabulary import Label
 from shared.contracts.work import (
@@ -601,8 +601,8 @@ async def test_a_project_closed_through_another_replica_is_refused_soon_after(
         return response.status_code == 201
 
     assert await eventually(open_for_text)  # and now read recently by this replica
-    here = service_of(ingest.app).get(Ingest)
-    other_replica = Ingest(here.store, here.taxonomy, here.runtime)  # its own cache
+    here = service_of(ingest.app).get(Projects)
+    other_replica = Projects(here.store)  # its own cache, the same database
     await other_replica.on_project_changed(
         project_changed("p-other", modality="text", status="closed", revision=2)
     )

@@ -8,7 +8,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest.store import ITEM_NAMESPACE, item_id_for
+from services.ingest.planning import ITEM_NAMESPACE, item_id_for
 
 
 @given(st.text(max_size=64), st.text(max_size=256))

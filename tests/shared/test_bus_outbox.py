@@ -22,7 +22,7 @@ from shared.kafka.dead_letters import dead_letter_reason
 from shared.logging import configure_logging, get_logger
 from shared.outbox.entries import (
     OUTBOX,
-    OUTBOX_SINCE,
+    OUTBOX_OLDEST,
     create_outbox_indexes,
     new_document,
     with_events,
@@ -48,7 +48,9 @@ async def test_relay_killed_before_publishing_publishes_after_restart(world: Wor
     try:
         assert await eventually(lambda: _effects_equal(world, {"t1": [1]}))
         doc = await world.db.things.find_one({"_id": "t1"})
-        assert doc is not None and not doc.get(OUTBOX) and OUTBOX_SINCE not in doc and doc["v"] == 1
+        assert (
+            doc is not None and not doc.get(OUTBOX) and OUTBOX_OLDEST not in doc and doc["v"] == 1
+        )
     finally:
         await relay.stop()
 

@@ -10,7 +10,7 @@ import pytest
 
 from shared.outbox.entries import (
     OUTBOX,
-    OUTBOX_SINCE,
+    OUTBOX_OLDEST,
     create_outbox_indexes,
     new_document,
     with_events,
@@ -45,7 +45,7 @@ async def test_event_written_during_clear_keeps_its_marker(world: World) -> None
     assert await relay.publish_pending() == 1
     doc = await world.db.things.find_one({"_id": "t1"})
     assert doc is not None and [e["id"] for e in doc[OUTBOX]] == [second.id]
-    assert OUTBOX_SINCE in doc  # still visible to the relay
+    assert OUTBOX_OLDEST in doc  # still visible to the relay
     relay._clear = original_clear  # type: ignore[method-assign]
     assert await relay.publish_pending() == 1
     records = await eventually(lambda: _published(world, 2))
@@ -55,7 +55,7 @@ async def test_event_written_during_clear_keeps_its_marker(world: World) -> None
 async def test_a_marker_lost_in_a_crash_is_restored_by_the_sweep(world: World) -> None:
     event = world.event("t9", 9)
     stranded = new_document({"_id": "t9"}, [event])
-    del stranded[OUTBOX_SINCE]  # as if the relay died between its two writes
+    del stranded[OUTBOX_OLDEST]  # as if the relay died between its two writes
     await world.db.things.insert_one(stranded)
     relay = OutboxRelay(world.db, ["things"], world.bus, poll_interval=0.05)
     await relay.start()

@@ -1,0 +1,1 @@
+"""Ingest's use cases, one module per aggregate, called by HTTP routes and Kafka consumers."""
