@@ -1,4 +1,4 @@
-"""Taxonomy's HTTP routes (thin: parse, authorise, call a handler).
+"""Taxonomy's HTTP routes (thin: parse, authorise, call a use case).
 
 ops and admin edit drafts, publish and curate examples; every role of the
 tenant reads published versions, examples and translations. Another tenant's
@@ -7,16 +7,24 @@ ontology is a 404, never a 403, so its existence does not leak.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
+import yaml
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 
-from services.taxonomy import models
-from services.taxonomy.handlers import Taxonomy, etag
+from services.taxonomy import formats, models, ontology
+from services.taxonomy.handlers.candidates import Candidates
+from services.taxonomy.handlers.drafts import DraftChanged, DraftRef, Drafts
+from services.taxonomy.handlers.examples import Examples
+from services.taxonomy.handlers.impact import Impacts
+from services.taxonomy.handlers.ontologies import Ontologies
+from services.taxonomy.handlers.versions import Versions
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
+from shared.errors import FieldError
 from shared.http.pagination import Page, decode_cursor, encode_cursor
-from shared.http.problems import ProblemDetail
+from shared.http.problems import Problem, ProblemDetail, Translation
 from shared.http.service import use_case
 
 router = APIRouter(prefix="/v1/ontologies", tags=["taxonomy"])
@@ -31,10 +39,71 @@ IfMatch = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=512)]
-Version = Annotated[int, Query(ge=1)]
+
+OntologiesDep = Annotated[Ontologies, Depends(use_case(Ontologies))]
+DraftsDep = Annotated[Drafts, Depends(use_case(Drafts))]
+ImpactsDep = Annotated[Impacts, Depends(use_case(Impacts))]
+VersionsDep = Annotated[Versions, Depends(use_case(Versions))]
+ExamplesDep = Annotated[Examples, Depends(use_case(Examples))]
+CandidatesDep = Annotated[Candidates, Depends(use_case(Candidates))]
 
 
-TaxonomyDep = Annotated[Taxonomy, Depends(use_case(Taxonomy))]
+def etag(revision: int) -> str:
+    return f'"r{revision}"'
+
+
+def revision_from(if_match: str | None) -> int:
+    """The draft revision an ``If-Match`` header names; 428 without one, 412 for another."""
+    if not if_match:
+        raise Problem(
+            428,
+            "Precondition Required",
+            "draft edits need If-Match with the draft's ETag (GET the draft first)",
+            errors=[FieldError(field="header.if-match", message="missing")],
+        )
+    value = if_match.strip().removeprefix("W/")
+    if value.startswith('"r') and value.endswith('"') and value[2:-1].isdigit():
+        return int(value[2:-1])
+    raise Problem(
+        412,
+        "Precondition Failed",
+        "If-Match does not name a revision of this draft; GET the draft and retry with its ETag",
+        errors=[FieldError(field="header.if-match", message="not an ETag of this draft")],
+    )
+
+
+async def draft_at_revision(
+    ontology_id: str, principal: Editor, if_match: IfMatch = None
+) -> DraftRef:
+    """The draft an edit names: the caller (authorised first), the ontology, the revision."""
+    return DraftRef(principal, ontology_id, revision_from(if_match))
+
+
+DraftEdit = Annotated[DraftRef, Depends(draft_at_revision)]
+
+
+def _draft_changed(exc: DraftChanged) -> Problem:
+    return Problem(
+        412,
+        "Precondition Failed",
+        f"the draft changed (now revision {exc.current}); GET it, reapply your "
+        "change and retry with the new ETag",
+        headers={"ETag": etag(exc.current)},
+    )
+
+
+def _invalid(exc: ontology.Invalid | formats.ImportErrors) -> Problem:
+    status_code = exc.status if isinstance(exc, ontology.Invalid) else 422
+    title = {404: "Not Found", 409: "Conflict"}.get(status_code, "Unprocessable Content")
+    return Problem(status_code, title, str(exc)[:2000], errors=exc.errors)
+
+
+#: How taxonomy's domain exceptions are answered.
+PROBLEMS: dict[type[Exception], Translation] = {
+    DraftChanged: _draft_changed,
+    ontology.Invalid: _invalid,
+    formats.ImportErrors: _invalid,
+}
 
 DRAFT_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such ontology, draft or class"},
@@ -49,29 +118,32 @@ def _with_etag(response: Response, draft: models.Draft) -> models.Draft:
     return draft
 
 
+# ontologies ---------------------------------------------------------------------
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create an ontology (with a draft)")
 async def create_ontology(
-    body: models.OntologyIn, principal: Editor, taxonomy: TaxonomyDep, response: Response
+    body: models.OntologyIn, principal: Editor, ontologies: OntologiesDep, response: Response
 ) -> models.Ontology:
-    created = await taxonomy.create_ontology(principal, body)
+    created = await ontologies.create(principal, body)
     response.headers["Location"] = f"/v1/ontologies/{created.ontology_id}"
     return created
 
 
 @router.get("", summary="List your tenant's ontologies")
 async def list_ontologies(
-    principal: Reader, taxonomy: TaxonomyDep, limit: Limit = 50, cursor: Cursor = None
+    principal: Reader, ontologies: OntologiesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[models.Ontology]:
     after = decode_cursor(cursor, arity=1)[0] if cursor else None
-    items, last = await taxonomy.list_ontologies(principal, after=after, limit=limit)
+    items, last = await ontologies.list(principal, after=after, limit=limit)
     return Page(items=items, next_cursor=encode_cursor([last]) if last else None)
 
 
 @router.get("/{ontology_id}", responses={404: {"model": ProblemDetail}})
 async def get_ontology(
-    ontology_id: str, principal: Reader, taxonomy: TaxonomyDep
+    ontology_id: str, principal: Reader, ontologies: OntologiesDep
 ) -> models.Ontology:
-    return await taxonomy.get_ontology(principal, ontology_id)
+    return await ontologies.get(principal, ontology_id)
 
 
 # drafts ------------------------------------------------------------------------
@@ -79,9 +151,9 @@ async def get_ontology(
 
 @router.get("/{ontology_id}/draft", summary="The open draft (ETag for edits)")
 async def get_draft(
-    ontology_id: str, principal: Editor, taxonomy: TaxonomyDep, response: Response
+    ontology_id: str, principal: Editor, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    return _with_etag(response, await taxonomy.get_draft(principal, ontology_id))
+    return _with_etag(response, await drafts.get(principal, ontology_id))
 
 
 @router.post(
@@ -91,9 +163,9 @@ async def get_draft(
     responses=DRAFT_ERRORS,
 )
 async def start_draft(
-    ontology_id: str, principal: Editor, taxonomy: TaxonomyDep, response: Response
+    ontology_id: str, principal: Editor, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    return _with_etag(response, await taxonomy.start_draft(principal, ontology_id))
+    return _with_etag(response, await drafts.start(principal, ontology_id))
 
 
 @router.delete(
@@ -102,10 +174,8 @@ async def start_draft(
     summary="Discard the draft",
     responses=DRAFT_ERRORS,
 )
-async def discard_draft(
-    ontology_id: str, principal: Editor, taxonomy: TaxonomyDep, if_match: IfMatch = None
-) -> None:
-    await taxonomy.discard_draft(principal, ontology_id, if_match)
+async def discard_draft(draft: DraftEdit, drafts: DraftsDep) -> None:
+    await drafts.discard(draft)
 
 
 @router.post(
@@ -115,14 +185,9 @@ async def discard_draft(
     responses=DRAFT_ERRORS,
 )
 async def add_draft_class(
-    ontology_id: str,
-    body: models.ClassIn,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
-    response: Response,
-    if_match: IfMatch = None,
+    body: models.ClassIn, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    return _with_etag(response, await taxonomy.add_class(principal, ontology_id, if_match, body))
+    return _with_etag(response, await drafts.add_class(draft, body))
 
 
 @router.patch(
@@ -131,16 +196,9 @@ async def add_draft_class(
     responses=DRAFT_ERRORS,
 )
 async def update_draft_class(
-    ontology_id: str,
-    class_id: str,
-    body: models.ClassPatch,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
-    response: Response,
-    if_match: IfMatch = None,
+    class_id: str, body: models.ClassPatch, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    draft = await taxonomy.update_class(principal, ontology_id, if_match, class_id, body)
-    return _with_etag(response, draft)
+    return _with_etag(response, await drafts.update_class(draft, class_id, body))
 
 
 @router.delete(
@@ -149,15 +207,9 @@ async def update_draft_class(
     responses=DRAFT_ERRORS,
 )
 async def remove_draft_class(
-    ontology_id: str,
-    class_id: str,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
-    response: Response,
-    if_match: IfMatch = None,
+    class_id: str, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    draft = await taxonomy.remove_class(principal, ontology_id, if_match, class_id)
-    return _with_etag(response, draft)
+    return _with_etag(response, await drafts.remove_class(draft, class_id))
 
 
 @router.post(
@@ -166,15 +218,9 @@ async def remove_draft_class(
     responses=DRAFT_ERRORS,
 )
 async def merge_draft_classes(
-    ontology_id: str,
-    body: models.MergeIn,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
-    response: Response,
-    if_match: IfMatch = None,
+    body: models.MergeIn, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    draft = await taxonomy.merge_classes(principal, ontology_id, if_match, body)
-    return _with_etag(response, draft)
+    return _with_etag(response, await drafts.merge(draft, body))
 
 
 @router.post(
@@ -183,15 +229,9 @@ async def merge_draft_classes(
     responses=DRAFT_ERRORS,
 )
 async def split_draft_class(
-    ontology_id: str,
-    body: models.SplitIn,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
-    response: Response,
-    if_match: IfMatch = None,
+    body: models.SplitIn, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
-    draft = await taxonomy.split_class(principal, ontology_id, if_match, body)
-    return _with_etag(response, draft)
+    return _with_etag(response, await drafts.split(draft, body))
 
 
 @router.post(
@@ -203,30 +243,28 @@ async def split_draft_class(
     responses=DRAFT_ERRORS,
 )
 async def import_draft(
-    ontology_id: str,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
+    draft: DraftEdit,
+    drafts: DraftsDep,
     response: Response,
     document: Annotated[bytes, Body(media_type="application/octet-stream")],
     format: Annotated[models.ImportFormat, Query()] = models.ImportFormat.json,
-    if_match: IfMatch = None,
 ) -> models.ImportResult:
-    result = await taxonomy.import_into_draft(principal, ontology_id, if_match, document, format)
+    result = await drafts.import_classes(draft, document, format)
     response.headers["ETag"] = etag(result.draft_revision)
     return result
 
 
 @router.get("/{ontology_id}/draft/diff", summary="Changes the draft makes to its base version")
-async def draft_diff(ontology_id: str, principal: Editor, taxonomy: TaxonomyDep) -> models.Diff:
-    return await taxonomy.draft_diff(principal, ontology_id)
+async def draft_diff(ontology_id: str, principal: Editor, drafts: DraftsDep) -> models.Diff:
+    return await drafts.diff(principal, ontology_id)
 
 
 @router.get(
     "/{ontology_id}/draft/impact",
     summary="Before publishing: example links, open work items and pre-labels per changed class",
 )
-async def draft_impact(ontology_id: str, principal: Editor, taxonomy: TaxonomyDep) -> models.Impact:
-    return await taxonomy.impact(principal, ontology_id)
+async def draft_impact(ontology_id: str, principal: Editor, impacts: ImpactsDep) -> models.Impact:
+    return await impacts.of_draft(principal, ontology_id)
 
 
 @router.post(
@@ -235,15 +273,9 @@ async def draft_impact(ontology_id: str, principal: Editor, taxonomy: TaxonomyDe
     summary="Publish the draft as the next version (immutable)",
     responses=DRAFT_ERRORS,
 )
-async def publish(
-    ontology_id: str,
-    principal: Editor,
-    taxonomy: TaxonomyDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> models.Version:
-    version = await taxonomy.publish(principal, ontology_id, if_match)
-    response.headers["Location"] = f"/v1/ontologies/{ontology_id}/versions/{version.version}"
+async def publish(draft: DraftEdit, versions: VersionsDep, response: Response) -> models.Version:
+    version = await versions.publish(draft)
+    response.headers["Location"] = f"/v1/ontologies/{draft.ontology_id}/versions/{version.version}"
     return version
 
 
@@ -252,16 +284,16 @@ async def publish(
 
 @router.get("/{ontology_id}/versions", summary="Published versions")
 async def list_versions(
-    ontology_id: str, principal: Reader, taxonomy: TaxonomyDep
+    ontology_id: str, principal: Reader, versions: VersionsDep
 ) -> list[models.VersionSummary]:
-    return await taxonomy.versions(principal, ontology_id)
+    return await versions.list(principal, ontology_id)
 
 
 @router.get("/{ontology_id}/versions/{version}", responses={404: {"model": ProblemDetail}})
 async def get_version(
-    ontology_id: str, version: int, principal: Reader, taxonomy: TaxonomyDep, response: Response
+    ontology_id: str, version: int, principal: Reader, versions: VersionsDep, response: Response
 ) -> models.Version:
-    found = await taxonomy.version(principal, ontology_id, version)
+    found = await versions.get(principal, ontology_id, version)
     response.headers["ETag"] = f'"{found.content_hash}"'
     return found
 
@@ -271,10 +303,10 @@ async def deprecate_version(
     ontology_id: str,
     version: int,
     principal: Editor,
-    taxonomy: TaxonomyDep,
+    versions: VersionsDep,
     body: models.DeprecateIn | None = None,
 ) -> models.Version:
-    return await taxonomy.deprecate(principal, ontology_id, version, body.note if body else "")
+    return await versions.deprecate(principal, ontology_id, version, body.note if body else "")
 
 
 @router.get(
@@ -285,16 +317,12 @@ async def export_version(
     ontology_id: str,
     version: int,
     principal: Reader,
-    taxonomy: TaxonomyDep,
+    versions: VersionsDep,
     format: Annotated[models.ImportFormat, Query()] = models.ImportFormat.json,
 ) -> Response:
-    document = await taxonomy.export(principal, ontology_id, version, format)
+    document = await versions.export(principal, ontology_id, version, format)
     if format is models.ImportFormat.yaml:
-        import yaml
-
         return Response(yaml.safe_dump(document, sort_keys=False), media_type="application/yaml")
-    import json
-
     return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
 
@@ -302,11 +330,11 @@ async def export_version(
 async def diff_versions(
     ontology_id: str,
     principal: Reader,
-    taxonomy: TaxonomyDep,
+    versions: VersionsDep,
     from_version: Annotated[int, Query(alias="from", ge=1)],
     to_version: Annotated[int, Query(alias="to", ge=1)],
 ) -> models.Diff:
-    return await taxonomy.diff_versions(principal, ontology_id, from_version, to_version)
+    return await versions.diff(principal, ontology_id, from_version, to_version)
 
 
 @router.post(
@@ -314,9 +342,9 @@ async def diff_versions(
     summary="Translate labels from one version to another (through the versions between)",
 )
 async def translate(
-    ontology_id: str, body: models.TranslateIn, principal: Reader, taxonomy: TaxonomyDep
+    ontology_id: str, body: models.TranslateIn, principal: Reader, versions: VersionsDep
 ) -> models.TranslateOut:
-    return await taxonomy.translate(principal, ontology_id, body)
+    return await versions.translate(principal, ontology_id, body)
 
 
 # examples --------------------------------------------------------------------------
@@ -333,10 +361,9 @@ async def link_example(
     class_id: str,
     body: models.ExampleIn,
     principal: Editor,
-    taxonomy: TaxonomyDep,
+    examples: ExamplesDep,
 ) -> models.Example:
-    example, _ = await taxonomy.link_example(principal, ontology_id, version, class_id, body)
-    return example
+    return await examples.link(principal, ontology_id, version, class_id, body)
 
 
 @router.get(
@@ -347,10 +374,10 @@ async def list_examples(
     ontology_id: str,
     version: int,
     principal: Reader,
-    taxonomy: TaxonomyDep,
+    examples: ExamplesDep,
     class_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[models.Example]:
-    return await taxonomy.examples(principal, ontology_id, version, class_id)
+    return await examples.of_version(principal, ontology_id, version, class_id)
 
 
 @router.delete(
@@ -359,9 +386,12 @@ async def list_examples(
     summary="Remove an example link",
 )
 async def unlink_example(
-    ontology_id: str, link_id: str, principal: Editor, taxonomy: TaxonomyDep
+    ontology_id: str, link_id: str, principal: Editor, examples: ExamplesDep
 ) -> None:
-    await taxonomy.unlink_example(principal, ontology_id, link_id)
+    await examples.unlink(principal, ontology_id, link_id)
+
+
+# candidates -------------------------------------------------------------------------
 
 
 @router.get(
@@ -371,13 +401,13 @@ async def unlink_example(
 async def list_candidates(
     ontology_id: str,
     principal: Editor,
-    taxonomy: TaxonomyDep,
+    candidates: CandidatesDep,
     status_: Annotated[models.CandidateStatus | None, Query(alias="status")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[models.Candidate]:
     after = decode_cursor(cursor, arity=1)[0] if cursor else None
-    items = await taxonomy.candidates(principal, ontology_id, status_, after=after, limit=limit)
+    items = await candidates.list(principal, ontology_id, status_, after=after, limit=limit)
     last = items[-1].candidate_id if len(items) == limit else None
     return Page(items=items, next_cursor=encode_cursor([last]) if last else None)
 
@@ -390,12 +420,10 @@ async def accept_candidate(
     ontology_id: str,
     candidate_id: str,
     principal: Editor,
-    taxonomy: TaxonomyDep,
+    candidates: CandidatesDep,
     body: models.AcceptIn | None = None,
 ) -> models.Candidate:
-    return await taxonomy.accept_candidate(
-        principal, ontology_id, candidate_id, body or models.AcceptIn()
-    )
+    return await candidates.accept(principal, ontology_id, candidate_id, body or models.AcceptIn())
 
 
 @router.post("/{ontology_id}/candidates/{candidate_id}/reject", summary="Reject a candidate")
@@ -403,9 +431,7 @@ async def reject_candidate(
     ontology_id: str,
     candidate_id: str,
     principal: Editor,
-    taxonomy: TaxonomyDep,
+    candidates: CandidatesDep,
     body: models.RejectIn | None = None,
 ) -> models.Candidate:
-    return await taxonomy.reject_candidate(
-        principal, ontology_id, candidate_id, body.note if body else ""
-    )
+    return await candidates.reject(principal, ontology_id, candidate_id, body.note if body else "")

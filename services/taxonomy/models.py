@@ -1,7 +1,8 @@
-"""Taxonomy's API schemas (what HTTP clients send and get back)."""
+"""Taxonomy's API schemas (what HTTP clients send and get back) and the records its store keeps."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -15,6 +16,7 @@ from shared.contracts.taxonomy import (
     MappingEntry,
     Polarity,
     Provenance,
+    VersionPublishedV1,
 )
 from shared.contracts.vocabulary import Geometry, Id, Modality, TimeSegment
 
@@ -124,6 +126,18 @@ class OntologyIn(Strict):
     kind: OntologyKind = OntologyKind.custom
 
 
+class OntologyRecord(BaseModel):
+    """An ontology as stored."""
+
+    ontology_id: str
+    tenant: str
+    name: str
+    description: str
+    kind: OntologyKind
+    created_at: datetime
+    created_by: str
+
+
 class Ontology(BaseModel):
     ontology_id: str
     tenant: str
@@ -164,6 +178,38 @@ class Version(BaseModel):
     deprecation_note: str | None = None
 
 
+class StoredVersion(BaseModel):
+    """A published version as stored: the snapshot its event carried, and its status."""
+
+    snapshot: VersionPublishedV1
+    status: VersionStatus
+    published_by: str
+    draft_revision: int | None = None
+    deprecated_at: datetime | None = None
+    deprecation_note: str | None = None
+
+    @property
+    def number(self) -> int:
+        return self.snapshot.version
+
+    def view(self) -> Version:
+        """The version as readers see it."""
+        snapshot = self.snapshot
+        return Version(
+            ontology_id=snapshot.ontology_id,
+            name=snapshot.name,
+            version=snapshot.version,
+            content_hash=snapshot.content_hash,
+            status=self.status,
+            classes=snapshot.classes,
+            mapping=snapshot.mapping.changes if snapshot.mapping else [],
+            published_at=snapshot.published_at,
+            published_by=self.published_by,
+            deprecated_at=self.deprecated_at,
+            deprecation_note=self.deprecation_note,
+        )
+
+
 class VersionSummary(BaseModel):
     version: int
     content_hash: str
@@ -183,10 +229,6 @@ class SplitIn(Strict):
     from_class_id: ClassId
     into_class_ids: list[ClassId] = Field(default_factory=list, max_length=100)
     into: list[ClassIn] = Field(default_factory=list, max_length=100)
-    note: str | None = Field(None, max_length=2000)
-
-
-class PublishIn(Strict):
     note: str | None = Field(None, max_length=2000)
 
 
@@ -231,6 +273,14 @@ class TranslateOut(BaseModel):
     to_version: int
     translated: list[TranslatedLabel]
     untranslatable: list[Untranslatable]
+
+
+@dataclass(frozen=True)
+class ClassUsage:
+    """How much stored work carries a class: pre-label instances, and items with open work."""
+
+    prelabels: int = 0
+    open_work_items: int = 0
 
 
 class ClassImpact(BaseModel):
@@ -279,6 +329,17 @@ class CandidateStatus(StrEnum):
     pending = "pending"
     accepted = "accepted"
     rejected = "rejected"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ops decided about a candidate."""
+
+    status: CandidateStatus
+    by: str
+    at: datetime
+    note: str | None
+    link_id: str | None
 
 
 class Candidate(BaseModel):

@@ -35,7 +35,7 @@ def _err(where: str, message: str) -> FieldError:
 
 
 @dataclass
-class Draft:
+class WorkingDraft:
     """The editable state of a draft: its classes and the merges/splits declared so far."""
 
     base_version: int
@@ -124,7 +124,7 @@ def new_class_id(name: str, taken: Iterable[str]) -> str:
     return candidate
 
 
-def _check_id_free(draft: Draft, class_id: str, where: str) -> None:
+def _check_id_free(draft: WorkingDraft, class_id: str, where: str) -> None:
     if class_id in draft.ids():
         raise Invalid([_err(where, f"class id {class_id!r} is already in the draft")], 409)
     if class_id in draft.published_ids and class_id not in draft.base_ids:
@@ -140,7 +140,9 @@ def _check_id_free(draft: Draft, class_id: str, where: str) -> None:
         )
 
 
-def _validated(draft: Draft, classes: list[ClassSnapshot], where: str) -> list[ClassSnapshot]:
+def _validated(
+    draft: WorkingDraft, classes: list[ClassSnapshot], where: str
+) -> list[ClassSnapshot]:
     errors = check_classes(classes)
     if errors:
         # name the field of the edited class where possible
@@ -148,7 +150,7 @@ def _validated(draft: Draft, classes: list[ClassSnapshot], where: str) -> list[C
     return classes
 
 
-def add_class(draft: Draft, cls: ClassSnapshot, *, id_given: bool) -> ClassSnapshot:
+def add_class(draft: WorkingDraft, cls: ClassSnapshot, *, id_given: bool) -> ClassSnapshot:
     if id_given:
         _check_id_free(draft, cls.id, "body.id")
     else:
@@ -159,7 +161,7 @@ def add_class(draft: Draft, cls: ClassSnapshot, *, id_given: bool) -> ClassSnaps
     return cls
 
 
-def update_class(draft: Draft, class_id: str, changes: dict[str, object]) -> ClassSnapshot:
+def update_class(draft: WorkingDraft, class_id: str, changes: dict[str, object]) -> ClassSnapshot:
     current = _require(draft, class_id)
     updated = ClassSnapshot.model_validate({**current.model_dump(), **changes, "id": class_id})
     draft.classes = _validated(
@@ -168,7 +170,7 @@ def update_class(draft: Draft, class_id: str, changes: dict[str, object]) -> Cla
     return updated
 
 
-def remove_class(draft: Draft, class_id: str) -> None:
+def remove_class(draft: WorkingDraft, class_id: str) -> None:
     _require(draft, class_id)
     children = sorted(c.id for c in draft.classes if c.parent_id == class_id)
     if children:
@@ -186,7 +188,7 @@ def remove_class(draft: Draft, class_id: str) -> None:
     _forget_in_lineage(draft, class_id)
 
 
-def _retarget(draft: Draft, gone: set[str], target: str) -> None:
+def _retarget(draft: WorkingDraft, gone: set[str], target: str) -> None:
     """Earlier merges and splits of this draft into a class now merged away point at its target."""
     draft.lineage = [
         entry.model_copy(
@@ -200,7 +202,7 @@ def _retarget(draft: Draft, gone: set[str], target: str) -> None:
     ]
 
 
-def _forget_in_lineage(draft: Draft, class_id: str) -> None:
+def _forget_in_lineage(draft: WorkingDraft, class_id: str) -> None:
     """A removed class is no longer the target of a merge or split of this draft."""
     kept = []
     for entry in draft.lineage:
@@ -213,7 +215,7 @@ def _forget_in_lineage(draft: Draft, class_id: str) -> None:
 
 
 def merge(
-    draft: Draft,
+    draft: WorkingDraft,
     sources: Sequence[str],
     *,
     into_id: str | None,
@@ -270,7 +272,7 @@ def merge(
 
 
 def split(
-    draft: Draft,
+    draft: WorkingDraft,
     source: str,
     *,
     into_ids: Sequence[str],
@@ -331,7 +333,7 @@ def split(
     return targets
 
 
-def _require(draft: Draft, class_id: str, where: str = "path.class_id") -> ClassSnapshot:
+def _require(draft: WorkingDraft, class_id: str, where: str = "path.class_id") -> ClassSnapshot:
     cls = draft.get(class_id)
     if cls is None:
         raise Invalid([_err(where, f"no class {class_id!r} in the draft")], 404)
@@ -389,16 +391,6 @@ def diff(
         if other:
             changes.append(MappingEntry(kind="changed", note=", ".join(other), **same))
     return changes
-
-
-def changed_class_ids(changes: Iterable[MappingEntry]) -> set[str]:
-    """Class ids a change touches, in the version before it (what stored work uses)."""
-    ids: set[str] = set()
-    for change in changes:
-        if change.kind == "added":
-            continue
-        ids.update(change.from_class_ids)
-    return ids
 
 
 def content_hash(classes: Sequence[ClassSnapshot]) -> str:

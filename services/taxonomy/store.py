@@ -1,10 +1,10 @@
-"""Taxonomy's MongoDB storage.
+"""Taxonomy's MongoDB storage: the only place that knows its documents.
 
-Collections: ``ontologies``; ``drafts`` (one per ontology, ``revision`` for
-optimistic concurrency); ``versions`` (immutable once inserted, with the
-``version_published`` event in the same insert); ``links`` (example links,
-with ``example_linked``); ``candidates`` (from flagged judgments); ``usage``
-(per item: pre-label classes and open work units, from consumed events).
+Collections: ``ontologies``; ``drafts`` (one per ontology, ``revision`` for optimistic
+concurrency); ``versions`` (immutable once inserted, with the ``version_published`` event in
+the same insert); ``links`` (example links, with ``example_linked``); ``candidates`` (from
+flagged judgments); ``usage`` (per item: pre-label classes and open work units, from
+consumed events).
 """
 
 from __future__ import annotations
@@ -17,6 +17,23 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.taxonomy.models import (
+    Candidate,
+    CandidateStatus,
+    ClassUsage,
+    Decision,
+    Draft,
+    OntologyRecord,
+    StoredVersion,
+    VersionStatus,
+)
+from shared.contracts.taxonomy import (
+    ClassSnapshot,
+    ExampleLinkedV1,
+    MappingEntry,
+    VersionDeprecatedV1,
+    VersionPublishedV1,
+)
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -67,6 +84,35 @@ class StaleRevision(Exception):
     """The draft changed since the revision the client sent."""
 
 
+def _ontology(doc: dict[str, Any]) -> OntologyRecord:
+    return OntologyRecord.model_validate({**doc, "ontology_id": doc["_id"]})
+
+
+def _draft(doc: dict[str, Any]) -> Draft:
+    return Draft.model_validate(
+        {**doc, "ontology_id": doc["_id"], "lineage": doc.get("lineage", [])}
+    )
+
+
+def _version(doc: dict[str, Any]) -> StoredVersion:
+    return StoredVersion(
+        snapshot=VersionPublishedV1.model_validate(doc),
+        status=doc["status"],
+        published_by=doc["published_by"],
+        draft_revision=doc.get("draft_revision"),
+        deprecated_at=doc.get("deprecated_at"),
+        deprecation_note=doc.get("deprecation_note"),
+    )
+
+
+def _link(doc: dict[str, Any]) -> ExampleLinkedV1:
+    return ExampleLinkedV1.model_validate({**doc, "link_id": doc["_id"]})
+
+
+def _candidate(doc: dict[str, Any]) -> Candidate:
+    return Candidate.model_validate({**doc, "candidate_id": doc["_id"]})
+
+
 class TaxonomyStore:
     def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
         self.outbox = outbox
@@ -79,33 +125,41 @@ class TaxonomyStore:
 
     # ontologies -------------------------------------------------------------
 
-    async def insert_ontology(self, doc: dict[str, Any]) -> None:
-        await self.ontologies.insert_one(doc)
+    async def insert_ontology(self, ontology: OntologyRecord) -> None:
+        doc = ontology.model_dump(mode="json", exclude={"ontology_id"})
+        doc["created_at"] = ontology.created_at
+        await self.ontologies.insert_one({"_id": ontology.ontology_id, **doc})
 
-    async def ontology(self, tenant: str, ontology_id: str) -> dict[str, Any] | None:
-        return await self.ontologies.find_one({"_id": ontology_id, "tenant": tenant})
+    async def ontology(self, tenant: str, ontology_id: str) -> OntologyRecord | None:
+        doc = await self.ontologies.find_one({"_id": ontology_id, "tenant": tenant})
+        return _ontology(doc) if doc else None
 
     async def list_ontologies(
         self, tenant: str, *, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[OntologyRecord]:
         query: dict[str, Any] = {"tenant": tenant}
         if after is not None:
             query["_id"] = {"$gt": after}
-        return await self.ontologies.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+        docs = await self.ontologies.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+        return [_ontology(doc) for doc in docs]
 
     # drafts -----------------------------------------------------------------
 
-    async def draft(self, tenant: str, ontology_id: str) -> dict[str, Any] | None:
-        return await self.drafts.find_one({"_id": ontology_id, "tenant": tenant})
+    async def draft(self, tenant: str, ontology_id: str) -> Draft | None:
+        doc = await self.drafts.find_one({"_id": ontology_id, "tenant": tenant})
+        return _draft(doc) if doc else None
 
-    async def drafts_of(self, tenant: str, ontology_ids: Sequence[str]) -> dict[str, int]:
+    async def draft_revisions(self, tenant: str, ontology_ids: Sequence[str]) -> dict[str, int]:
         cursor = self.drafts.find(
             {"tenant": tenant, "_id": {"$in": list(ontology_ids)}}, {"revision": 1}
         )
         return {doc["_id"]: doc["revision"] async for doc in cursor}
 
-    async def create_draft(self, doc: dict[str, Any]) -> bool:
+    async def create_draft(self, tenant: str, draft: Draft) -> bool:
         """False when the ontology already has a draft."""
+        doc = {"_id": draft.ontology_id, "tenant": tenant, **draft.model_dump(mode="json")}
+        del doc["ontology_id"]
+        doc["updated_at"] = draft.updated_at
         try:
             await self.drafts.insert_one(doc)
         except DuplicateKeyError:
@@ -113,17 +167,33 @@ class TaxonomyStore:
         return True
 
     async def save_draft(
-        self, tenant: str, ontology_id: str, revision: int, fields: dict[str, Any]
-    ) -> dict[str, Any]:
+        self,
+        tenant: str,
+        ontology_id: str,
+        revision: int,
+        *,
+        classes: Sequence[ClassSnapshot],
+        lineage: Sequence[MappingEntry],
+        at: datetime,
+        by: str,
+    ) -> Draft:
         """Write the draft only if it is still at ``revision``; the revision goes up by one."""
         doc = await self.drafts.find_one_and_update(
             {"_id": ontology_id, "tenant": tenant, "revision": revision},
-            {"$set": fields, "$inc": {"revision": 1}},
+            {
+                "$set": {
+                    "classes": [c.model_dump(mode="json") for c in classes],
+                    "lineage": [e.model_dump(mode="json") for e in lineage],
+                    "updated_at": at,
+                    "updated_by": by,
+                },
+                "$inc": {"revision": 1},
+            },
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             raise StaleRevision
-        return dict(doc)
+        return _draft(doc)
 
     async def delete_draft(self, tenant: str, ontology_id: str, revision: int) -> bool:
         result = await self.drafts.delete_one(
@@ -133,31 +203,49 @@ class TaxonomyStore:
 
     # versions ---------------------------------------------------------------
 
-    async def insert_version(self, doc: dict[str, Any], events: Sequence[Event[Any]]) -> None:
-        """The version and its ``version_published`` event, in one write."""
-        await self.versions.insert_one(self.outbox.new_document(doc, events))
+    async def insert_version(
+        self, version: StoredVersion, events: Sequence[Event[VersionPublishedV1]]
+    ) -> bool:
+        """The version and its ``version_published`` event, in one write; False when the
+        number is taken."""
+        snapshot = version.snapshot
+        doc = {
+            "_id": f"{snapshot.ontology_id}:v{snapshot.version}",
+            **snapshot.model_dump(mode="json"),
+            "published_at": snapshot.published_at,
+            "status": version.status.value,
+            "published_by": version.published_by,
+            "draft_revision": version.draft_revision,
+        }
+        try:
+            await self.versions.insert_one(self.outbox.new_document(doc, events))
+        except DuplicateKeyError:
+            return False
         self.outbox.written()
+        return True
 
-    async def version(self, tenant: str, ontology_id: str, number: int) -> dict[str, Any] | None:
-        return await self.versions.find_one(
+    async def version(self, tenant: str, ontology_id: str, number: int) -> StoredVersion | None:
+        doc = await self.versions.find_one(
             {"tenant": tenant, "ontology_id": ontology_id, "version": number}, HIDE_OUTBOX
         )
+        return _version(doc) if doc else None
 
-    async def latest_version(self, tenant: str, ontology_id: str) -> dict[str, Any] | None:
+    async def latest_version(self, tenant: str, ontology_id: str) -> StoredVersion | None:
         docs = (
             await self.versions.find({"tenant": tenant, "ontology_id": ontology_id}, HIDE_OUTBOX)
             .sort("version", DESCENDING)
             .limit(1)
             .to_list()
         )
-        return docs[0] if docs else None
+        return _version(docs[0]) if docs else None
 
-    async def all_versions(self, tenant: str, ontology_id: str) -> list[dict[str, Any]]:
-        return (
+    async def all_versions(self, tenant: str, ontology_id: str) -> list[StoredVersion]:
+        docs = (
             await self.versions.find({"tenant": tenant, "ontology_id": ontology_id}, HIDE_OUTBOX)
             .sort("version", ASCENDING)
             .to_list()
         )
+        return [_version(doc) for doc in docs]
 
     async def latest_numbers(self, tenant: str, ontology_ids: Sequence[str]) -> dict[str, int]:
         cursor = await self.versions.aggregate(
@@ -175,33 +263,45 @@ class TaxonomyStore:
         return set(ids)
 
     async def deprecate_version(
-        self,
-        tenant: str,
-        ontology_id: str,
-        number: int,
-        fields: dict[str, Any],
-        events: Sequence[Event[Any]],
-    ) -> dict[str, Any] | None:
-        """Mark a published version deprecated (once: None if it already was)."""
+        self, deprecated: VersionDeprecatedV1, events: Sequence[Event[VersionDeprecatedV1]]
+    ) -> StoredVersion | None:
+        """Mark a published version deprecated (once: None if it already was, or is not)."""
         doc = await self.versions.find_one_and_update(
             {
-                "tenant": tenant,
-                "ontology_id": ontology_id,
-                "version": number,
-                "status": "published",
+                "tenant": deprecated.tenant,
+                "ontology_id": deprecated.ontology_id,
+                "version": deprecated.version,
+                "status": VersionStatus.published.value,
             },
-            self.outbox.with_events({"$set": fields}, events),
+            self.outbox.with_events(
+                {
+                    "$set": {
+                        "status": VersionStatus.deprecated.value,
+                        "deprecated_at": deprecated.deprecated_at,
+                        "deprecation_note": deprecated.note,
+                    }
+                },
+                events,
+            ),
             projection=HIDE_OUTBOX,
             return_document=ReturnDocument.AFTER,
         )
-        if doc is not None:
-            self.outbox.written()
-        return doc
+        if doc is None:
+            return None
+        self.outbox.written()
+        return _version(doc)
 
     # example links ----------------------------------------------------------
 
-    async def insert_link(self, doc: dict[str, Any], events: Sequence[Event[Any]]) -> bool:
+    async def insert_link(
+        self, link: ExampleLinkedV1, events: Sequence[Event[ExampleLinkedV1]]
+    ) -> bool:
         """False when a link with this id exists already (a repeated accept)."""
+        doc = {
+            "_id": link.link_id,
+            **link.model_dump(mode="json", exclude={"link_id"}),
+            "linked_at": link.linked_at,
+        }
         try:
             await self.links.insert_one(self.outbox.new_document(doc, events))
         except DuplicateKeyError:
@@ -209,15 +309,17 @@ class TaxonomyStore:
         self.outbox.written()
         return True
 
-    async def links_of(self, tenant: str, ontology_id: str) -> list[dict[str, Any]]:
-        return (
+    async def links_of(self, tenant: str, ontology_id: str) -> list[ExampleLinkedV1]:
+        docs = (
             await self.links.find({"tenant": tenant, "ontology_id": ontology_id}, HIDE_OUTBOX)
             .sort("_id", ASCENDING)
             .to_list()
         )
+        return [_link(doc) for doc in docs]
 
-    async def link(self, tenant: str, link_id: str) -> dict[str, Any] | None:
-        return await self.links.find_one({"_id": link_id, "tenant": tenant}, HIDE_OUTBOX)
+    async def link(self, tenant: str, link_id: str) -> ExampleLinkedV1 | None:
+        doc = await self.links.find_one({"_id": link_id, "tenant": tenant}, HIDE_OUTBOX)
+        return _link(doc) if doc else None
 
     async def delete_link(self, tenant: str, ontology_id: str, link_id: str) -> bool:
         result = await self.links.delete_one(
@@ -225,38 +327,77 @@ class TaxonomyStore:
         )
         return result.deleted_count == 1
 
+    async def link_counts(
+        self, tenant: str, ontology_id: str, class_ids: Sequence[str]
+    ) -> dict[str, int]:
+        cursor = await self.links.aggregate(
+            [
+                {
+                    "$match": {
+                        "tenant": tenant,
+                        "ontology_id": ontology_id,
+                        "class_id": {"$in": list(class_ids)},
+                    }
+                },
+                {"$group": {"_id": "$class_id", "n": {"$sum": 1}}},
+            ]
+        )
+        counts = {cid: 0 for cid in class_ids}
+        async for doc in cursor:
+            counts[doc["_id"]] = doc["n"]
+        return counts
+
     # candidates -------------------------------------------------------------
 
-    async def add_candidate(self, doc: dict[str, Any]) -> None:
+    async def add_candidate(self, tenant: str, candidate: Candidate) -> None:
         """Idempotent: a judgment makes at most one candidate."""
-        await self.candidates.update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+        doc = {"tenant": tenant, **candidate.model_dump(mode="json", exclude={"candidate_id"})}
+        doc["created_at"] = candidate.created_at
+        await self.candidates.update_one(
+            {"_id": candidate.candidate_id}, {"$setOnInsert": doc}, upsert=True
+        )
 
     async def candidates_of(
-        self, tenant: str, ontology_id: str, status: str | None, *, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+        self,
+        tenant: str,
+        ontology_id: str,
+        status: CandidateStatus | None,
+        *,
+        after: str | None,
+        limit: int,
+    ) -> list[Candidate]:
         query: dict[str, Any] = {"tenant": tenant, "ontology_id": ontology_id}
         if status is not None:
-            query["status"] = status
+            query["status"] = status.value
         if after is not None:
             query["_id"] = {"$gt": after}
-        return await self.candidates.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+        docs = await self.candidates.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+        return [_candidate(doc) for doc in docs]
 
-    async def candidate(
-        self, tenant: str, ontology_id: str, candidate_id: str
-    ) -> dict[str, Any] | None:
-        return await self.candidates.find_one(
+    async def candidate(self, tenant: str, ontology_id: str, candidate_id: str) -> Candidate | None:
+        doc = await self.candidates.find_one(
             {"_id": candidate_id, "tenant": tenant, "ontology_id": ontology_id}
         )
+        return _candidate(doc) if doc else None
 
     async def decide_candidate(
-        self, tenant: str, candidate_id: str, fields: dict[str, Any]
-    ) -> dict[str, Any] | None:
+        self, tenant: str, candidate_id: str, decision: Decision
+    ) -> Candidate | None:
         """Record a decision on a pending candidate; None if it was decided already."""
-        return await self.candidates.find_one_and_update(
-            {"_id": candidate_id, "tenant": tenant, "status": "pending"},
-            {"$set": fields},
+        doc = await self.candidates.find_one_and_update(
+            {"_id": candidate_id, "tenant": tenant, "status": CandidateStatus.pending.value},
+            {
+                "$set": {
+                    "status": decision.status.value,
+                    "decided_by": decision.by,
+                    "decided_at": decision.at,
+                    "decision_note": decision.note,
+                    "link_id": decision.link_id,
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
+        return _candidate(doc) if doc else None
 
     # usage (from consumed events) ---------------------------------------------
 
@@ -316,10 +457,10 @@ class TaxonomyStore:
 
     async def usage_of(
         self, tenant: str, ontology_id: str, class_ids: Sequence[str]
-    ) -> dict[str, dict[str, int]]:
+    ) -> dict[str, ClassUsage]:
         """Per class: pre-label instances, and items with open work that carry it."""
-        out = {cid: {"prelabels": 0, "open_work_items": 0} for cid in class_ids}
-        wanted = set(class_ids)
+        prelabels = dict.fromkeys(class_ids, 0)
+        open_items = dict.fromkeys(class_ids, 0)
         cursor = self.usage.find(
             {"tenant": tenant, "ontology_id": ontology_id, "labels.c": {"$in": list(class_ids)}},
             {"labels": 1, "open_units": 1, "resolved": 1},
@@ -327,28 +468,10 @@ class TaxonomyStore:
         async for doc in cursor:
             is_open = bool(doc.get("open_units")) and not doc.get("resolved")
             for entry in doc.get("labels") or ():
-                if entry["c"] in wanted:
-                    out[entry["c"]]["prelabels"] += entry["n"]
-                    if is_open:
-                        out[entry["c"]]["open_work_items"] += 1
-        return out
-
-    async def link_counts(
-        self, tenant: str, ontology_id: str, class_ids: Sequence[str]
-    ) -> dict[str, int]:
-        cursor = await self.links.aggregate(
-            [
-                {
-                    "$match": {
-                        "tenant": tenant,
-                        "ontology_id": ontology_id,
-                        "class_id": {"$in": list(class_ids)},
-                    }
-                },
-                {"$group": {"_id": "$class_id", "n": {"$sum": 1}}},
-            ]
-        )
-        counts = {cid: 0 for cid in class_ids}
-        async for doc in cursor:
-            counts[doc["_id"]] = doc["n"]
-        return counts
+                if entry["c"] in prelabels:
+                    prelabels[entry["c"]] += entry["n"]
+                    open_items[entry["c"]] += is_open
+        return {
+            cid: ClassUsage(prelabels=prelabels[cid], open_work_items=open_items[cid])
+            for cid in class_ids
+        }

@@ -3,7 +3,7 @@ health, readiness, metrics, problem+json errors, request context and the token v
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from shared.auth.tokens import TokenVerifier
 from shared.http.context import RequestContextMiddleware
-from shared.http.problems import ProblemDetail, install_problem_handlers
+from shared.http.problems import ProblemDetail, Translation, install_problem_handlers
 from shared.http.service import Service
 from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
@@ -37,12 +37,14 @@ def create_service_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter] = (),
+    problems: Mapping[type[Exception], Translation] | None = None,
     version: str = "1.0.0",
 ) -> FastAPI:
     """The FastAPI app of a service.
 
     Its lifespan runs ``before_start``, starts ``runtime`` with ``spec`` and stops it at
-    shutdown. Routes reach ``use_cases`` with :func:`shared.http.service.use_case`. Adds
+    shutdown. Routes reach ``use_cases`` with :func:`shared.http.service.use_case`; ``problems``
+    says how to answer the service's own domain exceptions. Adds
     ``/healthz`` (liveness), ``/readyz`` (MongoDB and Kafka answer), ``/metrics``
     (Prometheus), request ids, problem+json for every error, and the token verifier of
     :mod:`shared.auth`.
@@ -74,7 +76,7 @@ def create_service_app(
     )
     app.state.service = Service(runtime, use_cases)
     app.state.token_verifier = TokenVerifier(settings)
-    install_problem_handlers(app)
+    install_problem_handlers(app, problems)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -90,18 +90,38 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+#: How a service answers one of its domain exceptions: the problem it stands for.
+Translation = Callable[[Any], "Problem"]
+
+
+def _answer(request: Request, problem: Problem) -> Response:
+    return problem_response(
+        request,
+        problem.status,
+        problem.title,
+        problem.detail,
+        type_=problem.type,
+        errors=problem.errors,
+        headers=problem.headers,
+    )
+
+
+def install_problem_handlers(
+    app: FastAPI, translations: Mapping[type[Exception], Translation] | None = None
+) -> None:
+    """Every error answered as a problem: :class:`Problem` raised anywhere, auth errors,
+    request validation, unknown routes, outages (503), a service's own domain exceptions
+    (``translations``), and anything else (a logged 500 without internals)."""
+
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
-        return problem_response(
-            request,
-            exc.status,
-            exc.title,
-            exc.detail,
-            type_=exc.type,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
+        return _answer(request, exc)
+
+    def translated(translate: Translation) -> Callable[[Request, Exception], Awaitable[Response]]:
+        async def on_domain_error(request: Request, exc: Exception) -> Response:
+            return _answer(request, translate(exc))
+
+        return on_domain_error
 
     async def on_auth(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AuthError)
@@ -158,6 +178,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(Problem, on_problem)
+    for kind, translate in (translations or {}).items():
+        app.add_exception_handler(kind, translated(translate))
     app.add_exception_handler(AuthError, on_auth)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -65,6 +65,17 @@ Handler = Callable[[Event[Any]], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Event[Any]]], Awaitable[Sequence[Event[Any]]]]
 
 
+def in_turn(*handlers: Handler) -> Handler:
+    """One handler that applies ``handlers`` in order: for an event type several use cases
+    react to. Each must be idempotent: a retry applies them all again."""
+
+    async def apply(event: Event[Any]) -> None:
+        for handler in handlers:
+            await handler(event)
+
+    return apply
+
+
 class PermanentError(Exception):
     """A handler's verdict that retrying cannot help: dead-letter the message now."""
 

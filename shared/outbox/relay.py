@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Gauge
@@ -42,12 +41,6 @@ async def wait_event(event: asyncio.Event, timeout: float) -> None:
             await event.wait()
 
 
-@dataclass
-class RelayStats:
-    published: int = 0
-    passes: int = 0
-
-
 class OutboxRelay:
     """Publishes the pending events of the given collections and clears them."""
 
@@ -70,7 +63,6 @@ class OutboxRelay:
         self.sweep_interval = sweep_interval
         self.batch_size = batch_size
         self.lease = Lease(db, name, lease_seconds)
-        self.stats = RelayStats()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -111,7 +103,6 @@ class OutboxRelay:
         """One pass: publish up to ``batch_size`` pending events in write order."""
         if not await self.lease.hold():
             return 0
-        self.stats.passes += 1
         pending: list[tuple[int, str, Any, dict[str, Any]]] = []
         # With a backlog, documents beyond the limit hold only events written after
         # the last fetched document's oldest one; publish nothing newer than that
@@ -149,7 +140,6 @@ class OutboxRelay:
             ]
         )
         await self._clear(pending)
-        self.stats.published += len(pending)
         return len(pending)
 
     async def _clear(self, published: Sequence[tuple[int, str, Any, dict[str, Any]]]) -> None:

@@ -17,7 +17,7 @@ NAMES = [f"c{i}" for i in range(40)]
 
 
 def _publish(
-    versions: OntologyVersions, classes: list[ClassSnapshot], draft: ontology.Draft
+    versions: OntologyVersions, classes: list[ClassSnapshot], draft: ontology.WorkingDraft
 ) -> None:
     previous = versions.latest
     number = previous.version + 1 if previous else 1
@@ -50,11 +50,11 @@ def version_chains(draw: st.DrawFn) -> OntologyVersions:
     versions = OntologyVersions()
     fresh = iter(NAMES)
     classes = [ClassSnapshot(id=n, name=n.upper()) for n in (next(fresh) for _ in range(5))]
-    _publish(versions, classes, ontology.Draft(0, classes))
+    _publish(versions, classes, ontology.WorkingDraft(0, classes))
     for _ in range(draw(st.integers(1, 4))):
         latest = versions.latest
         assert latest is not None
-        draft = ontology.Draft(
+        draft = ontology.WorkingDraft(
             latest.version,
             list(latest.classes),
             base_ids=frozenset(c.id for c in latest.classes),

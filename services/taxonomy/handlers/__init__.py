@@ -1,0 +1,1 @@
+"""Taxonomy's use cases, one module per sub-domain, called by HTTP routes and Kafka consumers."""
