@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.assignment.models import ReviewItem, ReviewState
 from services.assignment.store import AssignmentStore
 from shared.contracts.media import MediaRegisteredV1
@@ -19,19 +17,16 @@ class Assignment:
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:
         item = event.data
-        created = await self.store.add_item(
-            {
-                "_id": item.item_id,
-                "tenant": item.tenant,
-                "project_id": item.project_id,
-                "modality": item.modality.value,
-                "state": ReviewState.pending.value,
-                "registered_at": item.registered_at,
-                "source_event_id": event.id,
-            }
+        review = ReviewItem(
+            item_id=item.item_id,
+            tenant=item.tenant,
+            project_id=item.project_id,
+            modality=item.modality,
+            state=ReviewState.pending,
+            registered_at=item.registered_at,
         )
+        created = await self.store.add_item(review, source_event_id=event.id)
         log.info("item received for review", item_id=item.item_id, new=created)
 
     async def get_item(self, tenant: str, item_id: str) -> ReviewItem | None:
-        doc: dict[str, Any] | None = await self.store.get_item(tenant, item_id)
-        return ReviewItem.model_validate({**doc, "item_id": doc["_id"]}) if doc else None
+        return await self.store.get_item(tenant, item_id)
