@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
-from shared.mongo import write_many
+from shared.mongo import DUPLICATE_KEY
 
 
 class Inbox:
@@ -38,7 +39,13 @@ class Inbox:
 
     async def mark(self, event_ids: Sequence[str]) -> None:
         """Store the ids; ids already there are fine (a redelivery applied twice)."""
+        if not event_ids:
+            return
         now = datetime.now(UTC)
-        await write_many(
-            self.collection, "insert", [{"_id": event_id, "at": now} for event_id in event_ids]
-        )
+        try:
+            await self.collection.insert_many(
+                [{"_id": event_id, "at": now} for event_id in event_ids], ordered=False
+            )
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
+                raise

@@ -22,7 +22,6 @@ finds the ids and contents taken.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,20 +35,10 @@ ITEM_NAMESPACE = uuid.UUID("6f0d5d1e-3a52-4d0c-9a57-6d1f0b7b7c11")
 #: meanwhile; one for contents whose claimant turned out to be registered already.
 MAX_WAVES = 3
 
-_NAMESPACE_BYTES = ITEM_NAMESPACE.bytes
-
 
 def item_id_for(tenant: str, external_id: str) -> str:
-    """``str(uuid.uuid5(ITEM_NAMESPACE, tenant + US + external_id))``, without the UUID object."""
-    digest = bytearray(
-        hashlib.sha1(
-            _NAMESPACE_BYTES + f"{tenant}\x1f{external_id}".encode(), usedforsecurity=False
-        ).digest()[:16]
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """The version 5 UUID of (tenant, external id), separated by the unit separator."""
+    return str(uuid.uuid5(ITEM_NAMESPACE, f"{tenant}\x1f{external_id}"))
 
 
 def content_key(tenant: str, project_id: str, checksum: str) -> str:

@@ -26,7 +26,7 @@ from shared.contracts.media import MediaRegisteredV1, MediaRejectedV1
 from shared.contracts.work import ItemResolvedV1, ProjectChangedV1
 from shared.events.envelope import Event
 from shared.http import idempotency
-from shared.mongo import DUPLICATE_KEY, CollectionIndexes, find_in
+from shared.mongo import DUPLICATE_KEY, CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 MEDIA = "media"
@@ -104,14 +104,13 @@ class MediaStore:
 
     async def content_owners(self, keys: Collection[str]) -> dict[str, str]:
         """content key -> the item that owns that content."""
-        found = find_in(self.media, list(keys), {"content_key": 1}, field="content_key")
+        found = self.media.find({"content_key": {"$in": list(keys)}}, {"content_key": 1})
         return {doc["content_key"]: doc["_id"] async for doc in found}
 
     async def items(self, item_ids: Collection[str]) -> dict[str, MediaItem]:
         """The stored items among these ids, by id."""
-        return {
-            doc["_id"]: _item(doc) async for doc in find_in(self.media, list(item_ids), HIDE_OUTBOX)
-        }
+        found = self.media.find({"_id": {"$in": list(item_ids)}}, HIDE_OUTBOX)
+        return {doc["_id"]: _item(doc) async for doc in found}
 
     async def reject(self, rejection: MediaRejectedV1, event: Event[MediaRejectedV1]) -> bool:
         """Store a refused request with its ``media.rejected`` event; False if it was already."""

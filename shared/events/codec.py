@@ -4,10 +4,14 @@ Quorum writes events in the CloudEvents *structured* JSON content mode of the
 Kafka protocol binding (``content-type: application/cloudevents+json``) and
 reads both structured and binary mode, so any CloudEvents producer can publish
 to it. Binary mode is read through the official ``cloudevents`` SDK. Structured
-mode, the hot path, is serialised by pydantic-core, and read by one pydantic-core
-call that parses the JSON, checks the envelope as the SDK does and validates the
-data against its contract; a message it rejects is read again step by step for
-the reason (the tests prove the SDK and Quorum read each other's messages). The
+mode, the hot path, is serialised by pydantic-core.
+
+Reading has one plain path, :func:`decode_checked`: the JSON, then the envelope as the SDK
+checks it, then the data against its contract, naming whatever is wrong. :func:`decode` first
+tries one pydantic-core call that does all three at once and hands anything it does not
+accept to the plain path; docs/benchmarks.md has the measurement that keeps it, and
+``tests/shared/test_decoding.py`` holds the two equal on valid and broken messages alike
+(other tests prove the SDK and Quorum read each other's messages). The
 ``data`` of each event type is a pydantic v2 model declared in :mod:`shared.contracts`
 with its :class:`EventSpec`.
 
@@ -150,7 +154,7 @@ def decode(
         raise BadEvent("empty message value")
     adapter = registry.structured
     if adapter is None or (headers and _is_binary_mode(headers)):
-        return _decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry)
     # Structured mode, the hot path: one pydantic-core call parses the JSON, checks
     # the envelope and validates the data against its contract. Anything it does not
     # accept (an unknown type, a malformed message) takes the checked path, which
@@ -158,21 +162,21 @@ def decode(
     try:
         attributes = adapter.validator.validate_json(value)
     except ValidationError:
-        return _decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry)
     names = attributes.keys() - _NOT_EXTENSIONS
     if (names and not all(_EXTENSION_NAME.fullmatch(name) for name in names)) or (
         "data_base64" in attributes
     ):
-        return _decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry)
     moment = attributes.get("time")
     if moment is not None:
         parsed = _parse_time(moment)
         if parsed is None:
-            return _decode_checked(value, key, headers, registry)
+            return decode_checked(value, key, headers, registry)
         attributes["time"] = parsed
     spec = registry.get(attributes["type"])
     if spec is None:  # the registry changed since the validator was built
-        return _decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry)
     payload = attributes.pop("data")
     return _typed(attributes, spec, payload, key, names)
 
@@ -184,7 +188,7 @@ def _is_binary_mode(headers: Sequence[tuple[str, bytes]]) -> bool:
     return False
 
 
-def _decode_checked(
+def decode_checked(
     value: bytes,
     key: bytes | None,
     headers: Sequence[tuple[str, bytes]] | None,

@@ -1,1 +1,1 @@
-"""Kafka: settings, the producer and its partitioner, topics, the consumer runner, dead letters."""
+"""Kafka: settings, the producer and its batch packing, topics, the consumer runner, dead letters."""

@@ -7,14 +7,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import MessageSizeTooLargeError
-from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter
 
 from shared.contracts.spec import Topic
 from shared.events.codec import encode
 from shared.events.envelope import Event
-from shared.kafka.partitioner import KeyPartitioner
+from shared.kafka.packing import send_packed
 from shared.kafka.settings import KafkaSettings
 from shared.kafka.topics import ensure_topics, topic_name
 
@@ -29,7 +28,7 @@ class KafkaBus:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
-        self._partitioner = KeyPartitioner()
+        self._partitioner = DefaultPartitioner()  # the producer's, and send_batch's
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -83,58 +82,20 @@ class KafkaBus:
         self,
         messages: Sequence[tuple[Topic | str, bytes | None, bytes, Sequence[tuple[str, bytes]]]],
     ) -> None:
-        """Send messages in order and wait until every one is acknowledged.
-
-        The messages are packed into record batches, one open batch per partition
-        (aiokafka's batch API, partitioned by key as ``send`` does): this costs a
-        fraction of ``send`` per message, and keeps the order within each partition.
-        """
-        producer = self.producer
-        partitions: dict[str, list[int]] = {}
-        placed: dict[tuple[str, bytes | None], int] = {}  # keys repeat: hash each once
-        open_batches: dict[tuple[str, int], Any] = {}
-        deliveries: list[asyncio.Future[Any]] = []
+        """Send messages in order and wait until every one is acknowledged: packed into
+        record batches (:mod:`shared.kafka.packing`), each on the partition of its key."""
+        named = [
+            (self.topic(topic), key, value, headers) for topic, key, value, headers in messages
+        ]
+        await send_packed(
+            self.producer, self._partitioner, named, packed_at_most=MAX_MESSAGE_BYTES // 2
+        )
         sent: dict[str, int] = {}
-        for topic, key, value, headers in messages:
-            name = self.topic(topic)
-            if not isinstance(headers, list):
-                headers = list(headers)  # aiokafka's record builder takes a list only
-            if len(value) > MAX_MESSAGE_BYTES // 2:  # as ``send`` checks it, for big ones only
-                _check_size(name, key, value, headers)
-            partition = placed.get((name, key)) if key is not None else None
-            if partition is None:
-                choices = partitions.get(name)
-                if choices is None:
-                    choices = partitions[name] = sorted(await producer.partitions_for(name))
-                partition = self._partitioner(key, choices, choices)
-                if key is not None:
-                    placed[name, key] = partition
-            where = (name, partition)
-            batch = open_batches.get(where)
-            if batch is None:
-                batch = open_batches[where] = producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                deliveries.append(await producer.send_batch(batch, name, partition=where[1]))
-                batch = open_batches[where] = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None, headers=headers)
+        for name, _, _, _ in named:
             sent[name] = sent.get(name, 0) + 1
-        for (name, partition), batch in open_batches.items():
-            deliveries.append(await producer.send_batch(batch, name, partition=partition))
-        for delivery in deliveries:
-            await delivery
         for name, count in sent.items():
             EVENTS_PUBLISHED.labels(name).inc(count)
 
     async def ping(self, timeout: float = 3.0) -> None:
         """Raise unless the broker answers a metadata request."""
         await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout)
-
-
-def _check_size(
-    topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
-) -> None:
-    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
-    if size > MAX_MESSAGE_BYTES:
-        raise MessageSizeTooLargeError(
-            f"a message for {topic} is {size} bytes, more than {MAX_MESSAGE_BYTES}"
-        )

@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import Gauge
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.kafka.producer import KafkaBus
 from shared.logging import get_logger
-from shared.mongo import find_in, write_many
 from shared.outbox.entries import OUTBOX, OUTBOX_OLDEST, outbox_headers
 from shared.outbox.lease import Lease
 
@@ -156,21 +155,19 @@ class OutboxRelay:
             by_doc.setdefault(name, {}).setdefault(doc_id, []).append(entry["id"])
         for name, docs in by_doc.items():
             coll = self.db[name]
-            await write_many(
-                coll,
-                "update",
+            await coll.bulk_write(
                 [
-                    {
-                        "q": {"_id": doc_id},
-                        "u": {
-                            "$pull": {OUTBOX: {"id": {"$in": ids}}},
-                            "$unset": {OUTBOX_OLDEST: ""},
-                        },
-                    }
+                    UpdateOne(
+                        {"_id": doc_id},
+                        {"$pull": {OUTBOX: {"id": {"$in": ids}}}, "$unset": {OUTBOX_OLDEST: ""}},
+                    )
                     for doc_id, ids in docs.items()
                 ],
+                ordered=False,
             )
-            await self._restore_markers(name, find_in(coll, list(docs), _MARKER_FIELDS))
+            await self._restore_markers(
+                name, coll.find({"_id": {"$in": list(docs)}}, _MARKER_FIELDS)
+            )
 
     async def _restore_markers(self, name: str, docs: AsyncIterator[dict[str, Any]]) -> int:
         """Give documents that hold events but no pending marker their marker back."""
