@@ -23,12 +23,21 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from pymongo import AsyncMongoClient
 
 from shared.settings import Environment, ServiceSettings
 from tests.kafka_helpers import delete_topics, list_topics
 
 S = TypeVar("S", bound=ServiceSettings)
+
+# Property tests assert behaviour, not speed: on shared, noisy machines Hypothesis's timing
+# checks (a deadline per example, slow input generation) would fail them for the machine's load.
+hypothesis_settings.register_profile(
+    "quorum", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("quorum")
 
 
 @dataclass(frozen=True)
