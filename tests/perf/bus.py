@@ -1,6 +1,7 @@
 """Benchmark: events per second through the shared bus against raw aiokafka, same run.
 
     .venv/bin/python -m tests.perf.bus [--events 20000] [--rounds 5] [--raw-producer send]
+                                       [--gc service|python]
 
 Each round sends N events on a fresh 6-partition topic and waits until a consumer
 has seen all of them, two ways, alternating so both see the same machine load:
@@ -15,6 +16,10 @@ has seen all of them, two ways, alternating so both see the same machine load:
   contract, the inbox idempotence check and write in MongoDB (with its retention
   index, as services create it), per-partition order, and commits after the
   effects.
+
+Both run in this one process, with the garbage collector as the services set it
+(``shared.serve.tune_gc`` with the default ``QUORUM_GC_GEN0_THRESHOLD``), or with Python's
+own settings (``--gc python``, how this benchmark ran before it had the option).
 
 Prints the median events/s of each and their ratio. It needs the servers of
 ``make infra-up`` (or KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI). The topics and
@@ -44,6 +49,8 @@ from shared.kafka.consumer import ConsumerRunner
 from shared.kafka.producer import KafkaBus
 from shared.kafka.settings import KafkaSettings
 from shared.kafka.topics import create_topics
+from shared.serve import tune_gc
+from shared.settings import ServiceSettings
 from tests.kafka_helpers import delete_topics
 
 PARTITIONS = 6
@@ -208,7 +215,15 @@ async def main() -> None:
         default="send",
         help="how the raw pipeline produces: send per message (default) or the batch API",
     )
+    parser.add_argument(
+        "--gc",
+        choices=["service", "python"],
+        default="service",
+        help="the garbage collector as the services set it (default), or Python's own",
+    )
     args = parser.parse_args()
+    if args.gc == "service":
+        tune_gc(ServiceSettings.model_fields["gc_gen0_threshold"].default)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
@@ -233,11 +248,11 @@ async def main() -> None:
     raw_median, bus_median = statistics.median(raw), statistics.median(bus)
     print(
         f"\n{args.events:,} events x {args.rounds} rounds, {PARTITIONS} partitions, "
-        f"raw producer: {args.raw_producer}"
+        f"raw producer: {args.raw_producer}, GC: {args.gc}"
     )
     print(f"raw aiokafka median: {raw_median:,.0f} events/s")
     print(f"shared bus median:   {bus_median:,.0f} events/s")
-    print(f"ratio (bus/raw):     {bus_median / raw_median:.2f}  (target >= 0.60)")
+    print(f"ratio (bus/raw):     {bus_median / raw_median:.2f}")
 
 
 if __name__ == "__main__":
