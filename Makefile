@@ -49,6 +49,7 @@ infra-status:
 bench: install  ## benchmarks in tests/perf against the local servers (started if needed; not part of `make test`)
 	@QUORUM_MONGO_HEAP=$${QUORUM_MONGO_HEAP:-4g} $(PY) -m deploy.local.infra up
 	@$(PY) -m tests.perf.bus
+	@$(PY) -m tests.perf.fast_paths
 	@$(PY) -m tests.perf.ingest
 
 clean:  ## remove the venv and local server data (stop them first)

@@ -1,8 +1,9 @@
 """What a running service holds: MongoDB, the Kafka bus, the outbox relay, consumers.
 
-Each service's ``app.py`` builds one :class:`Runtime` from its settings, hands
-it to its handlers, and starts/stops it in the FastAPI lifespan. Nothing here
-is module-global, so tests can run several services in one process.
+Each service's ``app.py`` builds one :class:`Runtime` from its settings and gives its stores
+the runtime's database and outbox; :func:`shared.http.app.create_service_app` starts and stops
+it in the FastAPI lifespan. Nothing here is module-global, so tests can run several services
+in one process.
 """
 
 from __future__ import annotations

@@ -16,18 +16,16 @@ S = TypeVar("S", bound=ServiceSettings)
 
 
 def tune_gc(gen0_threshold: int) -> None:
-    """Collect the young generation less often, and leave what start-up built (modules,
-    schemas, settings) out of every later collection.
+    """Collect the young generation less often (``0`` keeps Python's threshold).
 
     A service allocates thousands of short-lived objects per batch of events; with
-    Python's default threshold (700) the collector runs so often that it took about a
-    quarter of ingest's CPU (docs/benchmarks.md). Cycles are still collected.
+    Python's default threshold (700) the collector runs often enough to cost a large share of
+    its CPU (docs/benchmarks.md has the measurement). Cycles are still collected
+    (``tests/shared/test_gc.py``).
     """
     if gen0_threshold:
         _, gen1, gen2 = gc.get_threshold()
         gc.set_threshold(gen0_threshold, gen1, gen2)
-    gc.collect()
-    gc.freeze()
 
 
 def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:

@@ -21,7 +21,9 @@ Both run in this one process, with the garbage collector as the services set it
 (``shared.serve.tune_gc`` with the default ``QUORUM_GC_GEN0_THRESHOLD``), or with Python's
 own settings (``--gc python``, how this benchmark ran before it had the option).
 
-Prints the median events/s of each and their ratio. It needs the servers of
+Prints the median events/s of each and their ratio, and the CPU this process spent per
+event inside the timed section (both sides run here; on a shared machine the CPU an event
+costs is steadier than the rate). It needs the servers of
 ``make infra-up`` (or KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI). The topics and
 databases it creates are deleted at the end.
 """
@@ -35,7 +37,7 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
@@ -54,6 +56,15 @@ from shared.settings import ServiceSettings
 from tests.kafka_helpers import delete_topics
 
 PARTITIONS = 6
+
+
+class Round(NamedTuple):
+    rate: float  # events per second, first send to last event consumed
+    cpu_us: float  # this process's CPU per event over the same span
+
+
+def _round(n: int, started: float, cpu_started: float) -> Round:
+    return Round(n / (time.perf_counter() - started), 1e6 * (time.process_time() - cpu_started) / n)
 
 
 def _events(n: int) -> list[Event[WorkUnitEventV1]]:
@@ -122,7 +133,7 @@ async def raw_round(
     payload: list[tuple[bytes, bytes]],
     created: list[str],
     producing: str = "send",
-) -> float:
+) -> Round:
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     await create_topics(KafkaSettings(bootstrap, partitions=PARTITIONS), [topic])
     created.append(topic)
@@ -140,7 +151,7 @@ async def raw_round(
     try:
         while not consumer.assignment():
             await consumer.getmany(timeout_ms=100)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
 
         async def consume() -> None:
             seen = 0
@@ -157,7 +168,7 @@ async def raw_round(
         send = _send_batched if producing == "batch" else _send_each
         await send(producer, topic, payload[:n])
         await consuming
-        return n / (time.perf_counter() - started)
+        return _round(n, started, cpu_started)
     finally:
         await producer.stop()
         await consumer.stop()
@@ -165,7 +176,7 @@ async def raw_round(
 
 async def bus_round(
     bootstrap: str, mongo: AsyncMongoClient[Any], n: int, created: list[str]
-) -> float:
+) -> Round:
     prefix = f"bench.bus.{uuid.uuid4().hex[:8]}."
     settings = KafkaSettings(bootstrap, topic_prefix=prefix, partitions=PARTITIONS)
     db = mongo[f"bench_{uuid.uuid4().hex[:8]}"]
@@ -195,10 +206,10 @@ async def bus_round(
     await runner.start()
     try:
         await runner.wait_assigned()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await bus.send_batch([(e.topic, *encode(e)) for e in _events(n)])
         await asyncio.wait_for(done.wait(), 300)
-        return n / (time.perf_counter() - started)
+        return _round(n, started, cpu_started)
     finally:
         await runner.stop()
         await bus.stop()
@@ -229,7 +240,8 @@ async def main() -> None:
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
     payload = [(e.key.encode(), encode(e)[1]) for e in _events(args.events)]
     created: list[str] = []
-    raw, bus = [], []
+    raw: list[Round] = []
+    bus: list[Round] = []
     try:
         # warm up both paths
         await raw_round(bootstrap, 2000, payload, created, args.raw_producer)
@@ -238,14 +250,16 @@ async def main() -> None:
             raw.append(await raw_round(bootstrap, args.events, payload, created, args.raw_producer))
             bus.append(await bus_round(bootstrap, mongo, args.events, created))
             print(
-                f"round {i + 1}: raw {raw[-1]:,.0f} ev/s   bus {bus[-1]:,.0f} ev/s   "
-                f"ratio {bus[-1] / raw[-1]:.2f}",
+                f"round {i + 1}: raw {raw[-1].rate:,.0f} ev/s {raw[-1].cpu_us:.0f} µs   "
+                f"bus {bus[-1].rate:,.0f} ev/s {bus[-1].cpu_us:.0f} µs   "
+                f"ratio {bus[-1].rate / raw[-1].rate:.2f}",
                 flush=True,
             )
     finally:
         await mongo.close()
         await delete_topics(bootstrap, created)
-    raw_median, bus_median = statistics.median(raw), statistics.median(bus)
+    raw_median = statistics.median(r.rate for r in raw)
+    bus_median = statistics.median(r.rate for r in bus)
     print(
         f"\n{args.events:,} events x {args.rounds} rounds, {PARTITIONS} partitions, "
         f"raw producer: {args.raw_producer}, GC: {args.gc}"
@@ -253,6 +267,12 @@ async def main() -> None:
     print(f"raw aiokafka median: {raw_median:,.0f} events/s")
     print(f"shared bus median:   {bus_median:,.0f} events/s")
     print(f"ratio (bus/raw):     {bus_median / raw_median:.2f}")
+    ratios = statistics.median(b.rate / r.rate for b, r in zip(bus, raw, strict=True))
+    print(f"median of the rounds' ratios: {ratios:.2f}")
+    print(
+        f"CPU per event, medians: raw {statistics.median(r.cpu_us for r in raw):.0f} µs, "
+        f"bus {statistics.median(b.cpu_us for b in bus):.0f} µs"
+    )
 
 
 if __name__ == "__main__":
