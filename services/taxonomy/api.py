@@ -8,10 +8,12 @@ ontology is a 404, never a 403, so its existence does not leak.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
+from fastapi.types import DecoratedCallable
 
 from services.taxonomy import formats, models, ontology
 from services.taxonomy.handlers.candidates import Candidates
@@ -113,6 +115,19 @@ DRAFT_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def draft_edit(
+    method: str, path: str, summary: str, **options: Any
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A route that edits the draft at the caller's If-Match revision (errors documented)."""
+    return router.api_route(
+        f"/{{ontology_id}}/draft{path}",
+        methods=[method],
+        summary=summary,
+        responses=DRAFT_ERRORS,
+        **options,
+    )
+
+
 def _with_etag(response: Response, draft: models.Draft) -> models.Draft:
     response.headers["ETag"] = etag(draft.revision)
     return draft
@@ -168,32 +183,20 @@ async def start_draft(
     return _with_etag(response, await drafts.start(principal, ontology_id))
 
 
-@router.delete(
-    "/{ontology_id}/draft",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Discard the draft",
-    responses=DRAFT_ERRORS,
-)
+@draft_edit("DELETE", "", "Discard the draft", status_code=status.HTTP_204_NO_CONTENT)
 async def discard_draft(draft: DraftEdit, drafts: DraftsDep) -> None:
     await drafts.discard(draft)
 
 
-@router.post(
-    "/{ontology_id}/draft/classes",
-    status_code=status.HTTP_201_CREATED,
-    summary="Add a class to the draft",
-    responses=DRAFT_ERRORS,
-)
+@draft_edit("POST", "/classes", "Add a class to the draft", status_code=status.HTTP_201_CREATED)
 async def add_draft_class(
     body: models.ClassIn, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.add_class(draft, body))
 
 
-@router.patch(
-    "/{ontology_id}/draft/classes/{class_id}",
-    summary="Change a class of the draft (rename, move, guideline, status, ...)",
-    responses=DRAFT_ERRORS,
+@draft_edit(
+    "PATCH", "/classes/{class_id}", "Change a class of the draft (rename, move, guideline, ...)"
 )
 async def update_draft_class(
     class_id: str, body: models.ClassPatch, draft: DraftEdit, drafts: DraftsDep, response: Response
@@ -201,46 +204,34 @@ async def update_draft_class(
     return _with_etag(response, await drafts.update_class(draft, class_id, body))
 
 
-@router.delete(
-    "/{ontology_id}/draft/classes/{class_id}",
-    summary="Remove a class from the draft",
-    responses=DRAFT_ERRORS,
-)
+@draft_edit("DELETE", "/classes/{class_id}", "Remove a class from the draft")
 async def remove_draft_class(
     class_id: str, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.remove_class(draft, class_id))
 
 
-@router.post(
-    "/{ontology_id}/draft/merges",
-    summary="Merge classes into an existing or a new class (n -> 1)",
-    responses=DRAFT_ERRORS,
-)
+@draft_edit("POST", "/merges", "Merge classes into an existing or a new class (n -> 1)")
 async def merge_draft_classes(
     body: models.MergeIn, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.merge(draft, body))
 
 
-@router.post(
-    "/{ontology_id}/draft/splits",
-    summary="Split a class into existing and/or new classes (1 -> n)",
-    responses=DRAFT_ERRORS,
-)
+@draft_edit("POST", "/splits", "Split a class into existing and/or new classes (1 -> n)")
 async def split_draft_class(
     body: models.SplitIn, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.split(draft, body))
 
 
-@router.post(
-    "/{ontology_id}/draft/import",
-    summary="Replace the draft's classes with an imported document",
+@draft_edit(
+    "POST",
+    "/import",
+    "Replace the draft's classes with an imported document",
     description="`format=coco`: a COCO document (its `categories`); `json` / `yaml`: "
     '`{"classes": [...]}` rows with class fields, `parent` (a name) or `parent_id`. '
     "Every bad row is reported; nothing is imported then.",
-    responses=DRAFT_ERRORS,
 )
 async def import_draft(
     draft: DraftEdit,
@@ -267,11 +258,11 @@ async def draft_impact(ontology_id: str, principal: Editor, impacts: ImpactsDep)
     return await impacts.of_draft(principal, ontology_id)
 
 
-@router.post(
-    "/{ontology_id}/draft/publish",
+@draft_edit(
+    "POST",
+    "/publish",
+    "Publish the draft as the next version (immutable)",
     status_code=status.HTTP_201_CREATED,
-    summary="Publish the draft as the next version (immutable)",
-    responses=DRAFT_ERRORS,
 )
 async def publish(draft: DraftEdit, versions: VersionsDep, response: Response) -> models.Version:
     version = await versions.publish(draft)

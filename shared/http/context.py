@@ -60,7 +60,11 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
-            service=self.service, request_id=request_id, trace_id=trace_id
+            service=self.service,
+            request_id=request_id,
+            trace_id=trace_id,
+            method=scope.get("method"),
+            path=scope.get("path"),
         )
         try:
             await self.app(scope, receive, send_wrapper)

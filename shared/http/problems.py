@@ -59,50 +59,78 @@ def not_found(what: str) -> Problem:
     return Problem(404, "Not Found", f"{what} does not exist")
 
 
-def problem_response(
-    request: Request,
-    status: int,
-    title: str,
-    detail: str | None = None,
-    *,
-    type_: str = "about:blank",
-    errors: Sequence[FieldError] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    """The problem+json answer to ``request``."""
     body = ProblemDetail(
-        type=type_,
-        title=title,
-        status=status,
-        detail=detail,
+        type=problem.type,
+        title=problem.title,
+        status=problem.status,
+        detail=problem.detail,
         instance=request.url.path,
         request_id=getattr(request.state, "request_id", None),
-        errors=list(errors) if errors else None,
+        errors=problem.errors,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
-        status_code=status,
+        status_code=problem.status,
         media_type=PROBLEM_JSON,
-        headers=dict(headers or {}),
+        headers=problem.headers,
     )
 
 
-def _field_path(loc: Sequence[Any]) -> str:
-    return ".".join(str(part) for part in loc)
+#: How an exception is answered: the problem it stands for.
+Translation = Callable[[Any], Problem]
 
 
-#: How a service answers one of its domain exceptions: the problem it stands for.
-Translation = Callable[[Any], "Problem"]
+def _auth_problem(exc: AuthError) -> Problem:
+    if exc.status == 401:
+        return Problem(
+            401,
+            "Unauthorized",
+            exc.detail,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return Problem(exc.status, "Forbidden", exc.detail)
 
 
-def _answer(request: Request, problem: Problem) -> Response:
-    return problem_response(
-        request,
-        problem.status,
-        problem.title,
-        problem.detail,
-        type_=problem.type,
-        errors=problem.errors,
-        headers=problem.headers,
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = [
+        FieldError(
+            field=".".join(str(part) for part in err.get("loc", ())),
+            message=err.get("msg", "invalid"),
+        )
+        for err in exc.errors()
+    ]
+    fields = ", ".join(e.field for e in errors[:10])
+    return Problem(422, "Unprocessable Content", f"invalid request: {fields}", errors=errors)
+
+
+def _http_problem(exc: StarletteHTTPException) -> Problem:
+    title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "HTTP error")
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return Problem(exc.status_code, title, detail, headers=getattr(exc, "headers", None))
+
+
+def _outage_problem(exc: Exception) -> Problem:
+    # MongoDB or Kafka cannot be reached: not the request's fault, and worth a retry
+    log.warning("dependency unavailable", error=type(exc).__name__)
+    return Problem(
+        503,
+        "Service Unavailable",
+        "a database or the event broker cannot be reached right now; retry the same "
+        "request shortly (with the same Idempotency-Key where the route takes one)",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _unhandled_problem(exc: Exception) -> Problem:
+    if isinstance(exc, OUTAGES):  # raised where the typed handlers do not reach
+        return _outage_problem(exc)
+    log.exception("unhandled error")
+    return Problem(
+        500,
+        "Internal Server Error",
+        "the server failed to handle this request; retry, and report the request id if it persists",
     )
 
 
@@ -113,76 +141,21 @@ def install_problem_handlers(
     request validation, unknown routes, outages (503), a service's own domain exceptions
     (``translations``), and anything else (a logged 500 without internals)."""
 
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        return _answer(request, exc)
+    def answer(translate: Translation) -> Callable[[Request, Exception], Awaitable[Response]]:
+        async def handler(request: Request, exc: Exception) -> Response:
+            return problem_response(request, translate(exc))
 
-    def translated(translate: Translation) -> Callable[[Request, Exception], Awaitable[Response]]:
-        async def on_domain_error(request: Request, exc: Exception) -> Response:
-            return _answer(request, translate(exc))
+        return handler
 
-        return on_domain_error
-
-    async def on_auth(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, AuthError)
-        if exc.status == 401:
-            return problem_response(
-                request,
-                401,
-                "Unauthorized",
-                exc.detail,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-        return problem_response(request, exc.status, "Forbidden", exc.detail)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        errors = [
-            FieldError(field=_field_path(err.get("loc", ())), message=err.get("msg", "invalid"))
-            for err in exc.errors()
-        ]
-        fields = ", ".join(e.field for e in errors[:10])
-        return problem_response(
-            request, 422, "Unprocessable Content", f"invalid request: {fields}", errors=errors
-        )
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "HTTP error")
-        detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(
-            request, exc.status_code, title, detail, headers=getattr(exc, "headers", None)
-        )
-
-    async def on_unavailable(request: Request, exc: Exception) -> Response:
-        # MongoDB or Kafka cannot be reached: not the request's fault, and worth a retry
-        log.warning("dependency unavailable", path=request.url.path, error=type(exc).__name__)
-        return problem_response(
-            request,
-            503,
-            "Service Unavailable",
-            "a database or the event broker cannot be reached right now; retry the same "
-            "request shortly (with the same Idempotency-Key where the route takes one)",
-            headers={"Retry-After": "5"},
-        )
-
-    async def on_unhandled(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, OUTAGES):  # raised where the typed handlers do not reach
-            return await on_unavailable(request, exc)
-        log.exception("unhandled error", path=request.url.path)
-        return problem_response(
-            request,
-            500,
-            "Internal Server Error",
-            "the server failed to handle this request; retry, and report the request id if it persists",
-        )
-
-    app.add_exception_handler(Problem, on_problem)
-    for kind, translate in (translations or {}).items():
-        app.add_exception_handler(kind, translated(translate))
-    app.add_exception_handler(AuthError, on_auth)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    for unavailable in OUTAGES:  # answered, not re-raised to the server as a crash
-        app.add_exception_handler(unavailable, on_unavailable)
-    app.add_exception_handler(Exception, on_unhandled)
+    answers: dict[type[Exception], Translation] = {
+        Problem: lambda problem: problem,
+        AuthError: _auth_problem,
+        RequestValidationError: _validation_problem,
+        StarletteHTTPException: _http_problem,
+        # answered, not re-raised to the server as a crash
+        **dict.fromkeys(OUTAGES, _outage_problem),
+        **(translations or {}),
+        Exception: _unhandled_problem,
+    }
+    for kind, translate in answers.items():
+        app.add_exception_handler(kind, answer(translate))
