@@ -40,6 +40,7 @@ COMMON_FIELDS = frozenset(
         "topic_replication_factor",
         "consumer_max_retries",
         "consumer_retry_backoff_ms",
+        "http_max_body_bytes",
         "outbox_poll_interval_ms",
         "gc_gen0_threshold",
         "mongodb_uri",
@@ -95,6 +96,13 @@ class ServiceSettings(BaseSettings):
     mongodb_uri: str = "mongodb://127.0.0.1:27018/"
     mongodb_database: str | None = Field(None, description="Defaults to quorum_<service>")
 
+    http_max_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest request body a service reads (413 above it, before parsing); "
+        "the default fits a batch of 1,000 registrations of about 4 KB",
+    )
     outbox_poll_interval_ms: int = Field(200, ge=5, le=60_000)
     gc_gen0_threshold: int = Field(
         50_000,

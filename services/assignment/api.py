@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from services.assignment.handlers import Assignment
 from services.assignment.models import ReviewItem
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.http.problems import ProblemDetail, not_found
+from shared.http.routing import api_router
 from shared.http.service import use_case
 
-router = APIRouter(prefix="/v1", tags=["items"])
+router = api_router("/v1", ["items"])
 
 Staff = Annotated[Principal, Depends(require_roles(Role.ops, Role.admin))]
 

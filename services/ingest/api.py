@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
@@ -35,9 +35,10 @@ from shared.contracts.vocabulary import Modality
 from shared.http.idempotency import IdempotencyKey, IdempotencyRecords, request_hash
 from shared.http.pagination import Page, bad_cursor, decode_cursor, encode_cursor
 from shared.http.problems import ProblemDetail, not_found
+from shared.http.routing import api_router
 from shared.http.service import use_case
 
-router = APIRouter(prefix="/v1", tags=["media"])
+router = api_router("/v1", ["media"])
 
 Client = Annotated[Principal, Depends(require_roles(Role.client, Role.ops, Role.admin))]
 RegistrationsDep = Annotated[Registrations, Depends(use_case(Registrations))]
@@ -210,7 +211,10 @@ async def get_by_external_id(
 @router.get(
     "/media/export",
     summary="Export a project's resolved items: JSON lines, or COCO for image projects",
-    responses={200: {"content": {"application/x-ndjson": {}, "application/json": {}}}},
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "application/json": {}}},
+        404: {"model": ProblemDetail, "description": "No such project in your tenant"},
+    },
 )
 async def export_resolved(
     principal: Client,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
+from fastapi import Body, Depends, Header, Query, Response, status
 from fastapi.types import DecoratedCallable
 
 from services.taxonomy import formats, models, ontology
@@ -27,9 +27,10 @@ from shared.auth.principal import Principal, Role
 from shared.errors import FieldError
 from shared.http.pagination import Page, decode_cursor, encode_cursor
 from shared.http.problems import Problem, ProblemDetail, Translation
+from shared.http.routing import api_router
 from shared.http.service import use_case
 
-router = APIRouter(prefix="/v1/ontologies", tags=["taxonomy"])
+router = api_router("/v1/ontologies", ["taxonomy"])
 
 Editor = Annotated[Principal, Depends(require_roles(Role.ops, Role.admin))]
 Reader = Annotated[
@@ -302,7 +303,8 @@ async def deprecate_version(
 
 @router.get(
     "/{ontology_id}/versions/{version}/export",
-    summary="Export a version as COCO categories or Quorum JSON",
+    summary="Export a version as COCO categories or Quorum JSON or YAML",
+    responses={200: {"content": {"application/json": {}, "application/yaml": {}}}},
 )
 async def export_version(
     ontology_id: str,
@@ -403,9 +405,15 @@ async def list_candidates(
     return Page(items=items, next_cursor=encode_cursor([last]) if last else None)
 
 
+DECIDED: dict[int | str, dict[str, Any]] = {
+    409: {"model": ProblemDetail, "description": "The candidate was decided already"}
+}
+
+
 @router.post(
     "/{ontology_id}/candidates/{candidate_id}/accept",
     summary="Accept a candidate: it becomes an example link with the judgment as provenance",
+    responses=DECIDED,
 )
 async def accept_candidate(
     ontology_id: str,
@@ -417,7 +425,11 @@ async def accept_candidate(
     return await candidates.accept(principal, ontology_id, candidate_id, body or models.AcceptIn())
 
 
-@router.post("/{ontology_id}/candidates/{candidate_id}/reject", summary="Reject a candidate")
+@router.post(
+    "/{ontology_id}/candidates/{candidate_id}/reject",
+    summary="Reject a candidate",
+    responses=DECIDED,
+)
 async def reject_candidate(
     ontology_id: str,
     candidate_id: str,

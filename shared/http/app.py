@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 
 from shared.auth.tokens import TokenVerifier
+from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.context import RequestContextMiddleware
 from shared.http.problems import ProblemDetail, Translation, install_problem_handlers
 from shared.http.service import Service
@@ -65,18 +69,13 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        responses={
-            401: {"model": ProblemDetail, "description": "Missing or invalid bearer token"},
-            403: {"model": ProblemDetail, "description": "Role not allowed"},
-            422: {
-                "model": ProblemDetail,
-                "description": "Invalid request; `errors` names each field",
-            },
-        },
     )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.service = Service(runtime, use_cases)
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app, problems)
+    # added first, so inside the request context: a 413 carries the request id
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
@@ -102,10 +101,30 @@ def create_service_app(
         body = Health(status="ready" if ok else "unready", checks=results)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the problem schema every problem answer refers to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        _, definitions = models_json_schema(
+            [(ProblemDetail, "serialization")], ref_template="#/components/schemas/{model}"
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions["$defs"])
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -106,7 +106,13 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 
 
 def _http_problem(exc: StarletteHTTPException) -> Problem:
-    title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "HTTP error")
+    """An HTTP error Starlette or a middleware raised (unknown route, wrong method, 413)."""
+    title = {
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Content Too Large",
+        415: "Unsupported Media Type",
+    }.get(exc.status_code, "HTTP error")
     detail = exc.detail if isinstance(exc.detail, str) else None
     return Problem(exc.status_code, title, detail, headers=getattr(exc, "headers", None))
 

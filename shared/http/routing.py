@@ -1,0 +1,136 @@
+"""Routes of the services' APIs: every status an operation can answer is in the OpenAPI
+document, as ``application/problem+json`` with the problem schema, and a JSON body sent as
+anything else is refused with 415 before it is read.
+
+What an operation can answer follows from what it is, so it is declared here once, not on
+each route: 401 and 403 when it checks a role, 422 when it takes parameters, 400 when it
+takes a cursor, 404 when its path names a resource, 413 and 415 when it takes a body, 503
+when it reaches a store. A route declares only what its own logic adds (409, 412, 428, ...).
+"""
+
+from __future__ import annotations
+
+import email.message
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from shared.auth.dependencies import authenticate
+from shared.errors import FieldError
+from shared.http.problems import PROBLEM_JSON, Problem, ProblemDetail
+
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDetail"}
+
+DESCRIPTIONS = {
+    400: "Bad request: a parameter this API did not make (e.g. a cursor)",
+    401: "Missing or invalid bearer token",
+    403: "The token's role may not do this",
+    404: "No such resource in your tenant",
+    409: "Conflicts with the current state",
+    412: "The resource changed since your ETag",
+    413: "The request body is larger than this service accepts",
+    415: "The body is not JSON (send Content-Type: application/json)",
+    422: "Invalid request; `errors` names each field",
+    428: "A precondition header (If-Match) is missing",
+    503: "A database or the event broker cannot be reached; retry shortly",
+}
+
+
+def documented_problem(status: int, description: str | None = None) -> dict[str, Any]:
+    """An OpenAPI response of ``status`` with the problem schema."""
+    return {
+        "description": description or DESCRIPTIONS.get(status, "Problem"),
+        "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+    }
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def unsupported_media_type() -> Problem:
+    return Problem(
+        415,
+        "Unsupported Media Type",
+        "this route takes a JSON body: send it with Content-Type: application/json",
+        errors=[FieldError(field="header.content-type", message="must be application/json")],
+    )
+
+
+class QuorumRoute(APIRoute):
+    """An API route whose problem answers are documented and whose JSON body is checked."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        declared = {
+            code: documented_problem(int(code), answer.get("description"))
+            if answer.get("model") is ProblemDetail
+            else answer
+            for code, answer in self.responses.items()
+        }
+        for code in self._derived_statuses():
+            declared.setdefault(code, documented_problem(code))
+        self.responses = declared
+
+    @property
+    def takes_json_body(self) -> bool:
+        """A body FastAPI reads as JSON, or one the route reads itself and documents as JSON."""
+        if self.body_field is not None:
+            return getattr(self.body_field.field_info, "media_type", "") == "application/json"
+        body = (self.openapi_extra or {}).get("requestBody", {})
+        return "application/json" in body.get("content", {})
+
+    def _derived_statuses(self) -> list[int]:
+        dependant = self.dependant
+        statuses = []
+        authorised = authenticate in set(_calls(dependant))
+        if authorised:
+            statuses += [401, 403, 503]
+        if dependant.path_params:
+            statuses.append(404)
+        if any(param.name == "cursor" for param in dependant.query_params):
+            statuses.append(400)
+        has_body = self.body_field is not None or "requestBody" in (self.openapi_extra or {})
+        if has_body:
+            statuses.append(413)
+        if self.takes_json_body:
+            statuses.append(415)
+        if has_body or dependant.path_params or dependant.query_params or dependant.header_params:
+            statuses.append(422)
+        return statuses
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not self.takes_json_body:
+            return handler
+
+        async def json_only(request: Request) -> Response:
+            sends_body = request.headers.get("content-length", "0") != "0" or (
+                "chunked" in request.headers.get("transfer-encoding", "")
+            )
+            if sends_body and not is_json(request.headers.get("content-type")):
+                raise unsupported_media_type()
+            return await handler(request)
+
+        return json_only
+
+
+def api_router(prefix: str, tags: list[str]) -> APIRouter:
+    """The router of a service's API (its routes are :class:`QuorumRoute`)."""
+    return APIRouter(prefix=prefix, tags=list(tags), route_class=QuorumRoute)
