@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
@@ -38,6 +38,7 @@ from shared.http.problems import ProblemDetail, not_found
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
+ItemId = Annotated[str, Path(min_length=1, max_length=256)]
 router = api_router("/v1", ["media"])
 
 Client = Annotated[Principal, Depends(require_roles(Role.client, Role.ops, Role.admin))]
@@ -244,7 +245,7 @@ async def export_resolved(
     summary="Get one media item of your tenant",
     responses={404: {"model": ProblemDetail}},
 )
-async def get_media(item_id: str, principal: Client, items: ItemsDep) -> MediaItem:
+async def get_media(item_id: ItemId, principal: Client, items: ItemsDep) -> MediaItem:
     item = await items.get(principal.tenant, item_id)
     if item is None:
         raise not_found(f"media item {item_id}")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import yaml
-from fastapi import Body, Depends, Header, Query, Response, status
+from fastapi import Body, Depends, Header, Path, Query, Response, status
 from fastapi.types import DecoratedCallable
 
 from services.taxonomy import formats, models, ontology
@@ -24,6 +24,7 @@ from services.taxonomy.handlers.ontologies import Ontologies
 from services.taxonomy.handlers.versions import Versions
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
+from shared.contracts.vocabulary import MAX_VERSION
 from shared.errors import FieldError
 from shared.http.pagination import Page, decode_cursor, encode_cursor
 from shared.http.problems import Problem, ProblemDetail, Translation
@@ -38,8 +39,16 @@ Reader = Annotated[
 ]
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description="the draft's ETag; required for every draft edit"),
+    Header(
+        alias="If-Match",
+        max_length=256,
+        description="the draft's ETag; required for every draft edit",
+    ),
 ]
+OntologyId = Annotated[str, Path(min_length=1, max_length=256)]
+ClassId = Annotated[str, Path(min_length=1, max_length=128)]
+ResourceId = Annotated[str, Path(min_length=1, max_length=256)]
+VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
@@ -76,7 +85,7 @@ def revision_from(if_match: str | None) -> int:
 
 
 async def draft_at_revision(
-    ontology_id: str, principal: Editor, if_match: IfMatch = None
+    ontology_id: OntologyId, principal: Editor, if_match: IfMatch = None
 ) -> DraftRef:
     """The draft an edit names: the caller (authorised first), the ontology, the revision."""
     return DraftRef(principal, ontology_id, revision_from(if_match))
@@ -157,7 +166,7 @@ async def list_ontologies(
 
 @router.get("/{ontology_id}", responses={404: {"model": ProblemDetail}})
 async def get_ontology(
-    ontology_id: str, principal: Reader, ontologies: OntologiesDep
+    ontology_id: OntologyId, principal: Reader, ontologies: OntologiesDep
 ) -> models.Ontology:
     return await ontologies.get(principal, ontology_id)
 
@@ -167,7 +176,7 @@ async def get_ontology(
 
 @router.get("/{ontology_id}/draft", summary="The open draft (ETag for edits)")
 async def get_draft(
-    ontology_id: str, principal: Editor, drafts: DraftsDep, response: Response
+    ontology_id: OntologyId, principal: Editor, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.get(principal, ontology_id))
 
@@ -179,7 +188,7 @@ async def get_draft(
     responses=DRAFT_ERRORS,
 )
 async def start_draft(
-    ontology_id: str, principal: Editor, drafts: DraftsDep, response: Response
+    ontology_id: OntologyId, principal: Editor, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.start(principal, ontology_id))
 
@@ -200,14 +209,18 @@ async def add_draft_class(
     "PATCH", "/classes/{class_id}", "Change a class of the draft (rename, move, guideline, ...)"
 )
 async def update_draft_class(
-    class_id: str, body: models.ClassPatch, draft: DraftEdit, drafts: DraftsDep, response: Response
+    class_id: ClassId,
+    body: models.ClassPatch,
+    draft: DraftEdit,
+    drafts: DraftsDep,
+    response: Response,
 ) -> models.Draft:
     return _with_etag(response, await drafts.update_class(draft, class_id, body))
 
 
 @draft_edit("DELETE", "/classes/{class_id}", "Remove a class from the draft")
 async def remove_draft_class(
-    class_id: str, draft: DraftEdit, drafts: DraftsDep, response: Response
+    class_id: ClassId, draft: DraftEdit, drafts: DraftsDep, response: Response
 ) -> models.Draft:
     return _with_etag(response, await drafts.remove_class(draft, class_id))
 
@@ -247,7 +260,7 @@ async def import_draft(
 
 
 @router.get("/{ontology_id}/draft/diff", summary="Changes the draft makes to its base version")
-async def draft_diff(ontology_id: str, principal: Editor, drafts: DraftsDep) -> models.Diff:
+async def draft_diff(ontology_id: OntologyId, principal: Editor, drafts: DraftsDep) -> models.Diff:
     return await drafts.diff(principal, ontology_id)
 
 
@@ -255,7 +268,9 @@ async def draft_diff(ontology_id: str, principal: Editor, drafts: DraftsDep) -> 
     "/{ontology_id}/draft/impact",
     summary="Before publishing: example links, open work items and pre-labels per changed class",
 )
-async def draft_impact(ontology_id: str, principal: Editor, impacts: ImpactsDep) -> models.Impact:
+async def draft_impact(
+    ontology_id: OntologyId, principal: Editor, impacts: ImpactsDep
+) -> models.Impact:
     return await impacts.of_draft(principal, ontology_id)
 
 
@@ -276,14 +291,18 @@ async def publish(draft: DraftEdit, versions: VersionsDep, response: Response) -
 
 @router.get("/{ontology_id}/versions", summary="Published versions")
 async def list_versions(
-    ontology_id: str, principal: Reader, versions: VersionsDep
+    ontology_id: OntologyId, principal: Reader, versions: VersionsDep
 ) -> list[models.VersionSummary]:
     return await versions.list(principal, ontology_id)
 
 
 @router.get("/{ontology_id}/versions/{version}", responses={404: {"model": ProblemDetail}})
 async def get_version(
-    ontology_id: str, version: int, principal: Reader, versions: VersionsDep, response: Response
+    ontology_id: OntologyId,
+    version: VersionPath,
+    principal: Reader,
+    versions: VersionsDep,
+    response: Response,
 ) -> models.Version:
     found = await versions.get(principal, ontology_id, version)
     response.headers["ETag"] = f'"{found.content_hash}"'
@@ -292,8 +311,8 @@ async def get_version(
 
 @router.post("/{ontology_id}/versions/{version}/deprecate", summary="Deprecate a version")
 async def deprecate_version(
-    ontology_id: str,
-    version: int,
+    ontology_id: OntologyId,
+    version: VersionPath,
     principal: Editor,
     versions: VersionsDep,
     body: models.DeprecateIn | None = None,
@@ -307,8 +326,8 @@ async def deprecate_version(
     responses={200: {"content": {"application/json": {}, "application/yaml": {}}}},
 )
 async def export_version(
-    ontology_id: str,
-    version: int,
+    ontology_id: OntologyId,
+    version: VersionPath,
     principal: Reader,
     versions: VersionsDep,
     format: Annotated[models.ImportFormat, Query()] = models.ImportFormat.json,
@@ -321,11 +340,11 @@ async def export_version(
 
 @router.get("/{ontology_id}/diff", summary="Changes between any two published versions")
 async def diff_versions(
-    ontology_id: str,
+    ontology_id: OntologyId,
     principal: Reader,
     versions: VersionsDep,
-    from_version: Annotated[int, Query(alias="from", ge=1)],
-    to_version: Annotated[int, Query(alias="to", ge=1)],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION)],
 ) -> models.Diff:
     return await versions.diff(principal, ontology_id, from_version, to_version)
 
@@ -335,7 +354,7 @@ async def diff_versions(
     summary="Translate labels from one version to another (through the versions between)",
 )
 async def translate(
-    ontology_id: str, body: models.TranslateIn, principal: Reader, versions: VersionsDep
+    ontology_id: OntologyId, body: models.TranslateIn, principal: Reader, versions: VersionsDep
 ) -> models.TranslateOut:
     return await versions.translate(principal, ontology_id, body)
 
@@ -349,9 +368,9 @@ async def translate(
     summary="Link a media item as an example of a class",
 )
 async def link_example(
-    ontology_id: str,
-    version: int,
-    class_id: str,
+    ontology_id: OntologyId,
+    version: VersionPath,
+    class_id: ClassId,
     body: models.ExampleIn,
     principal: Editor,
     examples: ExamplesDep,
@@ -364,8 +383,8 @@ async def link_example(
     summary="Example links as seen from a version (older links carried through the mappings)",
 )
 async def list_examples(
-    ontology_id: str,
-    version: int,
+    ontology_id: OntologyId,
+    version: VersionPath,
     principal: Reader,
     examples: ExamplesDep,
     class_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -379,7 +398,7 @@ async def list_examples(
     summary="Remove an example link",
 )
 async def unlink_example(
-    ontology_id: str, link_id: str, principal: Editor, examples: ExamplesDep
+    ontology_id: OntologyId, link_id: ResourceId, principal: Editor, examples: ExamplesDep
 ) -> None:
     await examples.unlink(principal, ontology_id, link_id)
 
@@ -392,7 +411,7 @@ async def unlink_example(
     summary="Candidate examples from flagged judgments (edge case, rare class, ambiguous)",
 )
 async def list_candidates(
-    ontology_id: str,
+    ontology_id: OntologyId,
     principal: Editor,
     candidates: CandidatesDep,
     status_: Annotated[models.CandidateStatus | None, Query(alias="status")] = None,
@@ -416,8 +435,8 @@ DECIDED: dict[int | str, dict[str, Any]] = {
     responses=DECIDED,
 )
 async def accept_candidate(
-    ontology_id: str,
-    candidate_id: str,
+    ontology_id: OntologyId,
+    candidate_id: ResourceId,
     principal: Editor,
     candidates: CandidatesDep,
     body: models.AcceptIn | None = None,
@@ -431,8 +450,8 @@ async def accept_candidate(
     responses=DECIDED,
 )
 async def reject_candidate(
-    ontology_id: str,
-    candidate_id: str,
+    ontology_id: OntologyId,
+    candidate_id: ResourceId,
     principal: Editor,
     candidates: CandidatesDep,
     body: models.RejectIn | None = None,

@@ -29,6 +29,20 @@ from shared.taxonomy.coco import coco_categories
 MAX_ROWS = 20_000
 
 
+class _PlainYaml(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few bytes of aliases can expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise yaml.YAMLError(
+                f"anchors and aliases are not accepted (line {mark.line + 1}, column "
+                f"{mark.column + 1}): write each class out"
+            )
+        return super().compose_node(parent, index)
+
+
 class ImportErrors(ValueError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(f"{len(errors)} problem(s) in the import")
@@ -38,7 +52,7 @@ class ImportErrors(ValueError):
 def parse_document(raw: bytes, fmt: ImportFormat) -> Any:
     try:
         if fmt is ImportFormat.yaml:
-            return yaml.safe_load(raw.decode("utf-8"))
+            return yaml.load(raw.decode("utf-8"), Loader=_PlainYaml)  # noqa: S506 (safe, no aliases)
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as exc:
         kind = "YAML" if fmt is ImportFormat.yaml else "JSON"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.contracts.spec import MAX_TEXT
 from shared.contracts.taxonomy import (
     AttributeSpec,
     ClassSnapshot,
@@ -18,7 +19,15 @@ from shared.contracts.taxonomy import (
     Provenance,
     VersionPublishedV1,
 )
-from shared.contracts.vocabulary import Geometry, Id, Modality, TimeSegment
+from shared.contracts.vocabulary import (
+    BoundedJson,
+    Geometry,
+    Id,
+    Modality,
+    TimeSegment,
+    VersionNumber,
+    bounded_json,
+)
 
 ClassId = Annotated[
     str,
@@ -29,7 +38,9 @@ AttributeType = Literal["bool", "enum", "int", "float", "string"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, text and numbers bounded."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT, allow_inf_nan=False)
 
 
 class AttributeIn(Strict):
@@ -65,7 +76,7 @@ class ClassFields(Strict):
     attributes: list[AttributeIn] = Field(default_factory=list, max_length=100)
     modalities: list[Modality] = Field(default_factory=list)
     status: ClassStatus = ClassStatus.active
-    extra: dict[str, Any] = Field(
+    extra: BoundedJson = Field(
         default_factory=dict, description="free-form, e.g. COCO supercategory; kept as given"
     )
 
@@ -100,7 +111,7 @@ class ClassPatch(Strict):
     attributes: list[AttributeIn] | None = Field(None, max_length=100)
     modalities: list[Modality] | None = None
     status: ClassStatus | None = None
-    extra: dict[str, Any] | None = None
+    extra: BoundedJson | None = None
 
     def changes(self) -> dict[str, Any]:
         """Only the fields the client sent (so ``parent_id: null`` differs from absent)."""
@@ -246,13 +257,18 @@ class Diff(BaseModel):
 class LabelIn(BaseModel):
     """A label to translate: ``class_id`` is translated, every other field is kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", str_max_length=MAX_TEXT, allow_inf_nan=False)
     class_id: Id
+
+    @model_validator(mode="after")
+    def _bounded_extra(self) -> Self:
+        bounded_json(dict(self.model_extra or {}))
+        return self
 
 
 class TranslateIn(Strict):
-    from_version: int = Field(ge=1)
-    to_version: int = Field(ge=1)
+    from_version: VersionNumber
+    to_version: VersionNumber
     labels: list[LabelIn] = Field(max_length=10_000)
 
 

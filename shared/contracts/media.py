@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AnyUrl, ConfigDict, Field, UrlConstraints
 
 from shared.contracts.spec import Contract, EventSpec, Topic
-from shared.contracts.vocabulary import Id, Label, Modality, TaxonomyRef, TenantId
+from shared.contracts.vocabulary import Count, Id, Label, Modality, Name, TaxonomyRef, TenantId
 
 PRODUCER = "ingest"
 
@@ -35,7 +35,7 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lowercase 
 class MediaFileBase(Contract):
     uri: MediaUri
     sha256: Sha256
-    size_bytes: int = Field(ge=0)
+    size_bytes: Count
 
 
 class ImageFile(MediaFileBase):
@@ -47,9 +47,9 @@ class ImageFile(MediaFileBase):
 
 class VideoFile(MediaFileBase):
     modality: Literal["video"] = "video"
-    duration_s: float = Field(gt=0)
+    duration_s: float = Field(gt=0, le=10**9)
     fps: float = Field(gt=0, le=10_000)
-    frame_count: int = Field(ge=1)
+    frame_count: int = Field(ge=1, le=2**31)
     width: int = Field(ge=1, le=1_000_000)
     height: int = Field(ge=1, le=1_000_000)
     has_audio: bool = False
@@ -57,7 +57,7 @@ class VideoFile(MediaFileBase):
 
 class AudioFile(MediaFileBase):
     modality: Literal["audio"] = "audio"
-    duration_s: float = Field(gt=0)
+    duration_s: float = Field(gt=0, le=10**9)
     sample_rate_hz: int = Field(ge=1, le=10_000_000)
     channels: int = Field(ge=1, le=1024)
 
@@ -65,7 +65,7 @@ class AudioFile(MediaFileBase):
 class TextFile(MediaFileBase):
     modality: Literal["text"] = "text"
     language: str = Field(min_length=2, max_length=35, description="BCP 47 tag")
-    length_chars: int = Field(ge=0)
+    length_chars: Count
 
 
 MediaFile = Annotated[ImageFile | VideoFile | AudioFile | TextFile, Field(discriminator="modality")]
@@ -90,7 +90,7 @@ class CaptureMetadata(Contract):
 class PreLabels(Contract):
     model_name: str = Field(min_length=1, max_length=256)
     model_version: str = Field(min_length=1, max_length=128)
-    labels: list[Label] = Field(default_factory=list, max_length=10_000)
+    labels: list[Label] = Field(default_factory=list, max_length=2_000)
 
 
 class MediaRegistration(Contract):
@@ -121,21 +121,21 @@ class MediaRegisteredV1(Contract):
     prelabels: PreLabels | None = None
     taxonomy: TaxonomyRef | None = None
     duplicate_of: Id | None = Field(None, description="item with the same checksum in the project")
-    request_id: str | None = None
+    request_id: Name | None = None
     registered_at: datetime
 
 
 class RejectionReason(Contract):
-    field: str
-    message: str
+    field: Annotated[str, Field(max_length=1_000)]
+    message: Annotated[str, Field(max_length=10_000)]
 
 
 class MediaRejectedV1(Contract):
     external_id: Id
     tenant: TenantId
-    project_id: str | None = None
-    request_id: str | None = None
-    reasons: list[RejectionReason] = Field(min_length=1)
+    project_id: str | None = Field(None, max_length=256)
+    request_id: Name | None = None
+    reasons: list[RejectionReason] = Field(min_length=1, max_length=1_000)
     rejected_at: datetime
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import Field
 
 from shared.contracts.spec import Contract, EventSpec, Topic
-from shared.contracts.vocabulary import Id, Severity, TenantId
+from shared.contracts.vocabulary import BoundedJson, Id, Name, Severity, TenantId
 
 PRODUCER = "metrics"
 
@@ -21,10 +20,11 @@ class MetricsUpdatedV1(Contract):
     tenant: TenantId
     window_start: datetime
     window_end: datetime
-    values: dict[str, float] = Field(
-        description="metric name -> value, e.g. throughput_per_hour, alpha_nominal"
+    values: dict[Name, float] = Field(
+        max_length=1_000,
+        description="metric name -> value, e.g. throughput_per_hour, alpha_nominal",
     )
-    by_class: dict[str, dict[str, float]] = Field(default_factory=dict)
+    by_class: dict[Id, dict[Name, float]] = Field(default_factory=dict, max_length=20_000)
     at: datetime
 
 
@@ -36,10 +36,10 @@ class AlertKind(StrEnum):
 
 
 class Recommendation(Contract):
-    target: str = Field(description="what to prioritise: an item id, class id or expert id")
-    target_kind: str = Field(description="item | class | expert")
+    target: Id = Field(description="what to prioritise: an item id, class id or expert id")
+    target_kind: Name = Field(description="item | class | expert")
     score: float
-    reason: str
+    reason: str = Field(max_length=2_000)
 
 
 class MetricsAlertV1(Contract):
@@ -48,9 +48,9 @@ class MetricsAlertV1(Contract):
     tenant: TenantId
     kind: AlertKind
     severity: Severity
-    summary: str
-    evidence: dict[str, Any] = Field(default_factory=dict)
-    recommendations: list[Recommendation] = Field(default_factory=list)
+    summary: str = Field(max_length=2_000)
+    evidence: BoundedJson = Field(default_factory=dict)
+    recommendations: list[Recommendation] = Field(default_factory=list, max_length=1_000)
     raised_at: datetime
 
 

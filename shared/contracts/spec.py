@@ -12,14 +12,21 @@ from pydantic import BaseModel, ConfigDict
 P = TypeVar("P", bound=BaseModel)
 
 
+#: No text field of a contract is longer, unless it says less; no number is infinite or NaN.
+MAX_TEXT = 100_000
+
+
 class Contract(BaseModel):
     """Base of every event payload.
 
     Consumers are tolerant readers: a field added to a v1 payload later is
-    ignored by older consumers (removing or changing a field needs a v2).
+    ignored by older consumers (removing or changing a field needs a v2). Every value is
+    bounded: text up to :data:`MAX_TEXT` unless a field says less, numbers finite.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, str_max_length=MAX_TEXT, allow_inf_nan=False
+    )
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from shared.contracts.spec import Contract, EventSpec, Topic
-from shared.contracts.vocabulary import Geometry, Id, Modality, TenantId, TimeSegment
+from shared.contracts.vocabulary import (
+    BoundedJson,
+    Geometry,
+    Id,
+    Modality,
+    TenantId,
+    TimeSegment,
+    VersionNumber,
+)
+
+#: Classes in one version of an ontology, at the most.
+MAX_CLASSES = 20_000
 
 PRODUCER = "taxonomy"
 
@@ -26,23 +37,27 @@ class ClassStatus(StrEnum):
 
 class AttributeSpec(Contract):
     name: Id
-    type: str = Field(description="bool | enum | int | float | string")
-    values: list[str] | None = Field(None, description="allowed values of an enum attribute")
+    type: str = Field(max_length=16, description="bool | enum | int | float | string")
+    values: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, max_length=200, description="allowed values of an enum attribute"
+    )
     required: bool = False
 
 
 class ClassSnapshot(Contract):
     id: Id = Field(description="stable id, never reused")
-    name: str
-    display_name: str | None = None
+    name: str = Field(max_length=200)
+    display_name: str | None = Field(None, max_length=200)
     parent_id: Id | None = None
-    description: str = ""
+    description: str = Field("", max_length=10_000)
     guideline: str = ""
-    synonyms: list[str] = Field(default_factory=list)
-    attributes: list[AttributeSpec] = Field(default_factory=list)
-    modalities: list[Modality] = Field(default_factory=list)
+    synonyms: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+    attributes: list[AttributeSpec] = Field(default_factory=list, max_length=100)
+    modalities: list[Modality] = Field(default_factory=list, max_length=5)
     status: ClassStatus = ClassStatus.active
-    extra: dict[str, Any] = Field(default_factory=dict, description="e.g. COCO supercategory")
+    extra: BoundedJson = Field(default_factory=dict, description="e.g. COCO supercategory")
 
 
 ChangeKind = Literal[
@@ -65,24 +80,24 @@ class MappingEntry(Contract):
     modalities), named in ``note``."""
 
     kind: ChangeKind
-    from_class_ids: list[Id] = Field(default_factory=list)
-    to_class_ids: list[Id] = Field(default_factory=list)
-    note: str | None = None
+    from_class_ids: list[Id] = Field(default_factory=list, max_length=MAX_CLASSES)
+    to_class_ids: list[Id] = Field(default_factory=list, max_length=MAX_CLASSES)
+    note: str | None = Field(None, max_length=2_000)
 
 
 class VersionMapping(Contract):
-    from_version: int = Field(ge=1)
-    to_version: int = Field(ge=1)
-    changes: list[MappingEntry] = Field(default_factory=list)
+    from_version: VersionNumber
+    to_version: VersionNumber
+    changes: list[MappingEntry] = Field(default_factory=list, max_length=10 * MAX_CLASSES)
 
 
 class VersionPublishedV1(Contract):
     ontology_id: Id
     tenant: TenantId
-    name: str
-    version: int = Field(ge=1)
-    content_hash: str
-    classes: list[ClassSnapshot]
+    name: str = Field(max_length=200)
+    version: VersionNumber
+    content_hash: str = Field(max_length=100)
+    classes: list[ClassSnapshot] = Field(max_length=MAX_CLASSES)
     mapping: VersionMapping | None = Field(None, description="from the previous version, if any")
     published_at: datetime
 
@@ -95,8 +110,8 @@ class VersionPublishedV1(Contract):
 class VersionDeprecatedV1(Contract):
     ontology_id: Id
     tenant: TenantId
-    version: int = Field(ge=1)
-    note: str = ""
+    version: VersionNumber
+    note: str = Field("", max_length=2_000)
     deprecated_at: datetime
 
 
@@ -107,22 +122,22 @@ class Polarity(StrEnum):
 
 
 class Provenance(Contract):
-    source: str = Field(description="e.g. judgment, manual, import")
+    source: str = Field(max_length=64, description="e.g. judgment, manual, import")
     judgment_id: Id | None = None
-    actor: str | None = None
+    actor: str | None = Field(None, max_length=256)
 
 
 class ExampleLinkedV1(Contract):
     link_id: Id
     ontology_id: Id
     tenant: TenantId
-    version: int = Field(ge=1)
+    version: VersionNumber
     class_id: Id
     item_id: Id
     region: Geometry | None = None
     segment: TimeSegment | None = None
     polarity: Polarity = Polarity.positive
-    note: str | None = None
+    note: str | None = Field(None, max_length=2_000)
     provenance: Provenance
     linked_at: datetime
 

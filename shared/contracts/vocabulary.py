@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from shared.contracts.spec import Contract
 
@@ -18,6 +18,62 @@ TenantId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+
+#: Integers MongoDB stores as such (int64) and JSON readers keep exact (2**53).
+MAX_INT = 2**53
+#: A count or size: 0 up to :data:`MAX_INT`.
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+#: A version or revision number.
+MAX_VERSION = 2**31 - 1
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+#: A short name (a key, a flag, a role).
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+#: A label attribute's value: a scalar of the taxonomy's attribute types.
+AttributeValue = (
+    bool
+    | Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
+    | float
+    | Annotated[str, Field(max_length=1000)]
+    | None
+)
+Attributes = Annotated[
+    dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], AttributeValue],
+    Field(max_length=64),
+]
+
+#: Free-form JSON (e.g. a class's ``extra``, an alert's evidence), bounded as a whole.
+JSON_MAX_DEPTH = 8
+JSON_MAX_NODES = 2_000
+
+
+def bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse nesting deeper than :data:`JSON_MAX_DEPTH`, more than :data:`JSON_MAX_NODES`
+    values, text over 10,000 characters, or integers beyond :data:`MAX_INT`."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > JSON_MAX_NODES:
+            raise ValueError(f"at most {JSON_MAX_NODES} values")
+        if depth > JSON_MAX_DEPTH:
+            raise ValueError(f"nested at most {JSON_MAX_DEPTH} deep")
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if len(key) > 256:
+                    raise ValueError("keys are at most 256 characters")
+                stack.append((item, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+        elif isinstance(node, str) and len(node) > 10_000:
+            raise ValueError("text values are at most 10,000 characters")
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_INT:
+            raise ValueError(f"integers are at most {MAX_INT} in size")
+    return value
+
+
+BoundedJson = Annotated[dict[str, Any], AfterValidator(bounded_json)]
 
 
 class Modality(StrEnum):
@@ -52,8 +108,13 @@ class RleMask(Contract):
     """COCO run-length encoding: ``size`` is [height, width]; ``counts`` compressed or not."""
 
     kind: Literal["mask"] = "mask"
-    size: tuple[int, int]
-    counts: str | list[int]
+    size: tuple[
+        Annotated[int, Field(ge=1, le=1_000_000)], Annotated[int, Field(ge=1, le=1_000_000)]
+    ]
+    counts: (
+        Annotated[str, Field(max_length=1_000_000)]
+        | Annotated[list[Annotated[int, Field(ge=0, le=MAX_INT)]], Field(max_length=1_000_000)]
+    )
 
 
 Geometry = Annotated[Box | Polygon | RleMask, Field(discriminator="kind")]
@@ -77,11 +138,11 @@ class Label(Contract):
     confidence: Confidence | None = None
     geometry: Geometry | None = None
     segment: TimeSegment | None = None
-    text: str | None = Field(None, max_length=100_000, description="caption or transcript")
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    part: str | None = Field(None, description="bundle part the label refers to")
+    text: str | None = Field(None, max_length=10_000, description="caption or transcript")
+    attributes: Attributes = Field(default_factory=dict)
+    part: Name | None = Field(None, description="bundle part the label refers to")
 
 
 class TaxonomyRef(Contract):
     ontology_id: Id
-    version: int = Field(ge=1)
+    version: VersionNumber

@@ -13,7 +13,16 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.contracts.spec import Contract, EventSpec, Topic
-from shared.contracts.vocabulary import Id, Label, Modality, Severity, TaxonomyRef, TenantId
+from shared.contracts.vocabulary import (
+    Count,
+    Id,
+    Label,
+    Modality,
+    Name,
+    Severity,
+    TaxonomyRef,
+    TenantId,
+)
 
 PRODUCER = "assignment"
 
@@ -34,31 +43,31 @@ class ProjectStatus(StrEnum):
 
 class RubricDimension(Contract):
     name: Id
-    description: str = ""
-    scale_min: int = 1
-    scale_max: int = 5
+    description: str = Field("", max_length=10_000)
+    scale_min: int = Field(1, ge=-1_000, le=1_000)
+    scale_max: int = Field(5, ge=-1_000, le=1_000)
 
 
 class AdjudicationPolicy(Contract):
     min_agreement: float = Field(
         0.67, ge=0, le=1, description="share of judgments that must agree to resolve by consensus"
     )
-    adjudicator_skill: str | None = None
+    adjudicator_skill: Name | None = None
 
 
 class ProjectChangedV1(Contract):
     project_id: Id
     tenant: TenantId
-    name: str
+    name: str = Field(max_length=200)
     modality: Modality
     taxonomy: TaxonomyRef | None = None
-    rubric: list[RubricDimension] = Field(default_factory=list)
+    rubric: list[RubricDimension] = Field(default_factory=list, max_length=100)
     overlap: int = Field(1, ge=1, le=50, description="distinct experts per item")
     gold_ratio: float = Field(0.0, ge=0, le=1, description="share of work units that are gold")
     adjudication: AdjudicationPolicy = Field(default_factory=AdjudicationPolicy)
-    required_skills: list[str] = Field(default_factory=list)
+    required_skills: list[Name] = Field(default_factory=list, max_length=100)
     status: ProjectStatus
-    revision: int = Field(ge=1, description="increases with every change")
+    revision: Count = Field(ge=1, description="increases with every change")
     changed_at: datetime
 
 
@@ -76,7 +85,7 @@ class WorkUnitEventV1(Contract):
     kind: WorkKind
     expert_id: Id | None = None
     lease_expires_at: datetime | None = None
-    reason: str | None = None
+    reason: str | None = Field(None, max_length=2_000)
     at: datetime
 
 
@@ -96,14 +105,18 @@ class JudgmentSubmittedV1(Contract):
     expert_id: Id
     kind: WorkKind
     verdict: Verdict
-    labels: list[Label] = Field(default_factory=list)
-    ratings: dict[str, float] = Field(default_factory=dict, description="rubric dimension -> score")
-    severity: Severity = Severity.none
-    flags: list[str] = Field(
-        default_factory=list, description="e.g. edge_case, rare_class, ambiguous, occlusion, safety"
+    labels: list[Label] = Field(default_factory=list, max_length=2_000)
+    ratings: dict[Name, float] = Field(
+        default_factory=dict, max_length=100, description="rubric dimension -> score"
     )
-    justification: str = ""
-    time_spent_s: float = Field(ge=0)
+    severity: Severity = Severity.none
+    flags: list[Name] = Field(
+        default_factory=list,
+        max_length=50,
+        description="e.g. edge_case, rare_class, ambiguous, occlusion, safety",
+    )
+    justification: str = Field("", max_length=20_000)
+    time_spent_s: float = Field(ge=0, le=10**7)
     taxonomy: TaxonomyRef | None = None
     submitted_at: datetime
 
@@ -115,7 +128,9 @@ class GoldScoredV1(Contract):
     project_id: Id
     tenant: TenantId
     expert_id: Id
-    fields: dict[str, bool] = Field(description="per-field correctness against the gold answer")
+    fields: dict[Name, bool] = Field(
+        max_length=200, description="per-field correctness against the gold answer"
+    )
     score: float = Field(ge=0, le=1)
     scored_at: datetime
 
@@ -130,11 +145,11 @@ class ItemResolvedV1(Contract):
     item_id: Id
     project_id: Id
     tenant: TenantId
-    final_labels: list[Label] = Field(default_factory=list)
-    ratings: dict[str, float] = Field(default_factory=dict)
+    final_labels: list[Label] = Field(default_factory=list, max_length=2_000)
+    ratings: dict[Name, float] = Field(default_factory=dict, max_length=100)
     severity: Severity = Severity.none
     method: Resolution
-    judgment_ids: list[Id] = Field(min_length=1, description="provenance")
+    judgment_ids: list[Id] = Field(min_length=1, max_length=100, description="provenance")
     agreement: float | None = Field(None, ge=0, le=1)
     taxonomy: TaxonomyRef | None = None
     resolved_at: datetime

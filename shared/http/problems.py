@@ -108,6 +108,7 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 def _http_problem(exc: StarletteHTTPException) -> Problem:
     """An HTTP error Starlette or a middleware raised (unknown route, wrong method, 413)."""
     title = {
+        400: "Bad Request",
         404: "Not Found",
         405: "Method Not Allowed",
         413: "Content Too Large",

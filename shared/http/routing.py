@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from shared.auth.dependencies import authenticate
@@ -47,10 +48,11 @@ def documented_problem(status: int, description: str | None = None) -> dict[str,
     }
 
 
-def _calls(dependant: Dependant) -> Iterator[Any]:
+def _tree(dependant: Dependant) -> Iterator[Dependant]:
+    """The route's dependant and all its sub-dependencies, however deep."""
+    yield dependant
     for dependency in dependant.dependencies:
-        yield dependency.call
-        yield from _calls(dependency)
+        yield from _tree(dependency)
 
 
 def is_json(content_type: str | None) -> bool:
@@ -97,21 +99,24 @@ class QuorumRoute(APIRoute):
         return "application/json" in body.get("content", {})
 
     def _derived_statuses(self) -> list[int]:
-        dependant = self.dependant
+        tree = list(_tree(self.dependant))  # parameters of sub-dependencies count too
+        path = [param for d in tree for param in d.path_params]
+        query = [param for d in tree for param in d.query_params]
+        headers = [param for d in tree for param in d.header_params]
         statuses = []
-        authorised = authenticate in set(_calls(dependant))
+        authorised = any(d.call is authenticate for d in tree)
         if authorised:
             statuses += [401, 403, 503]
-        if dependant.path_params:
+        if path:
             statuses.append(404)
-        if any(param.name == "cursor" for param in dependant.query_params):
+        if any(param.name == "cursor" for param in query):
             statuses.append(400)
         has_body = self.body_field is not None or "requestBody" in (self.openapi_extra or {})
         if has_body:
             statuses.append(413)
         if self.takes_json_body:
             statuses.append(415)
-        if has_body or dependant.path_params or dependant.query_params or dependant.header_params:
+        if has_body or path or query or headers:
             statuses.append(422)
         return statuses
 
@@ -124,8 +129,22 @@ class QuorumRoute(APIRoute):
             sends_body = request.headers.get("content-length", "0") != "0" or (
                 "chunked" in request.headers.get("transfer-encoding", "")
             )
-            if sends_body and not is_json(request.headers.get("content-type")):
-                raise unsupported_media_type()
+            if sends_body:
+                if not is_json(request.headers.get("content-type")):
+                    raise unsupported_media_type()
+                try:  # JSON is UTF-8: other bytes are invalid JSON (422), as FastAPI says of bad JSON
+                    (await request.body()).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RequestValidationError(
+                        [
+                            {
+                                "type": "json_invalid",
+                                "loc": ("body", exc.start),
+                                "msg": "JSON decode error: the body is not UTF-8",
+                                "input": {},
+                            }
+                        ]
+                    ) from exc
             return await handler(request)
 
         return json_only

@@ -610,3 +610,40 @@ async def test_a_project_closed_through_another_replica_is_refused_soon_after(
         lambda: _refused_as_closed(ingest, registration("text", project_id="p-other")),
         timeout=5,
     )
+
+
+async def test_a_body_over_the_limit_is_a_413_and_stores_nothing(ingest: IngestUnderTest) -> None:
+    body = registration("image")
+    body["capture"] = {"tags": ["x" * 100] * 100}
+    big = json.dumps({"items": [body] * 400}).encode()  # over 4 MiB
+    assert len(big) > ingest.settings.http_max_body_bytes
+    response = await ingest.client.post(
+        "/v1/media/batch", content=big, headers={**CLIENT, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    lookup = await ingest.client.get(
+        "/v1/media/by-external-id", params={"external_id": body["external_id"]}, headers=CLIENT
+    )
+    assert lookup.status_code == 404
+
+
+async def test_values_no_store_could_hold_are_422s_naming_the_field(
+    ingest: IngestUnderTest,
+) -> None:
+    body = registration("image")
+    body["media"]["size_bytes"] = 2**70
+    label = {"class_id": "car", "confidence": 0.5, "attributes": {f"a{i}": i for i in range(100)}}
+    body["prelabels"] = prelabels(label)
+    response = await post(ingest, body)
+    assert response.status_code == 422
+    assert {"body.media.image.size_bytes", "body.prelabels.labels.0.attributes"} <= fields(response)
+    not_a_number = registration(
+        "image", prelabels=prelabels({"class_id": "car", "confidence": 0.5})
+    )
+    text = json.dumps(not_a_number).replace('"confidence": 0.5', '"confidence": NaN')
+    response = await ingest.client.post(
+        "/v1/media", content=text, headers={**CLIENT, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "body.prelabels.labels.0.confidence" in fields(response)

@@ -592,6 +592,63 @@ classes:
     assert draft["classes"] == [] and draft["revision"] == 1
 
 
+async def test_a_yaml_import_with_aliases_is_refused_before_it_expands(
+    client: httpx.AsyncClient,
+) -> None:
+    oid, etag = await new_ontology(client)
+    bomb = "\n".join(
+        [
+            'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]',
+            "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+            "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+            "classes: [*d, *d, *d, *d, *d, *d, *d, *d, *d]",
+        ]
+    )
+    response = await client.post(
+        f"/v1/ontologies/{oid}/draft/import?format=yaml",
+        content=bomb,
+        headers={**OPS, "If-Match": etag, "content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 422
+    assert "anchors and aliases are not accepted" in response.json()["errors"][0]["message"]
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert draft["classes"] == [] and draft["revision"] == 1
+
+
+async def test_numbers_and_sizes_out_of_range_are_422s_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    oid, _ = await build_v1(client)
+    huge = 1968439458378707304972288  # past 64 bits: no store could take it
+    for response in (
+        await client.get(f"/v1/ontologies/{oid}/versions/{huge}/export", headers=OPS),
+        await client.post(f"/v1/ontologies/{oid}/versions/{huge}/deprecate", headers=OPS),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "path.version"
+    too_deep: dict[str, object] = {"x": 1}
+    for _ in range(10):
+        too_deep = {"x": too_deep}
+    etag = await start_draft(client, oid)
+    response, _ = await edit(
+        client,
+        "POST",
+        f"/v1/ontologies/{oid}/draft/classes",
+        etag,
+        {"name": "Deep", "extra": too_deep},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.extra"
+    translated = await client.post(
+        f"/v1/ontologies/{oid}/translate",
+        json={"from_version": 1, "to_version": huge, "labels": []},
+        headers=OPS,
+    )
+    assert translated.status_code == 422
+    assert translated.json()["errors"][0]["field"] == "body.to_version"
+
+
 async def test_access_by_tenant_and_role(client: httpx.AsyncClient) -> None:
     oid, _ = await build_v1(client)
     unpublished, etag = await new_ontology(client, "secret")
