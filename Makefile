@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format typecheck asyncapi infra-up infra-down infra-status bench clean
+.PHONY: help install run test test-fast fuzz lint format typecheck asyncapi infra-up infra-down infra-status bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -21,6 +21,11 @@ run: install  ## start Kafka, the MongoDB-compatible server and the four service
 test: install  ## the whole suite against real servers (started if needed)
 	@out=$$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "import contracts: $${out##*Contracts: }"
 	@$(PY) -m pytest
+
+fuzz: install  ## long schemathesis runs of every service's API (QUORUM_FUZZ_EXAMPLES, QUORUM_FUZZ_SEED; the seed is printed)
+	@seed=$${QUORUM_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzzing with seed $$seed (QUORUM_FUZZ_SEED=$$seed make fuzz repeats it)"; \
+	QUORUM_FUZZ_SEED=$$seed QUORUM_FUZZ_EXAMPLES=$${QUORUM_FUZZ_EXAMPLES:-400} $(PY) -m pytest -q tests/ingest/test_fuzz.py tests/taxonomy/test_fuzz.py tests/assignment/test_fuzz.py tests/metrics/test_fuzz.py
 
 test-fast: install  ## unit tests only (no servers)
 	@$(PY) -m pytest -m "not integration and not e2e"

@@ -72,6 +72,12 @@ def build_document(specs: Iterable[EventSpec[Any]] = ALL_EVENTS) -> dict[str, An
                 for s in specs
                 if s.topic.name == name
             },
+            "bindings": {
+                "kafka": {
+                    "topic": name,
+                    "topicConfiguration": {"max.message.bytes": topic.max_message_bytes},
+                }
+            },
         }
 
     messages: dict[str, Any] = {}

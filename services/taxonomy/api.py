@@ -22,6 +22,7 @@ from services.taxonomy.handlers.examples import Examples
 from services.taxonomy.handlers.impact import Impacts
 from services.taxonomy.handlers.ontologies import Ontologies
 from services.taxonomy.handlers.versions import Versions
+from services.taxonomy.store import DraftTooLarge
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import MAX_VERSION
@@ -30,6 +31,7 @@ from shared.http.pagination import Page, decode_cursor, encode_cursor
 from shared.http.problems import Problem, ProblemDetail, Translation
 from shared.http.routing import api_router
 from shared.http.service import use_case
+from shared.outbox.entries import EventTooLarge
 
 router = api_router("/v1/ontologies", ["taxonomy"])
 
@@ -110,9 +112,31 @@ def _invalid(exc: ontology.Invalid | formats.ImportErrors) -> Problem:
     return Problem(status_code, title, str(exc)[:2000], errors=exc.errors)
 
 
+def _too_large(exc: EventTooLarge) -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        f"this version is too large to publish: its snapshot is {exc.size:,} bytes and events "
+        f"take {exc.limit:,}; shorten guidelines and descriptions, or split the ontology",
+        errors=[FieldError(field="draft.classes", message="too large to publish")],
+    )
+
+
+def _draft_too_large(_: DraftTooLarge) -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        "the draft would be larger than a stored document can be (16 MB); shorten guidelines, "
+        "descriptions or extra fields, or split the ontology",
+        errors=[FieldError(field="body", message="the draft would be too large")],
+    )
+
+
 #: How taxonomy's domain exceptions are answered.
 PROBLEMS: dict[type[Exception], Translation] = {
     DraftChanged: _draft_changed,
+    EventTooLarge: _too_large,
+    DraftTooLarge: _draft_too_large,
     ontology.Invalid: _invalid,
     formats.ImportErrors: _invalid,
 }

@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from services.taxonomy.models import ClassIn, ImportFormat
-from services.taxonomy.ontology import check_classes, new_class_id
+from services.taxonomy.ontology import ClassIds, check_classes
 from shared.contracts.taxonomy import ClassSnapshot
 from shared.errors import FieldError
 from shared.taxonomy.coco import coco_categories
@@ -165,15 +165,8 @@ def custom_to_classes(
                 )
     if errors:
         raise ImportErrors(errors)
-    taken = set(taken_ids) | {c.id for _, c, _ in parsed if c.id}
-    ids: list[str] = []
-    for _, cls, _ in parsed:
-        if cls.id:
-            ids.append(cls.id)
-        else:
-            new_id = new_class_id(cls.name, taken)
-            taken.add(new_id)
-            ids.append(new_id)
+    allocate = ClassIds({*taken_ids, *(c.id for _, c, _ in parsed if c.id)})
+    ids = [cls.id or allocate.new(cls.name) for _, cls, _ in parsed]
     by_name = {cls.name.casefold(): cid for (_, cls, _), cid in zip(parsed, ids, strict=True)}
     classes: list[ClassSnapshot] = []
     for (index, cls, parent_name), cid in zip(parsed, ids, strict=True):

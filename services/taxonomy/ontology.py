@@ -79,13 +79,10 @@ def check_classes(classes: Sequence[ClassSnapshot], where: str = "classes") -> l
         elif cls.parent_id not in by_id:
             errors.append(_err(at, f"unknown parent {cls.parent_id!r}"))
     if not errors:
-        for index, cls in enumerate(classes):
-            cycle = _cycle_from(cls.id, by_id)
-            if cycle:
-                errors.append(
-                    _err(f"{where}.{index}.parent_id", f"parent cycle: {' -> '.join(cycle)}")
-                )
-                break
+        found = _first_cycle(classes, by_id)
+        if found is not None:
+            index, cycle = found
+            errors.append(_err(f"{where}.{index}.parent_id", f"parent cycle: {' -> '.join(cycle)}"))
     return errors
 
 
@@ -99,29 +96,54 @@ def _check_attributes(cls: ClassSnapshot, at: str) -> list[FieldError]:
     return errors
 
 
-def _cycle_from(start: str, by_id: dict[str, ClassSnapshot]) -> list[str]:
-    path = [start]
-    seen = {start}
-    current = by_id[start].parent_id
-    while current is not None:
-        path.append(current)
-        if current in seen:
-            return path[path.index(current) :]
-        seen.add(current)
-        parent = by_id.get(current)
-        current = parent.parent_id if parent else None
-    return []
+def _first_cycle(
+    classes: Sequence[ClassSnapshot], by_id: dict[str, ClassSnapshot]
+) -> tuple[int, list[str]] | None:
+    """The first class (by index) whose parents lead into a cycle, and the cycle; in linear
+    time: a walk stops at a class an earlier walk found free of cycles."""
+    settled: set[str] = set()
+    for index, cls in enumerate(classes):
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        current: str | None = cls.id
+        while current is not None and current not in settled:
+            if current in on_path:
+                return index, [*path[on_path[current] :], current]
+            on_path[current] = len(path)
+            path.append(current)
+            parent = by_id.get(current)
+            current = parent.parent_id if parent else None
+        settled.update(path)
+    return None
+
+
+def slug(name: str) -> str:
+    return _SLUG.sub("-", name.casefold()).strip("-")[:48] or "class"
+
+
+class ClassIds:
+    """Readable class ids made from names, never one taken: ``traffic-light``, then
+    ``traffic-light-2``, ``-3``, ...: the first free one, found without counting from 2
+    again for each name (many names with one slug stay linear)."""
+
+    def __init__(self, taken: Iterable[str]) -> None:
+        self.taken = set(taken)
+        self._next: dict[str, int] = {}  # slug -> the first suffix that may be free
+
+    def new(self, name: str) -> str:
+        base = slug(name)
+        candidate, n = base, self._next.get(base, 2)
+        while candidate in self.taken:
+            candidate = f"{base}-{n}"
+            n += 1
+        self._next[base] = n
+        self.taken.add(candidate)
+        return candidate
 
 
 def new_class_id(name: str, taken: Iterable[str]) -> str:
-    """A readable id from the name (``traffic-light``), never one in ``taken``."""
-    used = set(taken)
-    base = _SLUG.sub("-", name.casefold()).strip("-")[:48] or "class"
-    candidate, n = base, 1
-    while candidate in used:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+    """A readable id from the name, never one in ``taken`` (one id; see :class:`ClassIds`)."""
+    return ClassIds(taken).new(name)
 
 
 def _check_id_free(draft: WorkingDraft, class_id: str, where: str) -> None:
@@ -313,16 +335,16 @@ def split(
             errors.append(_err(f"body.into_class_ids.{i}", f"no class {target_id!r} in the draft"))
     if errors:
         raise Invalid(errors)
-    taken = draft.ids() | draft.published_ids
+    ids = ClassIds(draft.ids() | draft.published_ids)
     targets: list[ClassSnapshot] = []
     for i, (new, id_given) in enumerate(into_new):
         if id_given:
             _check_id_free(draft, new.id, f"body.into.{i}.id")
-            if new.id in taken:
+            if new.id in ids.taken:
                 raise Invalid([_err(f"body.into.{i}.id", f"class id {new.id!r} is taken")], 409)
+            ids.taken.add(new.id)
         else:
-            new = new.model_copy(update={"id": new_class_id(new.name, taken)})
-        taken.add(new.id)
+            new = new.model_copy(update={"id": ids.new(new.name)})
         targets.append(new)
     classes = [c for c in draft.classes if c.id != source] + targets
     draft.classes = _validated(draft, classes, "body")

@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DocumentTooLarge, DuplicateKeyError
 
 from services.taxonomy.models import (
     Candidate,
@@ -82,6 +82,10 @@ OUTBOX_COLLECTIONS = (VERSIONS, LINKS)
 
 class StaleRevision(Exception):
     """The draft changed since the revision the client sent."""
+
+
+class DraftTooLarge(ValueError):
+    """The draft would be larger than a MongoDB document can be."""
 
 
 def _ontology(doc: dict[str, Any]) -> OntologyRecord:
@@ -178,19 +182,22 @@ class TaxonomyStore:
         by: str,
     ) -> Draft:
         """Write the draft only if it is still at ``revision``; the revision goes up by one."""
-        doc = await self.drafts.find_one_and_update(
-            {"_id": ontology_id, "tenant": tenant, "revision": revision},
-            {
-                "$set": {
-                    "classes": [c.model_dump(mode="json") for c in classes],
-                    "lineage": [e.model_dump(mode="json") for e in lineage],
-                    "updated_at": at,
-                    "updated_by": by,
+        try:
+            doc = await self.drafts.find_one_and_update(
+                {"_id": ontology_id, "tenant": tenant, "revision": revision},
+                {
+                    "$set": {
+                        "classes": [c.model_dump(mode="json") for c in classes],
+                        "lineage": [e.model_dump(mode="json") for e in lineage],
+                        "updated_at": at,
+                        "updated_by": by,
+                    },
+                    "$inc": {"revision": 1},
                 },
-                "$inc": {"revision": 1},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+                return_document=ReturnDocument.AFTER,
+            )
+        except DocumentTooLarge as exc:
+            raise DraftTooLarge(str(exc)) from exc
         if doc is None:
             raise StaleRevision
         return _draft(doc)

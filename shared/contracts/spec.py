@@ -38,6 +38,8 @@ class Topic:
     summary: str
     key: str
     dead_letter: bool = True
+    #: The largest message the topic takes (its ``max.message.bytes``; Kafka's default is 1 MiB).
+    max_message_bytes: int = 1024 * 1024
 
     @property
     def dlq(self) -> str:

@@ -26,7 +26,12 @@ MAX_CLASSES = 20_000
 PRODUCER = "taxonomy"
 
 TAXONOMY = Topic(
-    "quorum.taxonomy", summary="Published ontology versions and example links", key="ontology id"
+    "quorum.taxonomy",
+    summary="Published ontology versions and example links",
+    key="ontology id",
+    # a version_published event carries the whole class snapshot; the version's document
+    # holds the snapshot and the event, within MongoDB's 16 MB
+    max_message_bytes=6 * 1024 * 1024,
 )
 
 

@@ -194,6 +194,8 @@ class ConsumerRunner:
             session_timeout_ms=30_000,
             heartbeat_interval_ms=3_000,
             max_poll_interval_ms=600_000,
+            # one message of the consumed topics always fits a partition's fetch
+            max_partition_fetch_bytes=max(t.max_message_bytes for t in self.topics),
         )
         self._consumer.subscribe(
             [self.bus.topic(t) for t in self.topics], listener=_FinishBeforeRevoke(self)

@@ -6,9 +6,8 @@ API (``create_batch`` / ``send_batch``) puts each message on the partition ``sen
 and costs a fraction of ``send`` per message: docs/benchmarks.md has the measurement that
 keeps it. ``tests/shared/test_packing.py`` holds the two paths equal, record by record.
 
-A message that could come near the producer's request size limit is not packed: it goes
-through ``send``, which checks the limit exactly (after what is packed before it on its
-partition, so the order holds).
+A message over its topic's limit is refused by the broker, packed or not; the outbox refuses
+such an event before it is stored (:mod:`shared.outbox.entries`).
 """
 
 from __future__ import annotations
@@ -28,11 +27,8 @@ async def send_packed(
     producer: AIOKafkaProducer,
     partitioner: DefaultPartitioner,
     messages: Sequence[Message],
-    *,
-    packed_at_most: int,
 ) -> None:
-    """Send ``messages`` in order and wait until every one is acknowledged. Messages up to
-    ``packed_at_most`` bytes of value are packed; larger ones go through ``send``."""
+    """Send ``messages`` in order and wait until every one is acknowledged."""
     partitions: dict[str, list[int]] = {}
     placed: dict[tuple[str, bytes | None], int] = {}  # keys repeat: hash each once
     open_batches: dict[tuple[str, int], Any] = {}
@@ -48,15 +44,6 @@ async def send_packed(
             if key is not None:
                 placed[name, key] = partition
         where = (name, partition)
-        if len(value) > packed_at_most:
-            if (batch := open_batches.pop(where, None)) is not None:
-                deliveries.append(await producer.send_batch(batch, name, partition=partition))
-            deliveries.append(
-                await producer.send(
-                    name, value=value, key=key, headers=headers, partition=partition
-                )
-            )
-            continue
         batch = open_batches.get(where)
         if batch is None:
             batch = open_batches[where] = producer.create_batch()

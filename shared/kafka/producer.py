@@ -17,7 +17,9 @@ from shared.kafka.packing import send_packed
 from shared.kafka.settings import KafkaSettings
 from shared.kafka.topics import ensure_topics, topic_name
 
-MAX_MESSAGE_BYTES = 1_048_576  # the producer's max_request_size (aiokafka's default)
+#: The producer's ``max_request_size``: the largest message any contract topic takes. Each
+#: topic's own limit is checked where events are written (:mod:`shared.outbox.entries`).
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 EVENTS_PUBLISHED = Counter("quorum_events_published_total", "Events published", ["topic"])
 
@@ -87,9 +89,7 @@ class KafkaBus:
         named = [
             (self.topic(topic), key, value, headers) for topic, key, value, headers in messages
         ]
-        await send_packed(
-            self.producer, self._partitioner, named, packed_at_most=MAX_MESSAGE_BYTES // 2
-        )
+        await send_packed(self.producer, self._partitioner, named)
         sent: dict[str, int] = {}
         for name, _, _, _ in named:
             sent[name] = sent.get(name, 0) + 1

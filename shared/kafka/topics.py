@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
@@ -20,16 +20,21 @@ def topic_name(prefix: str, topic: Topic | str) -> str:
 
 
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[Topic]) -> None:
-    """Create each topic and its dead-letter topic if missing."""
-    names: set[str] = set()
+    """Create each topic and its dead-letter topic if missing, with the topic's message limit
+    (a dead letter carries the original message)."""
+    limits: dict[str, int] = {}
     for topic in topics:
-        names.add(topic_name(settings.topic_prefix, topic))
+        limits[topic_name(settings.topic_prefix, topic)] = topic.max_message_bytes
         if topic.dead_letter:
-            names.add(topic_name(settings.topic_prefix, topic.dlq))
-    await create_topics(settings, sorted(names))
+            limits[topic_name(settings.topic_prefix, topic.dlq)] = topic.max_message_bytes
+    await create_topics(settings, sorted(limits), limits)
 
 
-async def create_topics(settings: KafkaSettings, names: Sequence[str]) -> None:
+async def create_topics(
+    settings: KafkaSettings, names: Sequence[str], limits: Mapping[str, int] | None = None
+) -> None:
+    """Create topics that are missing; ``limits``: their ``max.message.bytes`` where not the
+    broker's default. A topic that exists keeps its configuration."""
     if not names:
         return
     admin = AIOKafkaAdminClient(
@@ -38,7 +43,19 @@ async def create_topics(settings: KafkaSettings, names: Sequence[str]) -> None:
     await admin.start()
     try:
         response = await admin.create_topics(
-            [NewTopic(name, settings.partitions, settings.replication_factor) for name in names]
+            [
+                NewTopic(
+                    name,
+                    settings.partitions,
+                    settings.replication_factor,
+                    topic_configs=(
+                        {"max.message.bytes": str(limits[name])}
+                        if limits and name in limits
+                        else {}
+                    ),
+                )
+                for name in names
+            ]
         )
         for topic_error in response.topic_errors:
             name, code = topic_error[0], topic_error[1]

@@ -29,7 +29,21 @@ OUTBOX_OLDEST = "_outbox_oldest"
 #: Projection that hides outbox bookkeeping from documents returned to callers.
 HIDE_OUTBOX: Mapping[str, int] = {OUTBOX: 0, OUTBOX_OLDEST: 0}
 
+#: Room kept under a topic's limit for what Kafka adds to a record (headers, framing).
+RECORD_OVERHEAD = 4096
+
 _last_seq = 0
+
+
+class EventTooLarge(ValueError):
+    """An event larger than its topic takes: refused when written, so the state change that
+    causes it fails too, instead of the event stopping the relay later."""
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(f"a {event_type} event of {size:,} bytes; its topic takes {limit:,}")
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit
 
 
 def next_seq() -> int:
@@ -44,6 +58,9 @@ def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
     entries = []
     for event in events:
         key, value, headers = encode(event)
+        limit = event.topic.max_message_bytes - RECORD_OVERHEAD
+        if len(key) + len(value) > limit:
+            raise EventTooLarge(event.type, len(key) + len(value), limit)
         entry = {
             "id": event.id,
             "seq": next_seq(),

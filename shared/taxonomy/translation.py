@@ -155,7 +155,8 @@ class OntologyVersions:
         """Translate one class id from one published version to another."""
         self._require(from_version, to_version)
         start = self.versions[from_version]
-        if not any(c.id == class_id for c in start.classes):
+        original = start.class_index.get(class_id)
+        if original is None:
             return Translated(class_id, None, f"no class {class_id} in version {from_version}")
         current = class_id
         forward = to_version > from_version
@@ -171,8 +172,7 @@ class OntologyVersions:
                 return Translated(class_id, None, reason)
             current = moved
         notes: list[str] = []
-        final = next(c for c in self.versions[to_version].classes if c.id == current)
-        original = next(c for c in start.classes if c.id == class_id)
+        final = self.versions[to_version].class_index[current]
         if final.name != original.name:
             notes.append(f"named {final.name!r} in version {to_version}")
         if final.status is ClassStatus.deprecated:

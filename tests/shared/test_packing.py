@@ -10,7 +10,6 @@ import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
 from shared.contracts.spec import Topic
-from shared.kafka.producer import MAX_MESSAGE_BYTES
 from tests.kafka_helpers import read_topic
 from tests.shared.bus_world import THINGS, World
 
@@ -28,7 +27,7 @@ def by_partition(records: list[Any]) -> dict[int, list[tuple[Any, ...]]]:
 
 async def test_packed_messages_land_where_and_in_the_order_send_puts_them(world: World) -> None:
     await world.bus.ensure_topics([ONE_BY_ONE])
-    big = b"B" * (MAX_MESSAGE_BYTES // 2 + 1)  # over the packing limit: sent by send itself
+    big = b"B" * 600_000  # more than a record batch holds (256 KiB): a batch of its own
     messages = [
         (f"k{i % 7}".encode(), f"v{i}".encode(), [("h", str(i).encode())]) for i in range(300)
     ]
@@ -45,8 +44,11 @@ async def test_packed_messages_land_where_and_in_the_order_send_puts_them(world:
     assert len(by_partition(packed)) > 1
 
 
-async def test_a_message_over_the_request_limit_is_refused_as_send_refuses_it(world: World) -> None:
+async def test_a_message_over_its_topics_limit_is_refused_as_send_refuses_it(
+    world: World,
+) -> None:
+    over = b"x" * (THINGS.max_message_bytes + 1)
     with pytest.raises(MessageSizeTooLargeError):
-        await world.bus.send_batch([(THINGS, b"big", b"x" * (MAX_MESSAGE_BYTES + 1), [])])
+        await world.bus.send_batch([(THINGS, b"big", over, [])])
     with pytest.raises(MessageSizeTooLargeError):
-        await world.bus.send(THINGS, b"big", b"x" * (MAX_MESSAGE_BYTES + 1), [])
+        await world.bus.send(THINGS, b"big", over, [])

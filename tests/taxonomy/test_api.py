@@ -735,3 +735,26 @@ async def test_published_event_matches_the_api_version(
     assert example.key == oid and example.tenant == "acme"
     assert example.data.segment.end_s == 3 and example.data.polarity == "negative"
     assert example.data.provenance.source == "manual"
+
+
+async def test_a_version_too_large_for_one_event_is_a_422_and_publishes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    oid, etag = await new_ontology(client)
+    bulky = {f"k{i}": "x" * 9_000 for i in range(400)}  # 3.6 MB of extra per class
+    for name in ("Big one", "Big two"):
+        response, etag = await edit(
+            client,
+            "POST",
+            f"/v1/ontologies/{oid}/draft/classes",
+            etag,
+            {"name": name, "extra": bulky},
+        )
+        assert response.status_code == 201, response.text[:300]
+    published = await client.post(
+        f"/v1/ontologies/{oid}/draft/publish", headers={**OPS, "If-Match": etag}
+    )
+    assert published.status_code == 422
+    assert "too large to publish" in published.json()["detail"]
+    versions = await client.get(f"/v1/ontologies/{oid}/versions", headers=OPS)
+    assert versions.json() == []

@@ -197,3 +197,73 @@ def test_diff_of_a_version_with_itself_is_empty() -> None:
     classes = [ClassSnapshot(id="a", name="A"), ClassSnapshot(id="b", name="B", parent_id="a")]
     assert ontology.diff(classes, classes) == []
     assert ontology.content_hash(classes) == ontology.content_hash(list(reversed(classes)))
+
+
+def _plain_new_id(name: str, taken: set[str]) -> str:
+    """The definition: the slug, else the slug with the first free suffix from 2."""
+    base, n = ontology.slug(name), 1
+    candidate = base
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+@given(
+    st.lists(st.sampled_from(["Car", "car", "CAR!", "Car 2", "car-2", "Bus", "x"]), max_size=40),
+    st.sets(st.sampled_from(["car", "car-2", "car-3", "car-2-2", "bus-2", "x"]), max_size=6),
+)
+def test_ids_made_in_turn_are_the_first_free_ones(names: list[str], taken: set[str]) -> None:
+    ids = ontology.ClassIds(taken)
+    plain = set(taken)
+    for name in names:
+        expected = _plain_new_id(name, plain)
+        assert ids.new(name) == expected
+        plain.add(expected)
+
+
+def _plain_cycle(classes: list[ClassSnapshot]) -> tuple[int, list[str]] | None:
+    """The definition: the first class whose walk up its parents meets a class twice."""
+    by_id = {c.id: c for c in classes}
+    for index, cls in enumerate(classes):
+        path = [cls.id]
+        current = cls.parent_id
+        while current is not None:
+            path.append(current)
+            if current in path[:-1]:
+                return index, path[path.index(current) :]
+            current = by_id[current].parent_id if current in by_id else None
+    return None
+
+
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=13))
+def test_the_cycle_found_is_the_first_by_the_definition(parents: list[int]) -> None:
+    classes = [
+        ClassSnapshot(
+            id=f"c{i}", name=f"C{i}", parent_id=f"c{p}" if p < len(parents) and p != i else None
+        )
+        for i, p in enumerate(parents)
+    ]
+    errors = ontology.check_classes(classes)
+    expected = _plain_cycle(classes)
+    cycles = [e for e in errors if "parent cycle" in e.message]
+    if expected is None:
+        assert not cycles
+    else:
+        index, cycle = expected
+        assert [(e.field, e.message) for e in cycles] == [
+            (f"classes.{index}.parent_id", f"parent cycle: {' -> '.join(cycle)}")
+        ]
+
+
+def test_a_chain_of_twenty_thousand_classes_is_checked_and_imported() -> None:
+    rows = [{"name": "c0"}, *({"name": f"c{i}", "parent": f"c{i - 1}"} for i in range(1, 20_000))]
+    classes = formats.import_classes(json.dumps({"classes": rows}).encode(), ImportFormat.json)
+    assert len(classes) == 20_000 and classes[-1].parent_id == "c19998"
+    marks = str.maketrans("0123456789", "!@#$%^&*()")  # names differ, their slug does not
+    names = ["Car", *(f"Car {str(i).translate(marks)}" for i in range(1, 15_000))]
+    same = formats.import_classes(
+        json.dumps({"classes": [{"name": name} for name in names]}).encode(), ImportFormat.json
+    )
+    assert [c.id for c in same[:3]] == ["car", "car-2", "car-3"]  # one slug, 15,000 names
+    assert len({c.id for c in same}) == 15_000

@@ -3,6 +3,7 @@ concurrency: an edit names the revision it read, and a stale one changes nothing
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
@@ -117,10 +118,11 @@ class Drafts:
         )
 
     async def edit(self, ref: DraftRef, edit: Edit) -> Draft:
-        """Apply ``edit`` to the draft at the client's revision and store it."""
+        """Apply ``edit`` to the draft at the client's revision and store it. The edit runs in
+        a worker thread: other requests are served meanwhile."""
         await self.ontologies.require(ref.principal, ref.ontology_id)
         working = await self.load(ref)
-        edit(working)
+        await asyncio.to_thread(edit, working)  # an import checks thousands of rows: off the loop
         try:
             return await self.store.save_draft(
                 ref.principal.tenant,

@@ -3,6 +3,7 @@ label translation and export."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from services.taxonomy import formats, ontology
@@ -59,7 +60,7 @@ class Versions:
         principal, ontology_id = ref.principal, ref.ontology_id
         record = await self.ontologies.require(principal, ontology_id)
         draft = await self.drafts.load(ref)
-        errors = ontology.check_classes(draft.classes)
+        errors = await asyncio.to_thread(ontology.check_classes, draft.classes)
         if errors:
             raise Problem(422, "Unprocessable Content", "the draft breaks a rule", errors=errors)
         if not draft.classes:
@@ -73,8 +74,12 @@ class Versions:
                 f"version {latest_number} was published after this draft started from "
                 f"version {draft.base_version}; discard the draft and start a new one",
             )
-        changes = ontology.diff(
-            latest.snapshot.classes if latest else [], draft.classes, draft.lineage
+        before = latest.snapshot.classes if latest else []
+        changes, content_hash = await asyncio.to_thread(
+            lambda: (
+                ontology.diff(before, draft.classes, draft.lineage),
+                ontology.content_hash(draft.classes),
+            )
         )
         if latest is not None and not changes:
             raise Problem(
@@ -86,7 +91,7 @@ class Versions:
             tenant=principal.tenant,
             name=record.name,
             version=number,
-            content_hash=ontology.content_hash(draft.classes),
+            content_hash=content_hash,
             classes=draft.classes,
             mapping=(
                 VersionMapping(from_version=latest_number, to_version=number, changes=changes)
@@ -207,8 +212,11 @@ class Versions:
         await self.ontologies.require(principal, ontology_id)
         catalog = await self.catalog(principal, ontology_id)
         try:
-            results = catalog.translate_many(
-                (label.class_id for label in body.labels), body.from_version, body.to_version
+            results = await asyncio.to_thread(
+                catalog.translate_many,
+                [label.class_id for label in body.labels],
+                body.from_version,
+                body.to_version,
             )
         except UnknownVersion as exc:
             raise Problem(
