@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from services.ingest.exports import JSONL_MEDIA_TYPE, jsonl_line
@@ -224,7 +224,9 @@ async def export_resolved(
     format: Literal["jsonl", "coco"] = "jsonl",
 ) -> Response:
     if format == "coco":
-        return JSONResponse(await items.export_coco(principal.tenant, project_id))
+        return StreamingResponse(
+            await items.export_coco(principal.tenant, project_id), media_type="application/json"
+        )
     await items.require_project(principal.tenant, project_id)
 
     async def lines() -> AsyncIterator[bytes]:

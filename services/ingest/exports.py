@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.ingest.models import MediaItem
@@ -47,65 +47,60 @@ def _rle_box(size: Sequence[int], counts: Sequence[int]) -> tuple[list[float], i
     ], area
 
 
-def coco_annotations(
-    items: Sequence[MediaItem], categories: Sequence[dict[str, Any]], class_names: dict[str, str]
-) -> dict[str, Any]:
-    """A COCO detection document of resolved image items and their final labels."""
-    coco_id = {c["name"]: c["id"] for c in categories}
-    images: list[dict[str, Any]] = []
+def coco_image(item: MediaItem, image_id: int) -> dict[str, Any] | None:
+    """The COCO ``images`` entry of an image item (None for other media)."""
+    media = item.media
+    if media is None or media.modality != "image":
+        return None
+    return {
+        "id": image_id,
+        "file_name": str(media.uri),
+        "width": media.width,
+        "height": media.height,
+        "quorum_item_id": item.item_id,
+        "external_id": item.external_id,
+    }
+
+
+def coco_item_annotations(
+    item: MediaItem, image_id: int, category_of: Mapping[str, int], first_id: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The COCO ``annotations`` of an item's final labels, numbered from ``first_id``, and how
+    many labels were left out (no geometry, or a class COCO has no category for).
+    ``category_of``: class id -> COCO category id."""
     annotations: list[dict[str, Any]] = []
     skipped = 0
-    for image_id, item in enumerate(items, start=1):
-        media = item.media
-        if media is None or media.modality != "image":
+    for label in item.final_labels or ():
+        geometry = label.geometry
+        category = category_of.get(label.class_id)
+        if geometry is None or category is None:
+            skipped += 1
             continue
-        images.append(
-            {
-                "id": image_id,
-                "file_name": str(media.uri),
-                "width": media.width,
-                "height": media.height,
-                "quorum_item_id": item.item_id,
-                "external_id": item.external_id,
-            }
-        )
-        for label in item.final_labels or ():
-            geometry = label.geometry
-            category = coco_id.get(class_names.get(label.class_id, ""))
-            if geometry is None or category is None:
-                skipped += 1
-                continue
-            annotation: dict[str, Any] = {
-                "id": len(annotations) + 1,
-                "image_id": image_id,
-                "category_id": category,
-                "iscrowd": 0,
-            }
-            if geometry.kind == "box":
-                annotation["bbox"] = [geometry.x, geometry.y, geometry.width, geometry.height]
-                annotation["area"] = geometry.width * geometry.height
-            elif geometry.kind == "polygon":
-                xs = [p[0] for p in geometry.points]
-                ys = [p[1] for p in geometry.points]
-                annotation["segmentation"] = [[v for point in geometry.points for v in point]]
-                annotation["bbox"] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-                annotation["area"] = _polygon_area(geometry.points)
-            else:
-                annotation["segmentation"] = {
-                    "size": list(geometry.size),
-                    "counts": geometry.counts,
-                }
-                annotation["iscrowd"] = 1
-                if isinstance(geometry.counts, list):
-                    annotation["bbox"], annotation["area"] = _rle_box(
-                        geometry.size, geometry.counts
-                    )
-            if label.attributes:
-                annotation["attributes"] = label.attributes
-            annotations.append(annotation)
-    return {
-        "info": {"description": "Quorum export of resolved items", "skipped_labels": skipped},
-        "images": images,
-        "annotations": annotations,
-        "categories": list(categories),
-    }
+        annotation: dict[str, Any] = {
+            "id": first_id + len(annotations),
+            "image_id": image_id,
+            "category_id": category,
+            "iscrowd": 0,
+        }
+        if geometry.kind == "box":
+            annotation["bbox"] = [geometry.x, geometry.y, geometry.width, geometry.height]
+            annotation["area"] = geometry.width * geometry.height
+        elif geometry.kind == "polygon":
+            xs = [p[0] for p in geometry.points]
+            ys = [p[1] for p in geometry.points]
+            annotation["segmentation"] = [[v for point in geometry.points for v in point]]
+            annotation["bbox"] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+            annotation["area"] = _polygon_area(geometry.points)
+        else:
+            annotation["segmentation"] = {"size": list(geometry.size), "counts": geometry.counts}
+            annotation["iscrowd"] = 1
+            if isinstance(geometry.counts, list):
+                annotation["bbox"], annotation["area"] = _rle_box(geometry.size, geometry.counts)
+        if label.attributes:
+            annotation["attributes"] = label.attributes
+        annotations.append(annotation)
+    return annotations, skipped
+
+
+def coco_info(skipped: int) -> dict[str, Any]:
+    return {"description": "Quorum export of resolved items", "skipped_labels": skipped}

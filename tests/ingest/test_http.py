@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.ingest.handlers import items
 from services.ingest.handlers.projects import Projects
 from shared.contracts.media import MEDIA, MEDIA_REGISTERED
 from shared.contracts.vocabulary import Label
@@ -378,7 +379,9 @@ async def test_a_batch_of_valid_items_and_malformed_batches(ingest: IngestUnderT
         assert field in {e["field"] for e in bad.json()["errors"]}, (body, bad.json())
 
 
-async def test_status_follows_review_and_resolution_then_exports(ingest: IngestUnderTest) -> None:
+async def test_status_follows_review_and_resolution_then_exports(
+    ingest: IngestUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = registration("image", project_id="p-image")
     item = (await post(ingest, body)).json()
     item_id = item["item_id"]
@@ -436,6 +439,12 @@ async def test_status_follows_review_and_resolution_then_exports(ingest: IngestU
             "/v1/media/export", params={"project_id": "p-image", "format": "coco"}, headers=CLIENT
         )
     ).json()
+    with monkeypatch.context() as patched:  # annotations spilled to disk: the same document
+        patched.setattr(items, "SPOOL_BYTES", 1)
+        spilled = await ingest.client.get(
+            "/v1/media/export", params={"project_id": "p-image", "format": "coco"}, headers=CLIENT
+        )
+    assert spilled.json() == coco
     image = next(i for i in coco["images"] if i["quorum_item_id"] == item_id)
     annotations = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
     categories = {c["id"]: c["name"] for c in coco["categories"]}

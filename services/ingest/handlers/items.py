@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import tempfile
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from services.ingest import exports
@@ -16,6 +18,8 @@ from shared.taxonomy.cache import TaxonomyCache
 from shared.taxonomy.coco import coco_categories
 
 EXPORT_PAGE = 500
+#: annotations of a COCO export kept in memory before they spill to a temporary file
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 class Items:
@@ -53,8 +57,9 @@ class Items:
         if await self.projects.get(tenant, project_id) is None:
             raise not_found(f"project {project_id}")
 
-    async def export_coco(self, tenant: str, project_id: str) -> dict[str, Any]:
-        """Resolved items of an image project as COCO annotations, categories from its taxonomy."""
+    async def export_coco(self, tenant: str, project_id: str) -> AsyncIterator[bytes]:
+        """Resolved items of an image project as a COCO document, categories from its taxonomy,
+        streamed: checked first (404, 422), then written as it is read, in bounded memory."""
         project = await self.projects.get(tenant, project_id)
         if project is None:
             raise not_found(f"project {project_id}")
@@ -68,8 +73,45 @@ class Items:
             )
         ref = project.taxonomy
         version = await self.taxonomy.fetch(tenant, ref.ontology_id, ref.version) if ref else None
-        classes = version.classes if version else []
-        items = [item async for item in self.resolved(tenant, project_id)]
-        return exports.coco_annotations(
-            items, coco_categories(classes), {c.id: c.name for c in classes}
-        )
+        categories = coco_categories(version.classes if version else [])
+        by_name = {c["name"]: c["id"] for c in categories}
+        category_of = {c.id: by_name[c.name] for c in version.classes} if version else {}
+        return self._coco(tenant, project_id, categories, category_of)
+
+    async def _coco(
+        self,
+        tenant: str,
+        project_id: str,
+        categories: Sequence[dict[str, Any]],
+        category_of: dict[str, int],
+    ) -> AsyncIterator[bytes]:
+        # images go out as they are read; their annotations wait in a spool (memory up to
+        # SPOOL_BYTES, then a temporary file) to follow them
+        yield b'{"categories":' + _json(categories) + b',"images":['
+        skipped, next_annotation, image_id = 0, 1, 0
+        images = annotations = b""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            async for item in self.resolved(tenant, project_id):
+                image_id += 1
+                image = exports.coco_image(item, image_id)
+                if image is None:
+                    continue
+                yield images + _json(image)
+                images = b","
+                found, missed = exports.coco_item_annotations(
+                    item, image_id, category_of, next_annotation
+                )
+                skipped += missed
+                next_annotation += len(found)
+                for annotation in found:
+                    spool.write(annotations + _json(annotation))
+                    annotations = b","
+            yield b'],"annotations":['
+            spool.seek(0)
+            while chunk := spool.read(1 << 16):
+                yield chunk
+        yield b'],"info":' + _json(exports.coco_info(skipped)) + b"}"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
