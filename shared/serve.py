@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from shared.logging import configure_logging
 from shared.settings import ServiceSettings
@@ -28,7 +30,16 @@ def tune_gc(gen0_threshold: int) -> None:
         gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
-def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
+def serve(create_app: Callable[[S], FastAPI], settings_class: type[S]) -> None:
+    """Read the settings from the environment (or say what is wrong and exit), then serve."""
+    try:
+        settings = settings_class()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        sys.stderr.write(f"quorum-{settings_class.service_name}: cannot start: {problems}\n")
+        raise SystemExit(2) from None
     configure_logging(settings.service_name, level=settings.log_level, json=settings.json_logs)
     app = create_app(settings)
     tune_gc(settings.gc_gen0_threshold)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -24,7 +25,6 @@ from pydantic_settings import (
 
 COMMON_ENV_PREFIX = "QUORUM_"
 DEV_JWT_SECRET = "quorum-development-secret-change-me-0123456789"  # noqa: S105  (dev only)
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", DEV_JWT_SECRET})
 
 
 #: Settings that may be given once for the whole deployment with the plain ``QUORUM_`` prefix.
@@ -50,6 +50,7 @@ COMMON_FIELDS = frozenset(
         "jwt_jwks_path",
         "jwt_issuer",
         "jwt_audience",
+        "jwt_leeway_s",
     }
 )
 
@@ -74,7 +75,10 @@ class ServiceSettings(BaseSettings):
 
     service_name: ClassVar[str] = "quorum"
 
-    environment: Environment = Environment.development
+    environment: Environment = Field(
+        Environment.production,
+        description="production unless said: development and test accept the development secret",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
@@ -119,6 +123,7 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_path: str | None = Field(None, description="Path to a JWKS file for RS256")
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_leeway_s: int = Field(30, ge=0, le=300, description="clock skew allowed on exp and nbf")
 
     @property
     def group_id(self) -> str:
@@ -135,19 +140,26 @@ class ServiceSettings(BaseSettings):
         return self.log_json
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Self:
-        if self.environment is Environment.development or self.environment is Environment.test:
+    def _production_verifies_tokens_it_cannot_mint(self) -> Self:
+        """Production verifies tokens with a public key (RS256), from the expected issuer for
+        the expected audience: an HS256 secret would let anything that verifies also mint."""
+        if self.environment is not Environment.production:
             return self
-        if self.jwt_algorithm == "HS256":
-            secret = self.jwt_secret.get_secret_value()
-            if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
-                raise ValueError(
-                    "jwt_secret is a placeholder or shorter than 32 characters; set "
-                    f"{COMMON_ENV_PREFIX}JWT_SECRET to a real secret, or use RS256 with "
-                    f"{COMMON_ENV_PREFIX}JWT_PUBLIC_KEY / {COMMON_ENV_PREFIX}JWT_JWKS_PATH"
-                )
-        elif not (self.jwt_public_key or self.jwt_jwks_path):
-            raise ValueError("RS256 needs jwt_public_key or jwt_jwks_path")
+        missing = []
+        if self.jwt_algorithm != "RS256":
+            missing.append(f"{COMMON_ENV_PREFIX}JWT_ALGORITHM=RS256")
+        if not (self.jwt_public_key or self.jwt_jwks_path):
+            missing.append(f"{COMMON_ENV_PREFIX}JWT_PUBLIC_KEY or {COMMON_ENV_PREFIX}JWT_JWKS_PATH")
+        if not self.jwt_issuer:
+            missing.append(f"{COMMON_ENV_PREFIX}JWT_ISSUER")
+        if not self.jwt_audience:
+            missing.append(f"{COMMON_ENV_PREFIX}JWT_AUDIENCE")
+        if missing:
+            raise ValueError(
+                "production verifies tokens with RS256 from your identity provider: set "
+                + ", ".join(missing)
+                + f" (or {COMMON_ENV_PREFIX}ENVIRONMENT=development on a developer's machine)"
+            )
         return self
 
     @classmethod
@@ -164,11 +176,33 @@ class ServiceSettings(BaseSettings):
         return init_settings, env_settings, common, dotenv_settings, file_secret_settings
 
     def safe_dump(self) -> dict[str, Any]:
-        """Settings for logs: secrets masked by SecretStr, URIs stripped of credentials."""
+        """Settings for logs: secrets masked by SecretStr, credentials in URIs masked."""
         data = self.model_dump(mode="json")
-        for key in ("mongodb_uri",):
-            value = str(data.get(key) or "")
-            if "@" in value:
-                scheme, _, rest = value.partition("://")
-                data[key] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        data["mongodb_uri"] = mask_uri(self.mongodb_uri)
         return data
+
+
+#: Words in a URI query parameter's name that say its value is a credential.
+SENSITIVE_PARAMETERS = (
+    "password",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "authmechanismproperties",
+)
+
+
+def mask_uri(uri: str) -> str:
+    """The URI with its user info and credential-like query values replaced by ``***``."""
+    parts = urlsplit(uri)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(
+        f"{name}=***"
+        if any(word in name.lower() for word in SENSITIVE_PARAMETERS)
+        else f"{name}={value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

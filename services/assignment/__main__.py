@@ -5,4 +5,4 @@ from services.assignment.settings import AssignmentSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(create_app, AssignmentSettings())
+    serve(create_app, AssignmentSettings)

@@ -5,4 +5,4 @@ from services.ingest.settings import IngestSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(create_app, IngestSettings())
+    serve(create_app, IngestSettings)

@@ -107,9 +107,9 @@ class MediaStore:
         found = self.media.find({"content_key": {"$in": list(keys)}}, {"content_key": 1})
         return {doc["content_key"]: doc["_id"] async for doc in found}
 
-    async def items(self, item_ids: Collection[str]) -> dict[str, MediaItem]:
-        """The stored items among these ids, by id."""
-        found = self.media.find({"_id": {"$in": list(item_ids)}}, HIDE_OUTBOX)
+    async def items(self, tenant: str, item_ids: Collection[str]) -> dict[str, MediaItem]:
+        """The tenant's stored items among these ids, by id."""
+        found = self.media.find({"_id": {"$in": list(item_ids)}, "tenant": tenant}, HIDE_OUTBOX)
         return {doc["_id"]: _item(doc) async for doc in found}
 
     async def reject(self, rejection: MediaRejectedV1, event: Event[MediaRejectedV1]) -> bool:
@@ -129,9 +129,8 @@ class MediaStore:
     # reading ------------------------------------------------------------------------
 
     async def get(self, tenant: str, item_id: str) -> MediaItem | None:
-        # by _id alone, the tenant checked here: the local server scans for any other filter
-        doc = await self.media.find_one({"_id": item_id}, HIDE_OUTBOX)
-        return _item(doc) if doc is not None and doc.get("tenant") == tenant else None
+        doc = await self.media.find_one({"_id": item_id, "tenant": tenant}, HIDE_OUTBOX)
+        return _item(doc) if doc is not None else None
 
     async def list(
         self,

@@ -5,4 +5,4 @@ from services.metrics.settings import MetricsSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(create_app, MetricsSettings())
+    serve(create_app, MetricsSettings)

@@ -5,4 +5,4 @@ from services.taxonomy.settings import TaxonomySettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(create_app, TaxonomySettings())
+    serve(create_app, TaxonomySettings)

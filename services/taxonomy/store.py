@@ -408,6 +408,20 @@ class TaxonomyStore:
 
     # usage (from consumed events) ---------------------------------------------
 
+    async def note_item(self, item_id: str, tenant: str) -> None:
+        """A registered item, and its tenant (example links may name only the tenant's)."""
+        await self.usage.update_one(
+            {"_id": item_id},
+            {"$set": {"registered": True}, "$setOnInsert": {"tenant": tenant}},
+            upsert=True,
+        )
+
+    async def item_known(self, tenant: str, item_id: str) -> bool:
+        found = await self.usage.find_one(
+            {"_id": item_id, "tenant": tenant, "registered": True}, {"_id": 1}
+        )
+        return found is not None
+
     async def record_prelabels(
         self,
         item_id: str,

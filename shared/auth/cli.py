@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,13 +25,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     parser.add_argument("--json", action="store_true", help="print the claims too")
     args = parser.parse_args(argv)
+    # a developer's tool: development unless the environment says otherwise, never production
+    # (production images do not ship it: deploy/Dockerfile)
+    environment = os.environ.get("QUORUM_ENVIRONMENT", Environment.development.value)
+    if environment.lower() == Environment.production.value:
+        print("refusing to mint tokens in production; use your identity provider", file=sys.stderr)
+        return 2
     try:
-        settings = ServiceSettings()
+        settings = ServiceSettings(environment=environment)
     except ValidationError as exc:
         print(f"quorum-token: the QUORUM_* settings are invalid: {exc}", file=sys.stderr)
-        return 2
-    if settings.environment is Environment.production:
-        print("refusing to mint tokens in production; use your identity provider", file=sys.stderr)
         return 2
     token = mint_token(
         subject=args.sub,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,11 @@ from typing import Any
 import jwt
 
 from shared.auth.principal import Principal, Role
+from shared.contracts.vocabulary import ID_PATTERN, TENANT_PATTERN
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
+
+_ID = re.compile(ID_PATTERN)
+_TENANT = re.compile(TENANT_PATTERN)
 
 
 class AuthError(Exception):
@@ -28,6 +33,7 @@ class TokenVerifier:
         self.algorithm = settings.jwt_algorithm
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
+        self.leeway = settings.jwt_leeway_s
         self._jwks: jwt.PyJWKSet | None = None
         self._key: Any
         if self.algorithm == "HS256":
@@ -55,21 +61,28 @@ class TokenVerifier:
                 algorithms=[self.algorithm],
                 issuer=self.issuer,
                 audience=self.audience,
+                leeway=self.leeway,
                 options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token expired; request a new one") from exc
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
-        tenant, role = claims.get("tenant"), claims.get("role")
+        subject, tenant, role = claims["sub"], claims.get("tenant"), claims.get("role")
+        if not isinstance(subject, str) or not _ID.fullmatch(subject):
+            raise AuthError("token subject must be an id: up to 256 characters, no spaces")
         if not isinstance(tenant, str) or not tenant:
             raise AuthError("token has no tenant claim")
+        if not _TENANT.fullmatch(tenant):
+            raise AuthError(
+                "token tenant is not a tenant id (letters, digits, '_', '.', '-'; up to 64)"
+            )
         try:
             parsed_role = Role(str(role))
         except ValueError as exc:
             allowed = ", ".join(r.value for r in Role)
             raise AuthError(f"token role {role!r} is not one of {allowed}") from exc
-        return Principal(subject=str(claims["sub"]), tenant=tenant, role=parsed_role)
+        return Principal(subject=subject, tenant=tenant, role=parsed_role)
 
 
 def mint_token(

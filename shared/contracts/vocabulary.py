@@ -13,10 +13,10 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from shared.contracts.spec import Contract
 
-Id = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\s\x00-\x1f]+$")]
-TenantId = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-]
+ID_PATTERN = r"^[^\s\x00-\x1f]{1,256}$"
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Id = Annotated[str, Field(min_length=1, max_length=256, pattern=ID_PATTERN)]
+TenantId = Annotated[str, Field(min_length=1, max_length=64, pattern=TENANT_PATTERN)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
 
 #: Integers MongoDB stores as such (int64) and JSON readers keep exact (2**53).

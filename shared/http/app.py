@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from shared.auth.tokens import TokenVerifier
+from shared.auth.tokens import AuthError, TokenVerifier
 from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.context import RequestContextMiddleware
 from shared.http.problems import ProblemDetail, Translation, install_problem_handlers
@@ -72,7 +72,6 @@ def create_service_app(
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.service = Service(runtime, use_cases)
-    app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app, problems)
     # added first, so inside the request context: a 413 carries the request id
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
@@ -82,13 +81,16 @@ def create_service_app(
     async def healthz() -> Health:
         return Health(status="ok")
 
+    verifier = TokenVerifier(settings)
+    app.state.token_verifier = verifier
+
     @app.get(
         "/readyz",
         tags=["operations"],
-        summary="Readiness: MongoDB and Kafka answer",
+        summary="Readiness: MongoDB and Kafka answer (each check's outcome for ops and admin)",
         responses={503: {"model": Health, "description": "A dependency is not ready"}},
     )
-    async def readyz() -> Response:
+    async def readyz(request: Request) -> Response:
         results: dict[str, str] = {}
         ok = True
         for name, check in runtime.readiness().items():
@@ -98,7 +100,8 @@ def create_service_app(
             except Exception as exc:  # any failure makes the service unready
                 ok = False
                 results[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
-        body = Health(status="ready" if ok else "unready", checks=results)
+        shown = results if _is_staff(request, verifier) else {}
+        body = Health(status="ready" if ok else "unready", checks=shown)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     @app.get(
@@ -114,6 +117,18 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _is_staff(request: Request, verifier: TokenVerifier) -> bool:
+    """Whether the request carries a valid ops or admin token (the details of readiness are
+    theirs: failures name hosts and errors)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    try:
+        return verifier.verify(token).is_staff
+    except AuthError:
+        return False
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -97,7 +97,7 @@ async def test_registration_flows_from_ingest_to_assignment(
 
 async def test_readiness_reports_both_dependencies(make_settings: Callable[..., Any]) -> None:
     async with running(create_ingest(make_settings(IngestSettings))) as ingest:
-        ready = await ingest.get("/readyz")
+        ready = await ingest.get("/readyz", headers=auth("ops"))
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok"}
 
@@ -114,7 +114,7 @@ async def test_readiness_fails_when_mongodb_is_unreachable(
         healthy_client = runtime.client
         runtime.client = connect("mongodb://127.0.0.1:1/", app_name="t", timeout_ms=300)
         try:
-            ready = await ingest.get("/readyz")
+            ready = await ingest.get("/readyz", headers=auth("ops"))
         finally:
             await runtime.client.close()
             runtime.client = healthy_client

@@ -313,6 +313,7 @@ def start_ingest(
 ) -> subprocess.Popen[str]:
     env = {
         **os.environ,
+        "QUORUM_ENVIRONMENT": "development",  # the benchmark's tokens are development ones
         "QUORUM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "QUORUM_MONGODB_URI": mongo_uri,
         "QUORUM_TOPIC_PREFIX": prefix,

@@ -102,7 +102,10 @@ async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {}}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"mongodb": "ok"}
+    assert ready.json() == {"status": "ready", "checks": {}}  # the details are for ops
+    assert (await client.get("/readyz", headers=bearer("ops"))).json()["checks"] == {
+        "mongodb": "ok"
+    }
     await client.post("/things", json={"name": "ab", "size": 1}, headers=bearer())
     metrics = await client.get("/metrics")
     assert (
@@ -114,9 +117,12 @@ async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
 async def test_unready_dependency_is_a_503() -> None:
     transport = httpx.ASGITransport(app=make_app(ready=False))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        response = await c.get("/readyz")
-    assert response.status_code == 503
-    assert "mongodb unreachable" in response.json()["checks"]["mongodb"]
+        anonymous = await c.get("/readyz")
+        client_role = await c.get("/readyz", headers=bearer("client"))
+        staff = await c.get("/readyz", headers=bearer("admin"))
+    assert anonymous.status_code == client_role.status_code == staff.status_code == 503
+    assert anonymous.json() == client_role.json() == {"status": "unready", "checks": {}}
+    assert "mongodb unreachable" in staff.json()["checks"]["mongodb"]
 
 
 async def test_missing_token_is_401_problem(client: httpx.AsyncClient) -> None:
@@ -133,7 +139,7 @@ async def test_missing_token_is_401_problem(client: httpx.AsyncClient) -> None:
     ("headers", "detail"),
     [
         ({"Authorization": "Bearer not-a-jwt"}, "invalid token"),
-        (bearer(ttl_seconds=-10), "expired"),
+        (bearer(ttl_seconds=-120), "expired"),  # beyond the 30 s clock leeway
         (bearer(secret="another-secret-that-is-long-enough-000000"), "invalid token"),
         (
             {
@@ -165,6 +171,8 @@ async def test_missing_token_is_401_problem(client: httpx.AsyncClient) -> None:
             },
             "exp",
         ),
+        (bearer(tenant="acme\x00" + "x" * 5000), "tenant id"),
+        (bearer(tenant="a b"), "tenant id"),
     ],
 )
 async def test_bad_tokens_are_401(
@@ -240,22 +248,33 @@ async def test_rs256_with_jwks(tmp_path: Path) -> None:
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk]}))
     settings = ServiceSettings(
-        environment="production", jwt_algorithm="RS256", jwt_jwks_path=str(jwks)
+        environment="production",
+        jwt_algorithm="RS256",
+        jwt_jwks_path=str(jwks),
+        jwt_issuer="https://id.example.com/",
+        jwt_audience="quorum",
     )
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    good = jwt.encode(
-        {"sub": "u", "tenant": "acme", "role": "ops", "exp": 2**40},
+    claims = {
+        "sub": "u",
+        "tenant": "acme",
+        "role": "ops",
+        "exp": 2**40,
+        "iss": "https://id.example.com/",
+        "aud": "quorum",
+    }
+    good = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": "k1"})
+    unknown = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": "k2"})
+    foreign = jwt.encode(
+        {**claims, "iss": "https://other.example.com/"},
         pem,
         algorithm="RS256",
         headers={"kid": "k1"},
     )
-    unknown = jwt.encode(
-        {"sub": "u", "tenant": "acme", "role": "ops", "exp": 2**40},
-        pem,
-        algorithm="RS256",
-        headers={"kid": "k2"},
+    for_another_app = jwt.encode(
+        {**claims, "aud": "another-app"}, pem, algorithm="RS256", headers={"kid": "k1"}
     )
     transport = httpx.ASGITransport(app=make_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
@@ -267,8 +286,19 @@ async def test_rs256_with_jwks(tmp_path: Path) -> None:
             json={"name": "ab", "size": 1},
             headers={"Authorization": f"Bearer {unknown}"},
         )
+        refused = [
+            await c.post(
+                "/things",
+                json={"name": "ab", "size": 1},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            for token in (foreign, for_another_app)
+        ]
     assert ok.status_code == 200
     assert bad.status_code == 401 and "unknown key" in bad.json()["detail"]
+    assert [r.status_code for r in refused] == [401, 401]
+    assert "issuer" in refused[0].json()["detail"]
+    assert "audience" in refused[1].json()["detail"].lower()
 
 
 async def test_json_logs_carry_context_and_no_secrets(capsys: pytest.CaptureFixture[str]) -> None:
@@ -305,6 +335,16 @@ def test_cursor_round_trip_and_bad_cursor() -> None:
         with pytest.raises(Problem) as info:
             decode_cursor(bad, arity=2)
         assert info.value.status == 400
+
+
+def test_token_cli_refuses_production_and_defaults_to_development(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUORUM_ENVIRONMENT", "production")
+    assert token_cli(["--tenant", "acme", "--role", "ops"]) == 2
+    assert "refusing to mint tokens in production" in capsys.readouterr().err
+    monkeypatch.delenv("QUORUM_ENVIRONMENT")
+    assert token_cli(["--tenant", "acme", "--role", "ops"]) == 0
 
 
 def test_token_cli_mints_a_verifiable_token(capsys: pytest.CaptureFixture[str]) -> None:

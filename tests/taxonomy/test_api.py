@@ -63,6 +63,36 @@ def client(service: tuple[httpx.AsyncClient, Any]) -> httpx.AsyncClient:
     return service[0]
 
 
+async def register_items(settings: Any, *item_ids: str, tenant: str = "acme") -> None:
+    """Publish media.registered for the items, as ingest does (taxonomy links only known items)."""
+    now = datetime.now(UTC)
+    bus = KafkaBus(kafka_settings(settings))
+    await bus.start()
+    try:
+        for item_id in item_ids:
+            item = MediaRegisteredV1(
+                item_id=item_id,
+                tenant=tenant,
+                external_id=f"ext-{item_id}",
+                project_id="p1",
+                modality="image",
+                registered_at=now,
+            )
+            await bus.publish(make_event(MEDIA_REGISTERED, item, source="/t", tenant=tenant))
+    finally:
+        await bus.stop()
+
+
+async def link_when_known(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Any:
+    """Link an example once taxonomy has consumed the item's registration."""
+
+    async def linked() -> Any:
+        response = await client.post(url, json=body, headers=OPS)
+        return response if response.status_code == 201 else None
+
+    return await eventually(linked)
+
+
 async def new_ontology(client: httpx.AsyncClient, name: str = "street") -> tuple[str, str]:
     created = await client.post("/v1/ontologies", json={"name": name}, headers=OPS)
     assert created.status_code == 201, created.text
@@ -342,16 +372,16 @@ async def test_examples_carry_forward_and_candidates_become_examples(
 ) -> None:
     _, settings = service
     oid, _ = await build_v1(client)
-    linked = await client.post(
+    await register_items(settings, f"{oid}-item-1", f"{oid}-item-2")
+    linked = await link_when_known(
+        client,
         f"/v1/ontologies/{oid}/versions/1/classes/sedan/examples",
-        json={
-            "item_id": "item-1",
+        {
+            "item_id": f"{oid}-item-1",
             "region": {"kind": "box", "x": 1, "y": 2, "width": 30, "height": 40},
             "polarity": "positive",
         },
-        headers=OPS,
     )
-    assert linked.status_code == 201, linked.text
     etag = await start_draft(client, oid)
     response, etag = await edit(
         client,
@@ -375,7 +405,7 @@ async def test_examples_carry_forward_and_candidates_become_examples(
     judgment = JudgmentSubmittedV1(
         judgment_id="j-1",
         unit_id="u-1",
-        item_id="item-2",
+        item_id=f"{oid}-item-2",
         project_id="p1",
         tenant="acme",
         expert_id="e-1",
@@ -437,10 +467,9 @@ async def test_impact_preview_counts_links_open_work_and_prelabels(
 ) -> None:
     _, settings = service
     oid, _ = await build_v1(client)
-    await client.post(
-        f"/v1/ontologies/{oid}/versions/1/classes/car/examples",
-        json={"item_id": "x-1"},
-        headers=OPS,
+    await register_items(settings, f"{oid}-x-1")
+    await link_when_known(
+        client, f"/v1/ontologies/{oid}/versions/1/classes/car/examples", {"item_id": f"{oid}-x-1"}
     )
     now = datetime.now(UTC)
 
@@ -712,12 +741,16 @@ async def test_published_event_matches_the_api_version(
     assert [c.model_dump(mode="json") for c in event.classes] == v1["classes"]
     assert event.mapping is None
 
-    linked = await client.post(
+    await register_items(settings, f"{oid}-clip-9")
+    linked = await link_when_known(
+        client,
         f"/v1/ontologies/{oid}/versions/1/classes/bird/examples",
-        json={"item_id": "clip-9", "segment": {"start_s": 1.5, "end_s": 3}, "polarity": "negative"},
-        headers=OPS,
+        {
+            "item_id": f"{oid}-clip-9",
+            "segment": {"start_s": 1.5, "end_s": 3},
+            "polarity": "negative",
+        },
     )
-    assert linked.status_code == 201
     link_registry = EventRegistry([EXAMPLE_LINKED])
 
     async def example_event() -> Any:
@@ -758,3 +791,19 @@ async def test_a_version_too_large_for_one_event_is_a_422_and_publishes_nothing(
     assert "too large to publish" in published.json()["detail"]
     versions = await client.get(f"/v1/ontologies/{oid}/versions", headers=OPS)
     assert versions.json() == []
+
+
+async def test_an_example_may_link_only_an_item_of_the_callers_tenant(
+    client: httpx.AsyncClient, service: tuple[httpx.AsyncClient, Any]
+) -> None:
+    _, settings = service
+    oid, _ = await build_v1(client)
+    await register_items(settings, f"{oid}-theirs", tenant="globex")
+    await register_items(settings, f"{oid}-ours")
+    url = f"/v1/ontologies/{oid}/versions/1/classes/car/examples"
+    await link_when_known(client, url, {"item_id": f"{oid}-ours"})  # both consumed by now
+    refused = await client.post(url, json={"item_id": f"{oid}-theirs"}, headers=OPS)
+    assert refused.status_code == 404
+    assert refused.json()["errors"][0]["field"] == "body.item_id"
+    links = (await client.get(f"/v1/ontologies/{oid}/versions/1/examples", headers=OPS)).json()
+    assert [link["item_id"] for link in links] == [f"{oid}-ours"]

@@ -165,7 +165,7 @@ class Registrations:
                 for placement in wave
             ]
             refused = await self.store.insert_items(new)
-            found = await self.store.items(refused) if refused else {}
+            found = await self.store.items(tenant, refused) if refused else {}
             plan.settle(wave, refused, {i: checksum(item) for i, item in found.items()})
             items.update(found)
             items.update((n.item.item_id, n.item) for n in new if n.item.item_id not in refused)

@@ -48,6 +48,14 @@ class Examples:
         """Link an item as an example of a class of a version; linking again under the same
         ``link_id`` gives the link made first."""
         version = await self.versions.get(principal, ontology_id, number)
+        if not await self.store.item_known(principal.tenant, body.item_id):
+            raise Problem(
+                404,
+                "Not Found",
+                f"no item {body.item_id} in your tenant (taxonomy learns of an item a moment "
+                "after it is registered)",
+                errors=[FieldError(field="body.item_id", message="no such item")],
+            )
         if not any(c.id == class_id for c in version.classes):
             raise Problem(
                 404,

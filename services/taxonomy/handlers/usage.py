@@ -16,6 +16,7 @@ class Usage:
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:
         item = event.data
+        await self.store.note_item(item.item_id, item.tenant)
         if item.taxonomy is None or item.prelabels is None:
             return
         counts = Counter(label.class_id for label in item.prelabels.labels)
