@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any, Protocol
@@ -72,6 +73,45 @@ def _mask_secrets(
     return event_dict
 
 
+#: Conditions of a Kafka cluster that pass by themselves and that aiokafka retries (it logs some
+#: at error level): a topic being created, a partition electing its leader, a group coordinator
+#: loading. Expected while a service starts against a new cluster: logged at debug level in the
+#: first :data:`STARTUP_S` seconds, as warnings after. Anything else keeps its level.
+TRANSIENT_KAFKA_ERRORS = (
+    "NotLeaderForPartitionError",
+    "LeaderNotAvailableError",
+    "GroupCoordinatorNotAvailableError",
+    "CoordinatorNotAvailableError",
+    "CoordinatorLoadInProgressError",
+    "NotCoordinatorForGroupError",
+    "NotCoordinatorError",
+    "UnknownTopicOrPartitionError",
+    "not found in cluster metadata",
+    "Marking the coordinator dead",
+)
+STARTUP_S = 60.0
+
+
+class TransientKafkaErrors(logging.Filter):
+    """aiokafka's records of :data:`TRANSIENT_KAFKA_ERRORS`: debug while the service starts,
+    warnings after (dropped below the handler's level)."""
+
+    def __init__(self, started: float | None = None) -> None:
+        super().__init__()
+        self.started = time.monotonic() if started is None else started
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith("aiokafka"):
+            return True
+        message = record.getMessage()
+        if not any(marker in message for marker in TRANSIENT_KAFKA_ERRORS):
+            return True
+        starting = time.monotonic() - self.started < STARTUP_S
+        level = logging.DEBUG if starting else logging.WARNING
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        return level >= logging.getLogger().getEffectiveLevel()
+
+
 def configure_logging(service: str, *, level: str = "INFO", json: bool = False) -> None:
     """Configure structlog and route stdlib logging (uvicorn, aiokafka) through it."""
     shared_processors: list[Any] = [
@@ -103,6 +143,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = False) 
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(TransientKafkaErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -24,7 +24,7 @@ from shared.auth.tokens import mint_token
 from shared.http.app import create_service_app
 from shared.http.pagination import decode_cursor, encode_cursor
 from shared.http.problems import Problem
-from shared.logging import configure_logging, get_logger
+from shared.logging import STARTUP_S, TransientKafkaErrors, configure_logging, get_logger
 from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
 
@@ -354,3 +354,24 @@ def test_token_cli_mints_a_verifiable_token(capsys: pytest.CaptureFixture[str]) 
         token, "quorum-development-secret-change-me-0123456789", algorithms=["HS256"]
     )
     assert claims["tenant"] == "acme" and claims["role"] == "expert" and claims["sub"] == "e-1"
+
+
+def test_transient_kafka_conditions_are_quiet_at_start_then_warnings_and_others_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("ingest", json=True)
+    fetcher = logging.getLogger("aiokafka.consumer.fetcher")
+    client = logging.getLogger("aiokafka.client")
+    try:
+        fetcher.error("Failed fetch offsets from 1: [Error 6] NotLeaderForPartitionError: tp")
+        client.error('Unable connect to "kafka:9092": refused')
+        at_start = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        (handler,) = logging.getLogger().handlers
+        (transient,) = [f for f in handler.filters if isinstance(f, TransientKafkaErrors)]
+        transient.started -= STARTUP_S  # the service has been up for a while
+        fetcher.error("Failed fetch offsets from 1: [Error 6] NotLeaderForPartitionError: tp")
+        later = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        logging.getLogger().handlers.clear()
+    assert [(line["level"], line["event"][:12]) for line in at_start] == [("error", "Unable conne")]
+    assert [(line["level"], line["event"][:12]) for line in later] == [("warning", "Failed fetch")]
