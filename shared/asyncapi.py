@@ -62,10 +62,11 @@ def build_document(specs: Iterable[EventSpec[Any]] = ALL_EVENTS) -> dict[str, An
 
     channels: dict[str, Any] = {}
     for name, topic in sorted(topics.items()):
+        address = f"{name}.{{tenant}}" if topic.per_tenant else name
         channels[name] = {
-            "address": name,
+            "address": address,
             "description": f"{topic.summary}. Key: {topic.key}. "
-            f"Dead letters go to `{topic.dlq}` with the original bytes and a "
+            f"Dead letters go to `{address}.dlq` with the original bytes and a "
             "`quorum-dlq-reason` header.",
             "messages": {
                 _message_name(s): {"$ref": f"#/components/messages/{_message_name(s)}"}
@@ -74,11 +75,19 @@ def build_document(specs: Iterable[EventSpec[Any]] = ALL_EVENTS) -> dict[str, An
             },
             "bindings": {
                 "kafka": {
-                    "topic": name,
+                    "topic": address,
                     "topicConfiguration": {"max.message.bytes": topic.max_message_bytes},
                 }
             },
         }
+        if topic.per_tenant:
+            channels[name]["parameters"] = {
+                "tenant": {
+                    "description": "the tenant id: every event of the topic is this tenant's; "
+                    "a `tenant` extension naming another is dead-lettered. The topic is "
+                    "created when the tenant is added (`quorum-tenant-topics <tenant>`)."
+                }
+            }
 
     messages: dict[str, Any] = {}
     operations: dict[str, Any] = {}

@@ -24,7 +24,7 @@ from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
 from shared.outbox.entries import Outbox, create_outbox_indexes
 from shared.outbox.relay import OutboxRelay
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings
 
 log = get_logger(__name__)
 
@@ -44,13 +44,7 @@ class RuntimeSpec:
 
 
 def kafka_settings(settings: ServiceSettings) -> KafkaSettings:
-    return KafkaSettings(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topic_prefix=settings.topic_prefix,
-        partitions=settings.topic_partitions,
-        replication_factor=settings.topic_replication_factor,
-        client_id=settings.kafka_client_id or f"quorum-{settings.service_name}",
-    )
+    return KafkaSettings.of(settings, client_id=f"quorum-{settings.service_name}")
 
 
 class Runtime:
@@ -101,6 +95,15 @@ class Runtime:
             )
             await self.consumer.start()
         log.info("runtime started", settings=self.settings.safe_dump())
+        if (
+            self.settings.environment is Environment.production
+            and self.kafka.security_protocol == "PLAINTEXT"
+        ):
+            log.warning(
+                "Kafka connections are neither encrypted nor authenticated, so the broker "
+                "cannot tell tenants' clients apart: set QUORUM_KAFKA_SECURITY_PROTOCOL=SASL_SSL "
+                "and this service's credentials (docs/operations.md, Security)"
+            )
 
     async def stop(self) -> None:
         if self.consumer is not None:

@@ -12,7 +12,7 @@ there is no module-global settings object.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -35,6 +35,10 @@ COMMON_FIELDS = frozenset(
         "log_level",
         "log_json",
         "kafka_bootstrap_servers",
+        "kafka_security_protocol",
+        "kafka_sasl_mechanism",
+        "kafka_ssl_cafile",
+        "kafka_metadata_max_age_ms",
         "topic_prefix",
         "topic_partitions",
         "topic_replication_factor",
@@ -55,6 +59,12 @@ COMMON_FIELDS = frozenset(
 )
 
 
+#: How a Kafka client connects: TLS or not, SASL or not.
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+#: The SASL mechanisms a client may authenticate with (passwords never sent as such).
+SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
 class _CommonEnvSource(EnvSettingsSource):
     """``QUORUM_*`` variables, limited to :data:`COMMON_FIELDS`."""
 
@@ -68,7 +78,71 @@ class Environment(StrEnum):
     production = "production"
 
 
-class ServiceSettings(BaseSettings):
+class KafkaClientSettings(BaseSettings):
+    """How a Kafka client of Quorum connects: the services, and the tools that manage topics."""
+
+    model_config = SettingsConfigDict(env_prefix=COMMON_ENV_PREFIX, extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_client_id: str | None = None
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT",
+        description="SASL_SSL in production: TLS, and SCRAM credentials the broker's ACLs "
+        "know (docs/operations.md, Security)",
+    )
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(
+        None, max_length=256, description="this service's Kafka principal (User:<name>)"
+    )
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        None, description="CA bundle of the brokers' certificates (else the system's)"
+    )
+    kafka_ssl_certfile: str | None = Field(None, description="client certificate (mutual TLS)")
+    kafka_ssl_keyfile: str | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (isolates test runs on a shared broker)"
+    )
+    topic_partitions: int = Field(6, ge=1, le=1000)
+    topic_replication_factor: int = Field(1, ge=1, le=7)
+    kafka_metadata_max_age_ms: int = Field(
+        30_000,
+        ge=1_000,
+        le=3_600_000,
+        description="how often consumers read the cluster's metadata: a new tenant's request "
+        "topic is consumed within it",
+    )
+
+    @property
+    def credentials_prefix(self) -> str:
+        """Where this client's own credentials are set: a service's prefix for a service."""
+        return str(self.model_config.get("env_prefix") or COMMON_ENV_PREFIX)
+
+    @model_validator(mode="after")
+    def _kafka_credentials_with_sasl(self) -> Self:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"{self.kafka_security_protocol} needs this client's credentials: set "
+                f"{self.credentials_prefix}KAFKA_SASL_USERNAME and "
+                f"{self.credentials_prefix}KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
+            raise ValueError(
+                "Kafka SASL credentials are set but not used: set "
+                f"{COMMON_ENV_PREFIX}KAFKA_SECURITY_PROTOCOL=SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError(
+                "a Kafka client certificate needs its key: set both "
+                f"{self.credentials_prefix}KAFKA_SSL_CERTFILE and "
+                f"{self.credentials_prefix}KAFKA_SSL_KEYFILE"
+            )
+        return self
+
+
+class ServiceSettings(KafkaClientSettings):
     """Settings every Quorum service has. Subclass per service and set ``env_prefix``."""
 
     model_config = SettingsConfigDict(env_prefix="QUORUM_SERVICE_", extra="ignore")
@@ -86,13 +160,6 @@ class ServiceSettings(BaseSettings):
         None, description="JSON logs; defaults to true in production, console otherwise"
     )
 
-    kafka_bootstrap_servers: str = "127.0.0.1:19092"
-    kafka_client_id: str | None = None
-    topic_prefix: str = Field(
-        "", description="Prefix for every topic name (isolates test runs on a shared broker)"
-    )
-    topic_partitions: int = Field(6, ge=1, le=1000)
-    topic_replication_factor: int = Field(1, ge=1, le=7)
     consumer_group: str | None = Field(None, description="Defaults to quorum-<service>")
     consumer_max_retries: int = Field(5, ge=0, le=100)
     consumer_retry_backoff_ms: int = Field(200, ge=1, le=60_000)

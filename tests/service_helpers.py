@@ -37,7 +37,9 @@ async def publish(settings: ServiceSettings, *events: Event[Any]) -> None:
     bus = KafkaBus(kafka_settings(settings))
     await bus.start()
     try:
-        await bus.ensure_topics({event.topic for event in events})
+        await bus.ensure_topics(
+            {event.topic for event in events}, tenants={e.tenant for e in events if e.tenant}
+        )
         for event in events:
             await bus.publish(event)
     finally:

@@ -22,6 +22,8 @@ from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStat
 from shared.events.envelope import make_event
 from shared.kafka.producer import KafkaBus
 from shared.kafka.settings import KafkaSettings
+from shared.kafka.tenants import PER_TENANT_TOPICS
+from shared.kafka.topics import ensure_tenant_topics
 
 TENANT = "acme"
 ONTOLOGY = "Street"
@@ -116,6 +118,13 @@ async def create(taxonomy: httpx.AsyncClient, kafka: KafkaSettings) -> str:
         f"demo data: tenant {TENANT}, project {PROJECT} (image) on ontology {ONTOLOGY} "
         f"v{version} (classes car, person)"
     )
+
+
+async def add_tenant(bootstrap: str, topic_prefix: str = "") -> None:
+    """The demo tenant's own topics (its registration request topic), as adding a tenant
+    makes them (``quorum-tenant-topics``)."""
+    settings = KafkaSettings(bootstrap, topic_prefix=topic_prefix)
+    await ensure_tenant_topics(settings, PER_TENANT_TOPICS, [TENANT])
 
 
 async def seed(taxonomy_url: str, ingest_url: str, bootstrap: str, topic_prefix: str = "") -> str:

@@ -56,6 +56,10 @@ def main() -> int:
     }
     procs: dict[str, subprocess.Popen[str]] = {}
     try:
+        # the demo tenant's own topics, before ingest subscribes (quorum-tenant-topics adds more)
+        asyncio.run(
+            demo.add_tenant(infra.kafka.bootstrap, os.environ.get("QUORUM_TOPIC_PREFIX", ""))
+        )
         for name, port in SERVICES.items():
             env_name = f"QUORUM_{name.upper()}_PORT"
             service_env = {**env, env_name: os.environ.get(env_name, str(port))}
@@ -123,6 +127,8 @@ def _banner(kafka: str, mongo: str) -> str:
         f"  kafka       {kafka}",
         f"  mongodb     {mongo}",
         "A development token: .venv/bin/quorum-token --tenant acme --role client",
+        "Registration requests of tenant acme: topic quorum.media.requests.acme "
+        "(.venv/bin/quorum-tenant-topics <tenant> adds a tenant's)",
         "Ctrl-C stops everything.",
         "",
     ]

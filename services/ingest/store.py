@@ -222,7 +222,9 @@ class MediaStore:
 
 
 class ProjectStore:
-    """What ingest knows of each project: its newest ``project.changed``."""
+    """What ingest knows of each project: its newest ``project.changed``, keyed by tenant and
+    project id (two tenants may name a project alike; an event of one never touches the
+    other's)."""
 
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.projects = db[PROJECTS]
@@ -230,18 +232,25 @@ class ProjectStore:
     async def keep_newest(self, project: ProjectChangedV1) -> None:
         """Store a revision unless a newer one (or this one) is stored, whatever the order
         the events come in."""
-        doc = project.model_dump(mode="json", exclude={"project_id"})
+        doc = project.model_dump(mode="json", exclude={"project_id", "tenant"})
         doc["revision"] = project.revision
         # a newer (or the same) revision stored already makes the upsert hit the _id: no change
         with contextlib.suppress(DuplicateKeyError):
             await self.projects.update_one(
-                {"_id": project.project_id, "revision": {"$lt": project.revision}},
+                {
+                    "_id": _project_key(project.tenant, project.project_id),
+                    "revision": {"$lt": project.revision},
+                },
                 {"$set": doc},
                 upsert=True,
             )
 
     async def get(self, tenant: str, project_id: str) -> ProjectChangedV1 | None:
-        doc = await self.projects.find_one({"_id": project_id, "tenant": tenant})
+        doc = await self.projects.find_one({"_id": _project_key(tenant, project_id)})
         if doc is None:
             return None
-        return ProjectChangedV1.model_validate({**doc, "project_id": doc["_id"]})
+        return ProjectChangedV1.model_validate({**doc, **doc["_id"]})
+
+
+def _project_key(tenant: str, project_id: str) -> dict[str, str]:
+    return {"tenant": tenant, "project_id": project_id}

@@ -17,8 +17,11 @@ PRODUCER = "ingest"
 
 MEDIA_REQUESTS = Topic(
     "quorum.media.requests",
-    summary="Registration requests published by client systems (any CloudEvents producer)",
+    summary="Registration requests published by client systems (any CloudEvents producer), "
+    "one topic per tenant: a request's tenant is its topic's, and the broker's ACLs decide "
+    "who may write each",
     key="external id",
+    per_tenant=True,
 )
 MEDIA = Topic(
     "quorum.media",
@@ -156,7 +159,8 @@ REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
     key=lambda d: d.external_id,
     producer="client systems",
     consumers=("ingest",),
-    summary="A client asks to register one media item; the tenant is the `tenant` extension.",
+    summary="A client asks to register one media item of the tenant whose topic it is "
+    "published to; a `tenant` extension, if any, must name that tenant.",
     # ingest answers bad data with a rejection event naming every field, not a dead letter
     lenient=RegistrationRequest,
 )

@@ -40,10 +40,20 @@ class Topic:
     dead_letter: bool = True
     #: The largest message the topic takes (its ``max.message.bytes``; Kafka's default is 1 MiB).
     max_message_bytes: int = 1024 * 1024
+    #: One topic per tenant, ``<name>.<tenant>``: an event's tenant is its topic's, so the
+    #: broker's ACLs decide who may publish for which tenant. Consumed by pattern; each
+    #: tenant's topic is created when the tenant is added (``quorum-tenant-topics``).
+    per_tenant: bool = False
 
     @property
     def dlq(self) -> str:
         return f"{self.name}.dlq"
+
+    def of_tenant(self, tenant: str) -> str:
+        """The (unprefixed) topic of one tenant of a per-tenant topic."""
+        if not self.per_tenant:
+            raise ValueError(f"{self.name} is one topic for every tenant")
+        return f"{self.name}.{tenant}"
 
 
 @dataclass(frozen=True)

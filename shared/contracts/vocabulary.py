@@ -14,7 +14,9 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from shared.contracts.spec import Contract
 
 ID_PATTERN = r"^[^\s\x00-\x1f]{1,256}$"
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: Letters, digits and hyphens: a tenant id ends topic names (``quorum.media.requests.<tenant>``),
+#: where a dot would read as a separator and Kafka takes ``.`` and ``_`` for the same character.
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
 Id = Annotated[str, Field(min_length=1, max_length=256, pattern=ID_PATTERN)]
 TenantId = Annotated[str, Field(min_length=1, max_length=64, pattern=TENANT_PATTERN)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]

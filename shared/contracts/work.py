@@ -26,7 +26,9 @@ from shared.contracts.vocabulary import (
 
 PRODUCER = "assignment"
 
-PROJECTS = Topic("quorum.projects", summary="Project configuration changes", key="project id")
+PROJECTS = Topic(
+    "quorum.projects", summary="Project configuration changes", key="tenant/project id"
+)
 WORK = Topic(
     "quorum.work",
     summary="Work-unit lifecycle, judgments, gold scores and resolutions",
@@ -174,7 +176,8 @@ PROJECT_CHANGED: EventSpec[ProjectChangedV1] = EventSpec(
     type="quorum.project.changed.v1",
     topic=PROJECTS,
     payload=ProjectChangedV1,
-    key=lambda d: d.project_id,
+    # two tenants may name a project alike: the key tells their projects apart
+    key=lambda d: f"{d.tenant}/{d.project_id}",
     subject=lambda d: d.project_id,
     producer=PRODUCER,
     consumers=("ingest", "metrics"),

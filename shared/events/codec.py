@@ -140,6 +140,7 @@ def decode(
     key: bytes | None,
     headers: Sequence[tuple[str, bytes]] | None,
     registry: EventRegistry,
+    tenant: str | None = None,
 ) -> Event[Any] | None:
     """Decode a Kafka message into a typed event.
 
@@ -147,14 +148,15 @@ def decode(
     handle (topics carry several types). Raises :class:`BadEvent` with the
     reason for anything else: not a CloudEvent, a known type whose data does
     not match its contract, a message key or ``tenant`` extension that
-    contradicts the payload. The event's tenant is the ``tenant`` extension,
-    else the payload's ``tenant``; handlers that need one check it is there.
+    contradicts the payload or the topic. The event's tenant is ``tenant``, the tenant of
+    the message's topic when it is a per-tenant topic; else the ``tenant`` extension, else the
+    payload's ``tenant``; handlers that need one check it is there.
     """
     if not value:
         raise BadEvent("empty message value")
     adapter = registry.structured
     if adapter is None or (headers and _is_binary_mode(headers)):
-        return decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry, tenant)
     # Structured mode, the hot path: one pydantic-core call parses the JSON, checks
     # the envelope and validates the data against its contract. Anything it does not
     # accept (an unknown type, a malformed message) takes the checked path, which
@@ -162,23 +164,23 @@ def decode(
     try:
         attributes = adapter.validator.validate_json(value)
     except ValidationError:
-        return decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry, tenant)
     names = attributes.keys() - _NOT_EXTENSIONS
     if (names and not all(_EXTENSION_NAME.fullmatch(name) for name in names)) or (
         "data_base64" in attributes
     ):
-        return decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry, tenant)
     moment = attributes.get("time")
     if moment is not None:
         parsed = _parse_time(moment)
         if parsed is None:
-            return decode_checked(value, key, headers, registry)
+            return decode_checked(value, key, headers, registry, tenant)
         attributes["time"] = parsed
     spec = registry.get(attributes["type"])
     if spec is None:  # the registry changed since the validator was built
-        return decode_checked(value, key, headers, registry)
+        return decode_checked(value, key, headers, registry, tenant)
     payload = attributes.pop("data")
-    return _typed(attributes, spec, payload, key, names)
+    return _typed(attributes, spec, payload, key, names, tenant)
 
 
 def _is_binary_mode(headers: Sequence[tuple[str, bytes]]) -> bool:
@@ -193,6 +195,7 @@ def decode_checked(
     key: bytes | None,
     headers: Sequence[tuple[str, bytes]] | None,
     registry: EventRegistry,
+    tenant: str | None = None,
 ) -> Event[Any] | None:
     """Decode either content mode step by step, with the reason for whatever is wrong."""
     header_map = dict(headers or ())
@@ -223,7 +226,7 @@ def decode_checked(
             payload = _validate(spec.lenient, data)
         except ValidationError:
             raise BadEvent(_validation_reason(spec, exc)) from exc
-    return _typed(attributes, spec, payload, key, attributes.keys() - _NOT_EXTENSIONS)
+    return _typed(attributes, spec, payload, key, attributes.keys() - _NOT_EXTENSIONS, tenant)
 
 
 def _validate(model: builtins.type[BaseModel], data: Any) -> BaseModel:
@@ -293,6 +296,7 @@ def _typed(
     payload: BaseModel,
     key: bytes | None,
     extension_names: Set[str],
+    topic_tenant: str | None,
 ) -> Event[Any]:
     expected_key = spec.key(payload)
     if key is not None and key.decode("utf-8", "replace") != expected_key:
@@ -303,6 +307,13 @@ def _typed(
     tenant = attrs.get("tenant")
     if tenant is not None and not isinstance(tenant, str):
         raise BadEvent(f"{spec.type}: tenant extension must be a string")
+    if topic_tenant is not None:
+        if tenant is not None and tenant != topic_tenant:
+            raise BadEvent(
+                f"{spec.type}: tenant extension {tenant!r} differs from the tenant of the "
+                f"topic, {topic_tenant!r}: publish to that tenant's topic"
+            )
+        tenant = topic_tenant
     # a field, read from the instance dict: getattr on a model without one is slow
     data_tenant = payload.__dict__.get("tenant")
     if tenant is not None and data_tenant is not None and tenant != data_tenant:

@@ -14,6 +14,9 @@ Its guarantees (Quorum's design notes, "Guarantees"):
 * infrastructure outages (MongoDB or Kafka unreachable) are retried without a
   bound: they are not the message's fault and must not empty a topic into its DLQ;
 * an event id already applied is skipped (:class:`Inbox`);
+* the events of a per-tenant topic (``quorum.media.requests.<tenant>``, consumed by pattern)
+  belong to the topic's tenant: one whose ``tenant`` extension names another is
+  dead-lettered, to the tenant's own ``.dlq``;
 * a type may also have a batch handler, given the consecutive events of that
   type in one partition at once; if it fails, those events are applied one by
   one by the per-event handler, with its retries and dead letters;
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -42,6 +46,7 @@ from shared.inbox import Inbox
 from shared.kafka.dead_letters import dead_letter_headers, dead_letter_topic
 from shared.kafka.producer import EVENTS_PUBLISHED, KafkaBus
 from shared.kafka.settings import KafkaSettings
+from shared.kafka.topics import create_topics, tenant_of, tenant_topics
 from shared.logging import bind_event, get_logger, unbind_event
 from shared.outages import OUTAGES
 
@@ -167,6 +172,9 @@ class ConsumerRunner:
         self._no_inbox = frozenset(spec.type for spec in without_inbox)
         self.registry = EventRegistry(handlers)
         self.topics: list[Topic] = sorted({spec.topic for spec in handlers}, key=lambda t: t.name)
+        self._tenant_of: dict[str, str | None] = {}  # topic name -> tenant, if per-tenant
+        # dead-letter topics that exist: those of the fixed topics, created at start
+        self._dlqs = {dead_letter_topic(bus.topic(t)) for t in self.topics if not t.per_tenant}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -185,7 +193,7 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.client_options(),
             client_id=f"{self.settings.client_id}-{self.name}",
             group_id=self.group_id,
             enable_auto_commit=False,
@@ -196,13 +204,55 @@ class ConsumerRunner:
             max_poll_interval_ms=600_000,
             # one message of the consumed topics always fits a partition's fetch
             max_partition_fetch_bytes=max(t.max_message_bytes for t in self.topics),
+            # a new tenant's topic is found with the cluster's metadata, read this often
+            metadata_max_age_ms=self.settings.metadata_max_age_ms,
         )
-        self._consumer.subscribe(
-            [self.bus.topic(t) for t in self.topics], listener=_FinishBeforeRevoke(self)
-        )
+        listener = _FinishBeforeRevoke(self)
+        by_pattern = any(t.per_tenant for t in self.topics)
+        if by_pattern:
+            self._consumer.subscribe(pattern=self.subscription_pattern(), listener=listener)
+        else:
+            self._consumer.subscribe([self.bus.topic(t) for t in self.topics], listener=listener)
         await self._consumer.start()
+        if by_pattern:
+            await self._find_fixed_topics(self._consumer)
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    def subscription_pattern(self) -> str:
+        """The consumed topics as one regular expression: the fixed topics by name, and every
+        tenant's topic of the per-tenant ones (``quorum.media.requests.<tenant>``)."""
+        prefix = self.settings.topic_prefix
+        names = [
+            tenant_topics(prefix, t) if t.per_tenant else re.escape(self.bus.topic(t))
+            for t in self.topics
+        ]
+        return "^(?:" + "|".join(names) + ")$"
+
+    async def _find_fixed_topics(self, consumer: AIOKafkaConsumer, timeout: float = 30.0) -> None:
+        """A pattern is matched against the cluster's metadata as the consumer last read it, and
+        topics created just before (at a first start) may be missing from it: read the metadata
+        again until every fixed topic is subscribed, rather than wait for the next periodic read.
+        aiokafka has no public call that refreshes the metadata the subscription follows."""
+        fixed = {self.bus.topic(t) for t in self.topics if not t.per_tenant}
+        deadline = time.monotonic() + timeout
+        while not fixed <= consumer.subscription():
+            if time.monotonic() > deadline:
+                log.warning(
+                    "topics not in the cluster's metadata yet; consumed once they are",
+                    topics=sorted(fixed - consumer.subscription()),
+                )
+                return
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.05)
+
+    def topic_tenant(self, name: str) -> str | None:
+        """The tenant of a consumed per-tenant topic, ``None`` for a fixed topic."""
+        if name not in self._tenant_of:
+            prefix = self.settings.topic_prefix
+            tenants = [tenant_of(prefix, t, name) for t in self.topics if t.per_tenant]
+            self._tenant_of[name] = next((t for t in tenants if t), None)
+        return self._tenant_of[name]
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Finish the batch in hand, store its effects and commit, then leave the group."""
@@ -363,10 +413,15 @@ class ConsumerRunner:
         registry, no_inbox = self.registry, self._no_inbox
         for tp, tp_records in records.items():
             entries: list[_Entry] = []
+            tenant = self.topic_tenant(tp.topic)
             for record in tp_records:
                 try:
                     event = decode(
-                        record.value, key=record.key, headers=record.headers, registry=registry
+                        record.value,
+                        key=record.key,
+                        headers=record.headers,
+                        registry=registry,
+                        tenant=tenant,
                     )
                 except BadEvent as exc:
                     entries.append((record, str(exc)))  # dead-lettered in its turn
@@ -537,6 +592,10 @@ class ConsumerRunner:
     ) -> None:
         headers = dead_letter_headers(record, reason, consumer=self.group_id, attempts=attempts)
         dlq = dead_letter_topic(record.topic)
+        if dlq not in self._dlqs:  # a tenant's topic: its dead-letter topic made on first use
+            limit = max(t.max_message_bytes for t in self.topics)
+            await self._with_infra_retry(lambda: create_topics(self.settings, [dlq], {dlq: limit}))
+            self._dlqs.add(dlq)
         await self._with_infra_retry(
             lambda: self.bus.producer.send_and_wait(
                 dlq, value=record.value or b"", key=record.key, headers=headers

@@ -15,7 +15,7 @@ from shared.events.codec import encode
 from shared.events.envelope import Event
 from shared.kafka.packing import send_packed
 from shared.kafka.settings import KafkaSettings
-from shared.kafka.topics import ensure_topics, topic_name
+from shared.kafka.topics import ensure_tenant_topics, ensure_topics, topic_name
 
 #: The producer's ``max_request_size``: the largest message any contract topic takes. Each
 #: topic's own limit is checked where events are written (:mod:`shared.outbox.entries`).
@@ -38,12 +38,17 @@ class KafkaBus:
             raise RuntimeError("KafkaBus.start() was not called")
         return self._producer
 
-    def topic(self, topic: Topic | str) -> str:
+    def topic(self, topic: Topic | str, tenant: str | None = None) -> str:
+        """The real name of ``topic``; of ``tenant``'s topic for a per-tenant one."""
+        if isinstance(topic, Topic) and topic.per_tenant:
+            if tenant is None:
+                raise ValueError(f"{topic.name} is per tenant: name the tenant")
+            return topic_name(self.settings.topic_prefix, topic.of_tenant(tenant))
         return topic_name(self.settings.topic_prefix, topic)
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **self.settings.client_options(),
             client_id=self.settings.client_id,
             enable_idempotence=True,
             acks="all",
@@ -60,14 +65,19 @@ class KafkaBus:
             await self._producer.stop()
             self._producer = None
 
-    async def ensure_topics(self, topics: Iterable[Topic]) -> None:
-        """Create each topic and its dead-letter topic if missing."""
+    async def ensure_topics(self, topics: Iterable[Topic], tenants: Iterable[str] = ()) -> None:
+        """Create each topic and its dead-letter topic if missing; of a per-tenant topic,
+        those of ``tenants``."""
+        topics = list(topics)
         await ensure_topics(self.settings, topics)
+        per_tenant = [t for t in topics if t.per_tenant]
+        if per_tenant and tenants:
+            await ensure_tenant_topics(self.settings, per_tenant, list(tenants))
 
     async def publish(self, event: Event[Any]) -> None:
         """Publish one event and wait for the broker's acknowledgement."""
         key, value, headers = encode(event)
-        await self.send(event.topic, key, value, headers)
+        await self.send(event.topic, key, value, headers, tenant=event.tenant)
 
     async def send(
         self,
@@ -75,8 +85,9 @@ class KafkaBus:
         key: bytes | None,
         value: bytes,
         headers: Sequence[tuple[str, bytes]],
+        tenant: str | None = None,
     ) -> None:
-        name = self.topic(topic)
+        name = self.topic(topic, tenant)
         await self.producer.send_and_wait(name, value=value, key=key, headers=list(headers))
         EVENTS_PUBLISHED.labels(name).inc()
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from shared.contracts.spec import Topic
+from shared.contracts.vocabulary import TENANT_PATTERN
 from shared.kafka.settings import KafkaSettings
 
 TOPIC_ALREADY_EXISTS = 36
+
+
+_TENANT = TENANT_PATTERN.removeprefix("^").removesuffix("$")
 
 
 def topic_name(prefix: str, topic: Topic | str) -> str:
@@ -19,15 +24,46 @@ def topic_name(prefix: str, topic: Topic | str) -> str:
     return f"{prefix}{name}"
 
 
+def tenant_topics(prefix: str, topic: Topic) -> str:
+    """A regular expression of every tenant's topic of a per-tenant ``topic`` (not their
+    dead-letter topics); the tenant id is its one group."""
+    return f"{re.escape(topic_name(prefix, topic))}\\.({_TENANT})"
+
+
+def tenant_of(prefix: str, topic: Topic, name: str) -> str | None:
+    """The tenant whose topic of the per-tenant ``topic`` is ``name``, else ``None``."""
+    found = re.fullmatch(tenant_topics(prefix, topic), name)
+    return found.group(1) if found else None
+
+
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[Topic]) -> None:
     """Create each topic and its dead-letter topic if missing, with the topic's message limit
-    (a dead letter carries the original message)."""
+    (a dead letter carries the original message). Per-tenant topics are created per tenant
+    (:func:`ensure_tenant_topics`)."""
     limits: dict[str, int] = {}
     for topic in topics:
+        if topic.per_tenant:
+            continue
         limits[topic_name(settings.topic_prefix, topic)] = topic.max_message_bytes
         if topic.dead_letter:
             limits[topic_name(settings.topic_prefix, topic.dlq)] = topic.max_message_bytes
     await create_topics(settings, sorted(limits), limits)
+
+
+async def ensure_tenant_topics(
+    settings: KafkaSettings, topics: Iterable[Topic], tenants: Iterable[str]
+) -> list[str]:
+    """Create the topics of ``tenants`` of each per-tenant topic, and their dead-letter
+    topics, if missing; return their names."""
+    limits: dict[str, int] = {}
+    for topic in topics:
+        for tenant in tenants:
+            name = topic_name(settings.topic_prefix, topic.of_tenant(tenant))
+            limits[name] = topic.max_message_bytes
+            if topic.dead_letter:
+                limits[f"{name}.dlq"] = topic.max_message_bytes
+    await create_topics(settings, sorted(limits), limits)
+    return sorted(limits)
 
 
 async def create_topics(
@@ -38,7 +74,7 @@ async def create_topics(
     if not names:
         return
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id=f"{settings.client_id}-admin"
+        **settings.client_options(), client_id=f"{settings.client_id}-admin"
     )
     await admin.start()
     try:

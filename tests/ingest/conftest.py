@@ -15,6 +15,7 @@ from services.ingest.app import create_app
 from services.ingest.handlers.projects import Projects
 from services.ingest.handlers.registration import Registrations
 from services.ingest.settings import IngestSettings
+from shared.contracts.media import MEDIA_REQUESTS
 from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
     AttributeSpec,
@@ -23,10 +24,13 @@ from shared.contracts.taxonomy import (
 )
 from shared.events.envelope import make_event
 from shared.http.service import service_of
+from shared.kafka.topics import ensure_tenant_topics
+from shared.runtime import kafka_settings
 from tests.kafka_helpers import eventually
 from tests.service_helpers import project_changed, publish, running
 
 ONTOLOGY = "street"
+TENANTS = ("acme", "beta")
 PROJECTS = {
     "p-image": ("image", (ONTOLOGY, 1)),
     "p-image-2": ("image", (ONTOLOGY, 1)),
@@ -71,7 +75,10 @@ class IngestUnderTest:
 
 @pytest_asyncio.fixture(scope="module")
 async def ingest(make_settings: Callable[..., Any]) -> AsyncIterator[IngestUnderTest]:
-    settings = make_settings(IngestSettings)
+    # a tenant added while ingest runs is consumed within this (tests/ingest/test_kafka.py)
+    settings = make_settings(IngestSettings, kafka_metadata_max_age_ms=2_000)
+    # the request topics of the tenants the tests use, made when a tenant is added
+    await ensure_tenant_topics(kafka_settings(settings), [MEDIA_REQUESTS], TENANTS)
     app = create_app(settings)
     async with running(app) as client:
         await service_of(app).runtime.consumer.wait_assigned()

@@ -593,6 +593,27 @@ async def test_an_older_project_revision_never_overrides_a_newer_one(
     assert await eventually(reopened)
 
 
+async def test_two_tenants_projects_of_one_name_are_apart(ingest: IngestUnderTest) -> None:
+    """A project is the tenant's: another tenant's project of the same id, and its changes,
+    never touch it."""
+    await publish(
+        ingest.settings,
+        project_changed("p-twin", modality="text", revision=1),
+        project_changed("p-twin", tenant="beta", modality="text", status="closed", revision=5),
+    )
+
+    async def open_for_acme() -> bool:
+        response = await post(ingest, registration("text", project_id="p-twin"))
+        return response.status_code == 201
+
+    assert await eventually(open_for_acme)
+    store = service_of(ingest.app).get(Projects).store
+    beta = await store.get("beta", "p-twin")
+    acme = await store.get("acme", "p-twin")
+    assert beta is not None and beta.status == "closed" and beta.tenant == "beta"
+    assert acme is not None and acme.status == "active" and acme.revision == 1
+
+
 async def _refused_as_closed(ingest: IngestUnderTest, body: dict[str, Any]) -> bool:
     response = await post(ingest, body)
     return response.status_code == 422 and "is closed" in response.text

@@ -1,5 +1,6 @@
 """Ingest's Kafka entry point against the real servers: any CloudEvents producer can
-register media; bad requests get a rejection event, undecodable ones a dead letter."""
+register media on its tenant's request topic; bad requests get a rejection event, undecodable
+ones and ones claiming another tenant a dead letter."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from cloudevents.core.v1.event import CloudEvent
 from shared.contracts.media import MEDIA, MEDIA_REGISTERED, MEDIA_REJECTED, MEDIA_REQUESTS
 from shared.events.codec import EventRegistry, decode
 from shared.kafka.dead_letters import dead_letter_reason
+from shared.kafka.topics import ensure_tenant_topics
+from shared.runtime import kafka_settings
 from tests.ingest.bodies import image_file, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, produce, read_topic
@@ -48,10 +51,16 @@ def sdk_message(
     return key, message.value, list(message.headers.items())
 
 
+def requests_topic(ingest: IngestUnderTest, tenant: str = "acme") -> str:
+    return f"{ingest.settings.topic_prefix}{MEDIA_REQUESTS.of_tenant(tenant)}"
+
+
 async def send(
-    ingest: IngestUnderTest, *messages: tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+    ingest: IngestUnderTest,
+    *messages: tuple[bytes | None, bytes, list[tuple[str, bytes]]],
+    tenant: str = "acme",
 ) -> None:
-    topic = f"{ingest.settings.topic_prefix}{MEDIA_REQUESTS.name}"
+    topic = requests_topic(ingest, tenant)
     await produce(ingest.settings.kafka_bootstrap_servers, topic, list(messages))
 
 
@@ -68,9 +77,13 @@ async def outcomes(ingest: IngestUnderTest, external_id: str) -> list[Any]:
     return found
 
 
-async def by_external_id(ingest: IngestUnderTest, external_id: str) -> dict[str, Any] | None:
+async def by_external_id(
+    ingest: IngestUnderTest, external_id: str, tenant: str = "acme"
+) -> dict[str, Any] | None:
     response = await ingest.client.get(
-        "/v1/media/by-external-id", params={"external_id": external_id}, headers=auth("client")
+        "/v1/media/by-external-id",
+        params={"external_id": external_id},
+        headers=auth("client", tenant=tenant),
     )
     return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
 
@@ -136,20 +149,48 @@ async def test_bad_and_conflicting_requests_get_rejection_events(ingest: IngestU
     assert len(await outcomes(ingest, bad["external_id"])) == 1
 
 
+async def test_a_request_belongs_to_the_tenant_of_its_topic(ingest: IngestUnderTest) -> None:
+    """The tenant is the topic's: a request needs no tenant extension, and one on another
+    tenant's topic registers there, not here."""
+    untagged = registration("image")
+    await send(ingest, sdk_message(untagged, tenant=None))
+    item = await eventually(lambda: by_external_id(ingest, untagged["external_id"]))
+    assert item["tenant"] == "acme"
+
+    betas = registration("image", project_id="nope")  # beta has no such project: refused
+    await send(ingest, sdk_message(betas, tenant="beta"), tenant="beta")
+    refused = await eventually(lambda: outcomes(ingest, betas["external_id"]))
+    assert [(e.type, e.tenant, e.data.tenant) for e in refused] == [
+        (MEDIA_REJECTED.type, "beta", "beta")
+    ]
+
+
+async def test_a_tenant_added_while_ingest_runs_is_served_without_a_restart(
+    ingest: IngestUnderTest,
+) -> None:
+    settings = kafka_settings(ingest.settings)
+    await ensure_tenant_topics(settings, [MEDIA_REQUESTS], ["gamma"])
+    body = registration("image", project_id="nope")
+    await send(ingest, sdk_message(body, tenant=None), tenant="gamma")
+    # found with the next metadata read (kafka_metadata_max_age_ms, 2 s here)
+    refused = await eventually(lambda: outcomes(ingest, body["external_id"]), timeout=30)
+    assert refused[0].tenant == "gamma" and "unknown project" in refused[0].data.reasons[0].message
+
+
 async def test_poison_messages_are_dead_lettered_and_later_ones_flow(
     ingest: IngestUnderTest,
 ) -> None:
     after = registration("image")
-    no_tenant = registration("image")
+    forged = registration("image")
     await send(
         ingest,
         (b"k1", b"\x00 not json at all", []),
         (b"k2", json.dumps({"specversion": "1.0", "id": "x"}).encode(), []),
-        sdk_message(no_tenant, tenant=None),
+        sdk_message(forged, tenant="beta"),  # on acme's topic, claiming to be beta's
         sdk_message(after),
     )
     await eventually(lambda: by_external_id(ingest, after["external_id"]))
-    dlq = f"{ingest.settings.topic_prefix}{MEDIA_REQUESTS.dlq}"
+    dlq = f"{requests_topic(ingest)}.dlq"
 
     async def dead_letters() -> list[Any]:
         records = await read_topic(ingest.settings.kafka_bootstrap_servers, dlq, count=3, timeout=5)
@@ -160,9 +201,10 @@ async def test_poison_messages_are_dead_lettered_and_later_ones_flow(
     assert by_key[b"k1"].value == b"\x00 not json at all"  # the original bytes
     assert "not a CloudEvents" in (dead_letter_reason(by_key[b"k1"].headers) or "")
     assert "not a CloudEvents" in (dead_letter_reason(by_key[b"k2"].headers) or "")
-    reason = dead_letter_reason(by_key[no_tenant["external_id"].encode()].headers) or ""
-    assert "tenant" in reason
-    assert await by_external_id(ingest, no_tenant["external_id"]) is None
+    reason = dead_letter_reason(by_key[forged["external_id"].encode()].headers) or ""
+    assert "tenant extension 'beta' differs from the tenant of the topic, 'acme'" in reason
+    for tenant in ("acme", "beta"):
+        assert await by_external_id(ingest, forged["external_id"], tenant) is None
 
 
 async def raw_outcomes(ingest: IngestUnderTest, external_id: str) -> list[Any]:

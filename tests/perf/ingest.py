@@ -8,7 +8,7 @@ The ingest service runs as its own process (``python -m services.ingest``) on a
 fresh database and topic prefix; so does the raw pipeline. Measured, in one run:
 
 * kafka: registration requests (CloudEvents, structured mode) produced to
-  ``quorum.media.requests`` until as many ``media.registered`` events have come out
+  ``quorum.media.requests.acme`` until as many ``media.registered`` events have come out
   of ``quorum.media`` (consumed -> validated -> stored -> published by the outbox);
 * http: ``POST /v1/media/batch`` of ``--batch`` items (bodies encoded before timing, as
   the Kafka requests are), two requests in flight, until as many ``media.registered``
@@ -57,7 +57,7 @@ from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStat
 from shared.events.envelope import make_event
 from shared.kafka.producer import KafkaBus
 from shared.kafka.settings import KafkaSettings
-from shared.kafka.topics import create_topics
+from shared.kafka.topics import create_topics, ensure_tenant_topics
 from tests.kafka_helpers import delete_topics, list_topics
 from tests.perf.bus import raw_producer
 
@@ -308,6 +308,18 @@ async def raw_round(
 # -- the ingest service ---------------------------------------------------------------------
 
 
+def requests_topic(prefix: str) -> str:
+    """The benchmark tenant's registration request topic."""
+    return f"{prefix}{MEDIA_REQUESTS.of_tenant('acme')}"
+
+
+async def create_request_topic(bootstrap: str, prefix: str) -> None:
+    """The benchmark tenant's request topic, made before ingest starts (as adding a tenant
+    does): a topic made later is found with ingest's next metadata read."""
+    settings = KafkaSettings(bootstrap, topic_prefix=prefix, partitions=PARTITIONS)
+    await ensure_tenant_topics(settings, [MEDIA_REQUESTS], ["acme"])
+
+
 def start_ingest(
     bootstrap: str, mongo_uri: str, prefix: str, db_name: str, port: int
 ) -> subprocess.Popen[str]:
@@ -452,6 +464,7 @@ async def main(args: argparse.Namespace) -> None:
 
     prefix, db_name, port = f"bench.{run}.", f"bench_ingest_{run}", 18_601
     base = f"http://127.0.0.1:{port}"
+    await create_request_topic(bootstrap, prefix)
     service = start_ingest(bootstrap, mongo_uri, prefix, db_name, port)
     samples: list[Sample] = []
     counter = Counter(bootstrap, f"{prefix}{MEDIA.name}")
@@ -470,7 +483,7 @@ async def main(args: argparse.Namespace) -> None:
                 request_message(registration(i, run))
                 for i in range(registered, registered + kafka_n)
             ]
-            requests = f"{prefix}{MEDIA_REQUESTS.name}"
+            requests = requests_topic(prefix)
             kafka.add(
                 *await timed(
                     service.pid, counter, kafka_n, produce_all(bootstrap, requests, messages)

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.perf.ingest_crash [--items 30000] [--kill-after 2.5]
 
 It needs the servers of ``make infra-up``. An ingest process registers requests produced to
-``quorum.media.requests``; it is killed (SIGKILL) mid-stream and a new one is started. The
+``quorum.media.requests.acme``; it is killed (SIGKILL) mid-stream and a new one is started. The
 new one picks up the uncommitted requests (once the dead member's Kafka session expires,
 30 s), and its outbox relay publishes what the dead one stored and had not published yet
 (once the dead relay's lease expires, 10 s).
@@ -28,12 +28,14 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from shared.auth.tokens import mint_token
-from shared.contracts.media import MEDIA, MEDIA_REQUESTS
+from shared.contracts.media import MEDIA
 from tests.kafka_helpers import delete_topics, list_topics
 from tests.perf.ingest import (
+    create_request_topic,
     produce_all,
     registration,
     request_message,
+    requests_topic,
     seed,
     start_ingest,
     wait_ready,
@@ -72,6 +74,7 @@ async def main(args: argparse.Namespace) -> int:
     run = uuid.uuid4().hex[:8]
     prefix, db_name, base = f"bench.{run}.", f"crash_{run}", f"http://127.0.0.1:{PORT}"
     mongo: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+    await create_request_topic(bootstrap, prefix)
     service = start_ingest(bootstrap, mongo_uri, prefix, db_name, PORT)
     try:
         await wait_ready(base)
@@ -79,9 +82,7 @@ async def main(args: argparse.Namespace) -> int:
         await seed(bootstrap, prefix)
         await wait_seeded(base, token, run)
         messages = [request_message(registration(i, run)) for i in range(args.items)]
-        producing = asyncio.create_task(
-            produce_all(bootstrap, f"{prefix}{MEDIA_REQUESTS.name}", messages)
-        )
+        producing = asyncio.create_task(produce_all(bootstrap, requests_topic(prefix), messages))
         await asyncio.sleep(args.kill_after)
         os.kill(service.pid, signal.SIGKILL)
         service.wait()

@@ -132,13 +132,12 @@ def test_known_type_with_wrong_data_names_the_field() -> None:
     assert "data.rejected_at" in str(info.value)
 
 
-def _request(data: object, mode: str = "structured") -> tuple[bytes, list[tuple[str, bytes]]]:
-    attributes = {
-        "id": "req-1",
-        "source": "/client",
-        "type": REGISTRATION_REQUESTED.type,
-        "tenant": "acme",
-    }
+def _request(
+    data: object, mode: str = "structured", tenant: str | None = "acme"
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    attributes = {"id": "req-1", "source": "/client", "type": REGISTRATION_REQUESTED.type}
+    if tenant is not None:
+        attributes["tenant"] = tenant
     event = CloudEvent(attributes=attributes, data=data)  # type: ignore[arg-type]
     to = ce_kafka.to_structured if mode == "structured" else ce_kafka.to_binary
     message = to(event, JSONFormat())
@@ -282,3 +281,16 @@ def test_event_ids_are_random_uuids() -> None:
         parsed = uuid.UUID(event_id)
         assert str(parsed) == event_id
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+def test_an_event_of_a_tenants_topic_is_that_tenants_whatever_it_claims(mode: str) -> None:
+    registry = EventRegistry([REGISTRATION_REQUESTED])
+    data = {"external_id": "e1"}
+    for claimed in (None, "acme"):
+        value, headers = _request(data, mode, tenant=claimed)
+        decoded = decode(value, key=None, headers=headers, registry=registry, tenant="acme")
+        assert decoded is not None and decoded.tenant == "acme"
+    value, headers = _request(data, mode, tenant="beta")
+    with pytest.raises(BadEvent, match=r"tenant extension 'beta' differs from .* 'acme'"):
+        decode(value, key=None, headers=headers, registry=registry, tenant="acme")

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.ingest.settings import IngestSettings
+from shared.runtime import kafka_settings
 from shared.settings import DEV_JWT_SECRET
 
 
@@ -58,8 +59,12 @@ def test_safe_dump_hides_secrets_and_credentials() -> None:
         mongodb_uri="mongodb://user:pw@db:27017/?replicaSet=rs0&tlsCertificateKeyFilePassword=kfp"
         "&authMechanismProperties=AWS_SESSION_TOKEN:tok",
         jwt_secret="s" * 40,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="ingest",
+        kafka_sasl_password="kafka-pass-123",
     )
     dumped = str(settings.safe_dump())
+    assert "kafka-pass-123" not in dumped and "'kafka_sasl_username': 'ingest'" in dumped
     assert "pw" not in dumped.replace("Password", "") and "kfp" not in dumped
     assert "tok" not in dumped.replace("TOKEN", "") and "s" * 40 not in dumped
     assert "replicaSet=rs0" in dumped
@@ -74,3 +79,38 @@ def test_per_service_values_need_the_service_prefix(monkeypatch: pytest.MonkeyPa
     assert settings.port == 8001
     assert settings.database_name == "quorum_ingest"
     assert settings.group_id == "ingest-blue"
+
+
+def test_kafka_sasl_needs_the_services_credentials_and_uses_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUORUM_ENVIRONMENT", "development")
+    monkeypatch.setenv("QUORUM_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    with pytest.raises(
+        ValidationError,
+        match="QUORUM_INGEST_KAFKA_SASL_USERNAME and QUORUM_INGEST_KAFKA_SASL_PASSWORD",
+    ):
+        IngestSettings()
+    monkeypatch.setenv("QUORUM_INGEST_KAFKA_SASL_USERNAME", "ingest")
+    monkeypatch.setenv("QUORUM_INGEST_KAFKA_SASL_PASSWORD", "secret-1")
+    options = kafka_settings(IngestSettings()).client_options()
+    assert options["security_protocol"] == "SASL_PLAINTEXT"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == (
+        "ingest",
+        "secret-1",
+    )
+    assert "ssl_context" not in options
+
+
+def test_kafka_credentials_without_sasl_are_refused_not_ignored() -> None:
+    with pytest.raises(ValidationError, match="KAFKA_SECURITY_PROTOCOL=SASL_SSL"):
+        IngestSettings(environment="test", kafka_sasl_username="x", kafka_sasl_password="y")
+    with pytest.raises(ValidationError, match="needs its key"):
+        IngestSettings(environment="test", kafka_ssl_certfile="/etc/client.pem")
+
+
+def test_kafka_tls_verifies_the_brokers_certificates() -> None:
+    settings = IngestSettings(environment="test", kafka_security_protocol="SSL")
+    context = kafka_settings(settings).client_options()["ssl_context"]
+    assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname

@@ -308,10 +308,12 @@ class Registrations:
     # Kafka --------------------------------------------------------------------------------
 
     async def register_request(self, event: Event[Request]) -> None:
-        """One client CloudEvent on ``quorum.media.requests``: registered, or a rejection event."""
+        """One client CloudEvent of its tenant's ``quorum.media.requests.<tenant>``: registered,
+        or a rejection event."""
         if await self.register_requests([event]):
             raise PermanentError(
-                "registration request without a tenant: set the CloudEvents extension 'tenant'"
+                "registration request without a tenant: publish it to the tenant's topic, "
+                "quorum.media.requests.<tenant>"
             )
 
     async def register_requests(self, events: Sequence[Event[Request]]) -> Sequence[Event[Request]]:

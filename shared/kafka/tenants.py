@@ -1,0 +1,82 @@
+"""``quorum-tenant-topics``: create a tenant's own topics (its registration request topic
+``quorum.media.requests.<tenant>`` and that topic's ``.dlq``) when the tenant is added.
+
+    quorum-tenant-topics acme beta
+
+It connects with the ``QUORUM_KAFKA_*`` settings (an administrator's principal, allowed to
+create topics) and prints the ACL a tenant's client principal needs (docs/operations.md,
+Security). A running ingest consumes a new tenant's topic within
+``QUORUM_KAFKA_METADATA_MAX_AGE_MS`` (30 s), without a restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from shared.contracts.catalog import ALL_EVENTS
+from shared.contracts.spec import Topic
+from shared.contracts.vocabulary import TENANT_PATTERN
+from shared.kafka.settings import KafkaSettings
+from shared.kafka.topics import ensure_tenant_topics, topic_name
+from shared.settings import KafkaClientSettings
+
+#: The topics every tenant has one of.
+PER_TENANT_TOPICS: tuple[Topic, ...] = tuple(
+    sorted({spec.topic for spec in ALL_EVENTS if spec.topic.per_tenant}, key=lambda t: t.name)
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="quorum-tenant-topics",
+        description="Create the Kafka topics of one or more tenants (missing ones only).",
+    )
+    parser.add_argument("tenants", nargs="+", metavar="TENANT", help="tenant ids")
+    args = parser.parse_args(argv)
+    bad = [t for t in args.tenants if not re.fullmatch(TENANT_PATTERN, t)]
+    if bad:
+        print(
+            f"quorum-tenant-topics: not a tenant id: {', '.join(map(repr, bad))} "
+            "(letters, digits and hyphens, at most 64, starting with a letter or digit)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        settings = KafkaSettings.of(KafkaClientSettings(), client_id="quorum-tenant-topics")
+    except ValidationError as exc:
+        print(
+            f"quorum-tenant-topics: the QUORUM_KAFKA_* settings are invalid: {exc}", file=sys.stderr
+        )
+        return 2
+    try:
+        created = asyncio.run(ensure_tenant_topics(settings, PER_TENANT_TOPICS, args.tenants))
+    except (KafkaError, OSError) as exc:
+        print(
+            f"quorum-tenant-topics: could not create the topics at "
+            f"{settings.bootstrap_servers}: {exc}. Check QUORUM_KAFKA_BOOTSTRAP_SERVERS and "
+            "that the principal may create topics.",
+            file=sys.stderr,
+        )
+        return 1
+    for name in created:
+        print(f"topic {name}")
+    for tenant in args.tenants:
+        for topic in PER_TENANT_TOPICS:
+            name = topic_name(settings.topic_prefix, topic.of_tenant(tenant))
+            print(
+                f"tenant {tenant}: let its client principal write {name} (a LITERAL ACL), "
+                f"e.g. kafka-acls.sh --add --allow-principal User:<client> --producer "
+                f"--topic {name}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
