@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 __all__ = ["KAFKA_VERSION", "POM", "LocalKafka"]
@@ -57,6 +57,7 @@ _READY_MARKER = b"Kafka Server started"
 _MAIN_CLASS = "kafka.Kafka"
 _STORAGE_TOOL = "kafka.tools.StorageTool"
 _NODE_ID = 1
+_SCRAM = "SCRAM-SHA-512"
 _LOG_TAIL_LINES = 40
 
 _LOG4J2_PROPERTIES = """\
@@ -93,8 +94,13 @@ class LocalKafka:
         port: int = 19092,
         controller_port: int = 19093,
         heap: str = "512m",
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
+        """``sasl_users``: a broker that authenticates clients with SCRAM-SHA-512 and authorizes
+        them with ACLs (none granted: nothing is allowed until an ACL says so). Its names and
+        passwords are the users; the first is the super user the broker itself uses."""
         self.root = Path(root).resolve()
+        self.sasl_users = dict(sasl_users or {})
         self.host = host
         self.port = port
         self.controller_port = controller_port
@@ -276,22 +282,24 @@ class LocalKafka:
 
     def _server_properties(self) -> str:
         host, port, cport = self.host, self.port, self.controller_port
+        clients = "SASL_PLAINTEXT" if self.sasl_users else "PLAINTEXT"
         settings: dict[str, object] = {
             # KRaft: one combined broker+controller node with a static single-voter quorum.
             "process.roles": "broker,controller",
             "node.id": _NODE_ID,
             "controller.quorum.voters": f"{_NODE_ID}@{host}:{cport}",
             "controller.listener.names": "CONTROLLER",
-            "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
-            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listeners": f"{clients}://{host}:{port},CONTROLLER://{host}:{cport}",
+            "advertised.listeners": f"{clients}://{host}:{port}",
+            "inter.broker.listener.name": clients,
+            "listener.security.protocol.map": f"{clients}:{clients},CONTROLLER:PLAINTEXT",
+            **self._security_properties(),
             "log.dirs": self.data,
             # Topics: single replica everywhere.
             "num.partitions": 3,
             "default.replication.factor": 1,
             "min.insync.replicas": 1,
-            "auto.create.topics.enable": "true",
+            "auto.create.topics.enable": "false" if self.sasl_users else "true",
             "delete.topic.enable": "true",
             "offsets.topic.replication.factor": 1,
             "offsets.topic.num.partitions": 10,
@@ -317,6 +325,25 @@ class LocalKafka:
         lines += [f"{key}={value}" for key, value in settings.items()]
         return "\n".join(lines) + "\n"
 
+    def _security_properties(self) -> dict[str, object]:
+        """SCRAM authentication and ACL authorization, when the broker has users."""
+        if not self.sasl_users:
+            return {}
+        admin, password = next(iter(self.sasl_users.items()))
+        return {
+            "sasl.enabled.mechanisms": _SCRAM,
+            "sasl.mechanism.inter.broker.protocol": _SCRAM,
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{admin}" password="{password}";'
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            # ANONYMOUS: the broker's own connections to its controller, over the plaintext
+            # controller listener, which serves no client requests
+            "super.users": f"User:{admin};User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
     def _write_config(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
         self.properties.write_text(self._server_properties())
@@ -332,6 +359,11 @@ class LocalKafka:
             _random_cluster_id(),
             "--config",
             str(self.properties),
+            *(
+                arg
+                for name, password in self.sasl_users.items()
+                for arg in ("--add-scram", f"{_SCRAM}=[name={name},password={password}]")
+            ),
         )
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=self.home, check=False)
         if result.returncode != 0:

@@ -179,7 +179,7 @@ async def list_media(
     )
     after = None
     if cursor:
-        moment, item_id = decode_cursor(cursor, arity=2)
+        moment, item_id = decode_cursor(cursor, str, str)
         try:
             after = (datetime.fromisoformat(moment), str(item_id))
         except (TypeError, ValueError):

@@ -183,7 +183,7 @@ async def create_ontology(
 async def list_ontologies(
     principal: Reader, ontologies: OntologiesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[models.Ontology]:
-    after = decode_cursor(cursor, arity=1)[0] if cursor else None
+    after = decode_cursor(cursor, str)[0] if cursor else None
     items, last = await ontologies.list(principal, after=after, limit=limit)
     return Page(items=items, next_cursor=encode_cursor([last]) if last else None)
 
@@ -442,7 +442,7 @@ async def list_candidates(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[models.Candidate]:
-    after = decode_cursor(cursor, arity=1)[0] if cursor else None
+    after = decode_cursor(cursor, str)[0] if cursor else None
     items = await candidates.list(principal, ontology_id, status_, after=after, limit=limit)
     last = items[-1].candidate_id if len(items) == limit else None
     return Page(items=items, next_cursor=encode_cursor([last]) if last else None)

@@ -28,14 +28,19 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
-    """Decode a cursor made by :func:`encode_cursor`; a bad one is a 400 naming the field."""
+def decode_cursor(cursor: str, *types: type) -> list[Any]:
+    """Decode a cursor made by :func:`encode_cursor` of values of ``types``, in order; a bad
+    one (not ours, another arity, a value of another type) is a 400 naming the field."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
-    if not isinstance(values, list) or len(values) != arity:
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(type(v) is t for v, t in zip(values, types, strict=True))
+    ):
         raise bad_cursor()
     return values
 

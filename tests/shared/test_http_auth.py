@@ -330,10 +330,12 @@ async def test_json_logs_carry_context_and_no_secrets(capsys: pytest.CaptureFixt
 
 def test_cursor_round_trip_and_bad_cursor() -> None:
     cursor = encode_cursor(["2026-01-01T00:00:00Z", "item-9"])
-    assert decode_cursor(cursor, arity=2) == ["2026-01-01T00:00:00Z", "item-9"]
-    for bad in ("!!!", encode_cursor([1]), "e30"):
+    assert decode_cursor(cursor, str, str) == ["2026-01-01T00:00:00Z", "item-9"]
+    # not base64 JSON, another arity, not a list, a value of another type (a document that
+    # would reach a query as a value)
+    for bad in ("!!!", encode_cursor([1]), "e30", encode_cursor(["x", {"$gt": ""}])):
         with pytest.raises(Problem) as info:
-            decode_cursor(bad, arity=2)
+            decode_cursor(bad, str, str)
         assert info.value.status == 400
 
 
