@@ -75,7 +75,7 @@ class TokenVerifier:
             raise AuthError("token has no tenant claim")
         if not _TENANT.fullmatch(tenant):
             raise AuthError(
-                "token tenant is not a tenant id (letters, digits, '_', '.', '-'; up to 64)"
+                "token tenant is not a tenant id (letters, digits and hyphens; up to 64)"
             )
         try:
             parsed_role = Role(str(role))
