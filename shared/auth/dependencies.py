@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 from typing import Annotated
 
 import structlog
@@ -31,14 +31,20 @@ async def authenticate(
     return principal
 
 
-def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that authenticates and admits only the given roles."""
-    allowed = frozenset(roles)
+class RoleCheck:
+    """The dependency :func:`require_roles` makes: it authenticates and admits only ``roles``.
+    Its roles are the route's access rule; the OpenAPI document lists them (``x-roles``)."""
 
-    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
+    def __init__(self, roles: Iterable[Role]) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in self.roles:
+            names = ", ".join(sorted(r.value for r in self.roles))
             raise AuthError(f"role {principal.role.value} may not do this (needs: {names})", 403)
         return principal
 
-    return dependency
+
+def require_roles(*roles: Role) -> RoleCheck:
+    """A dependency that authenticates and admits only the given roles."""
+    return RoleCheck(roles)

@@ -2,6 +2,9 @@
 document, as ``application/problem+json`` with the problem schema, and a JSON body sent as
 anything else is refused with 415 before it is read.
 
+Each operation's OpenAPI also lists the roles it admits (``x-roles``, from its role check):
+the role-by-endpoint matrix of the tests is generated from it.
+
 What an operation can answer follows from what it is, so it is declared here once, not on
 each route: 401 and 403 when it checks a role, 422 when it takes parameters, 400 when it
 takes a cursor, 404 when its path names a resource, 413 and 415 when it takes a body, 503
@@ -19,7 +22,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from shared.auth.dependencies import authenticate
+from shared.auth.dependencies import RoleCheck, authenticate
 from shared.errors import FieldError
 from shared.http.problems import PROBLEM_JSON, Problem, ProblemDetail
 
@@ -89,6 +92,17 @@ class QuorumRoute(APIRoute):
         for code in self._derived_statuses():
             declared.setdefault(code, documented_problem(code))
         self.responses = declared
+        roles = self.roles
+        if roles is not None:
+            self.openapi_extra = {**(self.openapi_extra or {}), "x-roles": sorted(roles)}
+
+    @property
+    def roles(self) -> frozenset[str] | None:
+        """The roles the route admits (all of its role checks'), ``None`` if it checks none."""
+        checks = [d.call.roles for d in _tree(self.dependant) if isinstance(d.call, RoleCheck)]
+        if not checks:
+            return None
+        return frozenset(r.value for r in frozenset.intersection(*checks))
 
     @property
     def takes_json_body(self) -> bool:

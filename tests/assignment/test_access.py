@@ -1,0 +1,60 @@
+"""Who may call what on assignment: the role-by-endpoint matrix of its OpenAPI document, on
+the real servers (tests/access.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from services.assignment.app import create_app
+from services.assignment.settings import AssignmentSettings
+from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1
+from shared.events.envelope import make_event
+from shared.http.service import service_of
+from tests.access import Operation, Seeds, check_operation, operations_of
+from tests.kafka_helpers import eventually
+from tests.service_helpers import auth, publish, running
+
+pytestmark = pytest.mark.integration
+
+OPERATIONS = operations_of(create_app(AssignmentSettings(environment="test")))
+
+
+@pytest_asyncio.fixture(scope="module")
+async def service(
+    make_settings: Callable[..., Any],
+) -> AsyncIterator[tuple[httpx.AsyncClient, Seeds]]:
+    """Assignment with one item of tenant acme, learnt from media.registered."""
+    settings = make_settings(AssignmentSettings)
+    app = create_app(settings)
+    async with running(app) as client:
+        await service_of(app).runtime.consumer.wait_assigned()
+        item = MediaRegisteredV1(
+            item_id="item-acme-1",
+            tenant="acme",
+            external_id="ext-1",
+            project_id="p1",
+            modality="image",
+            registered_at=datetime.now(UTC),
+        )
+        await publish(settings, make_event(MEDIA_REGISTERED, item, source="/t", tenant="acme"))
+
+        async def known() -> bool:
+            response = await client.get(f"/v1/items/{item.item_id}", headers=auth("ops"))
+            return response.status_code == 200
+
+        await eventually(known)
+        yield client, Seeds(values={"item_id": item.item_id}, reads=[f"/v1/items/{item.item_id}"])
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+async def test_each_role_and_tenant_gets_what_the_operation_declares(
+    service: tuple[httpx.AsyncClient, Seeds], operation: Operation
+) -> None:
+    client, seeds = service
+    await check_operation(client, operation, seeds)
