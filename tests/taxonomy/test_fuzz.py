@@ -3,30 +3,12 @@ status, content type and body as documented (see tests/fuzzing.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
 import pytest
-import schemathesis
-from hypothesis import seed
 
 from services.taxonomy.app import create_app
 from services.taxonomy.settings import TaxonomySettings
-from tests.fuzzing import SEED, call, fuzz_settings, served
+from tests.fuzzing import fuzz_tests
 
 pytestmark = pytest.mark.integration
 
-schema = schemathesis.openapi.from_dict(create_app(TaxonomySettings(environment="test")).openapi())
-
-
-@pytest.fixture(scope="module")
-def base_url(make_settings: Callable[..., Any]) -> Iterator[str]:
-    with served(create_app(make_settings(TaxonomySettings))) as base:
-        yield base
-
-
-@schema.parametrize()
-@fuzz_settings
-@seed(SEED)
-def test_every_operation_answers_as_documented(case: Any, base_url: str) -> None:
-    call(case, base_url)
+base_url, test_every_operation_answers_as_documented = fuzz_tests(create_app, TaxonomySettings)
