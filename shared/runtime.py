@@ -90,6 +90,8 @@ class Runtime:
                 inbox=inbox,
                 max_retries=self.settings.consumer_max_retries,
                 retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
+                session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                commit_interval_ms=self.settings.consumer_commit_interval_ms,
                 batch_handlers=spec.consumed_in_batches,
                 without_inbox=spec.consumed_without_inbox,
             )

@@ -44,6 +44,8 @@ COMMON_FIELDS = frozenset(
         "topic_replication_factor",
         "consumer_max_retries",
         "consumer_retry_backoff_ms",
+        "consumer_session_timeout_ms",
+        "consumer_commit_interval_ms",
         "http_max_body_bytes",
         "outbox_poll_interval_ms",
         "gc_gen0_threshold",
@@ -163,6 +165,12 @@ class ServiceSettings(KafkaClientSettings):
     consumer_group: str | None = Field(None, description="Defaults to quorum-<service>")
     consumer_max_retries: int = Field(5, ge=0, le=100)
     consumer_retry_backoff_ms: int = Field(200, ge=1, le=60_000)
+    #: a consumer that stops heartbeating this long is out of its group, its partitions given
+    #: to the others (within the broker's group.min/max.session.timeout.ms)
+    consumer_session_timeout_ms: int = Field(30_000, ge=6_000, le=300_000)
+    #: 0: offsets are committed after every batch; more: at most this often (fewer commit
+    #: requests, more redelivered after a crash, each dropped by the inbox)
+    consumer_commit_interval_ms: int = Field(0, ge=0, le=3_600_000)
 
     mongodb_uri: str = "mongodb://127.0.0.1:27018/"
     mongodb_database: str | None = Field(None, description="Defaults to quorum_<service>")

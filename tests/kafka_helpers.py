@@ -15,19 +15,18 @@ async def read_topic(
     bootstrap: str, topic: str, *, count: int, timeout: float = 30.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read ``topic`` from the beginning until ``count`` records arrived or ``timeout`` passed."""
+    deadline = time.monotonic() + timeout
+    partitions: list[int] = []
+    while not partitions and time.monotonic() < deadline:
+        partitions = await partitions_of(bootstrap, topic)
+        if not partitions:
+            await asyncio.sleep(0.1)
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    if not partitions:
+        return records
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        deadline = time.monotonic() + timeout
-        partitions: set[int] | None = None
-        while partitions is None and time.monotonic() < deadline:
-            partitions = consumer.partitions_for_topic(topic)
-            if partitions is None:
-                await consumer._client.force_metadata_update()
-                await asyncio.sleep(0.1)
-        if not partitions:
-            return records
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -85,3 +84,106 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
             await admin.delete_topics(names[start : start + 100])
     finally:
         await admin.close()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of ``topic`` (none if it does not exist yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"]
+        for d in described
+        if d["topic"] == topic and not d["error_code"]
+        for p in d["partitions"]
+    )
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The next offset of each partition of ``topic``: where a caught-up consumer commits."""
+    tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(tps)
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The offsets consumer group ``group`` has committed on ``topic``'s partitions (a
+    partition it never committed on is 0: it would start there, from the beginning)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+async def caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    """Whether ``group`` has committed every record of ``topic``: all of them were applied."""
+    ends = await end_offsets(bootstrap, topic)
+    committed = await committed_offsets(bootstrap, group, topic)
+    return all(committed.get(p, 0) >= end for p, end in ends.items())
+
+
+class TopicReader:
+    """Reads a topic from where it ended when the reader started (or from its beginning):
+    ``until`` waits for an outcome (a count, a marker), not for time.
+
+        async with TopicReader(bootstrap, topic) as reader:
+            ...  # cause something
+            records = await reader.until(lambda got: len(got) >= 3)
+    """
+
+    def __init__(self, bootstrap: str, topic: str, *, from_beginning: bool = False) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.from_beginning = from_beginning
+        self.records: list[ConsumerRecord[bytes, bytes]] = []
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> TopicReader:
+        partitions = await eventually(lambda: partitions_of(self.bootstrap, self.topic))
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False
+        )
+        await self._consumer.start()
+        self._consumer.assign(tps)
+        if self.from_beginning:
+            await self._consumer.seek_to_beginning(*tps)
+        else:
+            for tp, end in (await self._consumer.end_offsets(tps)).items():
+                self._consumer.seek(tp, end)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def until(
+        self,
+        done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+        *,
+        timeout: float = 60.0,
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """Read until ``done(records so far)``; every record read since the reader started."""
+        assert self._consumer is not None, "use the reader in `async with`"
+        deadline = time.monotonic() + timeout
+        while not done(self.records):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.topic}: condition not met within {timeout}s "
+                    f"({len(self.records)} records read)"
+                )
+            batch = await self._consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                self.records.extend(records)
+        return self.records

@@ -3,7 +3,8 @@
 Its guarantees (Quorum's design notes, "Guarantees"):
 
 * offsets are committed only after every message before them has had its
-  effect stored (or has been dead-lettered);
+  effect stored (or has been dead-lettered): after every batch, or at most every
+  ``commit_interval_ms``, and always before partitions move or the consumer stops;
 * one partition is processed strictly in order, so everything about one key
   (an item id) is seen in order; different partitions run concurrently;
 * a handler error is retried with exponential backoff; after
@@ -152,9 +153,13 @@ class ConsumerRunner:
         pipeline_depth: int = 4,
         batch_handlers: Mapping[EventSpec[Any], BatchHandler] | None = None,
         without_inbox: Iterable[EventSpec[Any]] = (),
+        session_timeout_ms: int = 30_000,
+        commit_interval_ms: int = 0,
     ) -> None:
         """``without_inbox``: types whose handlers are idempotent by construction all the
-        way (a redelivery stores and publishes nothing new), so the inbox is skipped."""
+        way (a redelivery stores and publishes nothing new), so the inbox is skipped.
+        ``commit_interval_ms``: 0 commits after every batch; more commits the offsets of the
+        batches stored meanwhile at most this often (and always before a rebalance or a stop)."""
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
         if batch_handlers and not set(batch_handlers) <= set(handlers):
@@ -167,6 +172,8 @@ class ConsumerRunner:
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff_ms / 1000
         self.max_batch = max_batch
+        self.session_timeout_ms = session_timeout_ms
+        self.commit_interval = commit_interval_ms / 1000
         self._handlers = {spec.type: handler for spec, handler in handlers.items()}
         self._batch_handlers = {spec.type: h for spec, h in (batch_handlers or {}).items()}
         self._no_inbox = frozenset(spec.type for spec in without_inbox)
@@ -183,6 +190,10 @@ class ConsumerRunner:
         self._timers: dict[str, Any] = {}
         self.pipeline_depth = pipeline_depth
         self._pending: deque[asyncio.Task[None]] = deque()
+        # offsets of batches whose effects and inbox marks are stored, not committed yet
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._committed_at = time.monotonic()
+        self._commit_lock = asyncio.Lock()
         # Ids applied recently by this instance: covers duplicates arriving while earlier
         # batches' inbox marks are still being written, or looked up before they were.
         self._recent: deque[str] = deque()
@@ -199,8 +210,8 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_batch,
-            session_timeout_ms=30_000,
-            heartbeat_interval_ms=3_000,
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=min(3_000, self.session_timeout_ms // 3),
             max_poll_interval_ms=600_000,
             # one message of the consumed topics always fits a partition's fetch
             max_partition_fetch_bytes=max(t.max_message_bytes for t in self.topics),
@@ -297,6 +308,8 @@ class ConsumerRunner:
                 if batch is None:
                     batch = await self._fetch(consumer, timeout_ms=200)
                     if batch is None:
+                        if self._commit_due():
+                            await self._commit(consumer)
                         continue
                 # The next batch is fetched and decoded while this one waits on its writes.
                 ahead = asyncio.create_task(self._fetch(consumer, timeout_ms=0))
@@ -367,6 +380,8 @@ class ConsumerRunner:
         """Wait until every applied batch's inbox marks and offsets are stored."""
         while self._pending:
             await self._finish_oldest()
+        if self._uncommitted and self._consumer is not None:
+            await self._commit(self._consumer)
 
     async def _abandon_pending(self) -> None:
         pending, self._pending = list(self._pending), deque()
@@ -386,7 +401,22 @@ class ConsumerRunner:
             await self._with_infra_retry(lambda: inbox.mark(applied))
         if previous is not None:
             await asyncio.shield(previous)  # commits stay in batch order; a failure propagates
-        await consumer.commit(offsets)
+        self._uncommitted.update(offsets)
+        if self._commit_due():
+            await self._commit(consumer)
+
+    def _commit_due(self) -> bool:
+        return bool(self._uncommitted) and (
+            time.monotonic() - self._committed_at >= self.commit_interval
+        )
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit the offsets of every batch stored so far, one commit at a time."""
+        async with self._commit_lock:
+            offsets, self._uncommitted = self._uncommitted, {}
+            if offsets:
+                await consumer.commit(offsets)
+                self._committed_at = time.monotonic()
 
     async def _rewind(self, consumer: AIOKafkaConsumer) -> None:
         try:
