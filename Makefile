@@ -20,7 +20,7 @@ run: install  ## start Kafka, the MongoDB-compatible server and the four service
 
 test: install  ## the whole suite against real servers (started if needed)
 	@out=$$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "import contracts: $${out##*Contracts: }"
-	@$(PY) -m pytest
+	@$(PY) -m pytest --cov --cov-report=term
 
 fuzz: install  ## long schemathesis runs of every service's API (QUORUM_FUZZ_EXAMPLES, QUORUM_FUZZ_SEED; the seed is printed)
 	@seed=$${QUORUM_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 
 async def read_topic(
@@ -24,7 +26,9 @@ async def read_topic(
     records: list[ConsumerRecord[bytes, bytes]] = []
     if not partitions:
         return records
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -86,9 +90,43 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+async def read_all(
+    bootstrap: str, topic: str, **options: Any
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on ``topic`` now: read from the beginning up to the end offsets it had
+    when called (``options``: the client's security settings, if any)."""
+    tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic, **options)]
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    if not tps:
+        return records
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        ends = {tp: end for tp, end in (await consumer.end_offsets(tps)).items() if end}
+        await consumer.seek_to_beginning(*tps)
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            for batch in (await consumer.getmany(*ends, timeout_ms=500)).values():
+                records.extend(
+                    r for r in batch if r.offset < ends[TopicPartition(topic, r.partition)]
+                )
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def partitions_of(bootstrap: str, topic: str, **options: Any) -> list[int]:
     """The partitions of ``topic`` (none if it does not exist yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -105,7 +143,9 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """The next offset of each partition of ``topic``: where a caught-up consumer commits."""
     tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         ends = await consumer.end_offsets(tps)
@@ -153,7 +193,7 @@ class TopicReader:
         partitions = await eventually(lambda: partitions_of(self.bootstrap, self.topic))
         tps = [TopicPartition(self.topic, p) for p in partitions]
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         await self._consumer.start()
         self._consumer.assign(tps)
@@ -187,3 +227,14 @@ class TopicReader:
             for records in batch.values():
                 self.records.extend(records)
         return self.records
+
+
+def key_beside(key: str, partitions: int, prefix: str = "marker") -> str:
+    """A new key whose records go to the partition of ``key``'s (Kafka's default partitioner,
+    murmur2): a marker published after records of ``key`` is consumed after them."""
+    partition, every = DefaultPartitioner(), list(range(partitions))
+    target = partition(key.encode(), every, every)
+    while True:
+        candidate = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        if partition(candidate.encode(), every, every) == target:
+            return candidate

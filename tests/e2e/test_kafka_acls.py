@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import TopicAuthorizationFailedError
 from aiokafka.protocol.admin import CreateAclsRequest
@@ -30,7 +30,7 @@ from shared.kafka.topics import ensure_tenant_topics, topic_name
 from tests.conftest import Endpoints
 from tests.ingest.bodies import registration
 from tests.ingest.test_kafka import sdk_message
-from tests.kafka_helpers import eventually
+from tests.kafka_helpers import eventually, read_all
 from tests.service_helpers import running
 
 pytestmark = pytest.mark.integration
@@ -118,26 +118,10 @@ async def produce_as(settings: KafkaSettings, topic: str, value: bytes, key: byt
 
 
 async def tenants_of_outcomes(settings: KafkaSettings, topic: str, external_id: str) -> list[str]:
-    consumer = AIOKafkaConsumer(**settings.client_options(), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.subscribe([topic])  # so that the metadata covers it
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic) or set()
-        consumer.unsubscribe()
-        if not partitions:
-            return []
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        found = []
-        for records in (await consumer.getmany(timeout_ms=1000)).values():
-            for record in records:
-                if external_id.encode() in record.value:
-                    found.append(record.value.decode())
-        return found
-    finally:
-        await consumer.stop()
+    options = settings.client_options()
+    bootstrap = options.pop("bootstrap_servers")
+    records = await read_all(bootstrap, topic, **options)
+    return [r.value.decode() for r in records if external_id.encode() in r.value]
 
 
 async def test_each_principal_writes_only_its_own_topics(

@@ -114,6 +114,10 @@ async def test_the_database_stopped_and_restarted_under_a_running_service_loses_
             # requests arriving over Kafka meanwhile wait for the database: none is dead-lettered
             bodies = [registration("text") for _ in range(5)]
             await produce(settings.kafka_bootstrap_servers, topic, [sdk_message(b) for b in bodies])
+            # the consumer has met the outage (beyond the driver's own wait) and retries
+            await eventually(
+                lambda: _logged(ingest, "infrastructure unavailable; retrying"), timeout=60
+            )
         finally:
             own_mongo.start()
         for external_id in [b["external_id"] for b in bodies]:
@@ -136,3 +140,7 @@ async def _status_is(client: httpx.AsyncClient, path: str, status: int) -> bool:
 async def _registered(client: httpx.AsyncClient, external_id: str) -> dict[str, Any] | None:
     answer = await client.get("/v1/media/by-external-id", params={"external_id": external_id})
     return answer.json() if answer.status_code == 200 else None  # type: ignore[no-any-return]
+
+
+async def _logged(service: ServiceProcess, text: str) -> bool:
+    return text in service.output(tail=1_000_000)

@@ -27,7 +27,7 @@ from shared.events.envelope import make_event
 from shared.http.service import service_of
 from tests.ingest.bodies import image_file, prelabels, registration
 from tests.ingest.conftest import IngestUnderTest
-from tests.kafka_helpers import eventually, read_topic
+from tests.kafka_helpers import caught_up, eventually, read_all
 from tests.service_helpers import auth, project_changed, publish
 
 pytestmark = pytest.mark.integration
@@ -293,9 +293,7 @@ async def test_idempotent_resends_conflicts_and_idempotency_keys(ingest: IngestU
     registry = EventRegistry([MEDIA_REGISTERED])
 
     async def published() -> list[Any]:
-        records = await read_topic(
-            ingest.settings.kafka_bootstrap_servers, topic, count=10_000, timeout=2
-        )
+        records = await read_all(ingest.settings.kafka_bootstrap_servers, topic)
         events = [decode(r.value, key=r.key, headers=r.headers, registry=registry) for r in records]
         return [e for e in events if e is not None and e.data.external_id == body["external_id"]]
 
@@ -423,8 +421,11 @@ async def test_status_follows_review_and_resolution_then_exports(
     assert done["resolution"]["method"] == "consensus"
     assert done["resolution"]["judgment_ids"] == ["j1", "j2"]
     assert [lbl["class_id"] for lbl in done["final_labels"]] == ["car", "person", "person"]
-    # a late lifecycle event does not move it back
+    # a late lifecycle event does not move it back: once ingest has committed past it
     await publish(ingest.settings, make_event(WORK_CREATED, unit, source="/a", tenant="acme"))
+    bootstrap = ingest.settings.kafka_bootstrap_servers
+    work = ingest.settings.topic_prefix + WORK_CREATED.topic.name
+    await eventually(lambda: caught_up(bootstrap, ingest.settings.group_id, work))
     assert (await status_is("resolved")) is not None
 
     lines = await ingest.client.get(
@@ -512,16 +513,7 @@ async def test_tenants_and_roles(ingest: IngestUnderTest) -> None:
         "/v1/media", json=registration("text"), headers=auth("client", tenant="globex")
     )
     assert refused.status_code == 422 and "unknown project" in refused.text
-    for method, path in (
-        ("POST", "/v1/media"),
-        ("POST", "/v1/media/batch"),
-        ("GET", "/v1/media"),
-        ("GET", url),
-        ("GET", "/v1/media/export?project_id=p-text"),
-    ):
-        response = await ingest.client.request(method, path, json={}, headers=auth("expert"))
-        assert response.status_code == 403, (method, path)
-    assert (await ingest.client.get(url)).status_code == 401
+    # roles and missing tokens: the generated matrix, tests/ingest/test_access.py
 
 
 async def test_concurrent_registrations_of_one_external_id_make_one_item(

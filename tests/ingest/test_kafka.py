@@ -20,7 +20,7 @@ from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
 from tests.ingest.bodies import image_file, registration
 from tests.ingest.conftest import IngestUnderTest
-from tests.kafka_helpers import eventually, produce, read_topic
+from tests.kafka_helpers import eventually, key_beside, produce, read_all, read_topic
 from tests.service_helpers import auth
 
 pytestmark = pytest.mark.integration
@@ -66,9 +66,7 @@ async def send(
 
 async def outcomes(ingest: IngestUnderTest, external_id: str) -> list[Any]:
     topic = f"{ingest.settings.topic_prefix}{MEDIA.name}"
-    records = await read_topic(
-        ingest.settings.kafka_bootstrap_servers, topic, count=100_000, timeout=2
-    )
+    records = await read_all(ingest.settings.kafka_bootstrap_servers, topic)
     found = []
     for record in records:
         event = decode(record.value, key=record.key, headers=record.headers, registry=OUTCOMES)
@@ -105,8 +103,10 @@ async def test_a_cloudevents_sdk_producer_registers_media(
     await send(
         ingest, sdk_message(body, mode=mode), sdk_message(body, mode=mode, event_id=event_id)
     )
-    marker = registration("image")
-    await send(ingest, sdk_message(marker))  # once this one is through, the re-sends were too
+    partitions = ingest.settings.topic_partitions
+    marker = registration("image", external_id=key_beside(body["external_id"], partitions))
+    # on the re-sends' partition, after them: once it is through, they were too
+    await send(ingest, sdk_message(marker))
     await eventually(lambda: outcomes(ingest, marker["external_id"]))
     assert len(await outcomes(ingest, body["external_id"])) == 1
 
@@ -143,7 +143,8 @@ async def test_bad_and_conflicting_requests_get_rejection_events(ingest: IngestU
 
     # a refused request redelivered (same event id) is not refused twice
     await send(ingest, sdk_message(bad, event_id=bad_id))
-    marker = registration("image")
+    partitions = ingest.settings.topic_partitions
+    marker = registration("image", external_id=key_beside(bad["external_id"], partitions))
     await send(ingest, sdk_message(marker))
     await eventually(lambda: outcomes(ingest, marker["external_id"]))
     assert len(await outcomes(ingest, bad["external_id"])) == 1
@@ -209,7 +210,5 @@ async def test_poison_messages_are_dead_lettered_and_later_ones_flow(
 
 async def raw_outcomes(ingest: IngestUnderTest, external_id: str) -> list[Any]:
     topic = f"{ingest.settings.topic_prefix}{MEDIA.name}"
-    records = await read_topic(
-        ingest.settings.kafka_bootstrap_servers, topic, count=100_000, timeout=2
-    )
+    records = await read_all(ingest.settings.kafka_bootstrap_servers, topic)
     return [r for r in records if json.loads(r.value)["data"].get("external_id") == external_id]

@@ -59,3 +59,60 @@ def test_the_acls_print_as_kafka_acls_commands(capsys: pytest.CaptureFixture[str
         "--allow-principal User:acme --operation Write --topic prod.quorum.media.requests.acme"
         in printed
     )
+
+
+def expected_names(rules: set[tuple[str, str, str, str]]) -> set[str]:
+    return {name for _, name, _, _ in rules}
+
+
+def test_ingest_needs_exactly_these_rules() -> None:
+    """What ingest's contracts give it: it writes quorum.media and creates it and its DLQ;
+    it reads (and creates) what it consumes, writing only their DLQs; the request topics of
+    every tenant and their DLQs share one prefix; and it reads its group."""
+    consumed = ("p.quorum.projects", "p.quorum.taxonomy", "p.quorum.work")
+    expected = {
+        ("GROUP", "quorum-ingest", "LITERAL", "READ"),
+        ("TOPIC", "p.quorum.media", "LITERAL", "CREATE"),
+        ("TOPIC", "p.quorum.media", "LITERAL", "WRITE"),
+        ("TOPIC", "p.quorum.media.dlq", "LITERAL", "CREATE"),
+        *(
+            ("TOPIC", "p.quorum.media.requests.", "PREFIXED", op)
+            for op in ("CREATE", "READ", "WRITE")
+        ),
+        *(("TOPIC", name, "LITERAL", op) for name in consumed for op in ("CREATE", "READ")),
+        *(
+            ("TOPIC", f"{name}.dlq", "LITERAL", op)
+            for name in consumed
+            for op in ("CREATE", "WRITE")
+        ),
+    }
+    acls = service_acls("ingest", prefix="p.")
+    assert {a.principal for a in acls} == {"User:ingest"}
+    assert len(acls) == len(expected)
+    assert {(a.resource, a.name, a.pattern, a.operation) for a in acls} == expected
+    unprefixed = {a.name for a in service_acls("ingest")}
+    assert {name.removeprefix("p.") for name in expected_names(expected)} == unprefixed
+    assert service_acls("ingest", principal="User:svc-7", group="g")[0] == Acl(
+        "User:svc-7", "GROUP", "g", "LITERAL", "READ"
+    )
+
+
+def test_the_printed_commands_are_every_rule_under_its_principal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--prefix", "prod.", "--tenant", "acme", "--tenant", "beta"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    expected: list[str] = []
+    for service in SERVICES:
+        expected.append(f"# {service}")
+        expected += [acl.command() for acl in service_acls(service, prefix="prod.")]
+    for tenant in ("acme", "beta"):
+        expected.append(
+            f"# client systems of tenant {tenant} (use the principal of its credentials)"
+        )
+        expected += [
+            a.command() for a in tenant_client_acls(tenant, f"User:{tenant}", prefix="prod.")
+        ]
+    assert printed == expected
+    assert main([]) == 0
+    assert "--topic quorum.media --" in capsys.readouterr().out  # no prefix by default

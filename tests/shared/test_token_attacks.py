@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends
 
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
+from shared.auth.tokens import TokenVerifier, mint_token
 from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
@@ -106,6 +107,21 @@ ATTACKS: dict[str, Callable[[], str]] = {
     "not valid yet beyond the leeway": lambda: signed(claims(nbf=int(time.time()) + 120)),
     "a tenant that is not a tenant id": lambda: signed(claims(tenant="acme/../globex")),
     "an unknown role": lambda: signed(claims(role="root")),
+    "a subject that is not an id": lambda: signed(claims(sub="two words")),
+    "a subject that is not a string": lambda: signed(claims(sub=7)),
+    "a tenant that is not a string": lambda: signed(claims(tenant=7)),
+}
+
+#: what the 401 says, where it says what to fix
+MESSAGES = {
+    "no tenant": "token has no tenant claim",
+    "a tenant that is not a string": "token has no tenant claim",
+    "expired beyond the leeway": "token expired; request a new one",
+    "a tenant that is not a tenant id": "token tenant is not a tenant id (letters, digits "
+    "and hyphens; up to 64)",
+    "an unknown role": "token role 'root' is not one of client, expert, ops, admin",
+    "a subject that is not an id": "token subject must be an id: up to 256 characters, no spaces",
+    "another audience": "invalid token: Audience doesn't match",
 }
 
 
@@ -152,8 +168,10 @@ async def _whoami(client: httpx.AsyncClient, token: str) -> httpx.Response:
 async def test_a_token_of_the_identity_provider_is_accepted(client: httpx.AsyncClient) -> None:
     within_leeway = signed(claims(exp=int(time.time()) - 10, nbf=int(time.time()) + 10))
     for token in (signed(claims()), within_leeway):
+        reached.clear()
         response = await _whoami(client, token)
         assert response.status_code == 200 and response.json() == {"tenant": "acme"}
+        assert reached == [Principal(subject="u1", tenant="acme", role=Role.ops)]
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
@@ -166,6 +184,8 @@ async def test_a_forged_or_misdirected_token_is_a_401_that_reaches_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert reached == []
+    if attack in MESSAGES:
+        assert response.json()["detail"] == MESSAGES[attack]
 
 
 async def test_a_key_id_the_jwks_does_not_have_is_a_401(tmp_path: Path) -> None:
@@ -182,4 +202,21 @@ async def test_a_key_id_the_jwks_does_not_have_is_a_401(tmp_path: Path) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         for token in (signed(claims(), kid="k2"), signed(claims(), kid=None)):
             response = await _whoami(c, token)
-            assert response.status_code == 401 and "key id" in response.json()["detail"]
+            assert response.status_code == 401
+            assert response.json()["detail"] == "token signed with an unknown key id"
+
+
+def test_without_a_configured_audience_a_token_naming_one_is_accepted() -> None:
+    """Development verifies no audience: a token that names one is not refused for it."""
+    verifier = TokenVerifier(ServiceSettings(environment="development"))
+    token = mint_token(subject="u1", tenant="acme", role="ops", extra={"aud": "some-app"})
+    assert verifier.verify(token) == Principal(subject="u1", tenant="acme", role=Role.ops)
+
+
+def test_a_minted_token_carries_its_issue_time_and_lives_an_hour() -> None:
+    token = mint_token(subject="u1", tenant="acme", role="expert")
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    minted = jwt.decode(token, options={"verify_signature": False})
+    assert minted["exp"] - minted["iat"] == 3600
+    assert abs(minted["iat"] - time.time()) < 60
+    assert (minted["sub"], minted["tenant"], minted["role"]) == ("u1", "acme", "expert")

@@ -38,8 +38,9 @@ from shared.events.envelope import make_event
 from shared.http.service import service_of
 from shared.kafka.producer import KafkaBus
 from shared.runtime import kafka_settings
-from tests.kafka_helpers import eventually, read_topic
+from tests.kafka_helpers import caught_up, eventually, read_all
 from tests.service_helpers import auth, running
+from tests.service_helpers import publish as publish_events
 
 pytestmark = pytest.mark.integration
 
@@ -209,22 +210,23 @@ async def test_stale_draft_write_is_412_and_loses_nothing(client: httpx.AsyncCli
 
 
 @pytest.mark.parametrize(
-    ("bodies", "bad", "field", "message"),
+    ("bodies", "bad", "status", "field", "message"),
     [
-        ([{"id": "a", "name": "A"}], {"id": "b", "name": "a"}, "body", "already used"),
-        ([], {"id": "b", "name": "B", "parent_id": "nope"}, "body", "unknown parent"),
-        ([{"id": "a", "name": "A"}], {"id": "a", "name": "Other"}, "body.id", "already in"),
+        ([{"id": "a", "name": "A"}], {"id": "b", "name": "a"}, 422, "body", "already used"),
+        ([], {"id": "b", "name": "B", "parent_id": "nope"}, 422, "body", "unknown parent"),
+        ([{"id": "a", "name": "A"}], {"id": "a", "name": "Other"}, 409, "body.id", "already in"),
         (
             [],
             {"name": "X", "attributes": [{"name": "size", "type": "enum"}]},
+            422,
             "body.attributes.0",
             "enum attribute needs values",
         ),
-        ([], {"name": ""}, "body.name", "at least 1"),
+        ([], {"name": ""}, 422, "body.name", "at least 1"),
     ],
 )
 async def test_bad_classes_are_rejected_with_the_field(
-    client: httpx.AsyncClient, bodies: list[Any], bad: Any, field: str, message: str
+    client: httpx.AsyncClient, bodies: list[Any], bad: Any, status: int, field: str, message: str
 ) -> None:
     oid, etag = await new_ontology(client)
     for body in bodies:
@@ -233,7 +235,7 @@ async def test_bad_classes_are_rejected_with_the_field(
         )
         assert response.status_code == 201
     response, _ = await edit(client, "POST", f"/v1/ontologies/{oid}/draft/classes", etag, bad)
-    assert response.status_code in (409, 422), response.text
+    assert response.status_code == status, response.text
     problem = response.json()
     assert any(
         e["field"].startswith(field) and message in e["message"] for e in problem["errors"]
@@ -419,15 +421,19 @@ async def test_examples_carry_forward_and_candidates_become_examples(
         submitted_at=datetime.now(UTC),
     )
     plain = judgment.model_copy(update={"judgment_id": "j-2", "flags": ["occlusion"]})
-    bus = KafkaBus(kafka_settings(settings))
-    await bus.start()
-    try:
-        for payload in (judgment, plain, judgment):  # the repeat is a redelivery
-            await bus.publish(
-                make_event(JUDGMENT_SUBMITTED, payload, source="/test", tenant="acme")
-            )
-    finally:
-        await bus.stop()
+    flagged = make_event(JUDGMENT_SUBMITTED, judgment, source="/test", tenant="acme")
+    resent = make_event(JUDGMENT_SUBMITTED, judgment, source="/test", tenant="acme")
+    # a redelivery (the same event) and a re-send (the same judgment, a new event id)
+    await publish_events(
+        settings,
+        flagged,
+        make_event(JUDGMENT_SUBMITTED, plain, source="/test", tenant="acme"),
+        flagged,
+        resent,
+    )
+    topic = settings.topic_prefix + JUDGMENT_SUBMITTED.topic.name
+    bootstrap = settings.kafka_bootstrap_servers
+    await eventually(lambda: caught_up(bootstrap, settings.group_id, topic))
 
     async def pending() -> list[Any]:
         r = await client.get(f"/v1/ontologies/{oid}/candidates?status=pending", headers=OPS)
@@ -437,9 +443,6 @@ async def test_examples_carry_forward_and_candidates_become_examples(
     assert len(candidates) == 1
     candidate = candidates[0]
     assert candidate["class_ids"] == ["truck"] and candidate["flags"] == ["edge_case", "occlusion"]
-    # experts never see candidates
-    denied = await client.get(f"/v1/ontologies/{oid}/candidates", headers=auth("expert"))
-    assert denied.status_code == 403
     accepted = await client.post(
         f"/v1/ontologies/{oid}/candidates/{candidate['candidate_id']}/accept",
         json={"polarity": "borderline"},
@@ -460,6 +463,10 @@ async def test_examples_carry_forward_and_candidates_become_examples(
         f"/v1/ontologies/{oid}/candidates/{candidate['candidate_id']}/accept", headers=OPS
     )
     assert twice.status_code == 409
+    again = await client.get(
+        f"/v1/ontologies/{oid}/versions/2/examples?class_id=truck", headers=OPS
+    )
+    assert again.json() == examples  # no second link
 
 
 async def test_impact_preview_counts_links_open_work_and_prelabels(
@@ -691,24 +698,15 @@ async def test_access_by_tenant_and_role(client: httpx.AsyncClient) -> None:
         assert response.status_code == 404, url
     listed = (await client.get("/v1/ontologies", headers=OTHER_TENANT_OPS)).json()
     assert listed["items"] == []
-    # clients and experts read published versions, never drafts, and cannot edit
+    # clients and experts read published versions, and an unpublished ontology is not theirs
+    # to see (which role may call what: the generated matrix, tests/taxonomy/test_access.py)
     for role in ("client", "expert"):
         assert (
             await client.get(f"/v1/ontologies/{oid}/versions/1", headers=auth(role))
         ).status_code == 200
         assert (
-            await client.get(f"/v1/ontologies/{oid}/draft", headers=auth(role))
-        ).status_code == 403
-        assert (
             await client.get(f"/v1/ontologies/{unpublished}", headers=auth(role))
         ).status_code == 404
-        response = await client.post("/v1/ontologies", json={"name": "x"}, headers=auth(role))
-        assert response.status_code == 403
-        response = await client.post(
-            f"/v1/ontologies/{unpublished}/draft/publish", headers={**auth(role), "If-Match": etag}
-        )
-        assert response.status_code == 403
-    assert (await client.get("/v1/ontologies")).status_code == 401
     # another tenant's ops cannot edit or publish this tenant's draft
     response = await client.post(
         f"/v1/ontologies/{unpublished}/draft/classes",
@@ -716,6 +714,8 @@ async def test_access_by_tenant_and_role(client: httpx.AsyncClient) -> None:
         headers={**OTHER_TENANT_OPS, "If-Match": etag},
     )
     assert response.status_code == 404
+    draft = (await client.get(f"/v1/ontologies/{unpublished}/draft", headers=OPS)).json()
+    assert "x" not in [c["name"] for c in draft["classes"]]  # nothing changed
 
 
 async def test_published_event_matches_the_api_version(
@@ -727,9 +727,7 @@ async def test_published_event_matches_the_api_version(
     topic = f"{settings.topic_prefix}{TAXONOMY.name}"
 
     async def published() -> VersionPublishedV1 | None:
-        for record in await read_topic(
-            settings.kafka_bootstrap_servers, topic, count=10_000, timeout=2
-        ):
+        for record in await read_all(settings.kafka_bootstrap_servers, topic):
             event = decode(record.value, key=record.key, headers=record.headers, registry=registry)
             if event is not None and event.data.ontology_id == oid:
                 return event.data  # type: ignore[no-any-return]
@@ -754,9 +752,7 @@ async def test_published_event_matches_the_api_version(
     link_registry = EventRegistry([EXAMPLE_LINKED])
 
     async def example_event() -> Any:
-        for record in await read_topic(
-            settings.kafka_bootstrap_servers, topic, count=10_000, timeout=2
-        ):
+        for record in await read_all(settings.kafka_bootstrap_servers, topic):
             event = decode(
                 record.value, key=record.key, headers=record.headers, registry=link_registry
             )
