@@ -167,7 +167,6 @@ class RegistrationPlan:
             else:  # another item claimed the content meanwhile: its owner is looked up
                 self._waiting.append(placement.index)
         self._pending = sorted(self._waiting)
-        self._waiting = []
         self.waves += 1
 
     def _settle(

@@ -56,12 +56,17 @@ def entry(external_id: str, project: str, content: str) -> Entry:
 
 
 def run(plan: RegistrationPlan, store: Store, race: list[Entry]) -> list[list[Placement]]:
-    """The handler's loop; ``race`` is registered by another caller after the first wave."""
+    """The handler's loop; ``race`` is registered by another caller after the plan looked up
+    the owners of its first wave's contents and before it inserts them (the real window)."""
     waves = []
     while not plan.done:
         plan.learn_owners({k: store.owners[k] for k in plan.unknown_owners() if k in store.owners})
         wave = plan.wave()
         waves.append(wave)
+        if len(waves) == 1:  # between the plan's look-up of owners and its insert
+            for other in race:  # a concurrent call, registering what it registers
+                owner = store.owners.get(other.content_key)
+                store.insert(other.item_id, Stored(other.checksum, other.content_key, owner))
         refused = set()
         for placement in wave:
             e = plan.entries[placement.index]
@@ -72,10 +77,6 @@ def run(plan: RegistrationPlan, store: Store, race: list[Entry]) -> list[list[Pl
         plan.settle(
             wave, refused, {i: store.items[i].checksum for i in refused if i in store.items}
         )
-        if len(waves) == 1:
-            for other in race:  # a concurrent call, registering what it registers
-                owner = store.owners.get(other.content_key)
-                store.insert(other.item_id, Stored(other.checksum, other.content_key, owner))
     return waves
 
 
@@ -164,10 +165,29 @@ def test_the_first_wave_looks_nothing_up() -> None:
     assert plan.unknown_owners() == set()
 
 
+def test_a_content_the_plan_created_is_not_looked_up_again() -> None:
+    call = [entry("a", "p1", "x"), entry("b", "p1", "x")]
+    plan = RegistrationPlan(call)
+    first = plan.wave()
+    plan.settle(first, set(), {})
+    assert plan.unknown_owners() == set()  # a owns x: the plan knows it without a round trip
+    assert plan.wave() == [Placement(1, call[0].item_id)]
+
+
+def test_a_settled_plan_gives_no_further_wave() -> None:
+    plan = RegistrationPlan([entry("a", "p1", "x")])
+    plan.settle(plan.wave(), set(), {})
+    assert plan.done
+    with pytest.raises(RuntimeError, match=r"^every registration of the plan is settled$"):
+        plan.wave()
+
+
 def test_a_plan_refuses_a_wave_beyond_its_limit() -> None:
     e = entry("a", "p1", "x")
     plan = RegistrationPlan([e])
     for _ in range(MAX_WAVES):  # content claimed by someone each time, owner never found
         plan.settle(plan.wave(), {e.item_id}, {})
-    with pytest.raises(RuntimeError, match="colliding"):
+    with pytest.raises(
+        RuntimeError, match=r"^registrations kept colliding with concurrent ones; retry$"
+    ):
         plan.wave()
