@@ -16,6 +16,7 @@ from shared.contracts.media import MEDIA, MEDIA_REGISTERED
 from shared.contracts.vocabulary import Label
 from shared.contracts.work import (
     ITEM_RESOLVED,
+    PROJECT_CHANGED,
     WORK_CREATED,
     ItemResolvedV1,
     Resolution,
@@ -599,6 +600,10 @@ async def test_two_tenants_projects_of_one_name_are_apart(ingest: IngestUnderTes
         return response.status_code == 201
 
     assert await eventually(open_for_acme)
+    # beta's change is on another key, maybe another partition: wait until both are consumed
+    projects = ingest.settings.topic_prefix + PROJECT_CHANGED.topic.name
+    bootstrap = ingest.settings.kafka_bootstrap_servers
+    await eventually(lambda: caught_up(bootstrap, ingest.settings.group_id, projects))
     store = service_of(ingest.app).get(Projects).store
     beta = await store.get("beta", "p-twin")
     acme = await store.get("acme", "p-twin")
