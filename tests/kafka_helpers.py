@@ -13,6 +13,21 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
 
+async def assigned(bootstrap: str, tps: list[TopicPartition], **options: Any) -> AIOKafkaConsumer:
+    """A started consumer, no group, assigned ``tps``. Its reset policy is ``earliest``: the
+    default (``latest``) races a ``seek_to_beginning`` just after the assignment, and can
+    leave the consumer at the end of the log."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
+    )
+    await consumer.start()
+    consumer.assign(tps)
+    return consumer
+
+
 async def read_topic(
     bootstrap: str, topic: str, *, count: int, timeout: float = 30.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
@@ -26,13 +41,9 @@ async def read_topic(
     records: list[ConsumerRecord[bytes, bytes]] = []
     if not partitions:
         return records
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer = await assigned(bootstrap, tps)
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         while len(records) < count and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
@@ -99,15 +110,8 @@ async def read_all(
     records: list[ConsumerRecord[bytes, bytes]] = []
     if not tps:
         return records
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **options,
-    )
-    await consumer.start()
+    consumer = await assigned(bootstrap, tps, **options)
     try:
-        consumer.assign(tps)
         ends = {tp: end for tp, end in (await consumer.end_offsets(tps)).items() if end}
         await consumer.seek_to_beginning(*tps)
 
@@ -143,10 +147,7 @@ async def partitions_of(bootstrap: str, topic: str, **options: Any) -> list[int]
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """The next offset of each partition of ``topic``: where a caught-up consumer commits."""
     tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
+    consumer = await assigned(bootstrap, tps)
     try:
         ends = await consumer.end_offsets(tps)
         return {tp.partition: offset for tp, offset in ends.items()}
@@ -192,11 +193,7 @@ class TopicReader:
     async def __aenter__(self) -> TopicReader:
         partitions = await eventually(lambda: partitions_of(self.bootstrap, self.topic))
         tps = [TopicPartition(self.topic, p) for p in partitions]
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-        )
-        await self._consumer.start()
-        self._consumer.assign(tps)
+        self._consumer = await assigned(self.bootstrap, tps)
         if self.from_beginning:
             await self._consumer.seek_to_beginning(*tps)
         else:

@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from shared.auth.tokens import mint_token
 from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
 from shared.events.envelope import Event, make_event
+from shared.http.app import create_service_app
 from shared.kafka.producer import KafkaBus
-from shared.runtime import kafka_settings
+from shared.runtime import Runtime, RuntimeSpec, kafka_settings
 from shared.settings import ServiceSettings
 
 
@@ -26,6 +27,21 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield client
+
+
+def app_of(
+    settings: ServiceSettings, *routers: APIRouter, runtime: Runtime | None = None
+) -> FastAPI:
+    """A service app serving ``routers`` with the shared wiring (auth, problems, limits), for
+    tests that do not run its lifespan: nothing connects."""
+    return create_service_app(
+        settings,
+        runtime=runtime or Runtime(settings),
+        spec=RuntimeSpec(),
+        title="t",
+        description="t",
+        routers=list(routers),
+    )
 
 
 def auth(role: str, tenant: str = "acme", subject: str = "user-1") -> dict[str, str]:

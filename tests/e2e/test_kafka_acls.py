@@ -5,10 +5,8 @@ topic."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +15,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import TopicAuthorizationFailedError
 from aiokafka.protocol.admin import CreateAclsRequest
 
-from deploy.local.infra import local_infra
-from deploy.local.kafka import LocalKafka
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from shared.contracts.media import MEDIA, MEDIA_REQUESTS
@@ -31,6 +27,7 @@ from tests.conftest import Endpoints
 from tests.ingest.bodies import registration
 from tests.ingest.test_kafka import sdk_message
 from tests.kafka_helpers import eventually, read_all
+from tests.own_servers import own_kafka_broker
 from tests.service_helpers import running
 
 pytestmark = pytest.mark.integration
@@ -49,28 +46,11 @@ _PATTERN = {"LITERAL": 3, "PREFIXED": 4}
 _ALLOW = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def secured_kafka(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second local broker, with SCRAM users and ACL authorization, on free ports."""
-    jars = local_infra().kafka
-    jars.install()
-    root = tmp_path_factory.mktemp("secured-kafka")
-    (root / "kafka").mkdir()
-    (root / "kafka" / "libs").symlink_to(Path(jars.libs))
-    kafka = LocalKafka(
-        root, port=_free_port(), controller_port=_free_port(), heap="384m", sasl_users=USERS
-    )
-    kafka.start(timeout=120)
-    try:
+    with own_kafka_broker(tmp_path_factory.mktemp("secured-kafka"), sasl_users=USERS) as kafka:
         yield kafka.bootstrap
-    finally:
-        kafka.stop()
 
 
 def as_user(bootstrap: str, user: str, prefix: str) -> KafkaSettings:

@@ -13,10 +13,10 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.ingest.settings import IngestSettings
-from shared.contracts.media import MEDIA, MEDIA_REGISTERED, MEDIA_REQUESTS
-from shared.events.codec import EventRegistry, decode
+from shared.contracts.media import MEDIA, MEDIA_REQUESTS
 from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
+from tests.faults.media import registered
 from tests.ingest.bodies import registration
 from tests.ingest.test_kafka import sdk_message
 from tests.kafka_helpers import TopicReader, eventually, produce
@@ -26,12 +26,10 @@ from tests.service_helpers import auth, project_changed, publish
 pytestmark = pytest.mark.integration
 
 REQUESTS = 3_000
-REGISTERED = EventRegistry([MEDIA_REGISTERED])
 
 
 def external_ids(records: list[Any]) -> set[str]:
-    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTERED) for r in records]
-    return {event.data.external_id for event in events if event is not None}
+    return {event.data.external_id for event in registered(records)}
 
 
 async def test_ingest_killed_mid_stream_stores_and_publishes_every_request_once(

@@ -14,10 +14,10 @@ import pytest_asyncio
 from deploy.local.kafka import LocalKafka
 from deploy.local.mongo import LocalMongo
 from services.ingest.settings import IngestSettings
-from shared.contracts.media import MEDIA, MEDIA_REGISTERED, MEDIA_REQUESTS
-from shared.events.codec import EventRegistry, decode
+from shared.contracts.media import MEDIA, MEDIA_REQUESTS
 from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
+from tests.faults.media import registered
 from tests.ingest.bodies import registration
 from tests.ingest.test_kafka import sdk_message
 from tests.kafka_helpers import eventually, produce, read_topic
@@ -27,7 +27,6 @@ from tests.service_helpers import auth, project_changed, publish
 pytestmark = pytest.mark.integration
 
 CLIENT = auth("client")
-REGISTERED = EventRegistry([MEDIA_REGISTERED])
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -69,8 +68,7 @@ async def published_item_ids(service: ServiceProcess, count: int) -> set[str]:
     settings = service.settings
     topic = settings.topic_prefix + MEDIA.name
     records = await read_topic(settings.kafka_bootstrap_servers, topic, count=count, timeout=90)
-    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTERED) for r in records]
-    return {event.data.item_id for event in events if event is not None}
+    return {event.data.item_id for event in registered(records)}
 
 
 async def test_a_broker_stopped_and_restarted_under_a_running_service_loses_nothing(

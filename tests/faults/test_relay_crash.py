@@ -23,9 +23,9 @@ from deploy.local.kafka import LocalKafka
 from deploy.local.mongo import LocalMongo
 from services.ingest.settings import IngestSettings
 from services.taxonomy.settings import TaxonomySettings
-from shared.contracts.media import MEDIA, MEDIA_REGISTERED
-from shared.events.codec import EventRegistry, decode
+from shared.contracts.media import MEDIA
 from tests.conftest import Endpoints
+from tests.faults.media import registered
 from tests.ingest.bodies import registration
 from tests.kafka_helpers import TopicReader, caught_up, eventually
 from tests.processes import ServiceProcess
@@ -36,12 +36,10 @@ pytestmark = pytest.mark.integration
 CLIENT = auth("client")
 BACKLOG = 2_000
 PAGE = 500  # the relay's page (OutboxRelay.batch_size)
-REGISTERED = EventRegistry([MEDIA_REGISTERED])
 
 
 def event_ids(records: list[Any]) -> list[str]:
-    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTERED) for r in records]
-    return [event.id for event in events if event is not None]
+    return [event.id for event in registered(records)]
 
 
 async def test_a_relay_killed_between_send_and_clear_is_applied_once_downstream(

@@ -21,12 +21,12 @@ from shared.auth.cli import main as token_cli
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import mint_token
-from shared.http.app import create_service_app
 from shared.http.pagination import decode_cursor, encode_cursor
 from shared.http.problems import Problem
 from shared.logging import STARTUP_S, TransientKafkaErrors, configure_logging, get_logger
-from shared.runtime import Runtime, RuntimeSpec
+from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+from tests.service_helpers import app_of
 
 router = APIRouter()
 
@@ -77,14 +77,7 @@ class StubbedReadiness(Runtime):
 
 def make_app(settings: ServiceSettings | None = None, ready: bool = True):  # type: ignore[no-untyped-def]
     settings = settings or ServiceSettings(environment="test")
-    return create_service_app(
-        settings,
-        runtime=StubbedReadiness(settings, ready),
-        spec=RuntimeSpec(),
-        title="t",
-        description="t",
-        routers=[router],
-    )
+    return app_of(settings, router, runtime=StubbedReadiness(settings, ready))
 
 
 @pytest.fixture

@@ -21,19 +21,13 @@ async def test_a_relay_stopped_as_it_is_woken_stops(world: World) -> None:
     name = f"stop-{uuid.uuid4().hex[:8]}"
     relay = OutboxRelay(world.db, ["things"], world.bus, poll_interval=5.0, name=name)
     await relay.start()
-    # idle, waiting to be woken: it has made its first pass (its gauge is set)
-    await eventually(
-        lambda: _true(
-            REGISTRY.get_sample_value(
-                "quorum_outbox_pending_events", {"relay": relay.lease.lock_id}
-            )
-            is not None
-        )
-    )
+
+    async def idle() -> bool:
+        """Waiting to be woken: it has made its first pass (its gauge is set)."""
+        labels = {"relay": relay.lease.lock_id}
+        return REGISTRY.get_sample_value("quorum_outbox_pending_events", labels) is not None
+
+    await eventually(idle)
     relay.wake()  # work arrives ...
     async with asyncio.timeout(5):  # the relay's loop would ignore the stop and run on
         await relay.stop()  # ... and the stop, in the same tick (awaited at once)
-
-
-async def _true(value: bool) -> bool:
-    return value

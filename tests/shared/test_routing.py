@@ -15,10 +15,9 @@ from pydantic import BaseModel
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import mint_token
-from shared.http.app import create_service_app
 from shared.http.routing import api_router
-from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
+from tests.service_helpers import app_of
 
 router = api_router("/v1", ["things"])
 Caller = Annotated[Principal, Depends(require_roles(Role.client))]
@@ -40,14 +39,7 @@ async def get_thing(thing_id: str, caller: Caller, cursor: str | None = None) ->
 
 def app(max_body: int = 4096):  # type: ignore[no-untyped-def]
     settings = ServiceSettings(environment="test", http_max_body_bytes=max_body)
-    return create_service_app(
-        settings,
-        runtime=Runtime(settings),
-        spec=RuntimeSpec(),
-        title="t",
-        description="t",
-        routers=[router],
-    )
+    return app_of(settings, router)
 
 
 @pytest.fixture

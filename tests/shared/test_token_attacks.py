@@ -22,9 +22,8 @@ from fastapi import APIRouter, Depends
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenVerifier, mint_token
-from shared.http.app import create_service_app
-from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
+from tests.service_helpers import app_of
 
 ISSUER, AUDIENCE, KID = "https://id.example.com/", "quorum", "k1"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -148,14 +147,7 @@ async def client(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = settings_with(tmp_path, request.param)
-    app = create_service_app(
-        settings,
-        runtime=Runtime(settings),  # its lifespan is not run: nothing connects
-        spec=RuntimeSpec(),
-        title="t",
-        description="t",
-        routers=[router],
-    )
+    app = app_of(settings, router)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c
@@ -190,14 +182,7 @@ async def test_a_forged_or_misdirected_token_is_a_401_that_reaches_nothing(
 
 async def test_a_key_id_the_jwks_does_not_have_is_a_401(tmp_path: Path) -> None:
     settings = settings_with(tmp_path, "jwks")
-    app = create_service_app(
-        settings,
-        runtime=Runtime(settings),
-        spec=RuntimeSpec(),
-        title="t",
-        description="t",
-        routers=[router],
-    )
+    app = app_of(settings, router)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         for token in (signed(claims(), kid="k2"), signed(claims(), kid=None)):
