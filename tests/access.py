@@ -8,8 +8,9 @@ endpoint added without an access rule fails. For each operation:
 * each role of the resource's tenant: 403 if the operation does not admit it, else neither
   401 nor 403 (nor a 5xx), on resources that do not exist (so nothing seeded changes);
 * each admitted role of another tenant, on the tenant's resources (the path and required
-  query parameters a service's test seeds): 404, and the tenant's resources read back
-  unchanged.
+  query parameters a service's test seeds): 404, the tenant's resources read back
+  unchanged, and nothing published: once the service's outbox holds nothing pending, every
+  topic of the deployment ends where it ended before the calls.
 
 A service's test module builds the seeds (ids of resources of tenant ``acme``) and calls
 :func:`check_operation` for each operation of :func:`operations_of`.
@@ -26,6 +27,8 @@ import httpx
 from fastapi import FastAPI
 
 from shared.auth.principal import Role
+from shared.settings import ServiceSettings
+from tests.kafka_helpers import published_offsets
 from tests.service_helpers import auth
 
 PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
@@ -78,6 +81,9 @@ class Seeds:
     #: a valid body for an operation (by ``"METHOD /path"``), so that another tenant's call
     #: reaches the resource's lookup; others get ``{}``
     bodies: dict[str, Any] = field(default_factory=dict)
+    #: the service's settings: its database's outbox and the deployment's topics are checked
+    #: unchanged by another tenant's calls
+    settings: ServiceSettings | None = None
 
 
 def _request(operation: Operation, seeds: Seeds, *, on_seeds: bool = True) -> dict[str, Any]:
@@ -143,12 +149,15 @@ async def check_operation(client: httpx.AsyncClient, operation: Operation, seeds
 
     if any(name in seeds.values for name in operation.names):
         before = await _read_back(client, seeds)
+        offsets = await published_offsets(seeds.settings) if seeds.settings else None
         for role in sorted(operation.roles):
             response = await _send(client, request, auth(role, tenant=OTHER_TENANT))
             if response.status_code != 404:
                 breaches.append(f"{role} of another tenant: {response.status_code}, not 404")
         if await _read_back(client, seeds) != before:
             breaches.append("another tenant's calls changed the tenant's resources")
+        if seeds.settings and await published_offsets(seeds.settings) != offsets:
+            breaches.append("another tenant's calls published events")
 
     elsewhere = _request(operation, seeds, on_seeds=False)
     for role in Role:

@@ -11,6 +11,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
+from pymongo import AsyncMongoClient
+
+from shared.outbox.entries import OUTBOX_OLDEST
+from shared.settings import ServiceSettings
 
 
 async def assigned(bootstrap: str, tps: list[TopicPartition], **options: Any) -> AIOKafkaConsumer:
@@ -153,6 +157,47 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
         await consumer.stop()
+
+
+async def published_offsets(settings: ServiceSettings) -> dict[tuple[str, int], int]:
+    """Where every topic of the deployment (``settings.topic_prefix``) ends, once the service's
+    outbox holds nothing pending: so every event its writes so far stored is counted. Equal
+    figures before and after some calls show that the calls published nothing."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_uri)
+    try:
+        db = client[settings.database_name]
+
+        async def nothing_pending() -> bool:
+            for name in await db.list_collection_names():
+                if await db[name].find_one({OUTBOX_OLDEST: {"$exists": True}}, {"_id": 1}):
+                    return False
+            return True
+
+        await eventually(nothing_pending)
+    finally:
+        await client.close()
+    bootstrap = settings.kafka_bootstrap_servers
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-admin")
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        described = await admin.describe_topics(topics) if topics else []
+    finally:
+        await admin.close()
+    tps = [
+        TopicPartition(d["topic"], p["partition"])
+        for d in described
+        if not d["error_code"]
+        for p in d["partitions"]
+    ]
+    if not tps:
+        return {}
+    consumer = await assigned(bootstrap, tps)
+    try:
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:

@@ -49,7 +49,11 @@ async def service(
             return response.status_code == 200
 
         await eventually(known)
-        yield client, Seeds(values={"item_id": item.item_id}, reads=[f"/v1/items/{item.item_id}"])
+        yield client, Seeds(
+            values={"item_id": item.item_id},
+            reads=[f"/v1/items/{item.item_id}"],
+            settings=settings,
+        )
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=str)

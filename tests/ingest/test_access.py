@@ -35,6 +35,7 @@ async def seeds(ingest: IngestUnderTest) -> Seeds:
             "POST /v1/media": registration("image"),
             "POST /v1/media/batch": {"items": [registration("image")]},
         },
+        settings=ingest.settings,
     )
 
 

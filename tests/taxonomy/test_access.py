@@ -70,6 +70,7 @@ async def seeds(service: tuple[httpx.AsyncClient, Any]) -> Seeds:  # noqa: F811
                 "polarity": "positive",
             },
         },
+        settings=settings,
     )
 
 
