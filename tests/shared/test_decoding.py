@@ -116,3 +116,155 @@ def test_a_valid_message_takes_the_fast_path_and_gives_the_same_event(
     fast = outcome(decode, value, b"t1")
     assert isinstance(fast, dict) and fast["data"].n == 3
     assert fast == plain
+
+
+#: Messages the fast decoder hands to the checked one, one per reason it does.
+FALLBACKS = {
+    "an extension name CloudEvents does not allow": {"Bad_Name": "x"},
+    "data in base64": {"data_base64": "e30="},
+    "a time the fast parser does not read": {"time": "yesterday"},
+    "data its contract refuses": {"data": {"thing_id": "t1", "n": "three"}},
+}
+
+
+@pytest.mark.parametrize("change", FALLBACKS.values(), ids=list(FALLBACKS))
+@pytest.mark.parametrize(
+    ("key", "tenant", "headers"),
+    [
+        (b"t2", None, HEADERS),  # a key the payload contradicts
+        (b"t1", "globex", HEADERS),  # the topic's tenant, not the one the event claims
+        (b"t1", None, [*HEADERS, ("ce_note", b"x")]),  # a binary-mode header
+        (b"t1", None, None),
+    ],
+)
+def test_a_message_the_fast_decoder_passes_on_is_checked_with_its_key_tenant_and_headers(
+    change: dict[str, Any], key: bytes, tenant: str | None, headers: Any
+) -> None:
+    attributes = {
+        "id": "e-1",
+        "source": "/test",
+        "type": THING_CHANGED.type,
+        "specversion": "1.0",
+        "time": "2024-05-01T10:00:00Z",
+        "tenant": "acme",
+        "data": {"thing_id": "t1", "n": 3},
+        **change,
+    }
+    value = json.dumps(attributes).encode()
+
+    def read(decoder: Any) -> Any:
+        try:
+            event = decoder(value, key=key, headers=headers, registry=REGISTRY, tenant=tenant)
+        except BadEvent as exc:
+            return ("bad", str(exc))
+        return event and (event.key, event.tenant, event.data, dict(event.extensions))
+
+    def step_by_step(value: bytes, **named: Any) -> Any:
+        return decode_checked(value, named["key"], named["headers"], REGISTRY, named["tenant"])
+
+    assert read(decode) == read(step_by_step)
+
+
+def _value(**changes: Any) -> bytes:
+    attributes = {
+        "id": "e-1",
+        "source": "/test",
+        "type": THING_CHANGED.type,
+        "specversion": "1.0",
+        "time": "2024-05-01T10:00:00Z",
+        "data": {"thing_id": "t1", "n": 3},
+        **changes,
+    }
+    return json.dumps({k: v for k, v in attributes.items() if v is not ...}).encode()
+
+
+NOT_CE = "not a CloudEvents 1.0 message: "
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"[1]", NOT_CE + "the value is not a JSON object"),
+        (_value(specversion="0.3"), NOT_CE + "specversion '0.3'"),
+        (_value(specversion=...), NOT_CE + "specversion None"),
+        (
+            _value(data_base64=5, data=...),
+            NOT_CE + "data_base64 must be a string and excludes data",
+        ),
+        (_value(data_base64="e30="), NOT_CE + "data_base64 must be a string and excludes data"),
+        (_value(time="yesterday"), NOT_CE + "time must be an RFC 3339 timestamp with an offset"),
+        (_value(tenant=5), "it.thing.changed.v1: tenant extension must be a string"),
+        (
+            _value(data={"thing_id": "t1", "n": "x", "fail": "maybe"}),
+            "it.thing.changed.v1: data does not match the contract: data.n: Input should be a "
+            "valid integer, unable to parse string as an integer; data.fail: Input should be a "
+            "valid boolean, unable to interpret input",
+        ),
+    ],
+)
+def test_each_refusal_says_exactly_what_is_wrong(value: bytes, reason: str) -> None:
+    for read in (decode, checked):
+        with pytest.raises(BadEvent) as caught:
+            read(value, key=None, headers=HEADERS, registry=REGISTRY)
+        assert str(caught.value) == reason
+
+
+def test_a_value_that_is_not_json_says_so_with_the_parsers_reason() -> None:
+    with pytest.raises(BadEvent) as caught:
+        decode(b"{nope", key=None, headers=HEADERS, registry=REGISTRY)
+    assert str(caught.value).startswith(NOT_CE + "the value is not JSON (")
+
+
+def test_data_in_base64_is_decoded_as_the_data() -> None:
+    value = _value(data=..., data_base64="eyJ0aGluZ19pZCI6ICJ0MSIsICJuIjogNH0=")
+    event = decode(value, key=b"t1", headers=HEADERS, registry=REGISTRY)
+    assert event is not None and (event.data.thing_id, event.data.n) == ("t1", 4)
+
+
+def test_a_key_that_is_not_utf8_is_compared_as_read_with_replacements() -> None:
+    with pytest.raises(BadEvent) as caught:
+        decode(_value(), key=b"t\xff", headers=HEADERS, registry=REGISTRY)
+    assert str(caught.value) == (
+        "it.thing.changed.v1: message key b't\\xff' does not match the payload key 't1'"
+    )
+
+
+def test_an_event_keeps_its_source_subject_topic_and_trace_context() -> None:
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    value = _value(subject="t1-subject", traceparent=trace, source="/things")
+    for read in (decode, checked):
+        event = read(value, key=b"t1", headers=HEADERS, registry=REGISTRY)
+        assert event is not None
+        assert (event.source, event.subject, event.topic, event.traceparent) == (
+            "/things",
+            "t1-subject",
+            THING_CHANGED.topic,
+            trace,
+        )
+    untraced = decode(_value(traceparent=...), key=b"t1", headers=HEADERS, registry=REGISTRY)
+    assert untraced is not None and untraced.traceparent is None
+
+
+@pytest.mark.parametrize(
+    "specs", [[THING_CHANGED], [ITEM_NOTED, THING_CHANGED]], ids=["one", "two"]
+)
+def test_every_registered_type_takes_the_fast_path(
+    specs: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = EventRegistry(specs)
+
+    def not_taken(*_: Any) -> None:
+        raise AssertionError("a valid structured event fell back to the checked path")
+
+    monkeypatch.setattr(codec, "decode_checked", not_taken)
+    event = decode(_value(), key=b"t1", headers=HEADERS, registry=registry)
+    assert event is not None and event.type == THING_CHANGED.type
+
+
+def test_a_type_registered_twice_by_another_spec_is_refused() -> None:
+    registry = EventRegistry([THING_CHANGED])
+    registry.add(THING_CHANGED)  # the same spec again: nothing changes
+    twin = type(THING_CHANGED)(**{**THING_CHANGED.__dict__})
+    with pytest.raises(ValueError, match=r"^event type it.thing.changed.v1 registered twice$"):
+        registry.add(twin)
+    assert registry.get(THING_CHANGED.type) is THING_CHANGED
