@@ -1,0 +1,121 @@
+"""An expert's rolling calibration per skill, free of I/O: the mean of their last N gold
+scores, when it benches them from a project, and what they see of it.
+
+Why the last N scores and not an exponentially weighted mean: the number is what it says
+("the mean of your last 20 gold scores"), an expert and ops can check it by hand; a bad day
+leaves it entirely after N gold units instead of fading forever; and "at least ``min_count``
+scores" means the same thing whatever the window. The cost, N scores per expert and skill,
+is small.
+
+A gold score in a project feeds the calibration of each skill the project requires
+(:func:`feed`); the expert is benched from a project when the calibration of one of its
+required skills, resting on ``min_count`` scores or more, is strictly below the project's
+floor (:func:`benched_skills`). Nothing here holds an item or unit id, so nothing an expert
+is shown from it can name a gold item.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from statistics import fmean
+
+#: Gold scores the rolling mean is over, by default.
+DEFAULT_WINDOW = 20
+#: Rolling means kept for the expert's trend, by default.
+DEFAULT_HISTORY = 100
+
+
+def _is_score(value: float) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The last ``window`` gold scores (each in [0, 1], oldest first) and the rolling mean
+    after each of the last ``history`` scores. Immutable: :meth:`add` returns a new value."""
+
+    window: int = DEFAULT_WINDOW
+    scores: tuple[float, ...] = ()
+    means: tuple[float, ...] = ()
+    history: int = DEFAULT_HISTORY
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or self.history < 1:
+            raise ValueError("the window and the history hold one score or more")
+        if len(self.scores) > self.window:
+            raise ValueError(f"at most {self.window} scores in the window")
+        if len(self.means) > self.history:
+            raise ValueError(f"at most {self.history} means in the history")
+        if not all(_is_score(s) for s in self.scores):
+            raise ValueError("gold scores are from 0 to 1")
+
+    def add(self, score: float) -> Calibration:
+        """This calibration with one more gold score (the oldest leaves a full window)."""
+        if not _is_score(score):
+            raise ValueError(f"a gold score is from 0 to 1, not {score}")
+        scores = (*self.scores, float(score))[-self.window :]
+        means = (*self.means, fmean(scores))[-self.history :]
+        return Calibration(window=self.window, scores=scores, means=means, history=self.history)
+
+    @property
+    def count(self) -> int:
+        """The scores the mean rests on: those received, up to the window."""
+        return len(self.scores)
+
+    @property
+    def mean(self) -> float | None:
+        """The mean of the scores in the window; None before the first."""
+        return fmean(self.scores) if self.scores else None
+
+
+def benched(calibration: Calibration, floor: float, min_count: int) -> bool:
+    """Whether the calibration benches the expert: resting on ``min_count`` scores or more,
+    strictly below ``floor``. ``min_count`` is from 1 to the window (a larger one could never
+    be reached, so it is refused rather than never benching)."""
+    if not 1 <= min_count <= calibration.window:
+        raise ValueError(f"min_count is from 1 to the window ({calibration.window})")
+    if not _is_score(floor):
+        raise ValueError(f"the floor is from 0 to 1, not {floor}")
+    mean = calibration.mean
+    return calibration.count >= min_count and mean is not None and mean < floor
+
+
+def trend(calibration: Calibration) -> tuple[float, ...]:
+    """What the expert sees of their own scores: the rolling mean after each of their last
+    gold scores, oldest first; no item, unit or time."""
+    return calibration.means
+
+
+def feed(
+    calibrations: Mapping[str, Calibration],
+    skills: Iterable[str],
+    score: float,
+    window: int = DEFAULT_WINDOW,
+) -> dict[str, Calibration]:
+    """The expert's calibrations after a gold score on a project requiring ``skills``: each
+    of those skills gets the score (a skill without a calibration yet starts one of
+    ``window``); the others are unchanged."""
+    updated = dict(calibrations)
+    for skill in dict.fromkeys(skills):
+        current = updated.get(skill)
+        if current is None:
+            current = Calibration(window=window)
+        updated[skill] = current.add(score)
+    return updated
+
+
+def benched_skills(
+    calibrations: Mapping[str, Calibration],
+    skills: Iterable[str],
+    floor: float,
+    min_count: int,
+) -> list[str]:
+    """The project's required ``skills`` on which the expert is benched, sorted; the expert
+    stops getting the project's work (and ops are alerted) when there is one."""
+    return sorted(
+        skill
+        for skill in set(skills)
+        if skill in calibrations and benched(calibrations[skill], floor, min_count)
+    )
