@@ -1,12 +1,15 @@
-"""Assignment: routes work to vetted experts (skeleton: receives registered media)."""
+"""Assignment: routes work to vetted experts by skill, with overlap, gold items, leases and
+adjudication."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.assignment import api, store
-from services.assignment.handlers import Assignment
+from services.assignment import api
+from services.assignment.handlers.experts import Experts
+from services.assignment.handlers.items import Items
 from services.assignment.settings import AssignmentSettings
+from services.assignment.stores import experts, items
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import PROJECTS, WORK
 from shared.http.app import create_service_app
@@ -15,19 +18,19 @@ from shared.runtime import Runtime, RuntimeSpec
 
 def create_app(settings: AssignmentSettings) -> FastAPI:
     runtime = Runtime(settings)
-    assignment = Assignment(store.AssignmentStore(runtime.db))
+    item_uses = Items(items.ItemStore(runtime.db))
     return create_service_app(
         settings,
         runtime=runtime,
         spec=RuntimeSpec(
-            indexes=store.INDEXES,
-            outbox_collections=store.OUTBOX_COLLECTIONS,
+            indexes=(*items.INDEXES, *experts.INDEXES),
+            outbox_collections=items.OUTBOX_COLLECTIONS,
             published_topics=[PROJECTS, WORK],
-            consumed={MEDIA_REGISTERED: assignment.on_media_registered},
+            consumed={MEDIA_REGISTERED: item_uses.on_media_registered},
         ),
-        use_cases=[assignment],
+        use_cases=[item_uses, Experts(experts.ExpertStore(runtime.db))],
         title="Quorum assignment",
         description="Routes review work to vetted experts by skill, with overlap, gold items, "
         "leases and adjudication.",
-        routers=[api.router],
+        routers=api.ROUTERS,
     )

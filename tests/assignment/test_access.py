@@ -49,10 +49,25 @@ async def service(
             return response.status_code == 200
 
         await eventually(known)
-        yield client, Seeds(
-            values={"item_id": item.item_id},
-            reads=[f"/v1/items/{item.item_id}"],
-            settings=settings,
+        expert = {"expert_id": "exp-acme-1", "display_name": "Ana"}
+        invited = await client.post("/v1/experts", json=expert, headers=auth("ops"))
+        assert invited.status_code == 201, invited.text
+        skill = "/v1/experts/exp-acme-1/skills/lang.ja"
+        granted = await client.put(skill, json={"level": 3, "note": "n"}, headers=auth("ops"))
+        assert granted.status_code == 200, granted.text
+        yield (
+            client,
+            Seeds(
+                values={"item_id": item.item_id, "expert_id": "exp-acme-1", "skill_id": "lang.ja"},
+                reads=[f"/v1/items/{item.item_id}", "/v1/experts/exp-acme-1"],
+                bodies={
+                    "PATCH /v1/experts/{expert_id}": {"display_name": "Eve"},
+                    "POST /v1/experts/{expert_id}/state": {"state": "vetting", "reason": "r"},
+                    "PUT /v1/experts/{expert_id}/skills/{skill_id}": {"level": 5, "note": "n"},
+                    "POST /v1/experts": {"expert_id": "exp-new", "display_name": "New"},
+                },
+                settings=settings,
+            ),
         )
 
 

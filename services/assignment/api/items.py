@@ -1,4 +1,4 @@
-"""Assignment's HTTP routes."""
+"""Items known to assignment (ops)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from services.assignment.handlers import Assignment
+from services.assignment.api.access import Staff
+from services.assignment.handlers.items import Items
 from services.assignment.models import ReviewItem
-from shared.auth.dependencies import require_roles
-from shared.auth.principal import Principal, Role
 from shared.http.problems import ProblemDetail, not_found
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -17,10 +16,7 @@ from shared.http.service import use_case
 ItemId = Annotated[str, Path(min_length=1, max_length=256)]
 router = api_router("/v1", ["items"])
 
-Staff = Annotated[Principal, Depends(require_roles(Role.ops, Role.admin))]
-
-
-AssignmentDep = Annotated[Assignment, Depends(use_case(Assignment))]
+ItemsDep = Annotated[Items, Depends(use_case(Items))]
 
 
 @router.get(
@@ -28,8 +24,8 @@ AssignmentDep = Annotated[Assignment, Depends(use_case(Assignment))]
     summary="An item known to assignment (ops)",
     responses={404: {"model": ProblemDetail}},
 )
-async def get_item(item_id: ItemId, principal: Staff, assignment: AssignmentDep) -> ReviewItem:
-    item = await assignment.get_item(principal.tenant, item_id)
+async def get_item(item_id: ItemId, principal: Staff, items: ItemsDep) -> ReviewItem:
+    item = await items.get_item(principal.tenant, item_id)
     if item is None:
         raise not_found(f"item {item_id}")
     return item

@@ -1,4 +1,4 @@
-"""Assignment's MongoDB storage."""
+"""Items known to assignment: one document per media item."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ INDEXES = (
 OUTBOX_COLLECTIONS = (ITEMS,)
 
 
-class AssignmentStore:
+class ItemStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.items = db[ITEMS]
 

@@ -1,9 +1,9 @@
-"""Assignment's use cases, called by Kafka consumers and HTTP routes."""
+"""Items known to assignment, learnt from media.registered."""
 
 from __future__ import annotations
 
 from services.assignment.models import ReviewItem, ReviewState
-from services.assignment.store import AssignmentStore
+from services.assignment.stores.items import ItemStore
 from shared.contracts.media import MediaRegisteredV1
 from shared.events.envelope import Event
 from shared.logging import get_logger
@@ -11,8 +11,8 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-class Assignment:
-    def __init__(self, store: AssignmentStore) -> None:
+class Items:
+    def __init__(self, store: ItemStore) -> None:
         self.store = store
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:

@@ -1,0 +1,8 @@
+"""Assignment's HTTP routes (thin: parse, authorise, call a use case), one router per
+aggregate."""
+
+from __future__ import annotations
+
+from services.assignment.api import experts, items
+
+ROUTERS = [experts.router, items.router]

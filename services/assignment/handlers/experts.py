@@ -1,0 +1,156 @@
+"""Experts: invited by ops, moved through vetting with an audit trail, skills attested or
+earned by qualification. An expert reads their own profile; ops manage those of their tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services.assignment.eligibility import VettingState, transition_errors
+from services.assignment.models import (
+    AttestationIn,
+    Expert,
+    ExpertIn,
+    ExpertPatch,
+    Skill,
+    SkillProof,
+    StateChange,
+    StateChangeIn,
+)
+from services.assignment.stores.experts import ExpertExists, ExpertStore
+from shared.auth.principal import Principal
+from shared.clock import Clock, now_ms
+from shared.errors import FieldError
+from shared.http.problems import Problem, not_found
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Concurrent edits of one expert are retried this many times before a 409.
+ATTEMPTS = 10
+
+
+def _conflict(detail: str, errors: list[FieldError] | None = None) -> Problem:
+    return Problem(409, "Conflict", detail, errors=errors)
+
+
+class Experts:
+    def __init__(self, store: ExpertStore, clock: Clock = now_ms) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def invite(self, principal: Principal, body: ExpertIn) -> Expert:
+        now = self.clock()
+        expert = Expert(
+            expert_id=body.expert_id,
+            tenant=principal.tenant,
+            display_name=body.display_name,
+            languages=body.languages,
+            timezone=body.timezone,
+            capacity=body.capacity,
+            skills=[],
+            state=VettingState.invited,
+            history=[
+                StateChange(
+                    from_state=None,
+                    to_state=VettingState.invited,
+                    by=principal.subject,
+                    at=now,
+                    reason="invited",
+                )
+            ],
+            revision=1,
+            created_at=now,
+        )
+        try:
+            await self.store.insert(expert)
+        except ExpertExists:
+            raise _conflict(
+                f"expert {body.expert_id} is already known: change them with PATCH",
+                [FieldError(field="body.expert_id", message="already known")],
+            ) from None
+        log.info("expert invited", expert_id=expert.expert_id)
+        return expert
+
+    async def get(self, principal: Principal, expert_id: str) -> Expert:
+        expert = await self.store.get(principal.tenant, expert_id)
+        if expert is None:
+            raise not_found(f"expert {expert_id}")
+        return expert
+
+    async def page(
+        self, principal: Principal, *, state: VettingState | None, after: str | None, limit: int
+    ) -> tuple[list[Expert], str | None]:
+        experts = await self.store.page(principal.tenant, state=state, after=after, limit=limit)
+        return experts, experts[-1].expert_id if len(experts) == limit else None
+
+    async def update(self, principal: Principal, expert_id: str, body: ExpertPatch) -> Expert:
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        return await self._change(
+            principal,
+            expert_id,
+            lambda e: Expert.model_validate({**e.model_dump(), **changes}),
+            "profile changed",
+        )
+
+    async def move(self, principal: Principal, expert_id: str, body: StateChangeIn) -> Expert:
+        def moved(expert: Expert) -> Expert:
+            errors = transition_errors(expert.state, body.state)
+            if errors:
+                raise _conflict(
+                    errors[0], [FieldError(field="body.state", message=m) for m in errors]
+                )
+            entry = StateChange(
+                from_state=expert.state,
+                to_state=body.state,
+                by=principal.subject,
+                at=self.clock(),
+                reason=body.reason,
+            )
+            return expert.model_copy(
+                update={"state": body.state, "history": [*expert.history, entry]}
+            )
+
+        return await self._change(principal, expert_id, moved, "vetting state changed")
+
+    async def attest(
+        self, principal: Principal, expert_id: str, skill_id: str, body: AttestationIn
+    ) -> Expert:
+        proof = SkillProof(
+            method="attestation", at=self.clock(), by=principal.subject, note=body.note
+        )
+        skill = Skill(skill=skill_id, level=body.level, verified=proof)
+        return await self._change(
+            principal, expert_id, lambda e: _with_skill(e, skill), "skill attested"
+        )
+
+    async def revoke(self, principal: Principal, expert_id: str, skill_id: str) -> Expert:
+        def without(expert: Expert) -> Expert:
+            if all(s.skill != skill_id for s in expert.skills):
+                raise not_found(f"skill {skill_id} of expert {expert_id}")
+            kept = [s for s in expert.skills if s.skill != skill_id]
+            return expert.model_copy(update={"skills": kept})
+
+        return await self._change(principal, expert_id, without, "skill revoked")
+
+    async def _change(
+        self,
+        principal: Principal,
+        expert_id: str,
+        change: Callable[[Expert], Expert],
+        what: str,
+    ) -> Expert:
+        """Apply ``change`` to the stored expert at the revision read; again on a concurrent
+        edit (the change is recomputed on the newer state)."""
+        for _ in range(ATTEMPTS):
+            expert = await self.get(principal, expert_id)
+            changed = change(expert)
+            if await self.store.replace(changed):
+                log.info(what, expert_id=expert_id)
+                return changed.model_copy(update={"revision": expert.revision + 1})
+        raise _conflict(f"expert {expert_id} is being changed by someone else: try again")
+
+
+def _with_skill(expert: Expert, skill: Skill) -> Expert:
+    """The expert with ``skill`` added, or replacing the entry of the same skill id."""
+    skills = [s for s in expert.skills if s.skill != skill.skill]
+    return expert.model_copy(update={"skills": sorted([*skills, skill], key=lambda s: s.skill)})
