@@ -162,9 +162,7 @@ def _check_id_free(draft: WorkingDraft, class_id: str, where: str) -> None:
         )
 
 
-def _validated(
-    draft: WorkingDraft, classes: list[ClassSnapshot], where: str
-) -> list[ClassSnapshot]:
+def _validated(classes: list[ClassSnapshot], where: str) -> list[ClassSnapshot]:
     errors = check_classes(classes)
     if errors:
         # name the field of the edited class where possible
@@ -179,16 +177,14 @@ def add_class(draft: WorkingDraft, cls: ClassSnapshot, *, id_given: bool) -> Cla
         cls = cls.model_copy(
             update={"id": new_class_id(cls.name, draft.ids() | draft.published_ids)}
         )
-    draft.classes = _validated(draft, [*draft.classes, cls], "body")
+    draft.classes = _validated([*draft.classes, cls], "body")
     return cls
 
 
 def update_class(draft: WorkingDraft, class_id: str, changes: dict[str, object]) -> ClassSnapshot:
     current = _require(draft, class_id)
     updated = ClassSnapshot.model_validate({**current.model_dump(), **changes, "id": class_id})
-    draft.classes = _validated(
-        draft, [updated if c.id == class_id else c for c in draft.classes], "body"
-    )
+    draft.classes = _validated([updated if c.id == class_id else c for c in draft.classes], "body")
     return updated
 
 
@@ -284,7 +280,7 @@ def merge(
     classes = [
         c.model_copy(update={"parent_id": target.id}) if c.parent_id in gone else c for c in classes
     ]
-    draft.classes = _validated(draft, classes, "body")
+    draft.classes = _validated(classes, "body")
     draft.lineage.append(
         MappingEntry(
             kind="merged", from_class_ids=list(sources), to_class_ids=[target.id], note=note
@@ -347,7 +343,7 @@ def split(
             new = new.model_copy(update={"id": ids.new(new.name)})
         targets.append(new)
     classes = [c for c in draft.classes if c.id != source] + targets
-    draft.classes = _validated(draft, classes, "body")
+    draft.classes = _validated(classes, "body")
     target_ids = [*into_ids, *(t.id for t in targets)]
     draft.lineage.append(
         MappingEntry(kind="split", from_class_ids=[source], to_class_ids=target_ids, note=note)

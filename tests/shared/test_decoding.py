@@ -4,16 +4,22 @@ for a type the consumer does not handle."""
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.events import codec
-from shared.events.codec import BadEvent, EventRegistry, decode, decode_checked
-from tests.shared.bus_world import ITEM_NOTED, THING_CHANGED
+from shared.events.codec import BadEvent, EventRegistry, decode, decode_checked, encode
+from shared.events.envelope import make_event
+from tests.shared.bus_world import ITEM_NOTED, THING_CHANGED, ThingChanged
 
 REGISTRY = EventRegistry([THING_CHANGED, ITEM_NOTED])
 HEADERS = [("content-type", b"application/cloudevents+json")]
@@ -118,51 +124,63 @@ def test_a_valid_message_takes_the_fast_path_and_gives_the_same_event(
     assert fast == plain
 
 
-#: Messages the fast decoder hands to the checked one, one per reason it does.
-FALLBACKS = {
-    "an extension name CloudEvents does not allow": {"Bad_Name": "x"},
-    "data in base64": {"data_base64": "e30="},
-    "a time the fast parser does not read": {"time": "yesterday"},
-    "data its contract refuses": {"data": {"thing_id": "t1", "n": "three"}},
-}
+def _binary(key: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A valid event in binary content mode (written by the CloudEvents SDK)."""
+    ce = CloudEvent(
+        {"id": "e-1", "source": "/test", "type": THING_CHANGED.type, "tenant": "acme"},
+        {"thing_id": "t1", "n": 3},
+    )
+    message = ce_kafka.to_binary(ce, JSONFormat())
+    return message.value, list(message.headers.items())
 
 
-@pytest.mark.parametrize("change", FALLBACKS.values(), ids=list(FALLBACKS))
-@pytest.mark.parametrize(
-    ("key", "tenant", "headers"),
-    [
-        (b"t2", None, HEADERS),  # a key the payload contradicts
-        (b"t1", "globex", HEADERS),  # the topic's tenant, not the one the event claims
-        (b"t1", None, [*HEADERS, ("ce_note", b"x")]),  # a binary-mode header
-        (b"t1", None, None),
-    ],
-)
-def test_a_message_the_fast_decoder_passes_on_is_checked_with_its_key_tenant_and_headers(
-    change: dict[str, Any], key: bytes, tenant: str | None, headers: Any
-) -> None:
+def _base64() -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A valid structured event whose data is in ``data_base64``."""
+    encoded = base64.b64encode(json.dumps({"thing_id": "t1", "n": 3}).encode()).decode()
     attributes = {
         "id": "e-1",
         "source": "/test",
         "type": THING_CHANGED.type,
         "specversion": "1.0",
-        "time": "2024-05-01T10:00:00Z",
         "tenant": "acme",
-        "data": {"thing_id": "t1", "n": 3},
-        **change,
+        "data_base64": encoded,
     }
-    value = json.dumps(attributes).encode()
+    return json.dumps(attributes).encode(), HEADERS
+
+
+#: Valid messages the fast decoder hands to the checked one, one per reason it does.
+FALLBACKS = {"binary content mode": _binary, "data in base64": lambda _key: _base64()}
+
+
+@pytest.mark.parametrize("make", FALLBACKS.values(), ids=list(FALLBACKS))
+@pytest.mark.parametrize(
+    ("key", "tenant"),
+    [
+        (b"t1", None),
+        (b"t2", None),  # a key the payload contradicts
+        (b"t1", "globex"),  # the topic's tenant, not the one the event claims
+        (b"t1", "acme"),
+    ],
+)
+def test_a_message_the_fast_decoder_passes_on_is_checked_with_its_key_and_tenant(
+    make: Any, key: bytes, tenant: str | None
+) -> None:
+    value, headers = make(key)
 
     def read(decoder: Any) -> Any:
         try:
             event = decoder(value, key=key, headers=headers, registry=REGISTRY, tenant=tenant)
         except BadEvent as exc:
             return ("bad", str(exc))
-        return event and (event.key, event.tenant, event.data, dict(event.extensions))
+        return event and (event.key, event.tenant, event.data, event.id)
 
     def step_by_step(value: bytes, **named: Any) -> Any:
         return decode_checked(value, named["key"], named["headers"], REGISTRY, named["tenant"])
 
-    assert read(decode) == read(step_by_step)
+    fast, checked_ = read(decode), read(step_by_step)
+    assert fast == checked_
+    accepted = key == b"t1" and tenant != "globex"
+    assert (fast[0] != "bad") == accepted, fast
 
 
 def _value(**changes: Any) -> bytes:
@@ -268,3 +286,35 @@ def test_a_type_registered_twice_by_another_spec_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^event type it.thing.changed.v1 registered twice$"):
         registry.add(twin)
     assert registry.get(THING_CHANGED.type) is THING_CHANGED
+
+
+def test_an_encoded_event_says_its_data_is_json_and_keeps_its_instant() -> None:
+    berlin = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    naive = datetime(2024, 5, 1, 10, 0)
+    for moment, instant in [(berlin, "2024-05-01T12:00:00+02:00"), (naive, "2024-05-01T10:00:00Z")]:
+        event = make_event(
+            THING_CHANGED, ThingChanged(thing_id="t1", n=1), source="/t", tenant=None, time=moment
+        )
+        _, value, _ = encode(event)
+        attributes = json.loads(value)
+        assert attributes["datacontenttype"] == "application/json"
+        decoded = decode(value, key=b"t1", headers=HEADERS, registry=REGISTRY)
+        assert decoded is not None
+        assert decoded.time == datetime.fromisoformat(instant)
+        assert decoded.time.utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"time": 5}, NOT_CE + "time must be an RFC 3339 timestamp with an offset"),
+        ({"data": 5}, "it.thing.changed.v1: data must be a JSON object"),
+    ],
+)
+def test_a_time_or_data_of_the_wrong_type_is_refused_by_name(
+    changes: dict[str, Any], reason: str
+) -> None:
+    for read in (decode, checked):
+        with pytest.raises(BadEvent) as caught:
+            read(_value(**changes), key=None, headers=HEADERS, registry=REGISTRY)
+        assert str(caught.value) == reason

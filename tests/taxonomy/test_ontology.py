@@ -377,3 +377,71 @@ def test_a_diff_reports_each_kind_of_change_with_its_note() -> None:
     ]
     back = ontology.diff(after, [*after[:3], cls("cat", "Cat"), *after[4:]])
     assert [(e.kind, e.from_class_ids) for e in back] == [("reactivated", ["cat"])]
+
+
+def test_the_content_hash_of_a_version_never_changes_across_releases() -> None:
+    # published in version_published events and stored with each version: a change of the
+    # canonical form (key order, separators, escaping, the prefix) would make every stored
+    # hash disagree with the classes it was computed from
+    classes = [ClassSnapshot(id="b", name="Bär", synonyms=["ours"]), cls("a", "Auto")]
+    expected = "sha256:65ad8dbb2275a9cb9e76b8135b3b8a04ecea40b8e1a0e359ea432b34b732b0f2"
+    assert ontology.content_hash(classes) == expected
+    assert ontology.content_hash(list(reversed(classes))) == expected
+
+
+def test_every_unknown_parent_is_named_after_classes_without_one() -> None:
+    classes = [cls("a"), cls("b", parent="x"), cls("c"), cls("d", parent="y")]
+    assert ontology.check_classes(classes) == [
+        FieldError(field="classes.1.parent_id", message="unknown parent 'x'"),
+        FieldError(field="classes.3.parent_id", message="unknown parent 'y'"),
+    ]
+
+
+def test_a_slug_is_lower_case_dashes_at_most_48_characters_or_class() -> None:
+    assert ontology.slug("  Traffic Light!! ") == "traffic-light"
+    assert ontology.slug("x" * 60) == "x" * 48
+    assert ontology.slug("!!!") == "class"
+
+
+def test_a_merge_whose_result_breaks_a_rule_is_refused_on_the_body() -> None:
+    d = draft(cls("a"), cls("b"), cls("c", "Car"))
+    with pytest.raises(Invalid) as caught:
+        ontology.merge(d, ["a", "b"], into_id=None, into_new=cls("x", "car"))
+    assert refusal(caught) == (422, [("body", "name 'car' is already used by class 'c'")])
+    assert d.ids() == {"a", "b", "c"}
+
+
+def test_a_new_merge_target_never_takes_the_id_of_a_class_removed_earlier() -> None:
+    d = draft(cls("a"), cls("b"), published={"car"})
+    target = ontology.merge(d, ["a", "b"], into_id=None, into_new=cls("x", "Car"))
+    assert target.id == "car-2"
+
+
+def test_a_split_records_its_note() -> None:
+    d = draft(cls("a"), cls("b"), cls("c"))
+    ontology.split(d, "a", into_ids=["b", "c"], into_new=[], note="by colour")
+    assert lineage(d) == [("split", ["a"], ["b", "c"], "by colour")]
+
+
+def test_a_merge_retargets_only_the_classes_merged_away() -> None:
+    d = draft(cls("a"), cls("b"), cls("c"))
+    d.lineage = [MappingEntry(kind="split", from_class_ids=["x"], to_class_ids=["a", "b"])]
+    ontology.merge(d, ["a"], into_id="c", into_new=None)
+    assert d.lineage[0].to_class_ids == ["c", "b"]
+
+
+def test_a_diff_skips_declared_changes_it_cannot_place_and_keeps_reading() -> None:
+    before = [cls("a"), cls("b"), cls("keep")]
+    after = [cls("new"), cls("ab"), cls("keep", "Kept")]
+    declared = [
+        MappingEntry(kind="merged", from_class_ids=["zz"], to_class_ids=["ab"]),
+        MappingEntry(kind="merged", from_class_ids=["a", "b", "zz"], to_class_ids=["ab"]),
+    ]
+    changes = [
+        (e.kind, e.from_class_ids, e.to_class_ids) for e in ontology.diff(before, after, declared)
+    ]
+    assert changes == [
+        ("merged", ["a", "b"], ["ab"]),
+        ("added", [], ["new"]),
+        ("renamed", ["keep"], ["keep"]),
+    ]
