@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from services.assignment import api
 from services.assignment.handlers.experts import Experts
 from services.assignment.handlers.items import Items
+from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
-from services.assignment.stores import experts, items
+from services.assignment.stores import experts, items, rubrics
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import PROJECTS, WORK
 from shared.http.app import create_service_app
@@ -23,12 +24,16 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
         settings,
         runtime=runtime,
         spec=RuntimeSpec(
-            indexes=(*items.INDEXES, *experts.INDEXES),
+            indexes=(*items.INDEXES, *experts.INDEXES, *rubrics.INDEXES),
             outbox_collections=items.OUTBOX_COLLECTIONS,
             published_topics=[PROJECTS, WORK],
             consumed={MEDIA_REGISTERED: item_uses.on_media_registered},
         ),
-        use_cases=[item_uses, Experts(experts.ExpertStore(runtime.db))],
+        use_cases=[
+            item_uses,
+            Experts(experts.ExpertStore(runtime.db)),
+            Rubrics(rubrics.RubricStore(runtime.db)),
+        ],
         title="Quorum assignment",
         description="Routes review work to vetted experts by skill, with overlap, gold items, "
         "leases and adjudication.",

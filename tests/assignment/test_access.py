@@ -65,6 +65,7 @@ async def service(
                     "POST /v1/experts/{expert_id}/state": {"state": "vetting", "reason": "r"},
                     "PUT /v1/experts/{expert_id}/skills/{skill_id}": {"level": 5, "note": "n"},
                     "POST /v1/experts": {"expert_id": "exp-new", "display_name": "New"},
+                "POST /v1/rubrics/{rubric_id}/versions": {"definition": {"name": "n"}},
                 },
                 settings=settings,
             ),

@@ -3,6 +3,6 @@ aggregate."""
 
 from __future__ import annotations
 
-from services.assignment.api import experts, items
+from services.assignment.api import experts, items, rubrics
 
-ROUTERS = [experts.router, items.router]
+ROUTERS = [experts.router, rubrics.router, items.router]

@@ -10,7 +10,7 @@ from fastapi import Depends, Path, Query, Response, status
 from services.assignment.api.access import ExpertCaller, Staff
 from services.assignment.eligibility import VettingState
 from services.assignment.handlers.experts import Experts
-from services.assignment.models import (
+from services.assignment.models.experts import (
     AttestationIn,
     Expert,
     ExpertIn,

@@ -8,7 +8,7 @@ from fastapi import Depends, Path
 
 from services.assignment.api.access import Staff
 from services.assignment.handlers.items import Items
-from services.assignment.models import ReviewItem
+from services.assignment.models.items import ReviewItem
 from shared.http.problems import ProblemDetail, not_found
 from shared.http.routing import api_router
 from shared.http.service import use_case

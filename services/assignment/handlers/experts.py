@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.assignment.eligibility import VettingState, transition_errors
-from services.assignment.models import (
+from services.assignment.models.experts import (
     AttestationIn,
     Expert,
     ExpertIn,

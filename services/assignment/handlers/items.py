@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.assignment.models import ReviewItem, ReviewState
+from services.assignment.models.items import ReviewItem, ReviewState
 from services.assignment.stores.items import ItemStore
 from shared.contracts.media import MediaRegisteredV1
 from shared.events.envelope import Event

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.eligibility import VettingState
-from services.assignment.models import Expert
+from services.assignment.models.experts import Expert
 from shared.mongo import CollectionIndexes
 
 EXPERTS = "experts"

@@ -7,7 +7,7 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.assignment.models import ReviewItem
+from services.assignment.models.items import ReviewItem
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX
 

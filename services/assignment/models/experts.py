@@ -1,16 +1,15 @@
-"""Assignment's domain and API models."""
+"""Experts: profile, skills with their proofs, capacity, vetting state and audit trail."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from services.assignment.eligibility import MAX_LEVEL, MIN_LEVEL, VettingState, skill_id_errors
-from shared.contracts.vocabulary import Id, Modality
+from shared.contracts.vocabulary import Id
 
 #: An expert's id is the ``sub`` of their tokens.
 ExpertId = Id
@@ -126,20 +125,3 @@ class AttestationIn(BaseModel):
 
     level: Level
     note: Reason
-
-
-class ReviewState(StrEnum):
-    pending = "pending"
-    in_review = "in_review"
-    resolved = "resolved"
-
-
-class ReviewItem(BaseModel):
-    """A media item known to assignment, waiting for or under review."""
-
-    item_id: str
-    tenant: str
-    project_id: str
-    modality: Modality
-    state: ReviewState
-    registered_at: datetime
