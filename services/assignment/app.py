@@ -8,9 +8,10 @@ from fastapi import FastAPI
 from services.assignment import api
 from services.assignment.handlers.experts import Experts
 from services.assignment.handlers.items import Items
+from services.assignment.handlers.projects import Projects
 from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
-from services.assignment.stores import experts, items, rubrics
+from services.assignment.stores import experts, items, projects, rubrics
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import PROJECTS, WORK
 from shared.http.app import create_service_app
@@ -20,19 +21,21 @@ from shared.runtime import Runtime, RuntimeSpec
 def create_app(settings: AssignmentSettings) -> FastAPI:
     runtime = Runtime(settings)
     item_uses = Items(items.ItemStore(runtime.db))
+    rubric_store = rubrics.RubricStore(runtime.db)
     return create_service_app(
         settings,
         runtime=runtime,
         spec=RuntimeSpec(
-            indexes=(*items.INDEXES, *experts.INDEXES, *rubrics.INDEXES),
-            outbox_collections=items.OUTBOX_COLLECTIONS,
+            indexes=(*items.INDEXES, *experts.INDEXES, *rubrics.INDEXES, *projects.INDEXES),
+            outbox_collections=(*items.OUTBOX_COLLECTIONS, *projects.OUTBOX_COLLECTIONS),
             published_topics=[PROJECTS, WORK],
             consumed={MEDIA_REGISTERED: item_uses.on_media_registered},
         ),
         use_cases=[
             item_uses,
             Experts(experts.ExpertStore(runtime.db)),
-            Rubrics(rubrics.RubricStore(runtime.db)),
+            Rubrics(rubric_store),
+            Projects(projects.ProjectStore(runtime.db, runtime.outbox), rubric_store),
         ],
         title="Quorum assignment",
         description="Routes review work to vetted experts by skill, with overlap, gold items, "

@@ -52,9 +52,38 @@ class RubricDimension(Contract):
 
 class AdjudicationPolicy(Contract):
     min_agreement: float = Field(
-        0.67, ge=0, le=1, description="share of judgments that must agree to resolve by consensus"
+        2 / 3, ge=0, le=1, description="share of judgments that must agree to resolve by consensus"
     )
     adjudicator_skill: Name | None = None
+    max_rating_spread: int = Field(
+        1, ge=0, le=1_000, description="largest spread of a dimension's ratings that agrees"
+    )
+    iou_threshold: float = Field(0.5, ge=0, le=1, description="boxes and polygons that match")
+    onset_tolerance_s: float = Field(0.5, ge=0, le=3_600, description="time segments that match")
+    offset_tolerance_s: float = Field(0.5, ge=0, le=3_600)
+    escalate_flags: list[Name] = Field(
+        default_factory=list, max_length=50, description="flags that always go to adjudication"
+    )
+    audit_rate: float = Field(
+        0.0, ge=0, le=1, description="share of consensus-resolved items adjudicated anyway"
+    )
+    adjudicator_min_level: int = Field(4, ge=1, le=5)
+
+
+class OverlapSpec(Contract):
+    """How many distinct experts judge an item: ``k``; an agreement sample (``iaa_share`` of
+    items) gets ``k_iaa``; with ``dynamic``, a disagreement adds one at a time up to ``k_max``."""
+
+    k: int = Field(1, ge=1, le=50)
+    iaa_share: float = Field(0.0, ge=0, le=1)
+    k_iaa: int = Field(1, ge=1, le=50)
+    dynamic: bool = False
+    k_max: int = Field(1, ge=1, le=50)
+
+
+class RubricRef(Contract):
+    rubric_id: Id
+    version: Count = Field(ge=1)
 
 
 class ProjectChangedV1(Contract):
@@ -71,6 +100,15 @@ class ProjectChangedV1(Contract):
     status: ProjectStatus
     revision: Count = Field(ge=1, description="increases with every change")
     changed_at: datetime
+    # added compatibly: absent from events published before them
+    rubric_ref: RubricRef | None = Field(None, description="the rubric version new units use")
+    skill_levels: dict[Name, int] = Field(
+        default_factory=dict, max_length=100, description="required skill -> minimum level"
+    )
+    overlap_policy: OverlapSpec | None = None
+    lease_ttl_s: int = Field(1_800, ge=30, le=7 * 86_400)
+    priority_weight: float = Field(1.0, gt=0, le=1_000)
+    due_at: datetime | None = None
 
 
 class WorkKind(StrEnum):

@@ -3,6 +3,6 @@ aggregate."""
 
 from __future__ import annotations
 
-from services.assignment.api import experts, items, rubrics
+from services.assignment.api import experts, items, projects, rubrics
 
-ROUTERS = [experts.router, rubrics.router, items.router]
+ROUTERS = [experts.router, rubrics.router, projects.router, items.router]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.assignment.eligibility import VettingState, transition_errors
+from services.assignment.handlers.revisions import change_at_revision
 from services.assignment.models.experts import (
     AttestationIn,
     Expert,
@@ -24,9 +25,6 @@ from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-#: Concurrent edits of one expert are retried this many times before a 409.
-ATTEMPTS = 10
 
 
 def _conflict(detail: str, errors: list[FieldError] | None = None) -> Problem:
@@ -139,15 +137,16 @@ class Experts:
         change: Callable[[Expert], Expert],
         what: str,
     ) -> Expert:
-        """Apply ``change`` to the stored expert at the revision read; again on a concurrent
-        edit (the change is recomputed on the newer state)."""
-        for _ in range(ATTEMPTS):
-            expert = await self.get(principal, expert_id)
-            changed = change(expert)
-            if await self.store.replace(changed):
-                log.info(what, expert_id=expert_id)
-                return changed.model_copy(update={"revision": expert.revision + 1})
-        raise _conflict(f"expert {expert_id} is being changed by someone else: try again")
+        """Apply ``change`` to the stored expert at the revision read (the store writes it as
+        the next revision); again on a concurrent edit."""
+        changed = await change_at_revision(
+            lambda: self.get(principal, expert_id),
+            change,
+            self.store.replace,
+            f"expert {expert_id}",
+        )
+        log.info(what, expert_id=expert_id)
+        return changed.model_copy(update={"revision": changed.revision + 1})
 
 
 def _with_skill(expert: Expert, skill: Skill) -> Expert:
