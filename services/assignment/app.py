@@ -9,9 +9,10 @@ from services.assignment import api
 from services.assignment.handlers.experts import Experts
 from services.assignment.handlers.items import Items
 from services.assignment.handlers.projects import Projects
+from services.assignment.handlers.rosters import Rosters
 from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
-from services.assignment.stores import experts, items, projects, rubrics
+from services.assignment.stores import experts, items, projects, rosters, rubrics
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import PROJECTS, WORK
 from shared.http.app import create_service_app
@@ -20,22 +21,31 @@ from shared.runtime import Runtime, RuntimeSpec
 
 def create_app(settings: AssignmentSettings) -> FastAPI:
     runtime = Runtime(settings)
-    item_uses = Items(items.ItemStore(runtime.db))
+    expert_store = experts.ExpertStore(runtime.db)
     rubric_store = rubrics.RubricStore(runtime.db)
+    project_store = projects.ProjectStore(runtime.db, runtime.outbox)
+    item_uses = Items(items.ItemStore(runtime.db))
     return create_service_app(
         settings,
         runtime=runtime,
         spec=RuntimeSpec(
-            indexes=(*items.INDEXES, *experts.INDEXES, *rubrics.INDEXES, *projects.INDEXES),
+            indexes=(
+                *items.INDEXES,
+                *experts.INDEXES,
+                *rubrics.INDEXES,
+                *projects.INDEXES,
+                *rosters.INDEXES,
+            ),
             outbox_collections=(*items.OUTBOX_COLLECTIONS, *projects.OUTBOX_COLLECTIONS),
             published_topics=[PROJECTS, WORK],
             consumed={MEDIA_REGISTERED: item_uses.on_media_registered},
         ),
         use_cases=[
             item_uses,
-            Experts(experts.ExpertStore(runtime.db)),
+            Experts(expert_store),
             Rubrics(rubric_store),
-            Projects(projects.ProjectStore(runtime.db, runtime.outbox), rubric_store),
+            Projects(project_store, rubric_store),
+            Rosters(rosters.RosterStore(runtime.db), project_store, expert_store),
         ],
         title="Quorum assignment",
         description="Routes review work to vetted experts by skill, with overlap, gold items, "

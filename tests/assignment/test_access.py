@@ -68,6 +68,7 @@ async def service(
                     "POST /v1/rubrics/{rubric_id}/versions": {"definition": {"name": "n"}},
                     "PATCH /v1/projects/{project_id}": {"name": "Q"},
                     "POST /v1/projects/{project_id}/status": {"status": "active"},
+                    "POST /v1/projects/{project_id}/invitations": {"expert_id": "exp-acme-1"},
                 },
                 settings=settings,
             ),

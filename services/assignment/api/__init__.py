@@ -3,6 +3,6 @@ aggregate."""
 
 from __future__ import annotations
 
-from services.assignment.api import experts, items, projects, rubrics
+from services.assignment.api import experts, items, projects, rosters, rubrics
 
-ROUTERS = [experts.router, rubrics.router, projects.router, items.router]
+ROUTERS = [experts.router, rubrics.router, projects.router, rosters.router, items.router]

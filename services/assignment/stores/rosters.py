@@ -1,0 +1,115 @@
+"""Invitations: one document per (project, expert), ``_id`` ``<tenant>/<project>/<expert>``;
+each answer is written only from the state it answers (a conditional update)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.assignment.models.rosters import Invitation, InvitationState
+from shared.mongo import CollectionIndexes
+
+INVITATIONS = "invitations"
+
+INDEXES = (
+    CollectionIndexes(
+        INVITATIONS,
+        (
+            IndexModel(
+                [("tenant", ASCENDING), ("expert_id", ASCENDING), ("state", ASCENDING)],
+                name="tenant_expert_state",
+            ),
+            IndexModel(
+                [("tenant", ASCENDING), ("project_id", ASCENDING), ("expert_id", ASCENDING)],
+                name="tenant_project_expert",
+            ),
+        ),
+    ),
+)
+
+
+def _key(tenant: str, project_id: str, expert_id: str) -> str:
+    return f"{tenant}/{project_id}/{expert_id}"
+
+
+def _invitation(doc: dict[str, Any]) -> Invitation:
+    return Invitation.model_validate({k: v for k, v in doc.items() if k not in ("_id", "tenant")})
+
+
+class RosterStore:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.invitations = db[INVITATIONS]
+
+    async def invite(
+        self, tenant: str, project_id: str, expert_id: str, *, by: str, at: datetime
+    ) -> Invitation | None:
+        """A new invitation, or one answered before (declined, removed) made anew; None when
+        the expert is invited or on the roster already."""
+        doc = {
+            "tenant": tenant,
+            "project_id": project_id,
+            "expert_id": expert_id,
+            "state": InvitationState.invited.value,
+            "invited_by": by,
+            "invited_at": at,
+            "answered_at": None,
+        }
+        key = _key(tenant, project_id, expert_id)
+        current = await self.invitations.find_one({"_id": key})
+        if current is None:
+            try:
+                await self.invitations.insert_one({"_id": key, **doc})
+            except DuplicateKeyError:  # a concurrent invitation came first
+                return None
+            return _invitation(doc)
+        if current["state"] in (InvitationState.invited, InvitationState.accepted):
+            return None
+        result = await self.invitations.update_one(
+            {"_id": key, "state": current["state"]}, {"$set": doc}
+        )
+        return _invitation(doc) if result.modified_count == 1 else None
+
+    async def answer(
+        self,
+        tenant: str,
+        project_id: str,
+        expert_id: str,
+        *,
+        from_states: Collection[InvitationState],
+        to: InvitationState,
+        at: datetime,
+    ) -> Invitation | None:
+        """Move the invitation from one of ``from_states`` to ``to``; None if it is in none."""
+        doc = await self.invitations.find_one_and_update(
+            {
+                "_id": _key(tenant, project_id, expert_id),
+                "state": {"$in": [s.value for s in from_states]},
+            },
+            {"$set": {"state": to.value, "answered_at": at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _invitation(doc) if doc else None
+
+    async def get(self, tenant: str, project_id: str, expert_id: str) -> Invitation | None:
+        doc = await self.invitations.find_one({"_id": _key(tenant, project_id, expert_id)})
+        return _invitation(doc) if doc else None
+
+    async def of_project(self, tenant: str, project_id: str) -> list[Invitation]:
+        cursor = self.invitations.find({"tenant": tenant, "project_id": project_id}).sort(
+            "expert_id", ASCENDING
+        )
+        return [_invitation(doc) async for doc in cursor]
+
+    async def of_expert(
+        self, tenant: str, expert_id: str, state: InvitationState | None = None
+    ) -> list[Invitation]:
+        query: dict[str, Any] = {"tenant": tenant, "expert_id": expert_id}
+        if state is not None:
+            query["state"] = state.value
+        cursor = self.invitations.find(query).sort("project_id", ASCENDING)
+        return [_invitation(doc) async for doc in cursor]
