@@ -8,7 +8,8 @@ in one process.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,9 @@ class RuntimeSpec:
     consumed_in_batches: Mapping[EventSpec[Any], BatchHandler] = field(default_factory=dict)
     #: consumed types whose handlers are idempotent by construction: no inbox for them
     consumed_without_inbox: Sequence[EventSpec[Any]] = ()
+    #: loops that run while the service does (started last, cancelled first); each handles
+    #: its own errors, so an outage does not end it
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
 
 
 def kafka_settings(settings: ServiceSettings) -> KafkaSettings:
@@ -60,6 +64,7 @@ class Runtime:
         self.outbox = Outbox()
         self.relay: OutboxRelay | None = None
         self.consumer: ConsumerRunner | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     async def start(self, spec: RuntimeSpec) -> None:
         """Indexes, topics, producer, relay, then consumers (so handlers can publish)."""
@@ -96,6 +101,10 @@ class Runtime:
                 without_inbox=spec.consumed_without_inbox,
             )
             await self.consumer.start()
+        self._background = [
+            asyncio.create_task(loop(), name=getattr(loop, "__qualname__", "background"))
+            for loop in spec.background
+        ]
         log.info("runtime started", settings=self.settings.safe_dump())
         if (
             self.settings.environment is Environment.production
@@ -108,6 +117,10 @@ class Runtime:
             )
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background = []
         if self.consumer is not None:
             await self.consumer.stop()
         if self.relay is not None:

@@ -7,12 +7,14 @@ from fastapi import FastAPI
 
 from services.assignment import api
 from services.assignment.handlers.experts import Experts
+from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.items import Items
+from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.projects import Projects
 from services.assignment.handlers.rosters import Rosters
 from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
-from services.assignment.stores import experts, items, projects, rosters, rubrics
+from services.assignment.stores import experts, items, leases, projects, rosters, rubrics
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import PROJECTS, WORK
 from shared.http.app import create_service_app
@@ -24,7 +26,13 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
     expert_store = experts.ExpertStore(runtime.db)
     rubric_store = rubrics.RubricStore(runtime.db)
     project_store = projects.ProjectStore(runtime.db, runtime.outbox)
-    item_uses = Items(items.ItemStore(runtime.db))
+    roster_store = rosters.RosterStore(runtime.db)
+    item_store = items.ItemStore(runtime.db, runtime.outbox)
+    lease_store = leases.LeaseStore(runtime.db)
+    item_uses = Items(item_store, project_store)
+    lease_uses = Leases(
+        lease_store, item_store, project_store, sweep_interval_s=settings.lease_sweep_interval_s
+    )
     return create_service_app(
         settings,
         runtime=runtime,
@@ -35,17 +43,29 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 *rubrics.INDEXES,
                 *projects.INDEXES,
                 *rosters.INDEXES,
+                *leases.INDEXES,
             ),
             outbox_collections=(*items.OUTBOX_COLLECTIONS, *projects.OUTBOX_COLLECTIONS),
             published_topics=[PROJECTS, WORK],
             consumed={MEDIA_REGISTERED: item_uses.on_media_registered},
+            background=[lease_uses.run_expiry],
         ),
         use_cases=[
             item_uses,
             Experts(expert_store),
             Rubrics(rubric_store),
             Projects(project_store, rubric_store),
-            Rosters(rosters.RosterStore(runtime.db), project_store, expert_store),
+            Rosters(roster_store, project_store, expert_store),
+            Handout(
+                item_store,
+                lease_store,
+                expert_store,
+                project_store,
+                roster_store,
+                rubric_store,
+                page=settings.handout_candidates,
+            ),
+            lease_uses,
         ],
         title="Quorum assignment",
         description="Routes review work to vetted experts by skill, with overlap, gold items, "

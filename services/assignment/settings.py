@@ -15,3 +15,9 @@ class AssignmentSettings(ServiceSettings):
     service_name: ClassVar[str] = "assignment"
 
     port: int = Field(8002, ge=1, le=65535)
+    lease_sweep_interval_s: float = Field(
+        1.0, gt=0, le=60, description="how often expired leases are returned to the pool"
+    )
+    handout_candidates: int = Field(
+        200, ge=1, le=10_000, description="candidate items each replica keeps warm per project"
+    )

@@ -106,7 +106,7 @@ class ProjectChangedV1(Contract):
         default_factory=dict, max_length=100, description="required skill -> minimum level"
     )
     overlap_policy: OverlapSpec | None = None
-    lease_ttl_s: int = Field(1_800, ge=30, le=7 * 86_400)
+    lease_ttl_s: int = Field(1_800, ge=5, le=7 * 86_400)
     priority_weight: float = Field(1.0, gt=0, le=1_000)
     due_at: datetime | None = None
 

@@ -69,6 +69,8 @@ async def service(
                     "PATCH /v1/projects/{project_id}": {"name": "Q"},
                     "POST /v1/projects/{project_id}/status": {"status": "active"},
                     "POST /v1/projects/{project_id}/invitations": {"expert_id": "exp-acme-1"},
+                    "POST /v1/experts/{expert_id}/leases/{lease_id}/release": {"reason": "skip"},
+                    "POST /v1/me/leases/{lease_id}/release": {"reason": "skip"},
                 },
                 settings=settings,
             ),

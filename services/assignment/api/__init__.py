@@ -3,6 +3,13 @@ aggregate."""
 
 from __future__ import annotations
 
-from services.assignment.api import experts, items, projects, rosters, rubrics
+from services.assignment.api import experts, items, projects, rosters, rubrics, work
 
-ROUTERS = [experts.router, rubrics.router, projects.router, rosters.router, items.router]
+ROUTERS = [
+    experts.router,
+    rubrics.router,
+    projects.router,
+    rosters.router,
+    work.router,
+    items.router,
+]

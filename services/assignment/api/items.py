@@ -8,7 +8,7 @@ from fastapi import Depends, Path
 
 from services.assignment.api.access import Staff
 from services.assignment.handlers.items import Items
-from services.assignment.models.items import ReviewItem
+from services.assignment.models.work import WorkItem
 from shared.http.problems import ProblemDetail, not_found
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -21,10 +21,10 @@ ItemsDep = Annotated[Items, Depends(use_case(Items))]
 
 @router.get(
     "/items/{item_id}",
-    summary="An item known to assignment (ops)",
+    summary="An item under review: its units, their states and experts (ops)",
     responses={404: {"model": ProblemDetail}},
 )
-async def get_item(item_id: ItemId, principal: Staff, items: ItemsDep) -> ReviewItem:
+async def get_item(item_id: ItemId, principal: Staff, items: ItemsDep) -> WorkItem:
     item = await items.get_item(principal.tenant, item_id)
     if item is None:
         raise not_found(f"item {item_id}")

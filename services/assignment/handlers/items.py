@@ -1,32 +1,102 @@
-"""Items known to assignment, learnt from media.registered."""
+"""Work creation: each registered item of a known project gets its units, as the project's
+overlap policy plans them (a stable hash of the item id and the project revision, so a replay
+plans the same); a replayed registration creates nothing new."""
 
 from __future__ import annotations
 
-from services.assignment.models.items import ReviewItem, ReviewState
+from typing import Any
+
+from services.assignment import sampling
+from services.assignment.models.projects import Project
+from services.assignment.models.work import Unit, WorkItem
 from services.assignment.stores.items import ItemStore
+from services.assignment.stores.projects import ProjectStore
+from shared.clock import Clock, now_ms
 from shared.contracts.media import MediaRegisteredV1
-from shared.events.envelope import Event
+from shared.contracts.work import WORK_CREATED, WorkKind, WorkUnitEventV1
+from shared.events.envelope import Event, make_event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+SOURCE = "/quorum/assignment"
+
+
+def unit_id(item_id: str, n: int) -> str:
+    return f"{item_id}~{n}"
+
+
+def planned_units(item: MediaRegisteredV1, project: Project, at: Any) -> list[Unit]:
+    policy = sampling.OverlapPolicy(
+        k=project.overlap.k,
+        iaa_share=project.overlap.iaa_share,
+        k_iaa=project.overlap.k_iaa,
+        dynamic=project.overlap.dynamic,
+        k_max=project.overlap.k_max,
+        gold_rate=project.gold_rate,
+    )
+    plan = sampling.plan(item.item_id, project.revision, policy)
+    return [
+        Unit(
+            n=n,
+            unit_id=unit_id(item.item_id, n),
+            kind=WorkKind.review,
+            rubric=project.rubric,
+            created_at=at,
+        )
+        for n in range(plan.needed)
+    ]
+
 
 class Items:
-    def __init__(self, store: ItemStore) -> None:
+    def __init__(self, store: ItemStore, projects: ProjectStore, clock: Clock = now_ms) -> None:
         self.store = store
+        self.projects = projects
+        self.clock = clock
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:
         item = event.data
-        review = ReviewItem(
+        project = await self.projects.get(item.tenant, item.project_id)
+        now = self.clock()
+        units = planned_units(item, project, now) if project else []
+        work = WorkItem(
             item_id=item.item_id,
             tenant=item.tenant,
             project_id=item.project_id,
             modality=item.modality,
-            state=ReviewState.pending,
             registered_at=item.registered_at,
+            units=units,
+            open=len(units),
+            due_at=project.due_at if project else None,
+            content=item.model_dump(
+                mode="json", include={"media", "parts", "prelabels", "capture", "taxonomy"}
+            ),
         )
-        created = await self.store.add_item(review, source_event_id=event.id)
-        log.info("item received for review", item_id=item.item_id, new=created)
+        events = [
+            make_event(
+                WORK_CREATED,
+                WorkUnitEventV1(
+                    unit_id=u.unit_id,
+                    item_id=item.item_id,
+                    project_id=item.project_id,
+                    tenant=item.tenant,
+                    kind=u.kind,
+                    at=now,
+                ),
+                source=SOURCE,
+                tenant=item.tenant,
+                traceparent=event.traceparent,
+            )
+            for u in units
+        ]
+        created = await self.store.create(work, events)
+        if project is None:
+            log.warning(
+                "item of a project assignment does not know: stored without units",
+                item_id=item.item_id,
+                project_id=item.project_id,
+            )
+        log.info("item received for review", item_id=item.item_id, units=len(units), new=created)
 
-    async def get_item(self, tenant: str, item_id: str) -> ReviewItem | None:
-        return await self.store.get_item(tenant, item_id)
+    async def get_item(self, tenant: str, item_id: str) -> WorkItem | None:
+        return await self.store.get(tenant, item_id)

@@ -103,8 +103,3 @@ class Rosters:
             raise _conflict(f"the invitation to {project_id} is {current.state}: nothing to answer")
         log.info("invitation answered", project_id=project_id, state=to.value)
         return answered
-
-    async def rostered_projects(self, tenant: str, expert_id: str) -> list[str]:
-        """The projects whose roster the expert is on."""
-        found = await self.store.of_expert(tenant, expert_id, InvitationState.accepted)
-        return [i.project_id for i in found]

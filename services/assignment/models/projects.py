@@ -64,7 +64,7 @@ class ProjectSettings(BaseModel):
     gold_rate: Share = 0.0
     adjudication: AdjudicationPolicy = Field(default_factory=AdjudicationPolicy)
     calibration: CalibrationPolicy = Field(default_factory=CalibrationPolicy)
-    lease_ttl_s: int = Field(1_800, ge=30, le=7 * 86_400, description="seconds a lease lasts")
+    lease_ttl_s: int = Field(1_800, ge=5, le=7 * 86_400, description="seconds a lease lasts")
     priority_weight: float = Field(1.0, gt=0, le=1_000, description="share of handouts")
     due_at: AwareDatetime | None = None
 
@@ -86,7 +86,7 @@ class ProjectPatch(BaseModel):
     gold_rate: Share | None = None
     adjudication: AdjudicationPolicy | None = None
     calibration: CalibrationPolicy | None = None
-    lease_ttl_s: int | None = Field(None, ge=30, le=7 * 86_400)
+    lease_ttl_s: int | None = Field(None, ge=5, le=7 * 86_400)
     priority_weight: float | None = Field(None, gt=0, le=1_000)
     due_at: AwareDatetime | None = None
 

@@ -1,25 +1,36 @@
-"""Items known to assignment: one document per media item."""
+"""Items under review: one document per media item holding its units, who has had it and
+how many units are open. Every unit change is one conditional write of that document, by
+``_id`` and the unit's index, with its event (the outbox): a unit is leased once, and an
+expert is added to ``judges`` in the same write, so an item never reaches them twice."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from services.assignment.models.items import ReviewItem
+from services.assignment.models.work import UnitState, WorkItem
+from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
-from shared.outbox.entries import HIDE_OUTBOX
+from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 ITEMS = "items"
+
+#: The order units are handed out in within a project: priority, due date, age.
+ORDER = [("priority", DESCENDING), ("due_at", ASCENDING), ("registered_at", ASCENDING)]
 
 INDEXES = (
     CollectionIndexes(
         ITEMS,
         (
+            # the candidate refill: a project's items with open units, in handout order
             IndexModel(
-                [("tenant", ASCENDING), ("project_id", ASCENDING), ("state", ASCENDING)],
-                name="tenant_project_state",
+                [("tenant", ASCENDING), ("project_id", ASCENDING), *ORDER],
+                name="tenant_project_handout_order",
+                partialFilterExpression={"open": {"$gt": 0}},
             ),
         ),
     ),
@@ -27,20 +38,125 @@ INDEXES = (
 OUTBOX_COLLECTIONS = (ITEMS,)
 
 
+def _item(doc: dict[str, Any]) -> WorkItem:
+    return WorkItem.model_validate({**doc, "item_id": doc["_id"]})
+
+
 class ItemStore:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
         self.items = db[ITEMS]
+        self.outbox = outbox
 
-    async def add_item(self, item: ReviewItem, *, source_event_id: str) -> bool:
-        """Insert the item unless it is already known; True when it was new."""
-        doc = item.model_dump(mode="json", exclude={"item_id"})
-        doc["registered_at"] = item.registered_at
-        doc["source_event_id"] = source_event_id
-        result = await self.items.update_one(
-            {"_id": item.item_id}, {"$setOnInsert": doc}, upsert=True
-        )
-        return result.upserted_id is not None
+    async def create(self, item: WorkItem, events: list[Event[Any]]) -> bool:
+        """Insert the item with its units and their events; False when it exists (a replay)."""
+        doc = item.model_dump(mode="python", exclude={"item_id"})
+        try:
+            await self.items.insert_one(
+                self.outbox.new_document({"_id": item.item_id, **doc}, events)
+            )
+        except DuplicateKeyError:
+            return False
+        self.outbox.written()
+        return True
 
-    async def get_item(self, tenant: str, item_id: str) -> ReviewItem | None:
+    async def get(self, tenant: str, item_id: str) -> WorkItem | None:
         doc = await self.items.find_one({"_id": item_id, "tenant": tenant}, HIDE_OUTBOX)
-        return ReviewItem.model_validate({**doc, "item_id": doc["_id"]}) if doc else None
+        return _item(doc) if doc else None
+
+    async def candidates(
+        self, tenant: str, project_id: str, limit: int, *, without: str | None = None
+    ) -> list[WorkItem]:
+        """The project's items with open units, first in handout order (``without``: only
+        those that expert never had)."""
+        query: dict[str, Any] = {"tenant": tenant, "project_id": project_id, "open": {"$gt": 0}}
+        if without is not None:
+            query["judges"] = {"$ne": without}
+        cursor = self.items.find(query, HIDE_OUTBOX).sort(ORDER).limit(limit)
+        return [_item(doc) async for doc in cursor]
+
+    async def claim(
+        self,
+        tenant: str,
+        item_id: str,
+        n: int,
+        *,
+        expert_id: str,
+        lease_id: str,
+        leased_at: datetime,
+        expires_at: datetime,
+        event: Event[Any],
+    ) -> WorkItem | None:
+        """Lease unit ``n`` of the item to the expert if it is open and the expert has never
+        had the item; the item after the write, or None."""
+        unit = f"units.{n}"
+        doc = await self.items.find_one_and_update(
+            {
+                "_id": item_id,
+                "tenant": tenant,
+                f"{unit}.state": UnitState.open.value,
+                "judges": {"$ne": expert_id},
+            },
+            self.outbox.with_events(
+                {
+                    "$set": {
+                        f"{unit}.state": UnitState.leased.value,
+                        f"{unit}.expert_id": expert_id,
+                        f"{unit}.lease_id": lease_id,
+                        f"{unit}.leased_at": leased_at,
+                        f"{unit}.expires_at": expires_at,
+                    },
+                    "$addToSet": {"judges": expert_id},
+                    "$inc": {"open": -1},
+                },
+                [event],
+            ),
+            projection=HIDE_OUTBOX,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        self.outbox.written()
+        return _item(doc)
+
+    async def extend(
+        self, tenant: str, item_id: str, n: int, lease_id: str, expires_at: datetime
+    ) -> bool:
+        """Move the deadline of unit ``n`` if ``lease_id`` still holds it."""
+        unit = f"units.{n}"
+        result = await self.items.update_one(
+            {"_id": item_id, "tenant": tenant, f"{unit}.lease_id": lease_id},
+            {"$set": {f"{unit}.expires_at": expires_at}},
+        )
+        return result.matched_count == 1
+
+    async def reopen(
+        self, tenant: str, item_id: str, n: int, lease_id: str, event: Event[Any]
+    ) -> bool:
+        """Return unit ``n`` to the pool (released or expired) if ``lease_id`` still holds it;
+        the expert stays among the item's judges."""
+        unit = f"units.{n}"
+        result = await self.items.update_one(
+            {
+                "_id": item_id,
+                "tenant": tenant,
+                f"{unit}.lease_id": lease_id,
+                f"{unit}.state": UnitState.leased.value,
+            },
+            self.outbox.with_events(
+                {
+                    "$set": {
+                        f"{unit}.state": UnitState.open.value,
+                        f"{unit}.expert_id": None,
+                        f"{unit}.lease_id": None,
+                        f"{unit}.leased_at": None,
+                        f"{unit}.expires_at": None,
+                    },
+                    "$inc": {"open": 1},
+                },
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True

@@ -66,6 +66,15 @@ class ProjectStore:
         doc = await self.projects.find_one({"_id": _key(tenant, project_id)}, HIDE_OUTBOX)
         return _project(doc) if doc else None
 
+    async def many(self, tenant: str, project_ids: list[str]) -> list[Project]:
+        """The tenant's projects of those ids (unknown ones left out)."""
+        if not project_ids:
+            return []
+        keys = [_key(tenant, p) for p in project_ids]
+        return [
+            _project(doc) async for doc in self.projects.find({"_id": {"$in": keys}}, HIDE_OUTBOX)
+        ]
+
     async def page(self, tenant: str, *, after: str | None, limit: int) -> list[Project]:
         query: dict[str, Any] = {"tenant": tenant}
         if after is not None:

@@ -113,3 +113,11 @@ class RosterStore:
             query["state"] = state.value
         cursor = self.invitations.find(query).sort("project_id", ASCENDING)
         return [_invitation(doc) async for doc in cursor]
+
+    async def of_expert_accepted(self, tenant: str, expert_id: str) -> list[str]:
+        """The projects whose roster the expert is on."""
+        cursor = self.invitations.find(
+            {"tenant": tenant, "expert_id": expert_id, "state": InvitationState.accepted.value},
+            {"project_id": 1},
+        )
+        return [doc["project_id"] async for doc in cursor]

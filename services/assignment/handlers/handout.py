@@ -1,0 +1,320 @@
+"""Handout: the calling expert's best eligible unit, leased atomically.
+
+Each replica keeps, per project, a warm list of candidate items (a page of the project's items
+with open units, in handout order: priority, due date, age), refilled when it runs dry or
+grows old. A handout then costs a few point operations whatever the size of the pool:
+
+1. the expert, their live leases and their rostered projects (three small reads);
+2. a free lease slot taken by inserting its ``_id`` (capacity, exact across replicas);
+3. the unit claimed by ``_id`` with a condition: still open, and the expert not among the
+   item's judges (so no unit is leased twice and no item reaches an expert twice).
+
+A claim that loses a race reads that one item again and tries its next open unit, or moves on.
+Projects share handouts by weight (stride scheduling, :class:`eligibility.FairShare`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from services.assignment.eligibility import (
+    ExpertView,
+    FairShare,
+    ProjectView,
+    UnitKind,
+    UnitView,
+    ineligibility,
+)
+from services.assignment.models.experts import Expert
+from services.assignment.models.projects import Project
+from services.assignment.models.work import HandedOut, Lease, UnitState, WorkItem
+from services.assignment.stores.experts import ExpertStore
+from services.assignment.stores.items import ItemStore
+from services.assignment.stores.leases import LeaseStore
+from services.assignment.stores.projects import ProjectStore
+from services.assignment.stores.rosters import RosterStore
+from services.assignment.stores.rubrics import RubricStore
+from shared.auth.principal import Principal
+from shared.clock import Clock, now_ms
+from shared.contracts.rubric import RubricDefinition
+from shared.contracts.work import WORK_LEASED, ProjectStatus, WorkUnitEventV1
+from shared.events.envelope import make_event
+from shared.http.problems import Problem
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+SOURCE = "/quorum/assignment"
+#: Claims tried per handout before answering that nothing is eligible now (each lost claim
+#: refreshes or drops its candidate, so this bounds only a request racing many others).
+ATTEMPTS = 64
+#: After a lost claim, the next try starts at a random one of this many best candidates, so
+#: experts racing for the top of a list spread out instead of colliding again.
+SPREAD = 16
+
+
+@dataclass
+class Candidates:
+    """A project's warm candidate items on this replica, in handout order."""
+
+    items: deque[WorkItem] = field(default_factory=deque)
+    filled_at: float = 0.0
+
+
+def _expert_view(expert: Expert, active: int) -> ExpertView:
+    return ExpertView(
+        expert_id=expert.expert_id,
+        state=expert.state,
+        skills={s.skill: s.level for s in expert.skills},
+        max_leases=expert.capacity.max_leases,
+        active_leases=active,
+    )
+
+
+def _project_view(project: Project, expert_id: str) -> ProjectView:
+    return ProjectView(
+        project_id=project.project_id,
+        status=project.status,
+        required=project.required_skills,
+        adjudicator_min_level=project.adjudication.adjudicator_min_level,
+        roster=frozenset({expert_id}),  # read from the expert's accepted invitations
+        weight=project.priority_weight,
+    )
+
+
+def open_unit(item: WorkItem, expert_id: str) -> int | None:
+    """The first open unit of the item for the expert, if they never had the item."""
+    if expert_id in item.judges:
+        return None
+    return next((u.n for u in item.units if u.state is UnitState.open), None)
+
+
+def _fitting(
+    items: Iterable[WorkItem], expert_id: str, spread: bool
+) -> tuple[WorkItem, int] | None:
+    """The first item with a unit open for the expert; with ``spread``, a random one of the
+    first :data:`SPREAD` such items."""
+    fitting = []
+    for item in items:
+        n = open_unit(item, expert_id)
+        if n is not None:
+            fitting.append((item, n))
+            if not spread or len(fitting) == SPREAD:
+                break
+    if not fitting:
+        return None
+    return random.choice(fitting) if spread else fitting[0]
+
+
+class Handout:
+    def __init__(
+        self,
+        items: ItemStore,
+        leases: LeaseStore,
+        experts: ExpertStore,
+        projects: ProjectStore,
+        rosters: RosterStore,
+        rubrics: RubricStore,
+        *,
+        page: int = 200,
+        max_age_s: float = 5.0,
+        clock: Clock = now_ms,
+    ) -> None:
+        self.items = items
+        self.leases = leases
+        self.experts = experts
+        self.projects = projects
+        self.rosters = rosters
+        self.rubrics = rubrics
+        self.page = page
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self._candidates: dict[tuple[str, str], Candidates] = {}
+        self._fair: dict[str, FairShare] = {}
+        self._forms: dict[tuple[str, str, int], RubricDefinition] = {}
+
+    async def next(self, principal: Principal) -> HandedOut | None:
+        """Lease the calling expert's next unit; None when nothing is eligible now."""
+        expert = await self.experts.get(principal.tenant, principal.subject)
+        if expert is None:
+            raise Problem(
+                404,
+                "Not Found",
+                "you have no expert profile in this tenant: ask ops to invite you",
+            )
+        held = await self.leases.held(principal.tenant, expert.expert_id)
+        free = [s for s in range(expert.capacity.max_leases) if s not in held]
+        if not free:
+            return None
+        projects = await self._eligible_projects(principal.tenant, expert, len(held))
+        if not projects:
+            return None
+        fair = self._fair.setdefault(principal.tenant, FairShare())
+        for p in projects.values():
+            fair.set_weight(p.project_id, p.priority_weight)
+        for attempt in range(ATTEMPTS):
+            found = await self._candidate(principal.tenant, expert, projects, fair, attempt > 0)
+            if found is None or not free:
+                return None
+            project, item, n = found
+            handed = await self._lease(principal.tenant, expert, project, item, n, free)
+            if handed is not None:
+                fair.served(project.project_id)
+                return handed
+        return None
+
+    async def _eligible_projects(
+        self, tenant: str, expert: Expert, active: int
+    ) -> dict[str, Project]:
+        rostered = await self.rosters.of_expert_accepted(tenant, expert.expert_id)
+        view = _expert_view(expert, active)
+        eligible = {}
+        for project in await self.projects.many(tenant, rostered):
+            if project.status is not ProjectStatus.active:
+                continue
+            probe = UnitView(
+                unit_id="-", item_id="-", project_id=project.project_id, kind=UnitKind.review
+            )
+            if not ineligibility(view, _project_view(project, expert.expert_id), probe):
+                eligible[project.project_id] = project
+        return eligible
+
+    async def _candidate(
+        self,
+        tenant: str,
+        expert: Expert,
+        projects: dict[str, Project],
+        fair: FairShare,
+        spread: bool,
+    ) -> tuple[Project, WorkItem, int] | None:
+        """The next (project, item, unit) for the expert, fair across projects."""
+        remaining = set(projects)
+        while remaining:
+            project_id = fair.pick(sorted(remaining))
+            if project_id is None:
+                return None
+            found = await self._in_project(tenant, project_id, expert.expert_id, spread)
+            if found is not None:
+                return projects[project_id], *found
+            remaining.discard(project_id)
+        return None
+
+    async def _in_project(
+        self, tenant: str, project_id: str, expert_id: str, spread: bool
+    ) -> tuple[WorkItem, int] | None:
+        """An item of the project with a unit open for the expert: from the warm candidates,
+        else (the expert has had every one of them) from the project's items not yet theirs."""
+        pool = self._candidates.setdefault((tenant, project_id), Candidates())
+        if not pool.items or time.monotonic() - pool.filled_at > self.max_age_s:
+            pool.items = deque(await self.items.candidates(tenant, project_id, self.page))
+            pool.filled_at = time.monotonic()
+        found = _fitting(pool.items, expert_id, spread)
+        if found is None and len(pool.items) == self.page:
+            # more items than the page: look past the ones the expert has had
+            beyond = await self.items.candidates(tenant, project_id, SPREAD, without=expert_id)
+            found = _fitting(beyond, expert_id, spread)
+        return found
+
+    async def _lease(
+        self,
+        tenant: str,
+        expert: Expert,
+        project: Project,
+        item: WorkItem,
+        n: int,
+        free: list[int],
+    ) -> HandedOut | None:
+        """Take a free slot (removed from ``free``; another request of the expert may hold
+        one meanwhile) and claim the unit with it; None when the claim lost a race."""
+        now = self.clock()
+        expires = now + timedelta(seconds=project.lease_ttl_s)
+        unit = item.units[n]
+        while True:
+            if not free:
+                return None
+            slot = free.pop(0)
+            lease = Lease(
+                lease_id=f"{slot}-{uuid.uuid4().hex}",
+                expert_id=expert.expert_id,
+                unit_id=unit.unit_id,
+                item_id=item.item_id,
+                project_id=project.project_id,
+                leased_at=now,
+                expires_at=expires,
+            )
+            if await self.leases.take(tenant, slot, lease):
+                break
+        event = make_event(
+            WORK_LEASED,
+            WorkUnitEventV1(
+                unit_id=unit.unit_id,
+                item_id=item.item_id,
+                project_id=project.project_id,
+                tenant=tenant,
+                kind=unit.kind,
+                expert_id=expert.expert_id,
+                lease_expires_at=expires,
+                at=now,
+            ),
+            source=SOURCE,
+            tenant=tenant,
+        )
+        claimed = await self.items.claim(
+            tenant,
+            item.item_id,
+            n,
+            expert_id=expert.expert_id,
+            lease_id=lease.lease_id,
+            leased_at=now,
+            expires_at=expires,
+            event=event,
+        )
+        if claimed is None:
+            await self.leases.drop(tenant, expert.expert_id, slot, lease.lease_id)
+            free.insert(0, slot)
+            await self._refresh(tenant, project.project_id, item.item_id)
+            return None
+        self._replace(tenant, project.project_id, claimed)
+        log.info("unit leased", unit_id=unit.unit_id, lease_id=lease.lease_id)
+        return HandedOut(
+            lease_id=lease.lease_id,
+            unit_id=unit.unit_id,
+            item_id=item.item_id,
+            project_id=project.project_id,
+            expires_at=expires,
+            modality=claimed.modality,
+            content=claimed.content,
+            rubric=unit.rubric,
+            form=await self._form(tenant, unit.rubric.rubric_id, unit.rubric.version),
+        )
+
+    async def _refresh(self, tenant: str, project_id: str, item_id: str) -> None:
+        """After a lost claim: the item as it is now, or gone from the candidates."""
+        fresh = await self.items.get(tenant, item_id)
+        self._replace(tenant, project_id, fresh, item_id)
+
+    def _replace(
+        self, tenant: str, project_id: str, item: WorkItem | None, item_id: str | None = None
+    ) -> None:
+        pool = self._candidates.get((tenant, project_id))
+        if pool is None:
+            return
+        key = item.item_id if item is not None else item_id
+        kept = [c if c.item_id != key else item for c in pool.items]
+        pool.items = deque(c for c in kept if c is not None and c.open > 0)
+
+    async def _form(self, tenant: str, rubric_id: str, version: int) -> RubricDefinition:
+        """A rubric version's definition (immutable: kept once read)."""
+        key = (tenant, rubric_id, version)
+        if key not in self._forms:
+            found = await self.rubrics.get(tenant, rubric_id, version)
+            if found is None:  # versions are never deleted: a broken store
+                raise RuntimeError(f"rubric {rubric_id} version {version} is missing")
+            self._forms[key] = found.definition
+        return self._forms[key]

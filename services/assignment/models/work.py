@@ -1,0 +1,86 @@
+"""Work: an item's units (one per distinct expert the policy asks for), the leases experts
+hold on them, and what a handout shows the expert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.rubric import RubricDefinition
+from shared.contracts.vocabulary import Modality
+from shared.contracts.work import RubricRef, WorkKind
+
+
+class UnitState(StrEnum):
+    open = "open"
+    leased = "leased"
+    done = "done"
+
+
+class Unit(BaseModel):
+    """One unit of an item (stored in the item's document)."""
+
+    n: int
+    unit_id: str
+    kind: WorkKind
+    state: UnitState = UnitState.open
+    rubric: RubricRef
+    created_at: datetime
+    expert_id: str | None = None
+    lease_id: str | None = None
+    leased_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class WorkItem(BaseModel):
+    """An item under review: its units and who has had it (never twice the same expert)."""
+
+    item_id: str
+    tenant: str
+    project_id: str
+    modality: Modality
+    registered_at: datetime
+    units: list[Unit] = Field(default_factory=list)
+    judges: list[str] = Field(default_factory=list)
+    open: int = 0
+    priority: float = 0.0
+    due_at: datetime | None = None
+    #: the registered media as the workbench shows it (media or parts, pre-labels, capture)
+    content: dict[str, Any] = Field(default_factory=dict)
+
+
+class Lease(BaseModel):
+    """A live lease: an expert's hold on one unit until ``expires_at``."""
+
+    lease_id: str
+    expert_id: str
+    unit_id: str | None
+    item_id: str | None
+    project_id: str
+    leased_at: datetime
+    expires_at: datetime
+
+
+class HandedOut(BaseModel):
+    """What ``work:next`` hands the expert: the lease and the unit's form and content. A gold
+    unit looks exactly like any other."""
+
+    lease_id: str
+    unit_id: str
+    item_id: str
+    project_id: str
+    expires_at: datetime
+    modality: Modality
+    content: dict[str, Any] = Field(description="the media, bundle parts and pre-labels")
+    rubric: RubricRef
+    form: RubricDefinition = Field(description="the rubric version to answer")
+
+
+class ReleaseIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reason: Literal["skip", "cannot_judge", "unsafe_content", "needs_another_skill"]
+    note: str = Field("", max_length=2_000)

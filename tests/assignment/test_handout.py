@@ -1,0 +1,296 @@
+"""Handout and leases on the real servers: who gets what, exactly as often as the policy
+says, and what a lease does when it runs out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from services.assignment.app import create_app
+from services.assignment.settings import AssignmentSettings
+from shared.contracts.work import WORK, WORK_EXPIRED, WORK_LEASED, WORK_RELEASED
+from shared.events.codec import EventRegistry, decode
+from shared.http.service import service_of
+from tests.assignment import world
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.assignment.world import OPS, next_unit, ok
+from tests.kafka_helpers import TopicReader, eventually
+from tests.service_helpers import auth, publish, running
+
+pytestmark = pytest.mark.integration
+
+REGISTRY = EventRegistry([WORK_LEASED, WORK_RELEASED, WORK_EXPIRED])
+
+
+def work_events(records: list[Any], item_ids: set[str]) -> list[Any]:
+    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTRY) for r in records]
+    return [e for e in events if e is not None and e.data.item_id in item_ids]
+
+
+async def test_a_vetted_expert_on_the_roster_gets_a_unit_with_its_form_and_content(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    assert handed is not None
+    assert (handed["item_id"], handed["project_id"], handed["unit_id"]) == (
+        item_id,
+        project_id,
+        f"{item_id}~0",
+    )
+    assert handed["rubric"]["version"] == 1
+    assert len(handed["form"]["dimensions"]) == 6
+    assert "kind" not in handed and "gold" not in str(sorted(handed))
+    item = await world.known(assignment, item_id)
+    [unit] = item["units"]
+    assert (unit["state"], unit["expert_id"], unit["lease_id"]) == (
+        "leased",
+        expert_id,
+        handed["lease_id"],
+    )
+    assert item["open"] == 0 and item["judges"] == [expert_id]
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["not vetted", "suspended", "not on the roster", "skill below the level", "paused project"],
+)
+async def test_an_ineligible_expert_gets_204_and_the_unit_stays_open(
+    assignment: AssignmentUnderTest, who: str
+) -> None:
+    required = {"task.image_edit_eval": 3}
+    status = "paused" if who == "paused project" else "active"
+    project_id = await world.project(assignment, required=required, status=status)
+    skills = {"task.image_edit_eval": 2 if who == "skill below the level" else 3}
+    state = {"not vetted": "vetting", "suspended": "suspended"}.get(who, "vetted")
+    rostered = () if who == "not on the roster" else (project_id,)
+    expert_id = await world.expert(assignment, projects=rostered, state=state, skills=skills)
+    [item_id] = await world.items(assignment, project_id, 1)
+    assert await next_unit(assignment, expert_id) is None
+    assert (await world.known(assignment, item_id))["open"] == 1
+
+
+async def test_an_expert_at_capacity_gets_204_until_a_lease_is_released(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=2)
+    await world.items(assignment, project_id, 3)
+    first = await next_unit(assignment, expert_id)
+    second = await next_unit(assignment, expert_id)
+    assert first and second and first["unit_id"] != second["unit_id"]
+    assert await next_unit(assignment, expert_id) is None
+    me = auth("expert", subject=expert_id)
+    await ok(
+        await assignment.client.post(
+            f"/v1/me/leases/{first['lease_id']}/release", json={"reason": "skip"}, headers=me
+        )
+    )
+    third = await next_unit(assignment, expert_id)
+    assert third is not None and third["item_id"] not in {first["item_id"], second["item_id"]}
+
+
+async def test_overlap_k_means_exactly_k_distinct_experts(assignment: AssignmentUnderTest) -> None:
+    project_id = await world.project(assignment, overlap={"k": 3})
+    experts = [await world.expert(assignment, projects=(project_id,)) for _ in range(5)]
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await asyncio.gather(*(next_unit(assignment, e) for e in experts))
+    got = [(e, h) for e, h in zip(experts, handed, strict=True) if h is not None]
+    assert len(got) == 3
+    assert sorted(h["unit_id"] for _, h in got) == [f"{item_id}~{n}" for n in range(3)]
+    item = await world.known(assignment, item_id)
+    assert sorted(item["judges"]) == sorted(e for e, _ in got)
+    # the same expert never gets a second unit of the item
+    again = [await next_unit(assignment, e) for e, _ in got]
+    assert again == [None, None, None]
+
+
+async def test_an_item_never_reaches_an_expert_twice_even_after_they_release_it(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    me = auth("expert", subject=expert_id)
+    released = await assignment.client.post(
+        f"/v1/me/leases/{handed['lease_id']}/release",
+        json={"reason": "cannot_judge", "note": "blurry"},
+        headers=me,
+    )
+    await ok(released)
+    assert await next_unit(assignment, expert_id) is None
+    item = await world.known(assignment, item_id)
+    assert item["open"] == 2 and item["judges"] == [expert_id]
+
+
+async def test_units_of_equal_priority_go_oldest_first(assignment: AssignmentUnderTest) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=5)
+    ids = await world.items(assignment, project_id, 4)  # registered one after the other
+    handed = [await next_unit(assignment, expert_id) for _ in ids]
+    assert [h["item_id"] for h in handed] == ids
+
+
+async def test_an_expert_asking_again_never_gets_another_unit_of_the_same_item(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 3})
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=5)
+    [item_id] = await world.items(assignment, project_id, 1)
+    first = await next_unit(assignment, expert_id)
+    assert first["item_id"] == item_id
+    assert await next_unit(assignment, expert_id) is None
+    assert (await world.known(assignment, item_id))["open"] == 2
+
+
+async def test_a_replayed_registration_creates_no_new_unit(assignment: AssignmentUnderTest) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    event = world.registered(project_id)
+    await publish(assignment.settings, event)
+    await eventually(lambda: world.known(assignment, event.data.item_id))
+    before = await world.known(assignment, event.data.item_id)
+    replay = world.registered(project_id, item_id=event.data.item_id)  # a new event id
+    marker = world.registered(project_id)
+    await publish(assignment.settings, replay, marker)
+    await eventually(lambda: world.known(assignment, marker.data.item_id))
+    assert await world.known(assignment, event.data.item_id) == before
+
+
+async def test_a_lease_expires_without_any_call_and_a_late_heartbeat_is_told_so(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, lease_ttl_s=5, overlap={"k": 1})
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    topic = assignment.settings.topic_prefix + WORK.name
+    async with TopicReader(assignment.settings.kafka_bootstrap_servers, topic) as reader:
+        handed = await next_unit(assignment, expert_id)
+        records = await reader.until(
+            lambda got: any(e.type == WORK_EXPIRED.type for e in work_events(got, {item_id})),
+            timeout=30,
+        )
+    events = work_events(records, {item_id})
+    assert [e.type for e in events] == [WORK_LEASED.type, WORK_EXPIRED.type]
+    expired = events[1]
+    assert (expired.data.unit_id, expired.data.expert_id) == (handed["unit_id"], expert_id)
+    assert expired.time >= expired.data.lease_expires_at
+    # returned within seconds of the deadline (the sweep runs every second)
+    assert (expired.time - expired.data.lease_expires_at).total_seconds() < 5
+    item = await world.known(assignment, item_id)
+    assert item["open"] == 1 and item["units"][0]["state"] == "open"
+    me = auth("expert", subject=expert_id)
+    late = await assignment.client.post(f"/v1/me/leases/{handed['lease_id']}/heartbeat", headers=me)
+    assert late.status_code == 409
+    assert "has expired" in late.json()["detail"]
+    leases = await ok(await assignment.client.get("/v1/leases", headers=OPS))
+    assert handed["lease_id"] not in [lease["lease_id"] for lease in leases]
+
+
+async def test_a_heartbeat_moves_the_deadline_of_a_live_lease(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, lease_ttl_s=600)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    me = auth("expert", subject=expert_id)
+    beat = await ok(
+        await assignment.client.post(f"/v1/me/leases/{handed['lease_id']}/heartbeat", headers=me)
+    )
+    assert beat["expires_at"] > handed["expires_at"]
+    unit = (await world.known(assignment, item_id))["units"][0]
+    assert unit["expires_at"].replace("Z", "+00:00")[:19] == beat["expires_at"][:19]
+
+
+async def test_ops_list_live_leases_and_force_release_one(assignment: AssignmentUnderTest) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    topic = assignment.settings.topic_prefix + WORK.name
+    async with TopicReader(assignment.settings.kafka_bootstrap_servers, topic) as reader:
+        handed = await next_unit(assignment, expert_id)
+        listed = await ok(
+            await assignment.client.get(
+                "/v1/leases", params={"project_id": project_id}, headers=OPS
+            )
+        )
+        assert [(lease["lease_id"], lease["expert_id"], lease["unit_id"]) for lease in listed] == [
+            (handed["lease_id"], expert_id, handed["unit_id"])
+        ]
+        url = f"/v1/experts/{expert_id}/leases/{handed['lease_id']}/release"
+        await ok(
+            await assignment.client.post(url, json={"reason": "needs_another_skill"}, headers=OPS)
+        )
+        records = await reader.until(lambda got: len(work_events(got, {item_id})) >= 2)
+    released = work_events(records, {item_id})[1]
+    assert released.type == WORK_RELEASED.type
+    assert released.data.reason == "released by ops-ana: needs_another_skill"
+    assert (await world.known(assignment, item_id))["open"] == 1
+    again = await assignment.client.post(url, json={"reason": "skip"}, headers=OPS)
+    assert again.status_code == 409
+
+
+async def test_an_expert_cannot_touch_another_experts_lease(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    holder = await world.expert(assignment, projects=(project_id,))
+    other = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, holder)
+    them = auth("expert", subject=other)
+    for action in ("heartbeat", "release"):
+        response = await assignment.client.post(
+            f"/v1/me/leases/{handed['lease_id']}/{action}", json={"reason": "skip"}, headers=them
+        )
+        assert response.status_code == 409
+    listed = await ok(
+        await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
+    )
+    assert [lease["lease_id"] for lease in listed] == [handed["lease_id"]]
+
+
+async def test_concurrent_experts_never_share_a_unit_nor_see_an_item_twice(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    experts = [
+        await world.expert(assignment, projects=(project_id,), max_leases=50) for _ in range(12)
+    ]
+    ids = await world.items(assignment, project_id, 20)
+
+    async def drain(expert_id: str) -> list[Any]:
+        got = []
+        while (handed := await next_unit(assignment, expert_id)) is not None:
+            got.append(handed)
+        return got
+
+    per_expert = await asyncio.gather(*(drain(e) for e in experts))
+    units = [h["unit_id"] for got in per_expert for h in got]
+    assert len(units) == len(set(units)) == 2 * len(ids)
+    for got in per_expert:
+        assert len({h["item_id"] for h in got}) == len(got)
+    per_item = Counter(h["item_id"] for got in per_expert for h in got)
+    assert set(per_item.values()) == {2}
+
+
+async def test_an_expert_who_had_every_warm_candidate_still_gets_the_items_beyond(
+    make_settings: Any,
+) -> None:
+    settings = make_settings(AssignmentSettings, handout_candidates=2)
+    app = create_app(settings)
+    async with running(app) as client:
+        await service_of(app).runtime.consumer.wait_assigned()
+        small = AssignmentUnderTest(client, settings, app)
+        project_id = await world.project(small, overlap={"k": 2})
+        expert_id = await world.expert(small, projects=(project_id,), max_leases=10)
+        ids = await world.items(small, project_id, 5)
+        handed = [await next_unit(small, expert_id) for _ in ids]
+        assert [h["item_id"] for h in handed] == ids
+        assert await next_unit(small, expert_id) is None

@@ -1,0 +1,151 @@
+"""Building what a handout test needs on a running assignment service, through its API and
+its topics only: a rubric, an active project, vetted experts on its roster, registered items."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1
+from shared.events.envelope import make_event
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.kafka_helpers import eventually
+from tests.service_helpers import auth, publish
+
+OPS = auth("ops", subject="ops-ana")
+
+
+def short_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+async def project(
+    a: AssignmentUnderTest,
+    *,
+    status: str = "active",
+    required: dict[str, int] | None = None,
+    **settings: Any,
+) -> str:
+    """An image-edit project (its own rubric) in ``status``."""
+    rubric_id = short_id("rub")
+    await ok(
+        await a.client.post(
+            "/v1/rubrics",
+            json={"rubric_id": rubric_id, "template": "image_edit_evaluation"},
+            headers=OPS,
+        ),
+        201,
+    )
+    project_id = short_id("p")
+    body = {
+        "project_id": project_id,
+        "name": "Edits",
+        "modality": "image",
+        "rubric": {"rubric_id": rubric_id},
+        "required_skills": required or {},
+        **settings,
+    }
+    await ok(await a.client.post("/v1/projects", json=body, headers=OPS), 201)
+    if status != "draft":
+        await ok(
+            await a.client.post(
+                f"/v1/projects/{project_id}/status", json={"status": "active"}, headers=OPS
+            )
+        )
+    if status == "paused":
+        await ok(
+            await a.client.post(
+                f"/v1/projects/{project_id}/status", json={"status": "paused"}, headers=OPS
+            )
+        )
+    return project_id
+
+
+async def expert(
+    a: AssignmentUnderTest,
+    *,
+    projects: tuple[str, ...] = (),
+    state: str = "vetted",
+    skills: dict[str, int] | None = None,
+    max_leases: int = 3,
+) -> str:
+    """An expert in ``state`` with ``skills``, on the roster of ``projects``."""
+    expert_id = short_id("exp")
+    body = {"expert_id": expert_id, "display_name": "E", "capacity": {"max_leases": max_leases}}
+    await ok(await a.client.post("/v1/experts", json=body, headers=OPS), 201)
+    for target in {"invited": [], "vetting": ["vetting"], "vetted": ["vetting", "vetted"]}.get(
+        state, ["vetting", "vetted", state]
+    ):
+        await ok(
+            await a.client.post(
+                f"/v1/experts/{expert_id}/state",
+                json={"state": target, "reason": "test"},
+                headers=OPS,
+            )
+        )
+    for skill, level in (skills or {}).items():
+        await ok(
+            await a.client.put(
+                f"/v1/experts/{expert_id}/skills/{skill}",
+                json={"level": level, "note": "test"},
+                headers=OPS,
+            )
+        )
+    for project_id in projects:
+        await join(a, project_id, expert_id)
+    return expert_id
+
+
+async def join(a: AssignmentUnderTest, project_id: str, expert_id: str) -> None:
+    await ok(
+        await a.client.post(
+            f"/v1/projects/{project_id}/invitations", json={"expert_id": expert_id}, headers=OPS
+        ),
+        201,
+    )
+    await ok(
+        await a.client.post(
+            f"/v1/me/invitations/{project_id}/accept", headers=auth("expert", subject=expert_id)
+        )
+    )
+
+
+def registered(project_id: str, item_id: str | None = None) -> Any:
+    item = MediaRegisteredV1(
+        item_id=item_id or str(uuid.uuid4()),
+        tenant="acme",
+        external_id=short_id("ext"),
+        project_id=project_id,
+        modality="image",
+        registered_at=datetime.now(UTC),
+    )
+    return make_event(MEDIA_REGISTERED, item, source="/ingest", tenant="acme")
+
+
+async def items(a: AssignmentUnderTest, project_id: str, count: int) -> list[str]:
+    """``count`` items registered in the project, once assignment has their units."""
+    events = [registered(project_id) for _ in range(count)]
+    await publish(a.settings, *events)
+    for event in events:
+        await eventually(lambda e=event: known(a, e.data.item_id))
+    return [e.data.item_id for e in events]
+
+
+async def known(a: AssignmentUnderTest, item_id: str) -> Any:
+    response = await a.client.get(f"/v1/items/{item_id}", headers=OPS)
+    return response.json() if response.status_code == 200 else None
+
+
+async def next_unit(a: AssignmentUnderTest, expert_id: str) -> Any:
+    """The expert's next unit (its JSON), or None on a 204."""
+    response = await a.client.post("/v1/work:next", headers=auth("expert", subject=expert_id))
+    if response.status_code == 204:
+        assert response.headers["Retry-After"].isdigit()
+        return None
+    return await ok(response)
