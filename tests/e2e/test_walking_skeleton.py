@@ -21,7 +21,7 @@ from services.ingest.settings import IngestSettings
 from shared.http.service import service_of
 from tests.conftest import Endpoints
 from tests.kafka_helpers import eventually, read_topic
-from tests.service_helpers import auth, project_changed, publish, running
+from tests.service_helpers import auth, running
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +51,37 @@ async def test_registration_flows_from_ingest_to_assignment(
         running(create_ingest(ingest_settings)) as ingest,
         running(create_assignment(assignment_settings)) as assignment,
     ):
-        await publish(ingest_settings, project_changed("street-scenes"))
+        # the project is assignment's: ingest learns it from assignment's project.changed
+        ops = auth("ops", subject="ops-ana")
+        rubric = {"rubric_id": "street-qa", "template": "image_edit_evaluation"}
+        assert (await assignment.post("/v1/rubrics", json=rubric, headers=ops)).status_code == 201
+        project = {
+            "project_id": "street-scenes",
+            "name": "Street scenes",
+            "modality": "image",
+            "rubric": {"rubric_id": "street-qa"},
+            "overlap": {"k": 2},
+        }
+        assert (await assignment.post("/v1/projects", json=project, headers=ops)).status_code == 201
+        activated = await assignment.post(
+            "/v1/projects/street-scenes/status", json={"status": "active"}, headers=ops
+        )
+        assert activated.status_code == 200, activated.text
+        expert = {"expert_id": "kenji", "display_name": "Kenji"}
+        assert (await assignment.post("/v1/experts", json=expert, headers=ops)).status_code == 201
+        for state in ("vetting", "vetted"):
+            moved = await assignment.post(
+                "/v1/experts/kenji/state", json={"state": state, "reason": "e2e"}, headers=ops
+            )
+            assert moved.status_code == 200
+        invite = {"expert_id": "kenji"}
+        invited = await assignment.post(
+            "/v1/projects/street-scenes/invitations", json=invite, headers=ops
+        )
+        assert invited.status_code == 201
+        kenji = auth("expert", subject="kenji")
+        accepted = await assignment.post("/v1/me/invitations/street-scenes/accept", headers=kenji)
+        assert accepted.status_code == 200
 
         async def registered() -> httpx.Response | None:
             response = await ingest.post("/v1/media", json=REGISTRATION, headers=auth("client"))
@@ -70,7 +100,12 @@ async def test_registration_flows_from_ingest_to_assignment(
         received = await eventually(arrived, timeout=60)
         assert received["project_id"] == "street-scenes"
         assert received["modality"] == "image"
-        assert received["state"] == "pending"
+        assert [u["state"] for u in received["units"]] == ["open", "open"]
+
+        handed = await assignment.post("/v1/work:next", headers=kenji)
+        assert handed.status_code == 200, handed.text
+        assert handed.json()["item_id"] == item_id
+        assert handed.json()["content"]["media"]["uri"] == REGISTRATION["media"]["uri"]
 
         again = await ingest.post("/v1/media", json=REGISTRATION, headers=auth("client"))
         assert again.status_code == 200 and again.json()["item_id"] == item_id
@@ -82,8 +117,8 @@ async def test_registration_flows_from_ingest_to_assignment(
 
         other_tenant = await assignment.get(f"/v1/items/{item_id}", headers=auth("ops", "globex"))
         assert other_tenant.status_code == 404
-        expert = await assignment.get(f"/v1/items/{item_id}", headers=auth("expert"))
-        assert expert.status_code == 403
+        as_expert = await assignment.get(f"/v1/items/{item_id}", headers=kenji)
+        assert as_expert.status_code == 403
 
     topic = f"{ingest_settings.topic_prefix}quorum.media"
     records = await read_topic(endpoints.kafka_bootstrap, topic, count=1)
