@@ -64,6 +64,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 roster_store,
                 rubric_store,
                 page=settings.handout_candidates,
+                profile_ttl_s=settings.handout_profile_ttl_s,
             ),
             lease_uses,
         ],

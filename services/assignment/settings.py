@@ -21,3 +21,9 @@ class AssignmentSettings(ServiceSettings):
     handout_candidates: int = Field(
         200, ge=1, le=10_000, description="candidate items each replica keeps warm per project"
     )
+    handout_profile_ttl_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="how long a replica reuses an expert's profile and roster for handouts",
+    )

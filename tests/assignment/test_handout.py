@@ -294,3 +294,28 @@ async def test_an_expert_who_had_every_warm_candidate_still_gets_the_items_beyon
         handed = [await next_unit(small, expert_id) for _ in ids]
         assert [h["item_id"] for h in handed] == ids
         assert await next_unit(small, expert_id) is None
+
+
+async def test_an_expert_suspended_or_taken_off_the_roster_stops_getting_work_within_a_second(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    suspended = await world.expert(assignment, projects=(project_id,), max_leases=10)
+    removed = await world.expert(assignment, projects=(project_id,), max_leases=10)
+    await world.items(assignment, project_id, 6)
+    assert await next_unit(assignment, suspended) and await next_unit(assignment, removed)
+    move = {"state": "suspended", "reason": "quality"}
+    await ok(await assignment.client.post(f"/v1/experts/{suspended}/state", json=move, headers=OPS))
+    await ok(
+        await assignment.client.delete(
+            f"/v1/projects/{project_id}/invitations/{removed}", headers=OPS
+        )
+    )
+    for expert_id in (suspended, removed):
+        # the replica reuses a profile for at most handout_profile_ttl_s (1 s)
+        async def stopped(e: str = expert_id) -> bool:
+            return await next_unit(assignment, e) is None
+
+        await eventually(stopped, timeout=5)
+    open_units = await world.known(assignment, (await world.items(assignment, project_id, 1))[0])
+    assert open_units["open"] == 1

@@ -57,6 +57,8 @@ ATTEMPTS = 64
 #: After a lost claim, the next try starts at a random one of this many best candidates, so
 #: experts racing for the top of a list spread out instead of colliding again.
 SPREAD = 16
+#: Expert profiles a replica keeps (more: it forgets them all and reads again).
+MAX_PROFILES = 100_000
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Handout:
         *,
         page: int = 200,
         max_age_s: float = 5.0,
+        profile_ttl_s: float = 1.0,
         clock: Clock = now_ms,
     ) -> None:
         self.items = items
@@ -134,6 +137,8 @@ class Handout:
         self.rubrics = rubrics
         self.page = page
         self.max_age_s = max_age_s
+        self.profile_ttl_s = profile_ttl_s
+        self._profiles: dict[tuple[str, str], tuple[float, Expert, list[Project]]] = {}
         self.clock = clock
         self._candidates: dict[tuple[str, str], Candidates] = {}
         self._fair: dict[str, FairShare] = {}
@@ -141,18 +146,12 @@ class Handout:
 
     async def next(self, principal: Principal) -> HandedOut | None:
         """Lease the calling expert's next unit; None when nothing is eligible now."""
-        expert = await self.experts.get(principal.tenant, principal.subject)
-        if expert is None:
-            raise Problem(
-                404,
-                "Not Found",
-                "you have no expert profile in this tenant: ask ops to invite you",
-            )
+        expert, rostered = await self._profile(principal.tenant, principal.subject)
         held = await self.leases.held(principal.tenant, expert.expert_id)
         free = [s for s in range(expert.capacity.max_leases) if s not in held]
         if not free:
             return None
-        projects = await self._eligible_projects(principal.tenant, expert, len(held))
+        projects = self._eligible_projects(expert, rostered, len(held))
         if not projects:
             return None
         fair = self._fair.setdefault(principal.tenant, FairShare())
@@ -169,13 +168,34 @@ class Handout:
                 return handed
         return None
 
-    async def _eligible_projects(
-        self, tenant: str, expert: Expert, active: int
+    async def _profile(self, tenant: str, expert_id: str) -> tuple[Expert, list[Project]]:
+        """The expert and the projects of their roster, as read at most ``profile_ttl_s`` ago
+        (a change of vetting state, skills, roster or project status reaches handouts within
+        that time)."""
+        key = (tenant, expert_id)
+        cached = self._profiles.get(key)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1], cached[2]
+        expert = await self.experts.get(tenant, expert_id)
+        if expert is None:
+            raise Problem(
+                404,
+                "Not Found",
+                "you have no expert profile in this tenant: ask ops to invite you",
+            )
+        rostered = await self.rosters.of_expert_accepted(tenant, expert_id)
+        projects = await self.projects.many(tenant, rostered)
+        if len(self._profiles) > MAX_PROFILES:
+            self._profiles.clear()
+        self._profiles[key] = (time.monotonic() + self.profile_ttl_s, expert, projects)
+        return expert, projects
+
+    def _eligible_projects(
+        self, expert: Expert, rostered: list[Project], active: int
     ) -> dict[str, Project]:
-        rostered = await self.rosters.of_expert_accepted(tenant, expert.expert_id)
         view = _expert_view(expert, active)
         eligible = {}
-        for project in await self.projects.many(tenant, rostered):
+        for project in rostered:
             if project.status is not ProjectStatus.active:
                 continue
             probe = UnitView(
