@@ -136,3 +136,13 @@ async def mongo_client(endpoints: Endpoints) -> AsyncIterator[AsyncMongoClient[A
     )
     yield client
     await client.close()
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Parameter ids without spaces, so every test id is one shell word (mutmut, and anyone
+    re-running a failed case, pass ids on a command line)."""
+    if isinstance(val, bytes):
+        val = val.decode("ascii", "backslashreplace")
+    if isinstance(val, str) and any(c.isspace() for c in val):
+        return "_".join(val.split())
+    return None

@@ -270,7 +270,9 @@ async def main(args: argparse.Namespace) -> None:
             client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
             await client.drop_database(settings.database_name)
             await client.close()
-            topics = [t for t in await list_topics(bootstrap) if t.startswith(settings.topic_prefix)]
+            topics = [
+                t for t in await list_topics(bootstrap) if t.startswith(settings.topic_prefix)
+            ]
             if topics:
                 await delete_topics(bootstrap, topics)
     if len(p50s) > 1:

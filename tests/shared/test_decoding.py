@@ -16,6 +16,7 @@ from cloudevents.core.v1.event import CloudEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.contracts.spec import Contract, EventSpec
 from shared.events import codec
 from shared.events.codec import BadEvent, EventRegistry, decode, decode_checked, encode
 from shared.events.envelope import make_event
@@ -149,7 +150,7 @@ def _base64() -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 #: Valid messages the fast decoder hands to the checked one, one per reason it does.
-FALLBACKS = {"binary content mode": _binary, "data in base64": lambda _key: _base64()}
+FALLBACKS = {"binary-mode": _binary, "data-base64": lambda _key: _base64()}
 
 
 @pytest.mark.parametrize("make", FALLBACKS.values(), ids=list(FALLBACKS))
@@ -318,3 +319,74 @@ def test_a_time_or_data_of_the_wrong_type_is_refused_by_name(
         with pytest.raises(BadEvent) as caught:
             read(_value(**changes), key=None, headers=HEADERS, registry=REGISTRY)
         assert str(caught.value) == reason
+
+
+def test_an_event_read_from_a_tenants_topic_is_that_tenants_on_the_fast_path_too() -> None:
+    plain = decode(_value(), key=b"t1", headers=HEADERS, registry=REGISTRY, tenant="globex")
+    assert plain is not None and plain.tenant == "globex"
+    with pytest.raises(BadEvent) as caught:
+        decode(
+            _value(tenant="acme"), key=b"t1", headers=HEADERS, registry=REGISTRY, tenant="globex"
+        )
+    assert str(caught.value) == (
+        "it.thing.changed.v1: tenant extension 'acme' differs from the tenant of the topic, "
+        "'globex': publish to that tenant's topic"
+    )
+
+
+def test_a_valid_message_with_an_extension_takes_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_taken(*_: Any) -> None:
+        raise AssertionError("a valid structured event fell back to the checked path")
+
+    monkeypatch.setattr(codec, "decode_checked", not_taken)
+    event = decode(_value(colour="red"), key=b"t1", headers=HEADERS, registry=REGISTRY)
+    assert event is not None and event.extensions == {"colour": "red"}
+
+
+def test_a_binary_message_missing_attributes_says_which() -> None:
+    with pytest.raises(BadEvent) as caught:
+        decode(b"{}", key=b"k", headers=[("ce_id", b"1")], registry=REGISTRY)
+    reason = str(caught.value)
+    assert reason.startswith("not a CloudEvents 1.0 message: ")
+    assert "Missing required attribute: 'source'" in reason
+
+
+class Things(Contract):
+    things: list[ThingChanged]
+
+
+THINGS_NOTED: EventSpec[Things] = EventSpec(
+    type="it.things.noted.v1",
+    topic=THING_CHANGED.topic,
+    payload=Things,
+    key=lambda d: "batch",
+    producer="test",
+    summary="many things",
+)
+
+
+def test_a_contract_refusal_names_nested_fields_and_at_most_twenty() -> None:
+    registry = EventRegistry([THINGS_NOTED])
+    bad = [{"thing_id": "t", "n": "x"} for _ in range(25)]
+    value = _value(type=THINGS_NOTED.type, data={"things": bad})
+    for read in (decode, checked):
+        with pytest.raises(BadEvent) as caught:
+            read(value, key=None, headers=HEADERS, registry=registry)
+        problems = str(caught.value).split(": data does not match the contract: ")[1].split("; ")
+        assert len(problems) == 20
+        assert problems[0] == (
+            "data.things.0.n: Input should be a valid integer, unable to parse string as an integer"
+        )
+
+
+def test_a_registry_of_no_types_reads_every_event_as_not_its_own() -> None:
+    assert decode(_value(), key=b"t1", headers=HEADERS, registry=EventRegistry()) is None
+
+
+def test_an_empty_message_says_so() -> None:
+    for value in (b"", None):
+        with pytest.raises(BadEvent) as caught:
+            decode(value, key=None, headers=HEADERS, registry=REGISTRY)
+        assert str(caught.value) == "empty message value"

@@ -187,3 +187,14 @@ def test_the_custom_export_is_every_field_of_every_class() -> None:
     exported = formats.classes_to_custom(classes)
     assert exported == {"classes": [classes[0].model_dump(mode="json")]}
     assert exported["classes"][0]["synonyms"] == ["auto"]
+
+
+def test_an_import_avoids_the_ids_the_ontology_has_taken() -> None:
+    raw = json.dumps([{"name": "Car"}]).encode()
+    [car] = formats.import_classes(raw, ImportFormat.json, taken_ids=frozenset({"car"}))
+    assert car.id == "car-2"
+
+
+def test_a_bad_nested_field_of_a_row_is_named_by_its_path() -> None:
+    rows = [{"name": "Car", "attributes": [{"name": "occluded", "type": "colour"}]}]
+    assert [field for field, _ in problems(rows)] == ["classes.0.attributes.0.type"]
