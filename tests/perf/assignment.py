@@ -66,7 +66,7 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-async def set_up(base: str, experts: int) -> tuple[str, list[str]]:
+async def set_up(base: str, experts: int) -> tuple[int, list[str]]:
     """A rubric, an active project (k=1) and ``experts`` vetted experts on its roster."""
     ops = auth("ops", "bench-ops")
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
