@@ -1,26 +1,22 @@
 """Demo data for ``make run``, so that the README's walkthrough works on a fresh machine.
 
 For tenant ``acme``: an ontology ``Street`` with the image classes ``car`` and ``person``,
-published as version 1 through the taxonomy API, and the image project ``street-scenes``
-on it, announced with a ``quorum.project.changed.v1`` event exactly as the assignment
-service will publish it (projects are assignment's; it does not manage them yet).
-Running it again changes nothing. ``QUORUM_DEMO_DATA=0`` skips it.
+published as version 1 through the taxonomy API; through the assignment API, a rubric from
+the ``multimodal_label_qa`` template and the active image project ``street-scenes`` on that
+ontology version (assignment publishes it as ``project.changed``, which ingest reads), and a
+vetted expert ``expert-1`` on its roster. Running it again changes nothing.
+``QUORUM_DEMO_DATA=0`` skips it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from shared.auth.tokens import mint_token
-from shared.contracts.vocabulary import Modality, TaxonomyRef
-from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1, ProjectStatus
-from shared.events.envelope import make_event
-from shared.kafka.producer import KafkaBus
 from shared.kafka.settings import KafkaSettings
 from shared.kafka.tenants import PER_TENANT_TOPICS
 from shared.kafka.topics import ensure_tenant_topics
@@ -28,6 +24,8 @@ from shared.kafka.topics import ensure_tenant_topics
 TENANT = "acme"
 ONTOLOGY = "Street"
 PROJECT = "street-scenes"
+RUBRIC = "street-qa"
+EXPERT = "expert-1"
 CLASSES = [
     {"id": "car", "name": "Car", "modalities": ["image"]},
     {"id": "person", "name": "Person", "modalities": ["image"]},
@@ -88,35 +86,52 @@ async def _street_version(client: httpx.AsyncClient, headers: dict[str, str]) ->
     return ontology_id, int(_ok(published).json()["version"])
 
 
-async def create(taxonomy: httpx.AsyncClient, kafka: KafkaSettings) -> str:
-    """Create the demo data through a taxonomy service and Kafka; a line saying what there is."""
+async def _street_project(
+    client: httpx.AsyncClient, headers: dict[str, str], ontology_id: str, version: int
+) -> None:
+    """The rubric, the active project, and a vetted expert on its roster, made if missing."""
+    if (await client.get(f"/v1/projects/{PROJECT}", headers=headers)).status_code == 200:
+        return
+    rubric = await client.get(f"/v1/rubrics/{RUBRIC}", headers=headers)
+    if rubric.status_code == 404:
+        body = {"rubric_id": RUBRIC, "template": "multimodal_label_qa"}
+        _ok(await client.post("/v1/rubrics", json=body, headers=headers))
+    project = {
+        "project_id": PROJECT,
+        "name": "Street scenes",
+        "modality": "image",
+        "taxonomy": {"ontology_id": ontology_id, "version": version},
+        "rubric": {"rubric_id": RUBRIC},
+        "overlap": {"k": 2},
+    }
+    _ok(await client.post("/v1/projects", json=project, headers=headers))
+    status = {"status": "active"}
+    _ok(await client.post(f"/v1/projects/{PROJECT}/status", json=status, headers=headers))
+    if (await client.get(f"/v1/experts/{EXPERT}", headers=headers)).status_code == 404:
+        expert = {"expert_id": EXPERT, "display_name": "Demo expert", "languages": ["en"]}
+        _ok(await client.post("/v1/experts", json=expert, headers=headers))
+        for state in ("vetting", "vetted"):
+            move = {"state": state, "reason": "demo data of make run"}
+            _ok(await client.post(f"/v1/experts/{EXPERT}/state", json=move, headers=headers))
+    invite = {"expert_id": EXPERT}
+    _ok(await client.post(f"/v1/projects/{PROJECT}/invitations", json=invite, headers=headers))
+    token = mint_token(subject=EXPERT, tenant=TENANT, role="expert")
+    accepted = await client.post(
+        f"/v1/me/invitations/{PROJECT}/accept", headers={"Authorization": f"Bearer {token}"}
+    )
+    _ok(accepted)
+
+
+async def create(taxonomy: httpx.AsyncClient, assignment: httpx.AsyncClient) -> str:
+    """Create the demo data through the taxonomy and assignment services; a line saying what
+    there is."""
     token = mint_token(subject="make-run", tenant=TENANT, role="admin")
-    ontology_id, version = await _street_version(taxonomy, {"Authorization": f"Bearer {token}"})
-    bus = KafkaBus(kafka)
-    await bus.start()
-    try:
-        await bus.publish(
-            make_event(
-                PROJECT_CHANGED,
-                ProjectChangedV1(
-                    project_id=PROJECT,
-                    tenant=TENANT,
-                    name="Street scenes",
-                    modality=Modality.image,
-                    taxonomy=TaxonomyRef(ontology_id=ontology_id, version=version),
-                    status=ProjectStatus.active,
-                    revision=1,  # again on every run: ingest keeps the newest revision it has
-                    changed_at=datetime.now(UTC),
-                ),
-                source="/quorum/assignment",
-                tenant=TENANT,
-            )
-        )
-    finally:
-        await bus.stop()
+    headers = {"Authorization": f"Bearer {token}"}
+    ontology_id, version = await _street_version(taxonomy, headers)
+    await _street_project(assignment, headers, ontology_id, version)
     return (
         f"demo data: tenant {TENANT}, project {PROJECT} (image) on ontology {ONTOLOGY} "
-        f"v{version} (classes car, person)"
+        f"v{version} (classes car, person), expert {EXPERT} on its roster"
     )
 
 
@@ -127,12 +142,14 @@ async def add_tenant(bootstrap: str, topic_prefix: str = "") -> None:
     await ensure_tenant_topics(settings, PER_TENANT_TOPICS, [TENANT])
 
 
-async def seed(taxonomy_url: str, ingest_url: str, bootstrap: str, topic_prefix: str = "") -> str:
-    """Wait until taxonomy and ingest answer, then :func:`create` the demo data."""
+async def seed(taxonomy_url: str, ingest_url: str, assignment_url: str) -> str:
+    """Wait until taxonomy, ingest and assignment answer, then :func:`create` the demo data."""
     async with (
         httpx.AsyncClient(base_url=taxonomy_url, timeout=30) as taxonomy,
         httpx.AsyncClient(base_url=ingest_url, timeout=30) as ingest,
+        httpx.AsyncClient(base_url=assignment_url, timeout=30) as assignment,
     ):
         await _wait_ready(taxonomy)
         await _wait_ready(ingest)
-        return await create(taxonomy, KafkaSettings(bootstrap, topic_prefix=topic_prefix))
+        await _wait_ready(assignment)
+        return await create(taxonomy, assignment)

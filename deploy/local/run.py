@@ -80,7 +80,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, lambda number, _: signals.append(number))
         signal.signal(signal.SIGTERM, lambda number, _: signals.append(number))
         if os.environ.get("QUORUM_DEMO_DATA", "1") != "0":
-            _seed_demo(infra.kafka.bootstrap)
+            _seed_demo()
         while not signals:
             for name, proc in procs.items():
                 code = proc.poll()
@@ -102,15 +102,14 @@ def _port(name: str) -> int:
     return int(os.environ.get(f"QUORUM_{name.upper()}_PORT", SERVICES[name]))
 
 
-def _seed_demo(bootstrap: str) -> None:
+def _seed_demo() -> None:
     """The README walkthrough's project and ontology (see deploy/local/demo.py)."""
     try:
         line = asyncio.run(
             demo.seed(
                 f"http://127.0.0.1:{_port('taxonomy')}",
                 f"http://127.0.0.1:{_port('ingest')}",
-                bootstrap,
-                os.environ.get("QUORUM_TOPIC_PREFIX", ""),
+                f"http://127.0.0.1:{_port('assignment')}",
             )
         )
     except Exception as exc:  # the services run on; only the walkthrough's data is missing

@@ -1,7 +1,7 @@
 """The README's walkthrough works: the demo data ``make run`` creates (deploy/local/demo.py)
 lets the README's own example registration through, with its pre-label checked against the
-published demo ontology. Real Kafka and MongoDB-compatible server, taxonomy and ingest with
-their real lifespans."""
+published demo ontology, and the demo expert is handed the item. Real Kafka and
+MongoDB-compatible server, taxonomy, ingest and assignment with their real lifespans."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import httpx
 import pytest
 
 from deploy.local import demo
+from services.assignment.app import create_app as create_assignment
+from services.assignment.settings import AssignmentSettings
 from services.ingest.app import create_app as create_ingest
 from services.ingest.settings import IngestSettings
 from services.taxonomy.app import create_app as create_taxonomy
 from services.taxonomy.settings import TaxonomySettings
-from shared.runtime import kafka_settings
 from tests.kafka_helpers import eventually
 from tests.service_helpers import auth, running
 
@@ -44,9 +45,9 @@ async def test_the_readme_example_registers_on_the_demo_data(
     async with (
         running(create_taxonomy(make_settings(TaxonomySettings))) as taxonomy,
         running(create_ingest(ingest_settings)) as ingest,
+        running(create_assignment(make_settings(AssignmentSettings))) as assignment,
     ):
-        kafka = kafka_settings(ingest_settings)
-        line = await demo.create(taxonomy, kafka)
+        line = await demo.create(taxonomy, assignment)
         assert "street-scenes" in line and "v1" in line
 
         async def registered() -> httpx.Response | None:
@@ -57,6 +58,16 @@ async def test_the_readme_example_registers_on_the_demo_data(
         assert created.status_code == 201, created.text
         assert created.json()["taxonomy"]["version"] == 1
 
-        assert await demo.create(taxonomy, kafka) == line  # again: nothing new
+        async def handed() -> httpx.Response | None:
+            response = await assignment.post(
+                "/v1/work:next", headers=auth("expert", subject=demo.EXPERT)
+            )
+            return response if response.status_code == 200 else None  # not consumed yet
+
+        work = await eventually(handed)
+        assert work.json()["item_id"] == created.json()["item_id"]
+        assert work.json()["form"]["name"]
+
+        assert await demo.create(taxonomy, assignment) == line  # again: nothing new
         listed = await taxonomy.get("/v1/ontologies", headers=auth("ops"))
         assert [o["name"] for o in listed.json()["items"]] == ["Street"]
