@@ -150,10 +150,13 @@ async def seed(mongo_uri: str, db_name: str, pending: int, rubric_version: int) 
     return [f"{run}-{n:07d}" for n in range(pending)]
 
 
-async def handouts(bases: list[str], experts: list[str], seconds: float) -> tuple[int, list[float]]:
-    """Each expert: next, release, as fast as it can; the handouts and their latencies (s)."""
+async def handouts(
+    bases: list[str], experts: list[str], seconds: float
+) -> tuple[int, list[float], int]:
+    """Each expert: next, release, as fast as it can; the handouts, their latencies (s) and the
+    answers that were neither a unit nor a 204 (a 503 when the database times out)."""
     latencies: list[float] = []
-    count = 0
+    count = errors = 0
     deadline = time.monotonic() + seconds
     clients = [
         httpx.AsyncClient(base_url=b, timeout=30, limits=httpx.Limits(max_connections=200))
@@ -161,7 +164,7 @@ async def handouts(bases: list[str], experts: list[str], seconds: float) -> tupl
     ]
 
     async def expert_loop(index: int, expert_id: str) -> None:
-        nonlocal count
+        nonlocal count, errors
         client = clients[index % len(clients)]
         me = auth("expert", expert_id)
         release = {"reason": "skip"}
@@ -171,21 +174,23 @@ async def handouts(bases: list[str], experts: list[str], seconds: float) -> tupl
             if response.status_code == 204:
                 await asyncio.sleep(0.05)
                 continue
-            handed = await ok(response)
+            if response.status_code != 200:
+                errors += 1
+                continue
+            handed = response.json()
             latencies.append(time.perf_counter() - started)
             count += 1
-            await ok(
-                await client.post(
-                    f"/v1/me/leases/{handed['lease_id']}/release", json=release, headers=me
-                )
+            released = await client.post(
+                f"/v1/me/leases/{handed['lease_id']}/release", json=release, headers=me
             )
+            errors += released.status_code != 200
 
     try:
         await asyncio.gather(*(expert_loop(i, e) for i, e in enumerate(experts)))
     finally:
         for client in clients:
             await client.aclose()
-    return count, latencies
+    return count, latencies, errors
 
 
 async def raw(
@@ -226,7 +231,7 @@ async def main(args: argparse.Namespace) -> None:
     p50s: dict[int, list[float]] = {}
     print(
         "pending  replicas  experts  handouts/s  p50 ms  p99 ms  raw ops/s  raw p50  raw p99  "
-        "overhead p50 ms"
+        "overhead p50 ms  errors"
     )
     for pending in args.pending:
         run = uuid.uuid4().hex[:8]
@@ -251,7 +256,7 @@ async def main(args: argparse.Namespace) -> None:
             for count in sorted(args.replicas):
                 bases = [r.base_url for r in replicas[:count]]
                 for concurrency in args.experts:
-                    done, lat = await handouts(bases, experts[:concurrency], args.seconds)
+                    done, lat, errors = await handouts(bases, experts[:concurrency], args.seconds)
                     raw_done, raw_lat = await raw(
                         mongo_uri, settings.database_name, ids, concurrency, args.seconds
                     )
@@ -261,7 +266,7 @@ async def main(args: argparse.Namespace) -> None:
                         f"{pending:7d}  {count:8d}  {concurrency:7d}  "
                         f"{done / args.seconds:10.1f}  {ms(p50)} {ms(quantile(lat, 0.99))}  "
                         f"{raw_done / args.seconds:9.1f}  {ms(raw_p50)} "
-                        f"{ms(quantile(raw_lat, 0.99))}  {ms(p50 - raw_p50)}",
+                        f"{ms(quantile(raw_lat, 0.99))}  {ms(p50 - raw_p50)}  {errors}",
                         flush=True,
                     )
         finally:
