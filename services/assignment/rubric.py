@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
-from typing import Any
 
 from shared.contracts.rubric import (
     MAX_SCALE_POINTS,
@@ -32,10 +31,11 @@ from shared.contracts.rubric import (
     LabelShape,
     RubricDefinition,
 )
-from shared.contracts.taxonomy import AttributeSpec, ClassSnapshot, ClassStatus
+from shared.contracts.taxonomy import ClassSnapshot, ClassStatus
 from shared.contracts.vocabulary import Label, Severity
 from shared.contracts.work import Verdict
 from shared.errors import FieldError
+from shared.taxonomy.attributes import attribute_errors
 
 #: The rubric templates shipped as data, by name.
 TEMPLATES: tuple[str, ...] = ("image_edit_evaluation", "multimodal_label_qa")
@@ -434,39 +434,8 @@ def _class_errors(label: Label, classes: Mapping[str, ClassSnapshot], at: str) -
                 f"class {cls.id!r} is deprecated in the taxonomy version: use its replacement",
             )
         )
-    specs = {a.name: a for a in cls.attributes}
-    for name, value in label.attributes.items():
-        attribute = specs.get(name)
-        if attribute is None:
-            errors.append(
-                _err(f"{at}.attributes.{name}", f"class {cls.id!r} has no such attribute")
-            )
-            continue
-        problem = _attribute_problem(attribute, value)
-        if problem:
-            errors.append(_err(f"{at}.attributes.{name}", problem))
-    for attribute in cls.attributes:
-        if attribute.required and attribute.name not in label.attributes:
-            errors.append(_err(f"{at}.attributes.{attribute.name}", "required by the class"))
+    errors.extend(attribute_errors(label.attributes, cls, at))
     return errors
-
-
-def _attribute_problem(spec: AttributeSpec, value: Any) -> str | None:
-    """Why ``value`` does not fit the attribute's type (``None``: it fits). A type the
-    taxonomy does not know takes any value."""
-    number = not isinstance(value, bool)
-    ok = {
-        "bool": isinstance(value, bool),
-        "int": number and isinstance(value, int),
-        "float": number and isinstance(value, (int, float)),
-        "string": isinstance(value, str),
-        "enum": isinstance(value, str) and value in (spec.values or ()),
-    }.get(spec.type, True)
-    if ok:
-        return None
-    if spec.type == "enum":
-        return f"must be one of {', '.join(spec.values or ())}"
-    return f"must be {spec.type}"
 
 
 # --- the templates ---

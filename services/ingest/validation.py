@@ -9,7 +9,6 @@ sees every reason at once, over HTTP (422 problem+json) or Kafka (a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from shared.contracts.media import (
     AudioFile,
@@ -19,10 +18,11 @@ from shared.contracts.media import (
     TextFile,
     VideoFile,
 )
-from shared.contracts.taxonomy import AttributeSpec, ClassSnapshot, VersionPublishedV1
+from shared.contracts.taxonomy import ClassSnapshot, VersionPublishedV1
 from shared.contracts.vocabulary import Box, Label, Polygon, RleMask
 from shared.contracts.work import ProjectChangedV1, ProjectStatus
 from shared.errors import FieldError
+from shared.taxonomy.attributes import attribute_errors
 
 EPSILON = 1e-6
 
@@ -147,36 +147,8 @@ def _class_errors(label: Label, cls: ClassSnapshot, modality: str, at: str) -> l
     if cls.modalities and modality not in cls.modalities and modality != "multimodal":
         allowed = ", ".join(cls.modalities)
         errors.append(_err(f"{at}.class_id", f"class {cls.id!r} applies to {allowed} only"))
-    specs = {a.name: a for a in cls.attributes}
-    for name, value in label.attributes.items():
-        spec = specs.get(name)
-        if spec is None:
-            errors.append(
-                _err(f"{at}.attributes.{name}", f"class {cls.id!r} has no such attribute")
-            )
-            continue
-        problem = _attribute_problem(spec, value)
-        if problem:
-            errors.append(_err(f"{at}.attributes.{name}", problem))
-    for spec in cls.attributes:
-        if spec.required and spec.name not in label.attributes:
-            errors.append(_err(f"{at}.attributes.{spec.name}", "required by the class"))
+    errors.extend(attribute_errors(label.attributes, cls, at))
     return errors
-
-
-def _attribute_problem(spec: AttributeSpec, value: Any) -> str | None:
-    ok = {
-        "bool": isinstance(value, bool),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "string": isinstance(value, str),
-        "enum": isinstance(value, str) and value in (spec.values or ()),
-    }.get(spec.type, True)
-    if ok:
-        return None
-    if spec.type == "enum":
-        return f"must be one of {', '.join(spec.values or ())}"
-    return f"must be {spec.type}"
 
 
 def _placement_errors(label: Label, media: MediaFile, at: str) -> list[FieldError]:

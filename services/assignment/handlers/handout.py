@@ -31,6 +31,7 @@ from services.assignment.eligibility import (
     UnitView,
     ineligibility,
 )
+from services.assignment.handlers.events import unit_event
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
 from services.assignment.models.work import HandedOut, Lease, UnitState, WorkItem
@@ -43,14 +44,12 @@ from services.assignment.stores.rubrics import RubricStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.rubric import RubricDefinition
-from shared.contracts.work import WORK_LEASED, ProjectStatus, WorkUnitEventV1
-from shared.events.envelope import make_event
+from shared.contracts.work import WORK_LEASED, ProjectStatus
 from shared.http.problems import Problem
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-SOURCE = "/quorum/assignment"
 #: Claims tried per handout before answering that nothing is eligible now (each lost claim
 #: refreshes or drops its candidate, so this bounds only a request racing many others).
 ATTEMPTS = 64
@@ -270,20 +269,15 @@ class Handout:
             )
             if await self.leases.take(tenant, slot, lease):
                 break
-        event = make_event(
+        event = unit_event(
             WORK_LEASED,
-            WorkUnitEventV1(
-                unit_id=unit.unit_id,
-                item_id=item.item_id,
-                project_id=project.project_id,
-                tenant=tenant,
-                kind=unit.kind,
-                expert_id=expert.expert_id,
-                lease_expires_at=expires,
-                at=now,
-            ),
-            source=SOURCE,
             tenant=tenant,
+            unit_id=unit.unit_id,
+            item_id=item.item_id,
+            project_id=project.project_id,
+            kind=unit.kind,
+            at=now,
+            lease=lease,
         )
         claimed = await self.items.claim(
             tenant,

@@ -4,29 +4,28 @@ plans the same); a replayed registration creates nothing new."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from services.assignment import sampling
+from services.assignment.handlers.events import unit_event
 from services.assignment.models.projects import Project
 from services.assignment.models.work import Unit, WorkItem
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
 from shared.clock import Clock, now_ms
 from shared.contracts.media import MediaRegisteredV1
-from shared.contracts.work import WORK_CREATED, WorkKind, WorkUnitEventV1
-from shared.events.envelope import Event, make_event
+from shared.contracts.work import WORK_CREATED, WorkKind
+from shared.events.envelope import Event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-SOURCE = "/quorum/assignment"
 
 
 def unit_id(item_id: str, n: int) -> str:
     return f"{item_id}~{n}"
 
 
-def planned_units(item: MediaRegisteredV1, project: Project, at: Any) -> list[Unit]:
+def planned_units(item: MediaRegisteredV1, project: Project, at: datetime) -> list[Unit]:
     policy = sampling.OverlapPolicy(
         k=project.overlap.k,
         iaa_share=project.overlap.iaa_share,
@@ -73,18 +72,14 @@ class Items:
             ),
         )
         events = [
-            make_event(
+            unit_event(
                 WORK_CREATED,
-                WorkUnitEventV1(
-                    unit_id=u.unit_id,
-                    item_id=item.item_id,
-                    project_id=item.project_id,
-                    tenant=item.tenant,
-                    kind=u.kind,
-                    at=now,
-                ),
-                source=SOURCE,
                 tenant=item.tenant,
+                unit_id=u.unit_id,
+                item_id=item.item_id,
+                project_id=item.project_id,
+                kind=u.kind,
+                at=now,
                 traceparent=event.traceparent,
             )
             for u in units

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from services.assignment.handlers.events import unit_event
 from services.assignment.models.work import Lease, ReleaseIn
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
@@ -16,14 +17,11 @@ from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.spec import EventSpec
 from shared.contracts.work import WORK_EXPIRED, WORK_RELEASED, WorkKind, WorkUnitEventV1
-from shared.events.envelope import make_event
 from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 from shared.outages import OUTAGES
 
 log = get_logger(__name__)
-
-SOURCE = "/quorum/assignment"
 
 
 def slot_of(lease_id: str) -> int | None:
@@ -130,21 +128,16 @@ class Leases:
         now = self.clock()
         reopened = False
         if lease.unit_id is not None and lease.item_id is not None:
-            event = make_event(
+            event = unit_event(
                 spec,
-                WorkUnitEventV1(
-                    unit_id=lease.unit_id,
-                    item_id=lease.item_id,
-                    project_id=lease.project_id,
-                    tenant=tenant,
-                    kind=WorkKind.review,
-                    expert_id=lease.expert_id,
-                    lease_expires_at=lease.expires_at,
-                    reason=reason,
-                    at=now,
-                ),
-                source=SOURCE,
                 tenant=tenant,
+                unit_id=lease.unit_id,
+                item_id=lease.item_id,
+                project_id=lease.project_id,
+                kind=WorkKind.review,
+                at=now,
+                lease=lease,
+                reason=reason,
             )
             reopened = await self.items.reopen(
                 tenant, lease.item_id, unit_number(lease.unit_id), lease.lease_id, event
