@@ -7,8 +7,10 @@ from fastapi import FastAPI
 
 from services.assignment import api
 from services.assignment.handlers.experts import Experts
+from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.items import Items
+from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.projects import Projects
 from services.assignment.handlers.rosters import Rosters
@@ -16,9 +18,11 @@ from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
 from services.assignment.stores import experts, items, leases, projects, rosters, rubrics
 from shared.contracts.media import MEDIA_REGISTERED
+from shared.contracts.taxonomy import VERSION_PUBLISHED
 from shared.contracts.work import PROJECTS, WORK
 from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
+from shared.taxonomy.cache import TaxonomyCache
 
 
 def create_app(settings: AssignmentSettings) -> FastAPI:
@@ -29,6 +33,8 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
     roster_store = rosters.RosterStore(runtime.db)
     item_store = items.ItemStore(runtime.db, runtime.outbox)
     lease_store = leases.LeaseStore(runtime.db)
+    forms = RubricForms(rubric_store)
+    taxonomy = TaxonomyCache(runtime.db)
     item_uses = Items(item_store, project_store)
     lease_uses = Leases(
         lease_store, item_store, project_store, sweep_interval_s=settings.lease_sweep_interval_s
@@ -47,7 +53,10 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
             ),
             outbox_collections=(*items.OUTBOX_COLLECTIONS, *projects.OUTBOX_COLLECTIONS),
             published_topics=[PROJECTS, WORK],
-            consumed={MEDIA_REGISTERED: item_uses.on_media_registered},
+            consumed={
+                MEDIA_REGISTERED: item_uses.on_media_registered,
+                VERSION_PUBLISHED: taxonomy.apply,
+            },
             background=[lease_uses.run_expiry],
         ),
         use_cases=[
@@ -62,12 +71,14 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 expert_store,
                 project_store,
                 roster_store,
-                rubric_store,
+                forms,
                 page=settings.handout_candidates,
                 profile_ttl_s=settings.handout_profile_ttl_s,
             ),
             lease_uses,
+            Judgments(item_store, lease_store, forms, taxonomy),
         ],
+        before_start=[taxonomy.load],
         title="Quorum assignment",
         description="Routes review work to vetted experts by skill, with overlap, gold items, "
         "leases and adjudication.",

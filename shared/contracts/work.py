@@ -159,6 +159,8 @@ class JudgmentSubmittedV1(Contract):
     time_spent_s: float = Field(ge=0, le=10**7)
     taxonomy: TaxonomyRef | None = None
     submitted_at: datetime
+    # added compatibly: absent from events published before it
+    rubric_ref: RubricRef | None = Field(None, description="the rubric version answered")
 
 
 class GoldScoredV1(Contract):

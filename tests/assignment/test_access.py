@@ -71,6 +71,11 @@ async def service(
                     "POST /v1/projects/{project_id}/invitations": {"expert_id": "exp-acme-1"},
                     "POST /v1/experts/{expert_id}/leases/{lease_id}/release": {"reason": "skip"},
                     "POST /v1/me/leases/{lease_id}/release": {"reason": "skip"},
+                    "POST /v1/units/{unit_id}/judgments": {
+                        "submission_id": "s",
+                        "lease_id": "0-x",
+                        "answers": {"verdict": "accept"},
+                    },
                 },
                 settings=settings,
             ),

@@ -30,14 +30,15 @@ async def project(
     *,
     status: str = "active",
     required: dict[str, int] | None = None,
+    template: str = "image_edit_evaluation",
     **settings: Any,
 ) -> str:
-    """An image-edit project (its own rubric) in ``status``."""
+    """An image project (with a rubric of its own, from ``template``) in ``status``."""
     rubric_id = short_id("rub")
     await ok(
         await a.client.post(
             "/v1/rubrics",
-            json={"rubric_id": rubric_id, "template": "image_edit_evaluation"},
+            json={"rubric_id": rubric_id, "template": template},
             headers=OPS,
         ),
         201,

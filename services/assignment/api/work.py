@@ -1,4 +1,5 @@
-"""Work for experts: the next unit (leased), heartbeats and releases; live leases for ops."""
+"""Work for experts: the next unit (leased), heartbeats, releases and judgments; live leases
+for ops."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from fastapi import Depends, Path, Query, Response, status
 
 from services.assignment.api.access import ExpertCaller, Staff
 from services.assignment.handlers.handout import Handout
+from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
-from services.assignment.models.work import HandedOut, Lease, ReleaseIn
+from services.assignment.models.work import HandedOut, Judgment, JudgmentIn, Lease, ReleaseIn
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -18,6 +20,8 @@ router = api_router("/v1", ["work"])
 
 HandoutDep = Annotated[Handout, Depends(use_case(Handout))]
 LeasesDep = Annotated[Leases, Depends(use_case(Leases))]
+JudgmentsDep = Annotated[Judgments, Depends(use_case(Judgments))]
+UnitPath = Annotated[str, Path(min_length=1, max_length=300)]
 LeasePath = Annotated[str, Path(min_length=1, max_length=64)]
 ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
 #: seconds a client waits before asking again when nothing is eligible
@@ -89,3 +93,28 @@ async def force_release(
     leases: LeasesDep,
 ) -> Lease:
     return await leases.release(principal, lease_id, body, expert_id=expert_id)
+
+
+@router.post(
+    "/units/{unit_id}/judgments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Submit your answers on the unit you hold (the same submission_id again: 200, the "
+    "same judgment)",
+    responses={
+        200: {"model": Judgment, "description": "This submission was made before"},
+        404: {"model": ProblemDetail, "description": "Not a unit of yours"},
+        409: {"model": ProblemDetail, "description": "The lease expired or was released"},
+        503: {"model": ProblemDetail, "description": "The taxonomy version is not known yet"},
+    },
+)
+async def submit_judgment(
+    unit_id: UnitPath,
+    body: JudgmentIn,
+    principal: ExpertCaller,
+    judgments: JudgmentsDep,
+    response: Response,
+) -> Judgment:
+    judgment, created = await judgments.submit(principal, unit_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return judgment

@@ -32,6 +32,7 @@ from services.assignment.eligibility import (
     ineligibility,
 )
 from services.assignment.handlers.events import unit_event
+from services.assignment.handlers.forms import RubricForms
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
 from services.assignment.models.work import HandedOut, Lease, UnitState, WorkItem
@@ -40,10 +41,8 @@ from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
 from services.assignment.stores.projects import ProjectStore
 from services.assignment.stores.rosters import RosterStore
-from services.assignment.stores.rubrics import RubricStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
-from shared.contracts.rubric import RubricDefinition
 from shared.contracts.work import WORK_LEASED, ProjectStatus
 from shared.http.problems import Problem
 from shared.logging import get_logger
@@ -121,7 +120,7 @@ class Handout:
         experts: ExpertStore,
         projects: ProjectStore,
         rosters: RosterStore,
-        rubrics: RubricStore,
+        forms: RubricForms,
         *,
         page: int = 200,
         max_age_s: float = 5.0,
@@ -133,7 +132,7 @@ class Handout:
         self.experts = experts
         self.projects = projects
         self.rosters = rosters
-        self.rubrics = rubrics
+        self.forms = forms
         self.page = page
         self.max_age_s = max_age_s
         self.profile_ttl_s = profile_ttl_s
@@ -141,7 +140,6 @@ class Handout:
         self.clock = clock
         self._candidates: dict[tuple[str, str], Candidates] = {}
         self._fair: dict[str, FairShare] = {}
-        self._forms: dict[tuple[str, str, int], RubricDefinition] = {}
 
     async def next(self, principal: Principal) -> HandedOut | None:
         """Lease the calling expert's next unit; None when nothing is eligible now."""
@@ -305,7 +303,7 @@ class Handout:
             modality=claimed.modality,
             content=claimed.content,
             rubric=unit.rubric,
-            form=await self._form(tenant, unit.rubric.rubric_id, unit.rubric.version),
+            form=await self.forms.get(tenant, unit.rubric),
         )
 
     async def _refresh(self, tenant: str, project_id: str, item_id: str) -> None:
@@ -322,13 +320,3 @@ class Handout:
         key = item.item_id if item is not None else item_id
         kept = [c if c.item_id != key else item for c in pool.items]
         pool.items = deque(c for c in kept if c is not None and c.open > 0)
-
-    async def _form(self, tenant: str, rubric_id: str, version: int) -> RubricDefinition:
-        """A rubric version's definition (immutable: kept once read)."""
-        key = (tenant, rubric_id, version)
-        if key not in self._forms:
-            found = await self.rubrics.get(tenant, rubric_id, version)
-            if found is None:  # versions are never deleted: a broken store
-                raise RuntimeError(f"rubric {rubric_id} version {version} is missing")
-            self._forms[key] = found.definition
-        return self._forms[key]

@@ -41,6 +41,7 @@ def planned_units(item: MediaRegisteredV1, project: Project, at: datetime) -> li
             unit_id=unit_id(item.item_id, n),
             kind=WorkKind.review,
             rubric=project.rubric,
+            taxonomy=project.taxonomy,
             created_at=at,
         )
         for n in range(plan.needed)

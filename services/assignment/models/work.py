@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from shared.contracts.rubric import RubricDefinition
-from shared.contracts.vocabulary import Modality
+from shared.contracts.rubric import Answers, RubricDefinition
+from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import RubricRef, WorkKind
 
 
@@ -18,6 +18,21 @@ class UnitState(StrEnum):
     open = "open"
     leased = "leased"
     done = "done"
+
+
+class Judgment(BaseModel):
+    """An expert's answers on a unit, against the unit's rubric version."""
+
+    judgment_id: str
+    submission_id: str
+    unit_id: str
+    item_id: str
+    project_id: str
+    expert_id: str
+    rubric: RubricRef
+    answers: Answers
+    time_spent_s: float
+    submitted_at: datetime
 
 
 class Unit(BaseModel):
@@ -28,11 +43,14 @@ class Unit(BaseModel):
     kind: WorkKind
     state: UnitState = UnitState.open
     rubric: RubricRef
+    #: the taxonomy version corrected labels use (the project's when the unit was made)
+    taxonomy: TaxonomyRef | None = None
     created_at: datetime
     expert_id: str | None = None
     lease_id: str | None = None
     leased_at: datetime | None = None
     expires_at: datetime | None = None
+    judgment: Judgment | None = None
 
 
 class WorkItem(BaseModel):
@@ -77,6 +95,17 @@ class HandedOut(BaseModel):
     content: dict[str, Any] = Field(description="the media, bundle parts and pre-labels")
     rubric: RubricRef
     form: RubricDefinition = Field(description="the rubric version to answer")
+
+
+class JudgmentIn(BaseModel):
+    """A submission: idempotent by ``submission_id`` (the same id again answers with the
+    judgment it made), under the lease the unit was handed out with."""
+
+    model_config = {"extra": "forbid"}
+
+    submission_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    lease_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    answers: Answers
 
 
 class ReleaseIn(BaseModel):

@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.assignment.models.work import UnitState, WorkItem
+from services.assignment.models.work import Judgment, UnitState, WorkItem
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -117,6 +117,43 @@ class ItemStore:
             return None
         self.outbox.written()
         return _item(doc)
+
+    async def submit(
+        self,
+        tenant: str,
+        item_id: str,
+        n: int,
+        judgment: Judgment,
+        lease_id: str,
+        event: Event[Any],
+    ) -> bool:
+        """Record the judgment on unit ``n`` (done) if ``lease_id`` still holds it."""
+        unit = f"units.{n}"
+        result = await self.items.update_one(
+            {
+                "_id": item_id,
+                "tenant": tenant,
+                f"{unit}.lease_id": lease_id,
+                f"{unit}.state": UnitState.leased.value,
+            },
+            self.outbox.with_events(
+                {
+                    "$set": {
+                        f"{unit}.state": UnitState.done.value,
+                        f"{unit}.judgment": {
+                            **judgment.model_dump(mode="json"),
+                            "submitted_at": judgment.submitted_at,
+                        },
+                        f"{unit}.expires_at": None,
+                    }
+                },
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True
 
     async def extend(
         self, tenant: str, item_id: str, n: int, lease_id: str, expires_at: datetime

@@ -1,0 +1,179 @@
+"""Judgments: an expert's answers on the unit they hold, checked against the unit's rubric
+version and taxonomy version (every failing field named), idempotent by the client's
+submission id, and published as ``judgment.submitted``. Blind review: nothing an expert can
+call shows another judgment of an item."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.assignment import rubric
+from services.assignment.handlers.events import SOURCE
+from services.assignment.handlers.forms import RubricForms
+from services.assignment.handlers.leases import lease_expired, slot_of
+from services.assignment.models.work import Judgment, JudgmentIn, Unit, UnitState, WorkItem
+from services.assignment.stores.items import ItemStore
+from services.assignment.stores.leases import LeaseStore
+from shared.auth.principal import Principal
+from shared.clock import Clock, now_ms
+from shared.contracts.taxonomy import ClassSnapshot
+from shared.contracts.vocabulary import Severity
+from shared.contracts.work import JUDGMENT_SUBMITTED, JudgmentSubmittedV1
+from shared.errors import FieldError
+from shared.events.envelope import make_event
+from shared.http.problems import Problem, not_found
+from shared.logging import get_logger
+from shared.taxonomy.cache import TaxonomyCache
+
+log = get_logger(__name__)
+
+#: seconds a client waits before submitting again when the taxonomy version is not known yet
+TAXONOMY_RETRY_S = 5
+
+
+def _refused(errors: list[FieldError]) -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        "the answers do not fit the unit's rubric: " + "; ".join(e.message for e in errors),
+        errors=errors,
+    )
+
+
+def _unit_of(item: WorkItem | None, unit_id: str, expert_id: str, lease_id: str) -> Unit:
+    """The unit, if the expert holds it or judged it; a 409 if they held it and the lease
+    ran out or was given back; else a 404 that says nothing of others' units."""
+    number = unit_id.rpartition("~")[2]
+    unit = (
+        item.units[int(number)]
+        if item is not None and number.isdigit() and int(number) < len(item.units)
+        else None
+    )
+    if unit is None or unit.unit_id != unit_id:
+        raise not_found(f"unit {unit_id} of yours")
+    if unit.expert_id != expert_id:
+        if item is not None and expert_id in item.judges and unit.judgment is None:
+            raise lease_expired(lease_id)
+        raise not_found(f"unit {unit_id} of yours")
+    return unit
+
+
+class Judgments:
+    def __init__(
+        self,
+        items: ItemStore,
+        leases: LeaseStore,
+        forms: RubricForms,
+        taxonomy: TaxonomyCache,
+        clock: Clock = now_ms,
+    ) -> None:
+        self.items = items
+        self.leases = leases
+        self.forms = forms
+        self.taxonomy = taxonomy
+        self.clock = clock
+
+    async def submit(
+        self, principal: Principal, unit_id: str, body: JudgmentIn
+    ) -> tuple[Judgment, bool]:
+        """The judgment, and whether this call made it (False: the same submission again)."""
+        tenant, expert_id = principal.tenant, principal.subject
+        item_id = unit_id.rpartition("~")[0]
+        item = await self.items.get(tenant, item_id)
+        unit = _unit_of(item, unit_id, expert_id, body.lease_id)
+        assert item is not None
+        if unit.judgment is not None:
+            if unit.judgment.submission_id == body.submission_id:
+                return unit.judgment, False
+            raise Problem(
+                409, "Conflict", f"unit {unit_id} is judged already (another submission id)"
+            )
+        now = self.clock()
+        if (
+            unit.state is not UnitState.leased
+            or unit.lease_id != body.lease_id
+            or unit.expires_at is None
+            or unit.expires_at <= now
+        ):
+            raise lease_expired(body.lease_id)
+        errors = rubric.answer_errors(
+            await self.forms.get(tenant, unit.rubric),
+            body.answers,
+            classes=await self._classes(tenant, unit),
+        )
+        if errors:
+            raise _refused(
+                [
+                    FieldError(
+                        field=e.field.replace("body.", "body.answers.", 1), message=e.message
+                    )
+                    for e in errors
+                ]
+            )
+        verdict = body.answers.verdict
+        assert unit.leased_at is not None and verdict is not None  # the rubric requires one
+        judgment = Judgment(
+            judgment_id=f"jdg_{uuid.uuid4().hex}",
+            submission_id=body.submission_id,
+            unit_id=unit_id,
+            item_id=item_id,
+            project_id=item.project_id,
+            expert_id=expert_id,
+            rubric=unit.rubric,
+            answers=body.answers,
+            time_spent_s=round((now - unit.leased_at).total_seconds(), 3),
+            submitted_at=now,
+        )
+        event = make_event(
+            JUDGMENT_SUBMITTED,
+            JudgmentSubmittedV1(
+                judgment_id=judgment.judgment_id,
+                unit_id=unit_id,
+                item_id=item_id,
+                project_id=item.project_id,
+                tenant=tenant,
+                expert_id=expert_id,
+                kind=unit.kind,
+                verdict=verdict,
+                labels=body.answers.labels,
+                ratings={k: float(v) for k, v in body.answers.ratings.items()},
+                severity=body.answers.severity or Severity.none,
+                flags=body.answers.flags,
+                justification=body.answers.justification,
+                time_spent_s=judgment.time_spent_s,
+                taxonomy=unit.taxonomy,
+                submitted_at=now,
+                rubric_ref=unit.rubric,
+            ),
+            source=SOURCE,
+            tenant=tenant,
+        )
+        if not await self.items.submit(tenant, item_id, unit.n, judgment, body.lease_id, event):
+            again = _unit_of(
+                await self.items.get(tenant, item_id), unit_id, expert_id, body.lease_id
+            )
+            if again.judgment is not None and again.judgment.submission_id == body.submission_id:
+                return again.judgment, False  # a concurrent retry of the same submission
+            raise lease_expired(body.lease_id)
+        slot = slot_of(body.lease_id)
+        if slot is not None:
+            await self.leases.drop(tenant, expert_id, slot, body.lease_id)
+        log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)
+        return judgment, True
+
+    async def _classes(self, tenant: str, unit: Unit) -> dict[str, ClassSnapshot] | None:
+        """The unit's taxonomy version's classes by id (None: the unit names no taxonomy);
+        a 503 while the version is not known here yet."""
+        if unit.taxonomy is None:
+            return None
+        ref = unit.taxonomy
+        version = await self.taxonomy.fetch(tenant, ref.ontology_id, ref.version)
+        if version is None:
+            raise Problem(
+                503,
+                "Service Unavailable",
+                f"taxonomy {ref.ontology_id} version {ref.version} is not known here yet: "
+                f"submit again in {TAXONOMY_RETRY_S} s",
+                headers={"Retry-After": str(TAXONOMY_RETRY_S)},
+            )
+        return {c.id: c for c in version.classes}

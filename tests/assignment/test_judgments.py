@@ -1,0 +1,239 @@
+"""Judgments on the real servers: answers on the unit an expert holds, checked against its
+rubric version and taxonomy version, idempotent by submission id, published once; blind."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
+from shared.contracts.work import JUDGMENT_SUBMITTED, WORK
+from shared.events.codec import EventRegistry, decode
+from shared.events.envelope import make_event
+from tests.assignment import world
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.assignment.world import OPS, next_unit, ok
+from tests.kafka_helpers import TopicReader, eventually
+from tests.service_helpers import auth, publish
+
+pytestmark = pytest.mark.integration
+
+DIMENSIONS = (
+    "instruction_adherence",
+    "structural_integrity",
+    "preservation",
+    "visual_quality",
+    "style_alignment",
+    "character_consistency",
+)
+REGISTRY = EventRegistry([JUDGMENT_SUBMITTED])
+
+
+def edit_answers(**changes: Any) -> dict[str, Any]:
+    return {
+        "verdict": "accept",
+        "ratings": {d: 4 for d in DIMENSIONS},
+        "severity": "none",
+        **changes,
+    }
+
+
+def submission(handed: dict[str, Any], answers: dict[str, Any], sid: str | None = None) -> Any:
+    return {
+        "submission_id": sid or uuid.uuid4().hex,
+        "lease_id": handed["lease_id"],
+        "answers": answers,
+    }
+
+
+async def submit(a: AssignmentUnderTest, expert_id: str, handed: dict[str, Any], body: Any) -> Any:
+    return await a.client.post(
+        f"/v1/units/{handed['unit_id']}/judgments",
+        json=body,
+        headers=auth("expert", subject=expert_id),
+    )
+
+
+def judgments(records: list[Any], item_id: str) -> list[Any]:
+    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTRY) for r in records]
+    return [e for e in events if e is not None and e.data.item_id == item_id]
+
+
+async def test_a_judgment_is_stored_on_the_unit_and_published_once_with_its_rubric_version(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    topic = assignment.settings.topic_prefix + WORK.name
+    async with TopicReader(assignment.settings.kafka_bootstrap_servers, topic) as reader:
+        handed = await next_unit(assignment, expert_id)
+        body = submission(handed, edit_answers(), sid="sub-1")
+        first = await submit(assignment, expert_id, handed, body)
+        assert first.status_code == 201, first.text
+        again = await submit(assignment, expert_id, handed, body)
+        assert again.status_code == 200 and again.json() == first.json()
+        records = await reader.until(lambda got: len(judgments(got, item_id)) >= 1)
+    judgment = first.json()
+    assert (judgment["submission_id"], judgment["expert_id"], judgment["rubric"]["version"]) == (
+        "sub-1",
+        expert_id,
+        1,
+    )
+    assert judgment["time_spent_s"] >= 0
+    unit = (await world.known(assignment, item_id))["units"][0]
+    assert unit["state"] == "done" and unit["judgment"]["judgment_id"] == judgment["judgment_id"]
+    [event] = judgments(records, item_id)
+    assert event.data.judgment_id == judgment["judgment_id"]
+    assert event.data.rubric_ref.version == 1 and event.data.ratings["preservation"] == 4.0
+    leases = await ok(
+        await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
+    )
+    assert leases == []  # the slot is free again
+
+
+async def test_answers_that_break_the_rubric_name_each_field_and_keep_the_lease(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    ratings = {d: 4 for d in DIMENSIONS if d != "preservation"} | {"visual_quality": 9}
+    bad = edit_answers(verdict="reject", ratings=ratings, justification="meh")
+    refused = await submit(assignment, expert_id, handed, submission(handed, bad))
+    assert refused.status_code == 422, refused.text
+    fields = [e["field"] for e in refused.json()["errors"]]
+    assert "body.answers.ratings.preservation" in fields
+    assert "body.answers.ratings.visual_quality" in fields
+    assert "body.answers.justification" in fields
+    unit = (await world.known(assignment, item_id))["units"][0]
+    assert unit["state"] == "leased" and unit["judgment"] is None
+    fixed = await submit(assignment, expert_id, handed, submission(handed, edit_answers()))
+    assert fixed.status_code == 201
+
+
+async def test_the_gate_ends_the_form_and_ratings_after_it_are_refused(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    infeasible = {
+        "verdict": "infeasible",
+        "flags": ["infeasible_instruction"],
+        "justification": "the instruction asks for a second moon",
+    }
+    with_ratings = await submit(
+        assignment,
+        expert_id,
+        handed,
+        submission(handed, {**infeasible, "ratings": {"preservation": 3}}),
+    )
+    assert with_ratings.status_code == 422
+    assert [e["field"] for e in with_ratings.json()["errors"]] == [
+        "body.answers.ratings.preservation"
+    ]
+    gated = await submit(assignment, expert_id, handed, submission(handed, infeasible))
+    assert gated.status_code == 201, gated.text
+
+
+async def test_corrected_labels_must_use_classes_of_the_units_taxonomy_version(
+    assignment: AssignmentUnderTest,
+) -> None:
+    ontology = f"ont-{uuid.uuid4().hex[:6]}"
+    version = VersionPublishedV1(
+        ontology_id=ontology,
+        tenant="acme",
+        name="Street",
+        version=1,
+        content_hash="sha256:test",
+        classes=[ClassSnapshot(id="car", name="Car")],
+        published_at=datetime.now(UTC),
+    )
+    await publish(
+        assignment.settings, make_event(VERSION_PUBLISHED, version, source="/t", tenant="acme")
+    )
+    project_id = await world.project(
+        assignment,
+        template="multimodal_label_qa",
+        taxonomy={"ontology_id": ontology, "version": 1},
+    )
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    answers = {
+        "verdict": "correct",
+        "ratings": {"class_correctness": 2, "temporal_alignment": 5, "guideline_fit": 3},
+        "severity": "minor",
+        "labels": [{"class_id": "bus"}],
+        "justification": "the pre-label called a car a truck",
+    }
+
+    async def tried() -> Any:
+        response = await submit(assignment, expert_id, handed, submission(handed, answers))
+        return response if response.status_code != 503 else None  # version not consumed yet
+
+    refused = await eventually(tried)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.answers.labels.0.class_id"]
+    answers["labels"] = [{"class_id": "car"}]
+    accepted = await submit(assignment, expert_id, handed, submission(handed, answers))
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_submission_after_the_lease_expired_is_a_409_that_says_so(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, lease_ttl_s=5)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+
+    async def expired() -> bool:
+        return (await world.known(assignment, item_id))["units"][0]["state"] == "open"
+
+    await eventually(expired, timeout=30)
+    late = await submit(assignment, expert_id, handed, submission(handed, edit_answers()))
+    assert late.status_code == 409
+    assert "has expired" in late.json()["detail"]
+    assert (await world.known(assignment, item_id))["units"][0]["judgment"] is None
+
+
+async def test_an_expert_cannot_judge_a_unit_that_is_not_theirs(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    holder = await world.expert(assignment, projects=(project_id,))
+    other = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, holder)
+    stolen = await submit(assignment, other, handed, submission(handed, edit_answers()))
+    assert stolen.status_code == 404
+    elsewhere = await assignment.client.post(
+        f"/v1/units/{handed['unit_id']}/judgments",
+        json=submission(handed, edit_answers()),
+        headers=auth("expert", tenant="globex", subject=holder),
+    )
+    assert elsewhere.status_code == 404
+    assert (await world.known(assignment, item_id))["units"][0]["state"] == "leased"
+
+
+async def test_review_is_blind_the_second_expert_sees_nothing_of_the_first_judgment(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    first = await world.expert(assignment, projects=(project_id,))
+    second = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, first)
+    secret = "the seam on the left sleeve is visible"
+    answers = edit_answers(verdict="reject", justification=secret)
+    await ok(await submit(assignment, first, handed, submission(handed, answers)), 201)
+    theirs = await next_unit(assignment, second)
+    assert theirs is not None and theirs["item_id"] == handed["item_id"]
+    assert secret not in str(theirs) and first not in str(theirs)
