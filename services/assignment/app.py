@@ -13,6 +13,7 @@ from services.assignment.handlers.items import Items
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.projects import Projects
+from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.handlers.rosters import Rosters
 from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
@@ -76,7 +77,13 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 profile_ttl_s=settings.handout_profile_ttl_s,
             ),
             lease_uses,
-            Judgments(item_store, lease_store, forms, taxonomy),
+            Judgments(
+                item_store,
+                lease_store,
+                forms,
+                taxonomy,
+                Resolutions(item_store, project_store, forms),
+            ),
         ],
         before_start=[taxonomy.load],
         title="Quorum assignment",

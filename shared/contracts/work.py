@@ -195,6 +195,10 @@ class ItemResolvedV1(Contract):
     agreement: float | None = Field(None, ge=0, le=1)
     taxonomy: TaxonomyRef | None = None
     resolved_at: datetime
+    # added compatibly: absent from events published before them
+    verdict: Verdict | None = None
+    judged_by: list[Id] = Field(default_factory=list, max_length=100, description="provenance")
+    adjudicated_by: Id | None = None
 
 
 def _work(

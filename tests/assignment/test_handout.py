@@ -45,7 +45,9 @@ async def test_a_vetted_expert_on_the_roster_gets_a_unit_with_its_form_and_conte
     )
     assert handed["rubric"]["version"] == 1
     assert len(handed["form"]["dimensions"]) == 6
-    assert "kind" not in handed and "gold" not in str(sorted(handed))
+    # a review unit says so, and nothing of gold (a gold unit is handed out as a review one)
+    assert handed["kind"] == "review" and handed["judgments"] is None
+    assert "gold" not in str(sorted(handed))
     item = await world.known(assignment, item_id)
     [unit] = item["units"]
     assert (unit["state"], unit["expert_id"], unit["lease_id"]) == (

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from services.assignment.eligibility import (
     ExpertView,
@@ -35,7 +36,7 @@ from services.assignment.handlers.events import unit_event
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
-from services.assignment.models.work import HandedOut, Lease, UnitState, WorkItem
+from services.assignment.models.work import HandedOut, Lease, Unit, UnitState, WorkItem
 from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
@@ -43,7 +44,7 @@ from services.assignment.stores.projects import ProjectStore
 from services.assignment.stores.rosters import RosterStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
-from shared.contracts.work import WORK_LEASED, ProjectStatus
+from shared.contracts.work import WORK_LEASED, ProjectStatus, WorkKind
 from shared.http.problems import Problem
 from shared.logging import get_logger
 
@@ -88,21 +89,29 @@ def _project_view(project: Project, expert_id: str) -> ProjectView:
     )
 
 
-def open_unit(item: WorkItem, expert_id: str) -> int | None:
-    """The first open unit of the item for the expert, if they never had the item."""
+def open_unit(item: WorkItem, expert_id: str, adjudicator: bool = False) -> int | None:
+    """The first open unit of the item for the expert, if they never had the item (so an
+    original judge never adjudicates it); adjudication units only for an ``adjudicator``."""
     if expert_id in item.judges:
         return None
-    return next((u.n for u in item.units if u.state is UnitState.open), None)
+    return next(
+        (
+            u.n
+            for u in item.units
+            if u.state is UnitState.open and (adjudicator or u.kind is not WorkKind.adjudication)
+        ),
+        None,
+    )
 
 
 def _fitting(
-    items: Iterable[WorkItem], expert_id: str, spread: bool
+    items: Iterable[WorkItem], expert_id: str, spread: bool, adjudicator: bool
 ) -> tuple[WorkItem, int] | None:
     """The first item with a unit open for the expert; with ``spread``, a random one of the
     first :data:`SPREAD` such items."""
     fitting = []
     for item in items:
-        n = open_unit(item, expert_id)
+        n = open_unit(item, expert_id, adjudicator)
         if n is not None:
             fitting.append((item, n))
             if not spread or len(fitting) == SPREAD:
@@ -110,6 +119,14 @@ def _fitting(
     if not fitting:
         return None
     return random.choice(fitting) if spread else fitting[0]
+
+
+def _adjudication_view(item: WorkItem, unit: Unit) -> dict[str, Any]:
+    """What an adjudication unit shows beyond a review unit: every judgment of the item."""
+    if unit.kind is not WorkKind.adjudication:
+        return {}
+    answers = [u.judgment.answers for u in item.units if u.judgment is not None]
+    return {"kind": "adjudication", "judgments": answers}
 
 
 class Handout:
@@ -148,14 +165,16 @@ class Handout:
         free = [s for s in range(expert.capacity.max_leases) if s not in held]
         if not free:
             return None
-        projects = self._eligible_projects(expert, rostered, len(held))
+        projects, adjudicates = self._eligible_projects(expert, rostered, len(held))
         if not projects:
             return None
         fair = self._fair.setdefault(principal.tenant, FairShare())
         for p in projects.values():
             fair.set_weight(p.project_id, p.priority_weight)
         for attempt in range(ATTEMPTS):
-            found = await self._candidate(principal.tenant, expert, projects, fair, attempt > 0)
+            found = await self._candidate(
+                principal.tenant, expert, projects, adjudicates, fair, attempt > 0
+            )
             if found is None or not free:
                 return None
             project, item, n = found
@@ -189,24 +208,32 @@ class Handout:
 
     def _eligible_projects(
         self, expert: Expert, rostered: list[Project], active: int
-    ) -> dict[str, Project]:
+    ) -> tuple[dict[str, Project], set[str]]:
+        """The active projects whose review units the expert may take, and those of them
+        whose adjudication units they may take too (every required skill at the
+        adjudicator's level)."""
         view = _expert_view(expert, active)
-        eligible = {}
+        eligible, adjudicates = {}, set()
         for project in rostered:
             if project.status is not ProjectStatus.active:
                 continue
-            probe = UnitView(
-                unit_id="-", item_id="-", project_id=project.project_id, kind=UnitKind.review
-            )
-            if not ineligibility(view, _project_view(project, expert.expert_id), probe):
-                eligible[project.project_id] = project
-        return eligible
+            project_view = _project_view(project, expert.expert_id)
+            for kind in (UnitKind.review, UnitKind.adjudication):
+                probe = UnitView(unit_id="-", item_id="-", project_id=project.project_id, kind=kind)
+                if ineligibility(view, project_view, probe):
+                    break
+                if kind is UnitKind.review:
+                    eligible[project.project_id] = project
+                else:
+                    adjudicates.add(project.project_id)
+        return eligible, adjudicates
 
     async def _candidate(
         self,
         tenant: str,
         expert: Expert,
         projects: dict[str, Project],
+        adjudicates: set[str],
         fair: FairShare,
         spread: bool,
     ) -> tuple[Project, WorkItem, int] | None:
@@ -216,14 +243,16 @@ class Handout:
             project_id = fair.pick(sorted(remaining))
             if project_id is None:
                 return None
-            found = await self._in_project(tenant, project_id, expert.expert_id, spread)
+            found = await self._in_project(
+                tenant, project_id, expert.expert_id, spread, project_id in adjudicates
+            )
             if found is not None:
                 return projects[project_id], *found
             remaining.discard(project_id)
         return None
 
     async def _in_project(
-        self, tenant: str, project_id: str, expert_id: str, spread: bool
+        self, tenant: str, project_id: str, expert_id: str, spread: bool, adjudicator: bool
     ) -> tuple[WorkItem, int] | None:
         """An item of the project with a unit open for the expert: from the warm candidates,
         else (the expert has had every one of them) from the project's items not yet theirs."""
@@ -231,11 +260,11 @@ class Handout:
         if not pool.items or time.monotonic() - pool.filled_at > self.max_age_s:
             pool.items = deque(await self.items.candidates(tenant, project_id, self.page))
             pool.filled_at = time.monotonic()
-        found = _fitting(pool.items, expert_id, spread)
+        found = _fitting(pool.items, expert_id, spread, adjudicator)
         if found is None and len(pool.items) == self.page:
             # more items than the page: look past the ones the expert has had
             beyond = await self.items.candidates(tenant, project_id, SPREAD, without=expert_id)
-            found = _fitting(beyond, expert_id, spread)
+            found = _fitting(beyond, expert_id, spread, adjudicator)
         return found
 
     async def _lease(
@@ -304,6 +333,7 @@ class Handout:
             content=claimed.content,
             rubric=unit.rubric,
             form=await self.forms.get(tenant, unit.rubric),
+            **_adjudication_view(claimed, unit),
         )
 
     async def _refresh(self, tenant: str, project_id: str, item_id: str) -> None:

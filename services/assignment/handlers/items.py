@@ -67,6 +67,7 @@ class Items:
             registered_at=item.registered_at,
             units=units,
             open=len(units),
+            planned=len(units),
             due_at=project.due_at if project else None,
             content=item.model_dump(
                 mode="json", include={"media", "parts", "prelabels", "capture", "taxonomy"}

@@ -11,6 +11,7 @@ from services.assignment import rubric
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.leases import lease_expired, slot_of
+from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.models.work import Judgment, JudgmentIn, Unit, UnitState, WorkItem
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
@@ -65,12 +66,14 @@ class Judgments:
         leases: LeaseStore,
         forms: RubricForms,
         taxonomy: TaxonomyCache,
+        resolutions: Resolutions,
         clock: Clock = now_ms,
     ) -> None:
         self.items = items
         self.leases = leases
         self.forms = forms
         self.taxonomy = taxonomy
+        self.resolutions = resolutions
         self.clock = clock
 
     async def submit(
@@ -159,6 +162,7 @@ class Judgments:
         if slot is not None:
             await self.leases.drop(tenant, expert_id, slot, body.lease_id)
         log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)
+        await self.resolutions.after_judgment(tenant, item_id)
         return judgment, True
 
     async def _classes(self, tenant: str, unit: Unit) -> dict[str, ClassSnapshot] | None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from shared.contracts.rubric import Answers, RubricDefinition
 from shared.contracts.vocabulary import Modality, TaxonomyRef
-from shared.contracts.work import RubricRef, WorkKind
+from shared.contracts.work import ItemResolvedV1, RubricRef, WorkKind
 
 
 class UnitState(StrEnum):
@@ -68,6 +68,10 @@ class WorkItem(BaseModel):
     due_at: datetime | None = None
     #: the registered media as the workbench shows it (media or parts, pre-labels, capture)
     content: dict[str, Any] = Field(default_factory=dict)
+    #: how many review units the overlap plan asked for at first
+    planned: int = 0
+    #: how the item was settled, once it is
+    resolution: ItemResolvedV1 | None = None
 
 
 class Lease(BaseModel):
@@ -95,6 +99,12 @@ class HandedOut(BaseModel):
     content: dict[str, Any] = Field(description="the media, bundle parts and pre-labels")
     rubric: RubricRef
     form: RubricDefinition = Field(description="the rubric version to answer")
+    kind: Literal["review", "adjudication"] = Field(
+        "review", description="an adjudication unit shows the item's judgments"
+    )
+    judgments: list[Answers] | None = Field(
+        None, description="an adjudication unit's: the answers of the item's judges"
+    )
 
 
 class JudgmentIn(BaseModel):

@@ -12,7 +12,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.assignment.models.work import Judgment, UnitState, WorkItem
+from services.assignment.models.work import Judgment, Unit, UnitState, WorkItem
+from shared.contracts.work import ItemResolvedV1
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -145,6 +146,47 @@ class ItemStore:
                             "submitted_at": judgment.submitted_at,
                         },
                         f"{unit}.expires_at": None,
+                    }
+                },
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True
+
+    async def add_unit(self, tenant: str, item_id: str, unit: Unit, event: Event[Any]) -> bool:
+        """Append ``unit`` (number ``unit.n``) if the item has exactly ``unit.n`` units still,
+        so two replicas deciding at once add one."""
+        result = await self.items.update_one(
+            {"_id": item_id, "tenant": tenant, f"units.{unit.n}": {"$exists": False}},
+            self.outbox.with_events(
+                {
+                    "$push": {"units": unit.model_dump(mode="python")},
+                    "$inc": {"open": 1},
+                },
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True
+
+    async def resolve(
+        self, tenant: str, item_id: str, resolution: ItemResolvedV1, event: Event[Any]
+    ) -> bool:
+        """Record how the item was settled, once."""
+        result = await self.items.update_one(
+            {"_id": item_id, "tenant": tenant, "resolution": None},
+            self.outbox.with_events(
+                {
+                    "$set": {
+                        "resolution": {
+                            **resolution.model_dump(mode="json"),
+                            "resolved_at": resolution.resolved_at,
+                        }
                     }
                 },
                 [event],

@@ -1,0 +1,73 @@
+"""After a judgment: what the item needs (``resolution.next_step``), done once whichever
+replica gets there first: one more review unit, an adjudication unit, or the item resolved
+and published as ``item.resolved``."""
+
+from __future__ import annotations
+
+from services.assignment import resolution
+from services.assignment.handlers.events import SOURCE, unit_event
+from services.assignment.handlers.forms import RubricForms
+from services.assignment.handlers.items import unit_id as unit_id_of
+from services.assignment.models.work import Unit, WorkItem
+from services.assignment.stores.items import ItemStore
+from services.assignment.stores.projects import ProjectStore
+from shared.clock import Clock, now_ms
+from shared.contracts.work import ITEM_RESOLVED, WORK_CREATED, WorkKind
+from shared.events.envelope import make_event
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Resolutions:
+    def __init__(
+        self, items: ItemStore, projects: ProjectStore, forms: RubricForms, clock: Clock = now_ms
+    ) -> None:
+        self.items = items
+        self.projects = projects
+        self.forms = forms
+        self.clock = clock
+
+    async def after_judgment(self, tenant: str, item_id: str) -> None:
+        item = await self.items.get(tenant, item_id)
+        if item is None:
+            return
+        project = await self.projects.get(tenant, item.project_id)
+        if project is None:
+            return
+        now = self.clock()
+        step = resolution.next_step(
+            item, project, await self.forms.get(tenant, project.rubric), now
+        )
+        if isinstance(step, resolution.Resolve):
+            event = make_event(ITEM_RESOLVED, step.resolution, source=SOURCE, tenant=tenant)
+            if await self.items.resolve(tenant, item_id, step.resolution, event):
+                log.info("item resolved", item_id=item_id, method=step.resolution.method.value)
+        elif isinstance(step, resolution.AddReview):
+            await self._add(item, WorkKind.review)
+        elif isinstance(step, resolution.Adjudicate):
+            reasons = "; ".join(r.message for r in step.reasons)
+            if await self._add(item, WorkKind.adjudication):
+                log.info("item sent to adjudication", item_id=item_id, reasons=reasons)
+
+    async def _add(self, item: WorkItem, kind: WorkKind) -> bool:
+        n = len(item.units)
+        last = item.units[-1]
+        unit = Unit(
+            n=n,
+            unit_id=unit_id_of(item.item_id, n),
+            kind=kind,
+            rubric=last.rubric,
+            taxonomy=last.taxonomy,
+            created_at=self.clock(),
+        )
+        event = unit_event(
+            WORK_CREATED,
+            tenant=item.tenant,
+            unit_id=unit.unit_id,
+            item_id=item.item_id,
+            project_id=item.project_id,
+            kind=kind,
+            at=unit.created_at,
+        )
+        return await self.items.add_unit(item.tenant, item.item_id, unit, event)

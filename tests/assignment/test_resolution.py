@@ -1,0 +1,218 @@
+"""Consensus and adjudication on the real servers: an item's judgments settle it, send it to
+one more judge (dynamic overlap) or to an adjudicator who did not judge it; item.resolved
+carries the outcome and who decided it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from shared.contracts.work import ITEM_RESOLVED, WORK, WORK_CREATED
+from shared.events.codec import EventRegistry, decode
+from tests.assignment import world
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.assignment.world import next_unit, ok
+from tests.kafka_helpers import TopicReader, eventually
+from tests.service_helpers import auth
+
+pytestmark = pytest.mark.integration
+
+DIMENSIONS = (
+    "instruction_adherence",
+    "structural_integrity",
+    "preservation",
+    "visual_quality",
+    "style_alignment",
+    "character_consistency",
+)
+REGISTRY = EventRegistry([ITEM_RESOLVED, WORK_CREATED])
+
+
+def answers(verdict: str = "accept", point: int = 4, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "verdict": verdict,
+        "ratings": {d: point for d in DIMENSIONS},
+        "severity": "none",
+        **changes,
+    }
+    if verdict in ("reject", "correct"):
+        body.setdefault("justification", "the edit leaves a visible seam on the left")
+    return body
+
+
+async def judge(a: AssignmentUnderTest, expert_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    handed = await next_unit(a, expert_id)
+    assert handed is not None, f"{expert_id} got no unit"
+    submission = {
+        "submission_id": uuid.uuid4().hex,
+        "lease_id": handed["lease_id"],
+        "answers": body,
+    }
+    await ok(
+        await a.client.post(
+            f"/v1/units/{handed['unit_id']}/judgments",
+            json=submission,
+            headers=auth("expert", subject=expert_id),
+        ),
+        201,
+    )
+    return handed
+
+
+def events(records: list[Any], item_id: str) -> list[Any]:
+    decoded = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTRY) for r in records]
+    return [e for e in decoded if e is not None and e.data.item_id == item_id]
+
+
+def resolved(records: list[Any], item_id: str) -> list[Any]:
+    return [e for e in events(records, item_id) if e.type == ITEM_RESOLVED.type]
+
+
+async def reading(a: AssignmentUnderTest) -> TopicReader:
+    return TopicReader(a.settings.kafka_bootstrap_servers, a.settings.topic_prefix + WORK.name)
+
+
+async def test_a_single_judgment_resolves_its_item(assignment: AssignmentUnderTest) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    async with await reading(assignment) as reader:
+        await judge(assignment, expert_id, answers(point=3))
+        records = await reader.until(lambda got: len(resolved(got, item_id)) == 1)
+    [event] = resolved(records, item_id)
+    data = event.data
+    assert (data.method, data.verdict, data.judged_by, data.adjudicated_by) == (
+        "single",
+        "accept",
+        [expert_id],
+        None,
+    )
+    assert data.ratings == {d: 3.0 for d in DIMENSIONS} and data.agreement is None
+    stored = (await world.known(assignment, item_id))["resolution"]
+    assert stored["method"] == "single" and stored["judgment_ids"] == data.judgment_ids
+
+
+async def test_judgments_that_agree_resolve_by_consensus(assignment: AssignmentUnderTest) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    first = await world.expert(assignment, projects=(project_id,))
+    second = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    async with await reading(assignment) as reader:
+        await judge(assignment, first, answers(point=4))
+        assert (await world.known(assignment, item_id))["resolution"] is None
+        await judge(assignment, second, answers(point=5))  # a spread of 1 agrees
+        records = await reader.until(lambda got: len(resolved(got, item_id)) == 1)
+    data = resolved(records, item_id)[0].data
+    assert data.method == "consensus" and data.verdict == "accept"
+    assert sorted(data.judged_by) == sorted([first, second]) and len(data.judgment_ids) == 2
+    assert data.ratings == {d: 4.0 for d in DIMENSIONS}  # the lower median
+    assert 0 < data.agreement < 1
+
+
+async def test_judgments_that_disagree_go_to_an_adjudicator_who_did_not_judge(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    first = await world.expert(assignment, projects=(project_id,))
+    second = await world.expert(assignment, projects=(project_id,))
+    adjudicator = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    async with await reading(assignment) as reader:
+        await judge(assignment, first, answers("accept"))
+        await judge(assignment, second, answers("reject"))
+        records = await reader.until(
+            lambda got: any(e.data.kind == "adjudication" for e in events(got, item_id))
+        )
+        assert resolved(records, item_id) == []
+        assert await next_unit(assignment, first) is None  # an original judge never gets it
+        handed = await next_unit(assignment, adjudicator)
+        assert handed["kind"] == "adjudication" and handed["unit_id"] == f"{item_id}~2"
+        assert sorted(j["verdict"] for j in handed["judgments"]) == ["accept", "reject"]
+        final = answers("reject", point=2)
+        submission = {"submission_id": "adj-1", "lease_id": handed["lease_id"], "answers": final}
+        await ok(
+            await assignment.client.post(
+                f"/v1/units/{handed['unit_id']}/judgments",
+                json=submission,
+                headers=auth("expert", subject=adjudicator),
+            ),
+            201,
+        )
+        records = await reader.until(lambda got: len(resolved(got, item_id)) == 1)
+    data = resolved(records, item_id)[0].data
+    assert (data.method, data.verdict, data.adjudicated_by) == (
+        "adjudication",
+        "reject",
+        adjudicator,
+    )
+    assert sorted(data.judged_by) == sorted([first, second]) and len(data.judgment_ids) == 3
+    assert data.ratings == {d: 2.0 for d in DIMENSIONS}
+
+
+async def test_a_flag_the_policy_escalates_sends_even_a_single_judgment_to_adjudication(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, adjudication={"escalate_flags": ["unsafe"]})
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    [item_id] = await world.items(assignment, project_id, 1)
+    unsafe = {
+        "verdict": "reject",
+        "flags": ["unsafe"],
+        "severity": "critical",
+        "justification": "the edit adds a weapon to the child's hand",
+    }
+    async with await reading(assignment) as reader:
+        await judge(assignment, expert_id, unsafe)
+        records = await reader.until(
+            lambda got: any(e.data.kind == "adjudication" for e in events(got, item_id))
+        )
+    assert resolved(records, item_id) == []
+    units = (await world.known(assignment, item_id))["units"]
+    assert [(u["kind"], u["state"]) for u in units] == [
+        ("review", "done"),
+        ("adjudication", "open"),
+    ]
+
+
+async def test_dynamic_overlap_adds_one_judge_at_a_time_and_stops_when_they_agree(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2, "dynamic": True, "k_max": 3})
+    experts = [await world.expert(assignment, projects=(project_id,)) for _ in range(3)]
+    [item_id] = await world.items(assignment, project_id, 1)
+    async with await reading(assignment) as reader:
+        await judge(assignment, experts[0], answers("accept"))
+        await judge(assignment, experts[1], answers("reject"))
+
+        async def third_added() -> bool:
+            units = (await world.known(assignment, item_id))["units"]
+            return len(units) == 3
+
+        await eventually(third_added)
+        units = (await world.known(assignment, item_id))["units"]
+        assert units[2]["kind"] == "review"
+        await judge(assignment, experts[2], answers("accept"))
+        records = await reader.until(lambda got: len(resolved(got, item_id)) == 1)
+    data = resolved(records, item_id)[0].data
+    assert data.method == "consensus" and data.verdict == "accept" and len(data.judgment_ids) == 3
+
+
+async def test_dynamic_overlap_stops_at_k_max_and_then_adjudicates(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2, "dynamic": True, "k_max": 3})
+    experts = [await world.expert(assignment, projects=(project_id,)) for _ in range(3)]
+    [item_id] = await world.items(assignment, project_id, 1)
+    await judge(assignment, experts[0], answers("accept", point=1))
+    await judge(assignment, experts[1], answers("reject", point=5))
+
+    async def units_now(count: int) -> bool:
+        return len((await world.known(assignment, item_id))["units"]) == count
+
+    await eventually(lambda: units_now(3))
+    await judge(assignment, experts[2], answers("correct", point=3, labels=[]))
+    await eventually(lambda: units_now(4))
+    kinds = [u["kind"] for u in (await world.known(assignment, item_id))["units"]]
+    assert kinds == ["review", "review", "review", "adjudication"]
