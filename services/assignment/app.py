@@ -64,7 +64,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
             item_uses,
             Experts(expert_store),
             Rubrics(rubric_store),
-            Projects(project_store, rubric_store),
+            Projects(project_store, rubric_store, item_store),
             Rosters(roster_store, project_store, expert_store),
             Handout(
                 item_store,

@@ -13,3 +13,5 @@ from shared.auth.principal import Principal, Role
 Staff = Annotated[Principal, Depends(require_roles(Role.ops, Role.admin))]
 #: the calling expert, on their own work and figures only
 ExpertCaller = Annotated[Principal, Depends(require_roles(Role.expert))]
+#: the tenant's client systems and staff: progress counts, never experts' identities
+Watcher = Annotated[Principal, Depends(require_roles(Role.client, Role.ops, Role.admin))]

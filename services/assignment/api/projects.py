@@ -8,9 +8,15 @@ from urllib.parse import quote
 
 from fastapi import Depends, Path, Query, Response, status
 
-from services.assignment.api.access import Staff
+from services.assignment.api.access import Staff, Watcher
 from services.assignment.handlers.projects import Projects
-from services.assignment.models.projects import Project, ProjectIn, ProjectPatch, StatusIn
+from services.assignment.models.projects import (
+    Progress,
+    Project,
+    ProjectIn,
+    ProjectPatch,
+    StatusIn,
+)
 from shared.http.pagination import Page, decode_cursor, encode_cursor
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
@@ -57,6 +63,17 @@ async def list_projects(
 @router.get("/projects/{project_id}", summary="A project", responses=NOT_FOUND)
 async def get_project(project_id: ProjectPath, principal: Staff, projects: ProjectsDep) -> Project:
     return await projects.get(principal, project_id)
+
+
+@router.get(
+    "/projects/{project_id}/progress",
+    summary="A project's progress: items, units by state, resolutions by method (no names)",
+    responses=NOT_FOUND,
+)
+async def project_progress(
+    project_id: ProjectPath, principal: Watcher, projects: ProjectsDep
+) -> Progress:
+    return await projects.progress(principal, project_id)
 
 
 @router.patch(

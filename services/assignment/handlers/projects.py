@@ -11,12 +11,15 @@ from typing import Any
 from services.assignment import projects as rules
 from services.assignment.handlers.revisions import change_at_revision
 from services.assignment.models.projects import (
+    Progress,
     Project,
     ProjectIn,
     ProjectPatch,
     RubricChoice,
     StatusIn,
+    UnitCounts,
 )
+from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectExists, ProjectStore
 from services.assignment.stores.rubrics import RubricStore
 from shared.auth.principal import Principal
@@ -38,9 +41,16 @@ def _unprocessable(detail: str, errors: list[FieldError]) -> Problem:
 
 
 class Projects:
-    def __init__(self, store: ProjectStore, rubrics: RubricStore, clock: Clock = now_ms) -> None:
+    def __init__(
+        self,
+        store: ProjectStore,
+        rubrics: RubricStore,
+        items: ItemStore,
+        clock: Clock = now_ms,
+    ) -> None:
         self.store = store
         self.rubrics = rubrics
+        self.items = items
         self.clock = clock
 
     async def create(self, principal: Principal, body: ProjectIn) -> Project:
@@ -77,6 +87,25 @@ class Projects:
         if project is None:
             raise not_found(f"project {project_id}")
         return project
+
+    async def progress(self, principal: Principal, project_id: str) -> Progress:
+        """Counts of the project's work, for its client and ops; no expert is named."""
+        project = await self.get(principal, project_id)
+        tally = await self.items.tally(principal.tenant, project_id)
+
+        def units(kind: str) -> UnitCounts:
+            return UnitCounts(**{state: n for (k, state), n in tally["units"].items() if k == kind})
+
+        resolved = tally["resolved"]
+        return Progress(
+            project_id=project_id,
+            status=project.status,
+            items=tally["items"],
+            units=units("review"),
+            adjudication_units=units("adjudication"),
+            resolved=resolved,
+            unresolved=tally["items"] - sum(resolved.values()),
+        )
 
     async def page(
         self, principal: Principal, *, after: str | None, limit: int

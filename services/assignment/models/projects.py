@@ -118,3 +118,21 @@ class Project(BaseModel):
     created_at: datetime
     changed_at: datetime
     changed_by: str
+
+
+class UnitCounts(BaseModel):
+    open: int = 0
+    leased: int = 0
+    done: int = 0
+
+
+class Progress(BaseModel):
+    """A project's progress as its client sees it: counts only, never who."""
+
+    project_id: str
+    status: ProjectStatus
+    items: int
+    units: UnitCounts
+    adjudication_units: UnitCounts
+    resolved: dict[str, int] = Field(description="resolved items by method")
+    unresolved: int

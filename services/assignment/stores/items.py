@@ -75,6 +75,24 @@ class ItemStore:
         cursor = self.items.find(query, HIDE_OUTBOX).sort(ORDER).limit(limit)
         return [_item(doc) async for doc in cursor]
 
+    async def tally(self, tenant: str, project_id: str) -> dict[str, Any]:
+        """Counts of the project's items, units by kind and state, and resolutions by method
+        (a pass over the project's items: for reports, not for the hot path)."""
+        counts: dict[str, Any] = {"items": 0, "units": {}, "resolved": {}}
+        cursor = self.items.find(
+            {"tenant": tenant, "project_id": project_id},
+            {"units.state": 1, "units.kind": 1, "resolution.method": 1},
+        )
+        async for doc in cursor:
+            counts["items"] += 1
+            for unit in doc.get("units", []):
+                key = (unit.get("kind", "review"), unit.get("state", "open"))
+                counts["units"][key] = counts["units"].get(key, 0) + 1
+            method = (doc.get("resolution") or {}).get("method")
+            if method:
+                counts["resolved"][method] = counts["resolved"].get(method, 0) + 1
+        return counts
+
     async def claim(
         self,
         tenant: str,

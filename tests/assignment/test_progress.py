@@ -1,0 +1,66 @@
+"""A project's progress as its client reads it: counts of items, units and resolutions, and
+nothing that names an expert."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.assignment import world
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.assignment.world import next_unit, ok
+from tests.service_helpers import auth
+
+pytestmark = pytest.mark.integration
+
+DIMENSIONS = (
+    "instruction_adherence",
+    "structural_integrity",
+    "preservation",
+    "visual_quality",
+    "style_alignment",
+    "character_consistency",
+)
+
+
+async def test_a_client_reads_its_projects_progress_as_counts_without_names(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    first = await world.expert(assignment, projects=(project_id,))
+    second = await world.expert(assignment, projects=(project_id,))
+    [done_item, _, _] = await world.items(assignment, project_id, 3)
+    answers = {"verdict": "accept", "ratings": {d: 4 for d in DIMENSIONS}, "severity": "none"}
+    for expert_id in (first, second):
+        handed = await next_unit(assignment, expert_id)
+        assert handed["item_id"] == done_item
+        body = {
+            "submission_id": uuid.uuid4().hex,
+            "lease_id": handed["lease_id"],
+            "answers": answers,
+        }
+        await ok(
+            await assignment.client.post(
+                f"/v1/units/{handed['unit_id']}/judgments",
+                json=body,
+                headers=auth("expert", subject=expert_id),
+            ),
+            201,
+        )
+    await next_unit(assignment, first)  # one more unit out, leased
+    progress = await ok(
+        await assignment.client.get(
+            f"/v1/projects/{project_id}/progress", headers=auth("client", subject="acme-system")
+        )
+    )
+    assert progress == {
+        "project_id": project_id,
+        "status": "active",
+        "items": 3,
+        "units": {"open": 3, "leased": 1, "done": 2},
+        "adjudication_units": {"open": 0, "leased": 0, "done": 0},
+        "resolved": {"consensus": 1},
+        "unresolved": 2,
+    }
+    assert first not in str(progress) and second not in str(progress)
