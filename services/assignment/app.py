@@ -12,6 +12,7 @@ from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.items import Items
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
+from services.assignment.handlers.ledger import Ledger
 from services.assignment.handlers.projects import Projects
 from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.handlers.rosters import Rosters
@@ -77,6 +78,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 profile_ttl_s=settings.handout_profile_ttl_s,
             ),
             lease_uses,
+            Ledger(item_store),
             Judgments(
                 item_store,
                 lease_store,

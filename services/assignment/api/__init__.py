@@ -3,7 +3,7 @@ aggregate."""
 
 from __future__ import annotations
 
-from services.assignment.api import experts, items, projects, rosters, rubrics, work
+from services.assignment.api import experts, items, ledger, projects, rosters, rubrics, work
 
 ROUTERS = [
     experts.router,
@@ -11,5 +11,6 @@ ROUTERS = [
     projects.router,
     rosters.router,
     work.router,
+    ledger.router,
     items.router,
 ]

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.work import Judgment, Unit, UnitState, WorkItem
-from shared.contracts.work import ItemResolvedV1
+from shared.contracts.work import ItemResolvedV1, WorkKind
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -92,6 +92,30 @@ class ItemStore:
             if method:
                 counts["resolved"][method] = counts["resolved"].get(method, 0) + 1
         return counts
+
+    async def judged(
+        self, tenant: str, project_id: str | None
+    ) -> list[tuple[str, str, WorkKind, float]]:
+        """``(expert, project, unit kind, time spent)`` of every judgment of the tenant's
+        items (of one project if given): the ledger's input (a report, not the hot path)."""
+        query: dict[str, Any] = {"tenant": tenant, "units.state": UnitState.done.value}
+        if project_id is not None:
+            query["project_id"] = project_id
+        found = []
+        projection = {"project_id": 1, "units.kind": 1, "units.judgment": 1}
+        async for doc in self.items.find(query, projection):
+            for unit in doc.get("units", []):
+                judgment = unit.get("judgment")
+                if judgment:
+                    found.append(
+                        (
+                            judgment["expert_id"],
+                            doc["project_id"],
+                            WorkKind(unit.get("kind", "review")),
+                            float(judgment["time_spent_s"]),
+                        )
+                    )
+        return found
 
     async def claim(
         self,
