@@ -21,14 +21,7 @@ from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
 
-DIMENSIONS = (
-    "instruction_adherence",
-    "structural_integrity",
-    "preservation",
-    "visual_quality",
-    "style_alignment",
-    "character_consistency",
-)
+DIMENSIONS = world.EDIT_DIMENSIONS
 REGISTRY = EventRegistry([JUDGMENT_SUBMITTED])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 
 import pytest
 
@@ -13,17 +12,7 @@ from services.assignment import ledger
 from shared.contracts.work import WorkKind
 from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
-from tests.assignment.world import OPS, next_unit, ok
-from tests.service_helpers import auth
-
-DIMENSIONS = (
-    "instruction_adherence",
-    "structural_integrity",
-    "preservation",
-    "visual_quality",
-    "style_alignment",
-    "character_consistency",
-)
+from tests.assignment.world import OPS, ok
 
 
 def test_rows_add_up_each_experts_judgments_per_project_in_order() -> None:
@@ -54,23 +43,9 @@ async def test_ops_export_the_ledger_of_a_project_as_csv(assignment: AssignmentU
     project_id = await world.project(assignment)
     experts = sorted([await world.expert(assignment, projects=(project_id,)) for _ in range(2)])
     await world.items(assignment, project_id, 3)
-    answers = {"verdict": "accept", "ratings": {d: 4 for d in DIMENSIONS}, "severity": "none"}
     for expert_id, count in zip(experts, (2, 1), strict=True):
         for _ in range(count):
-            handed = await next_unit(assignment, expert_id)
-            body = {
-                "submission_id": uuid.uuid4().hex,
-                "lease_id": handed["lease_id"],
-                "answers": answers,
-            }
-            await ok(
-                await assignment.client.post(
-                    f"/v1/units/{handed['unit_id']}/judgments",
-                    json=body,
-                    headers=auth("expert", subject=expert_id),
-                ),
-                201,
-            )
+            await world.judge(assignment, expert_id, world.edit_answers())
     response = await assignment.client.get(
         "/v1/ledger", params={"project_id": project_id}, headers=OPS
     )

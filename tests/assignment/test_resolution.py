@@ -4,7 +4,6 @@ carries the outcome and who decided it."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -15,50 +14,13 @@ from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.assignment.world import next_unit, ok
 from tests.kafka_helpers import TopicReader, eventually
-from tests.service_helpers import auth
 
 pytestmark = pytest.mark.integration
 
-DIMENSIONS = (
-    "instruction_adherence",
-    "structural_integrity",
-    "preservation",
-    "visual_quality",
-    "style_alignment",
-    "character_consistency",
-)
 REGISTRY = EventRegistry([ITEM_RESOLVED, WORK_CREATED])
-
-
-def answers(verdict: str = "accept", point: int = 4, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "verdict": verdict,
-        "ratings": {d: point for d in DIMENSIONS},
-        "severity": "none",
-        **changes,
-    }
-    if verdict in ("reject", "correct"):
-        body.setdefault("justification", "the edit leaves a visible seam on the left")
-    return body
-
-
-async def judge(a: AssignmentUnderTest, expert_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    handed = await next_unit(a, expert_id)
-    assert handed is not None, f"{expert_id} got no unit"
-    submission = {
-        "submission_id": uuid.uuid4().hex,
-        "lease_id": handed["lease_id"],
-        "answers": body,
-    }
-    await ok(
-        await a.client.post(
-            f"/v1/units/{handed['unit_id']}/judgments",
-            json=submission,
-            headers=auth("expert", subject=expert_id),
-        ),
-        201,
-    )
-    return handed
+DIMENSIONS = world.EDIT_DIMENSIONS
+answers = world.edit_answers
+judge = world.judge
 
 
 def events(records: list[Any], item_id: str) -> list[Any]:
@@ -130,15 +92,8 @@ async def test_judgments_that_disagree_go_to_an_adjudicator_who_did_not_judge(
         handed = await next_unit(assignment, adjudicator)
         assert handed["kind"] == "adjudication" and handed["unit_id"] == f"{item_id}~2"
         assert sorted(j["verdict"] for j in handed["judgments"]) == ["accept", "reject"]
-        final = answers("reject", point=2)
-        submission = {"submission_id": "adj-1", "lease_id": handed["lease_id"], "answers": final}
         await ok(
-            await assignment.client.post(
-                f"/v1/units/{handed['unit_id']}/judgments",
-                json=submission,
-                headers=auth("expert", subject=adjudicator),
-            ),
-            201,
+            await world.submit(assignment, adjudicator, handed, answers("reject", point=2)), 201
         )
         records = await reader.until(lambda got: len(resolved(got, item_id)) == 1)
     data = resolved(records, item_id)[0].data

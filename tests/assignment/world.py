@@ -150,3 +150,47 @@ async def next_unit(a: AssignmentUnderTest, expert_id: str) -> Any:
         assert response.headers["Retry-After"].isdigit()
         return None
     return await ok(response)
+
+
+#: the rated dimensions of the image-edit template every world project uses by default
+EDIT_DIMENSIONS = (
+    "instruction_adherence",
+    "structural_integrity",
+    "preservation",
+    "visual_quality",
+    "style_alignment",
+    "character_consistency",
+)
+
+
+def edit_answers(verdict: str = "accept", point: int = 4, **changes: Any) -> dict[str, Any]:
+    """Complete answers on the image-edit template (a justification where it is required)."""
+    body: dict[str, Any] = {
+        "verdict": verdict,
+        "ratings": {d: point for d in EDIT_DIMENSIONS},
+        "severity": "none",
+        **changes,
+    }
+    if verdict in ("reject", "correct"):
+        body.setdefault("justification", "the edit leaves a visible seam on the left")
+    return body
+
+
+async def submit(
+    a: AssignmentUnderTest, expert_id: str, handed: dict[str, Any], answers: dict[str, Any]
+) -> Any:
+    """The expert's submission of ``answers`` on the unit ``handed`` to them."""
+    body = {"submission_id": uuid.uuid4().hex, "lease_id": handed["lease_id"], "answers": answers}
+    return await a.client.post(
+        f"/v1/units/{handed['unit_id']}/judgments",
+        json=body,
+        headers=auth("expert", subject=expert_id),
+    )
+
+
+async def judge(a: AssignmentUnderTest, expert_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """The expert takes their next unit and judges it with ``answers``; the unit handed out."""
+    handed = await next_unit(a, expert_id)
+    assert handed is not None, f"{expert_id} got no unit"
+    await ok(await submit(a, expert_id, handed, answers), 201)
+    return handed
