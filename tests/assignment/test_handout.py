@@ -321,3 +321,24 @@ async def test_an_expert_suspended_or_taken_off_the_roster_stops_getting_work_wi
         await eventually(stopped, timeout=5)
     open_units = await world.known(assignment, (await world.items(assignment, project_id, 1))[0])
     assert open_units["open"] == 1
+
+
+async def test_a_client_may_prefetch_the_next_unit_while_it_works_on_the_current_one(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=2)
+    ids = await world.items(assignment, project_id, 3)
+    current = await next_unit(assignment, expert_id)
+    prefetched = await next_unit(assignment, expert_id)
+    assert [current["item_id"], prefetched["item_id"]] == ids[:2]
+    assert await next_unit(assignment, expert_id) is None  # two held: the capacity
+    await ok(await world.submit(assignment, expert_id, current, world.edit_answers()), 201)
+    after = await next_unit(assignment, expert_id)  # the workbench moves on to the prefetched
+    assert after["item_id"] == ids[2]  # unit and fetches the next one behind it
+    listed = await ok(
+        await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
+    )
+    assert sorted(lease["lease_id"] for lease in listed) == sorted(
+        [prefetched["lease_id"], after["lease_id"]]
+    )
