@@ -34,20 +34,22 @@ def status_errors(current: ProjectStatus, target: ProjectStatus) -> list[str]:
     ]
 
 
+def overlap_policy(project: Project) -> OverlapPolicy:
+    """The project's overlap and gold settings as the sampling rules take them."""
+    overlap = project.overlap
+    return OverlapPolicy(
+        k=overlap.k,
+        iaa_share=overlap.iaa_share,
+        k_iaa=overlap.k_iaa,
+        dynamic=overlap.dynamic,
+        k_max=overlap.k_max,
+        gold_rate=project.gold_rate,
+    )
+
+
 def settings_errors(project: Project, rubric: RubricDefinition) -> list[FieldError]:
     """Every way the project's settings contradict each other or its rubric version."""
-    overlap = project.overlap
-    errors = policy_errors(
-        OverlapPolicy(
-            k=overlap.k,
-            iaa_share=overlap.iaa_share,
-            k_iaa=overlap.k_iaa,
-            dynamic=overlap.dynamic,
-            k_max=overlap.k_max,
-            gold_rate=project.gold_rate,
-        ),
-        where="body.overlap",
-    )
+    errors = policy_errors(overlap_policy(project), where="body.overlap")
     # gold_rate sits beside overlap in the body, not in it
     errors = [
         FieldError(field="body.gold_rate", message=e.message)

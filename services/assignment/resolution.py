@@ -11,6 +11,7 @@ from datetime import datetime
 from services.assignment import agreement, sampling
 from services.assignment.models.projects import Project
 from services.assignment.models.work import UnitState, WorkItem
+from services.assignment.projects import overlap_policy
 from shared.contracts.rubric import RubricDefinition
 from shared.contracts.vocabulary import Severity
 from shared.contracts.work import ItemResolvedV1, Resolution, WorkKind
@@ -104,15 +105,7 @@ def next_step(
         )
         return Resolve(resolved)
     only_disagreement = all(r.code == "disagreement" for r in decision.reasons)
-    overlap = project.overlap
-    policy = sampling.OverlapPolicy(
-        k=overlap.k,
-        iaa_share=overlap.iaa_share,
-        k_iaa=overlap.k_iaa,
-        dynamic=overlap.dynamic,
-        k_max=overlap.k_max,
-        gold_rate=project.gold_rate,
-    )
+    policy = overlap_policy(project)
     plan = sampling.ItemPlan(
         item_id=item.item_id,
         revision=project.revision,

@@ -10,6 +10,7 @@ from services.assignment import sampling
 from services.assignment.handlers.events import unit_event
 from services.assignment.models.projects import Project
 from services.assignment.models.work import Unit, WorkItem
+from services.assignment.projects import overlap_policy
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
 from shared.clock import Clock, now_ms
@@ -26,15 +27,7 @@ def unit_id(item_id: str, n: int) -> str:
 
 
 def planned_units(item: MediaRegisteredV1, project: Project, at: datetime) -> list[Unit]:
-    policy = sampling.OverlapPolicy(
-        k=project.overlap.k,
-        iaa_share=project.overlap.iaa_share,
-        k_iaa=project.overlap.k_iaa,
-        dynamic=project.overlap.dynamic,
-        k_max=project.overlap.k_max,
-        gold_rate=project.gold_rate,
-    )
-    plan = sampling.plan(item.item_id, project.revision, policy)
+    plan = sampling.plan(item.item_id, project.revision, overlap_policy(project))
     return [
         Unit(
             n=n,
