@@ -151,7 +151,8 @@ class Judgments:
             source=SOURCE,
             tenant=tenant,
         )
-        if not await self.items.submit(tenant, item_id, unit.n, judgment, body.lease_id, event):
+        judged = await self.items.submit(tenant, item_id, unit.n, judgment, body.lease_id, event)
+        if judged is None:
             again = _unit_of(
                 await self.items.get(tenant, item_id), unit_id, expert_id, body.lease_id
             )
@@ -162,7 +163,7 @@ class Judgments:
         if slot is not None:
             await self.leases.drop(tenant, expert_id, slot, body.lease_id)
         log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)
-        await self.resolutions.after_judgment(tenant, item_id)
+        await self.resolutions.after_judgment(judged)
         return judgment, True
 
     async def _classes(self, tenant: str, unit: Unit) -> dict[str, ClassSnapshot] | None:

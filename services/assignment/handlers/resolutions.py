@@ -28,10 +28,9 @@ class Resolutions:
         self.forms = forms
         self.clock = clock
 
-    async def after_judgment(self, tenant: str, item_id: str) -> None:
-        item = await self.items.get(tenant, item_id)
-        if item is None:
-            return
+    async def after_judgment(self, item: WorkItem) -> None:
+        """Take the step ``item`` (as the judgment's write left it) needs now."""
+        tenant, item_id = item.tenant, item.item_id
         project = await self.projects.get(tenant, item.project_id)
         if project is None:
             return

@@ -169,10 +169,11 @@ class ItemStore:
         judgment: Judgment,
         lease_id: str,
         event: Event[Any],
-    ) -> bool:
-        """Record the judgment on unit ``n`` (done) if ``lease_id`` still holds it."""
+    ) -> WorkItem | None:
+        """Record the judgment on unit ``n`` (done) if ``lease_id`` still holds it; the item
+        after the write, or None."""
         unit = f"units.{n}"
-        result = await self.items.update_one(
+        doc = await self.items.find_one_and_update(
             {
                 "_id": item_id,
                 "tenant": tenant,
@@ -192,11 +193,13 @@ class ItemStore:
                 },
                 [event],
             ),
+            projection=HIDE_OUTBOX,
+            return_document=ReturnDocument.AFTER,
         )
-        if result.modified_count != 1:
-            return False
+        if doc is None:
+            return None
         self.outbox.written()
-        return True
+        return _item(doc)
 
     async def add_unit(self, tenant: str, item_id: str, unit: Unit, event: Event[Any]) -> bool:
         """Append ``unit`` (number ``unit.n``) if the item has exactly ``unit.n`` units still,
