@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.contracts.spec import MAX_TEXT
+from shared.contracts.spec import MAX_TEXT, Strict
 from shared.contracts.taxonomy import (
     AttributeSpec,
     ClassSnapshot,
@@ -35,12 +35,6 @@ ClassId = Annotated[
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AttributeType = Literal["bool", "enum", "int", "float", "string"]
-
-
-class Strict(BaseModel):
-    """A request body: unknown fields refused, text and numbers bounded."""
-
-    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT, allow_inf_nan=False)
 
 
 class AttributeIn(Strict):

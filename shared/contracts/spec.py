@@ -29,6 +29,12 @@ class Contract(BaseModel):
     )
 
 
+class Strict(BaseModel):
+    """A request body: unknown fields refused, text and numbers bounded."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT, allow_inf_nan=False)
+
+
 @dataclass(frozen=True)
 class Topic:
     """A Kafka topic of the event contracts. ``name`` is unprefixed: a deployment may put a

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from services.assignment.eligibility import MAX_LEVEL, MIN_LEVEL, VettingState, skill_id_errors
+from shared.contracts.spec import Strict
 from shared.contracts.vocabulary import Id
 
 #: An expert's id is the ``sub`` of their tokens.
@@ -90,10 +91,8 @@ class Expert(BaseModel):
     created_at: datetime
 
 
-class ExpertIn(BaseModel):
+class ExpertIn(Strict):
     """An invitation: the expert starts as ``invited``."""
-
-    model_config = {"extra": "forbid"}
 
     expert_id: ExpertId = Field(description="the `sub` of the expert's tokens")
     display_name: DisplayName
@@ -102,26 +101,20 @@ class ExpertIn(BaseModel):
     capacity: Capacity = Field(default_factory=Capacity)
 
 
-class ExpertPatch(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class ExpertPatch(Strict):
     display_name: DisplayName | None = None
     languages: list[Language] | None = Field(None, max_length=20)
     timezone: Timezone | None = None
     capacity: Capacity | None = None
 
 
-class StateChangeIn(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class StateChangeIn(Strict):
     state: VettingState
     reason: Reason
 
 
-class AttestationIn(BaseModel):
+class AttestationIn(Strict):
     """Ops vouch for a skill at a level (without a qualification)."""
-
-    model_config = {"extra": "forbid"}
 
     level: Level
     note: Reason

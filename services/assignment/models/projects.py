@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from services.assignment.models.experts import Level, SkillId
 from services.assignment.models.rubrics import RubricId
+from shared.contracts.spec import Strict
 from shared.contracts.vocabulary import Id, Modality, TaxonomyRef
 from shared.contracts.work import AdjudicationPolicy, OverlapSpec, ProjectStatus, RubricRef
 
@@ -17,16 +18,12 @@ ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200, str
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
-class CalibrationPolicy(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class CalibrationPolicy(Strict):
     floor: Share = Field(0.7, description="below this rolling gold score an expert is benched")
     min_count: int = Field(5, ge=1, le=100, description="gold scores before the floor applies")
 
 
-class OverlapIn(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class OverlapIn(Strict):
     k: int = Field(1, ge=1, le=50, description="distinct experts per item")
     iaa_share: Share = Field(0.0, description="share of items in the agreement sample")
     k_iaa: int | None = Field(None, ge=1, le=50, description="experts per sampled item (k)")
@@ -43,17 +40,13 @@ class OverlapIn(BaseModel):
         )
 
 
-class RubricChoice(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class RubricChoice(Strict):
     rubric_id: RubricId
     version: int | None = Field(None, ge=1, description="a version; none: the latest now")
 
 
-class ProjectSettings(BaseModel):
+class ProjectSettings(Strict):
     """What ops set on a project (all of it but its id and status)."""
-
-    model_config = {"extra": "forbid"}
 
     name: ProjectName
     modality: Modality
@@ -73,10 +66,8 @@ class ProjectIn(ProjectSettings):
     project_id: Id
 
 
-class ProjectPatch(BaseModel):
+class ProjectPatch(Strict):
     """Fields to change; the others keep their values."""
-
-    model_config = {"extra": "forbid"}
 
     name: ProjectName | None = None
     taxonomy: TaxonomyRef | None = None
@@ -91,9 +82,7 @@ class ProjectPatch(BaseModel):
     due_at: AwareDatetime | None = None
 
 
-class StatusIn(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class StatusIn(Strict):
     status: ProjectStatus
     reason: str = Field("", max_length=2_000)
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from services.assignment.models.experts import ExpertId
+from shared.contracts.spec import Strict
 
 
 class InvitationState(StrEnum):
@@ -27,7 +28,5 @@ class Invitation(BaseModel):
     answered_at: datetime | None = None
 
 
-class InvitationIn(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class InvitationIn(Strict):
     expert_id: ExpertId

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from shared.contracts.rubric import RubricDefinition
+from shared.contracts.spec import Strict
 
 RubricId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 TemplateName = Literal["image_edit_evaluation", "multimodal_label_qa"]
@@ -21,10 +22,8 @@ class RubricVersion(BaseModel):
     created_by: str
 
 
-class RubricIn(BaseModel):
+class RubricIn(Strict):
     """A new rubric's first version: a definition, or one of the templates."""
-
-    model_config = {"extra": "forbid"}
 
     rubric_id: RubricId = Field(description="lower-case letters, digits, - and _")
     definition: RubricDefinition | None = None
@@ -37,9 +36,7 @@ class RubricIn(BaseModel):
         return self
 
 
-class RubricVersionIn(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class RubricVersionIn(Strict):
     definition: RubricDefinition
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.contracts.rubric import Answers, RubricDefinition
+from shared.contracts.spec import Strict
 from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import ItemResolvedV1, RubricRef, WorkKind
 
@@ -107,19 +108,15 @@ class HandedOut(BaseModel):
     )
 
 
-class JudgmentIn(BaseModel):
+class JudgmentIn(Strict):
     """A submission: idempotent by ``submission_id`` (the same id again answers with the
     judgment it made), under the lease the unit was handed out with."""
-
-    model_config = {"extra": "forbid"}
 
     submission_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     lease_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     answers: Answers
 
 
-class ReleaseIn(BaseModel):
-    model_config = {"extra": "forbid"}
-
+class ReleaseIn(Strict):
     reason: Literal["skip", "cannot_judge", "unsafe_content", "needs_another_skill"]
     note: str = Field("", max_length=2_000)
