@@ -171,3 +171,43 @@ async def test_dynamic_overlap_stops_at_k_max_and_then_adjudicates(
     await eventually(lambda: units_now(4))
     kinds = [u["kind"] for u in (await world.known(assignment, item_id))["units"]]
     assert kinds == ["review", "review", "review", "adjudication"]
+
+
+async def test_an_item_is_resolved_on_the_scales_of_the_rubric_version_its_units_were_made_with(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": 2})
+    experts = [await world.expert(assignment, projects=(project_id,)) for _ in range(4)]
+    before, after = await world.items(assignment, project_id, 2)
+    project = await ok(await assignment.client.get(f"/v1/projects/{project_id}", headers=world.OPS))
+    rubric_id = project["rubric"]["rubric_id"]
+    form = await ok(
+        await assignment.client.get(f"/v1/rubrics/{rubric_id}/versions/1", headers=world.OPS)
+    )
+    async with await reading(assignment) as reader:
+        await judge(assignment, experts[0], answers(point=4))
+        await judge(assignment, experts[1], answers(point=5))
+        records = await reader.until(lambda got: len(resolved(got, before)) == 1)
+        wider = form["definition"]
+        for dimension in wider["dimensions"]:
+            dimension.update(scale_max=9, anchors={str(p): f"point {p}" for p in range(1, 10)})
+        await ok(
+            await assignment.client.post(
+                f"/v1/rubrics/{rubric_id}/versions", json={"definition": wider}, headers=world.OPS
+            ),
+            201,
+        )
+        await ok(
+            await assignment.client.patch(
+                f"/v1/projects/{project_id}",
+                json={"rubric": {"rubric_id": rubric_id, "version": 2}},
+                headers=world.OPS,
+            )
+        )
+        await judge(assignment, experts[2], answers(point=4))
+        await judge(assignment, experts[3], answers(point=5))
+        records = await reader.until(lambda got: len(resolved(got, after)) == 1)
+    first, second = resolved(records, before)[0].data, resolved(records, after)[0].data
+    # the second item's units were made under version 1 too: its 1-5 scales apply, not 1-9
+    assert first.method == second.method == "consensus"
+    assert second.agreement == first.agreement

@@ -35,9 +35,9 @@ class Resolutions:
         if project is None:
             return
         now = self.clock()
-        step = resolution.next_step(
-            item, project, await self.forms.get(tenant, project.rubric), now
-        )
+        # the rubric version the item's units were made with, not the project's now
+        form = await self.forms.get(tenant, item.units[0].rubric)
+        step = resolution.next_step(item, project, form, now)
         if isinstance(step, resolution.Resolve):
             event = make_event(ITEM_RESOLVED, step.resolution, source=SOURCE, tenant=tenant)
             if await self.items.resolve(tenant, item_id, step.resolution, event):
