@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.assignment import api
+from services.assignment import api, calibration
+from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.experts import Experts
 from services.assignment.handlers.forms import RubricForms
+from services.assignment.handlers.gold import GoldItems
+from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.items import Items
 from services.assignment.handlers.judgments import Judgments
@@ -18,10 +21,19 @@ from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.handlers.rosters import Rosters
 from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.settings import AssignmentSettings
-from services.assignment.stores import experts, items, leases, projects, rosters, rubrics
+from services.assignment.stores import (
+    calibrations,
+    experts,
+    gold,
+    items,
+    leases,
+    projects,
+    rosters,
+    rubrics,
+)
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.taxonomy import VERSION_PUBLISHED
-from shared.contracts.work import PROJECTS, WORK
+from shared.contracts.work import EXPERTS, PROJECTS, WORK
 from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy.cache import TaxonomyCache
@@ -37,6 +49,12 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
     lease_store = leases.LeaseStore(runtime.db)
     forms = RubricForms(rubric_store)
     taxonomy = TaxonomyCache(runtime.db)
+    gold_store = gold.GoldStore(runtime.db)
+    calibration_store = calibrations.CalibrationStore(
+        runtime.db, runtime.outbox, keep=calibration.kept()
+    )
+    gold_serving = GoldServing(gold_store, item_store)
+    calibration_uses = Calibrations(calibration_store, project_store, expert_store)
     item_uses = Items(item_store, project_store)
     lease_uses = Leases(
         lease_store, item_store, project_store, sweep_interval_s=settings.lease_sweep_interval_s
@@ -52,9 +70,15 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 *projects.INDEXES,
                 *rosters.INDEXES,
                 *leases.INDEXES,
+                *gold.INDEXES,
+                *calibrations.INDEXES,
             ),
-            outbox_collections=(*items.OUTBOX_COLLECTIONS, *projects.OUTBOX_COLLECTIONS),
-            published_topics=[PROJECTS, WORK],
+            outbox_collections=(
+                *items.OUTBOX_COLLECTIONS,
+                *projects.OUTBOX_COLLECTIONS,
+                *calibrations.OUTBOX_COLLECTIONS,
+            ),
+            published_topics=[PROJECTS, WORK, EXPERTS],
             consumed={
                 MEDIA_REGISTERED: item_uses.on_media_registered,
                 VERSION_PUBLISHED: taxonomy.apply,
@@ -74,6 +98,8 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 project_store,
                 roster_store,
                 forms,
+                gold_serving,
+                calibration_store,
                 page=settings.handout_candidates,
                 profile_ttl_s=settings.handout_profile_ttl_s,
             ),
@@ -85,7 +111,11 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 forms,
                 taxonomy,
                 Resolutions(item_store, project_store, forms),
+                gold_serving,
+                calibration_uses,
             ),
+            GoldItems(gold_store, project_store, forms, taxonomy),
+            calibration_uses,
         ],
         before_start=[taxonomy.load],
         title="Quorum assignment",

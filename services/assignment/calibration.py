@@ -119,3 +119,19 @@ def benched_skills(
         for skill in set(skills)
         if skill in calibrations and benched(calibrations[skill], floor, min_count)
     )
+
+
+def replay(
+    scores: Iterable[float], window: int = DEFAULT_WINDOW, history: int = DEFAULT_HISTORY
+) -> Calibration:
+    """The calibration after ``scores`` (oldest first), one :meth:`Calibration.add` at a time:
+    what a store keeping only the last ``window + history - 1`` scores rebuilds exactly."""
+    calibration = Calibration(window=window, history=history)
+    for score in scores:
+        calibration = calibration.add(score)
+    return calibration
+
+
+def kept(window: int = DEFAULT_WINDOW, history: int = DEFAULT_HISTORY) -> int:
+    """How many last scores :func:`replay` needs for the full window and trend."""
+    return window + history - 1

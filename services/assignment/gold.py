@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from services.assignment.agreement import match_labels
 from shared.contracts.rubric import Answers
+from shared.errors import FieldError
 
 #: The list fields whose empty value in a key may be an answer of its own.
 LIST_FIELDS = frozenset({"labels", "flags"})
@@ -100,3 +101,28 @@ def score(answer: Answers, key: Answers, *, tolerances: GoldTolerances) -> GoldS
     if not fields:
         raise ValueError("the key sets no field to score")
     return GoldScore(fields, sum(fields.values()) / len(fields))
+
+
+def key_errors(key: Answers, tolerances: GoldTolerances) -> list[FieldError]:
+    """Why ``key`` cannot score anything (empty: it can): it must set a field :func:`score`
+    scores, under the tolerances' ``empty_is_answer``; a per-dimension tolerance must be
+    for a dimension the key rates."""
+    errors = []
+    try:
+        score(key, key, tolerances=tolerances)
+    except ValueError:
+        errors.append(
+            FieldError(
+                field="key",
+                message="the key sets no field to score: give a verdict, ratings, a severity, "
+                "flags or labels",
+            )
+        )
+    for dimension in sorted(set(tolerances.ratings) - set(key.ratings)):
+        errors.append(
+            FieldError(
+                field=f"tolerances.ratings.{dimension}",
+                message=f"the key does not rate {dimension!r}: a tolerance for it scores nothing",
+            )
+        )
+    return errors

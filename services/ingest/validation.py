@@ -22,6 +22,7 @@ from shared.contracts.taxonomy import ClassSnapshot, VersionPublishedV1
 from shared.contracts.vocabulary import Box, Label, Polygon, RleMask
 from shared.contracts.work import ProjectChangedV1, ProjectStatus
 from shared.errors import FieldError
+from shared.media import shape as media_shape
 from shared.taxonomy.attributes import attribute_errors
 
 EPSILON = 1e-6
@@ -33,30 +34,7 @@ def _err(field: str, message: str) -> FieldError:
 
 def shape_errors(registration: MediaRegistration) -> list[FieldError]:
     """A single-modality item has ``media`` of its modality; a bundle has named parts."""
-    errors = []
-    if registration.modality == "multimodal":
-        if not registration.parts:
-            errors.append(_err("parts", "a multimodal item needs parts"))
-        if registration.media is not None:
-            errors.append(_err("media", "a multimodal item has parts, not media"))
-        seen: set[str] = set()
-        for index, part in enumerate(registration.parts or ()):
-            if part.name in seen:
-                errors.append(_err(f"parts.{index}.name", f"part name {part.name!r} is used twice"))
-            seen.add(part.name)
-    else:
-        if registration.media is None:
-            errors.append(_err("media", f"a {registration.modality} item needs media"))
-        elif registration.media.modality != registration.modality:
-            errors.append(
-                _err(
-                    "media.modality",
-                    f"media is {registration.media.modality}, item is {registration.modality}",
-                )
-            )
-        if registration.parts:
-            errors.append(_err("parts", "only multimodal items have parts"))
-    return errors
+    return media_shape.shape_errors(registration.modality, registration.media, registration.parts)
 
 
 def project_errors(

@@ -34,6 +34,11 @@ WORK = Topic(
     summary="Work-unit lifecycle, judgments, gold scores and resolutions",
     key="item id",
 )
+EXPERTS = Topic(
+    "quorum.experts",
+    summary="Experts' standing on projects: benched by their gold calibration, reinstated by ops",
+    key="tenant/expert id",
+)
 
 
 class ProjectStatus(StrEnum):
@@ -177,6 +182,27 @@ class GoldScoredV1(Contract):
     scored_at: datetime
 
 
+class ExpertBenchedV1(Contract):
+    tenant: TenantId
+    expert_id: Id
+    project_id: Id
+    skills: dict[Name, float] = Field(
+        min_length=1, max_length=100, description="skill -> rolling gold score below the floor"
+    )
+    floor: float = Field(ge=0, le=1)
+    min_count: int = Field(ge=1, le=1_000, description="gold scores the floor applies after")
+    benched_at: datetime
+
+
+class ExpertReinstatedV1(Contract):
+    tenant: TenantId
+    expert_id: Id
+    project_id: Id
+    by: Id
+    reason: str = Field(max_length=2_000)
+    reinstated_at: datetime
+
+
 class Resolution(StrEnum):
     consensus = "consensus"
     adjudication = "adjudication"
@@ -268,6 +294,28 @@ ITEM_RESOLVED: EventSpec[ItemResolvedV1] = EventSpec(
     summary="An item's final labels were decided, by consensus or adjudication.",
 )
 
+EXPERT_BENCHED: EventSpec[ExpertBenchedV1] = EventSpec(
+    type="quorum.expert.benched.v1",
+    topic=EXPERTS,
+    payload=ExpertBenchedV1,
+    key=lambda d: f"{d.tenant}/{d.expert_id}",
+    subject=lambda d: d.expert_id,
+    producer=PRODUCER,
+    consumers=("ops", "metrics"),
+    summary="An expert's gold calibration fell below a project's floor: they get none of its "
+    "work until ops reinstate them.",
+)
+EXPERT_REINSTATED: EventSpec[ExpertReinstatedV1] = EventSpec(
+    type="quorum.expert.reinstated.v1",
+    topic=EXPERTS,
+    payload=ExpertReinstatedV1,
+    key=lambda d: f"{d.tenant}/{d.expert_id}",
+    subject=lambda d: d.expert_id,
+    producer=PRODUCER,
+    consumers=("ops", "metrics"),
+    summary="Ops lifted a bench: the expert gets the project's work again, calibrated afresh.",
+)
+
 EVENTS = (
     PROJECT_CHANGED,
     WORK_CREATED,
@@ -277,4 +325,6 @@ EVENTS = (
     JUDGMENT_SUBMITTED,
     GOLD_SCORED,
     ITEM_RESOLVED,
+    EXPERT_BENCHED,
+    EXPERT_REINSTATED,
 )

@@ -71,6 +71,21 @@ async def service(
                     "POST /v1/projects/{project_id}/invitations": {"expert_id": "exp-acme-1"},
                     "POST /v1/experts/{expert_id}/leases/{lease_id}/release": {"reason": "skip"},
                     "POST /v1/me/leases/{lease_id}/release": {"reason": "skip"},
+                    "POST /v1/projects/{project_id}/benches/{expert_id}/reinstate": {"reason": "r"},
+                    "PATCH /v1/projects/{project_id}/gold/{gold_id}": {"active": False},
+                    "POST /v1/projects/{project_id}/gold": {
+                        "gold_id": "g1",
+                        "media": {
+                            "modality": "image",
+                            "uri": "s3://b/g1.png",
+                            "sha256": "0" * 64,
+                            "size_bytes": 1,
+                            "width": 1,
+                            "height": 1,
+                            "format": "png",
+                        },
+                        "key": {"verdict": "accept"},
+                    },
                     "POST /v1/units/{unit_id}/judgments": {
                         "submission_id": "s",
                         "lease_id": "0-x",

@@ -14,6 +14,8 @@ from services.assignment.calibration import (
     benched,
     benched_skills,
     feed,
+    kept,
+    replay,
     trend,
 )
 
@@ -140,3 +142,17 @@ def test_the_benched_skills_are_the_required_ones_below_the_floor() -> None:
     }
     required = ["modality.video", "lang.ja", "domain.clinical", "task.new"]
     assert benched_skills(calibrations, required, floor=0.7, min_count=3) == ["lang.ja"]
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=1), max_size=80),
+    st.integers(min_value=1, max_value=10),
+    st.integers(min_value=1, max_value=15),
+)
+def test_the_last_kept_scores_replay_to_the_same_calibration_as_all_of_them(
+    given_scores: list[float], window: int, history: int
+) -> None:
+    everything = replay(given_scores, window, history)
+    again = replay(given_scores[-kept(window, history) :], window, history)
+    assert again.scores == everything.scores
+    assert again.means == pytest.approx(everything.means)

@@ -117,14 +117,30 @@ async def join(a: AssignmentUnderTest, project_id: str, expert_id: str) -> None:
     )
 
 
-def registered(project_id: str, item_id: str | None = None) -> Any:
-    item = MediaRegisteredV1(
-        item_id=item_id or str(uuid.uuid4()),
-        tenant="acme",
-        external_id=short_id("ext"),
-        project_id=project_id,
-        modality="image",
-        registered_at=datetime.now(UTC),
+def image(name: str = "a", width: int = 640, height: int = 480) -> dict[str, Any]:
+    """An image file as ingest registers it."""
+    return {
+        "modality": "image",
+        "uri": f"s3://bucket/{name}.png",
+        "sha256": uuid.uuid5(uuid.NAMESPACE_URL, name).hex * 2,
+        "size_bytes": 1024,
+        "width": width,
+        "height": height,
+        "format": "png",
+    }
+
+
+def registered(project_id: str, item_id: str | None = None, **content: Any) -> Any:
+    item = MediaRegisteredV1.model_validate(
+        {
+            "item_id": item_id or str(uuid.uuid4()),
+            "tenant": "acme",
+            "external_id": short_id("ext"),
+            "project_id": project_id,
+            "modality": "image",
+            "registered_at": datetime.now(UTC),
+            **content,
+        }
     )
     return make_event(MEDIA_REGISTERED, item, source="/ingest", tenant="acme")
 
@@ -194,3 +210,19 @@ async def judge(a: AssignmentUnderTest, expert_id: str, answers: dict[str, Any])
     assert handed is not None, f"{expert_id} got no unit"
     await ok(await submit(a, expert_id, handed, answers), 201)
     return handed
+
+
+async def gold(
+    a: AssignmentUnderTest, project_id: str, key: dict[str, Any], **body: Any
+) -> dict[str, Any]:
+    """A gold item registered on the project with ``key`` (an image unless ``body`` says)."""
+    gold_id = body.pop("gold_id", None) or short_id("gold")
+    payload = {"gold_id": gold_id, "media": image(gold_id), "key": key, **body}
+    return await ok(
+        await a.client.post(f"/v1/projects/{project_id}/gold", json=payload, headers=OPS), 201
+    )
+
+
+async def item_of(a: AssignmentUnderTest, handed: dict[str, Any]) -> dict[str, Any]:
+    """The item behind a unit handed out, as ops see it (gold or not)."""
+    return await ok(await a.client.get(f"/v1/items/{handed['item_id']}", headers=OPS))

@@ -3,7 +3,16 @@ aggregate."""
 
 from __future__ import annotations
 
-from services.assignment.api import experts, items, ledger, projects, rosters, rubrics, work
+from services.assignment.api import (
+    experts,
+    gold,
+    items,
+    ledger,
+    projects,
+    rosters,
+    rubrics,
+    work,
+)
 
 ROUTERS = [
     experts.router,
@@ -12,5 +21,6 @@ ROUTERS = [
     rosters.router,
     work.router,
     ledger.router,
+    gold.router,
     items.router,
 ]

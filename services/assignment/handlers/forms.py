@@ -1,11 +1,18 @@
-"""Rubric versions' definitions as handouts and judgments read them: immutable, so kept once
-read."""
+"""What answers are checked against: rubric versions' definitions (immutable, so kept once
+read) and the classes of a taxonomy version (from the cached taxonomy events)."""
 
 from __future__ import annotations
 
 from services.assignment.stores.rubrics import RubricStore
 from shared.contracts.rubric import RubricDefinition
+from shared.contracts.taxonomy import ClassSnapshot
+from shared.contracts.vocabulary import TaxonomyRef
 from shared.contracts.work import RubricRef
+from shared.http.problems import Problem
+from shared.taxonomy.cache import TaxonomyCache
+
+#: seconds a client waits before trying again when the taxonomy version is not known yet
+TAXONOMY_RETRY_S = 5
 
 
 class RubricForms:
@@ -21,3 +28,22 @@ class RubricForms:
                 raise RuntimeError(f"rubric {ref.rubric_id} version {ref.version} is missing")
             self._forms[key] = found.definition
         return self._forms[key]
+
+
+async def classes_of(
+    cache: TaxonomyCache, tenant: str, ref: TaxonomyRef | None
+) -> dict[str, ClassSnapshot] | None:
+    """The classes of taxonomy version ``ref`` by id (None: no taxonomy to check against);
+    a 503 while the version is not known here yet."""
+    if ref is None:
+        return None
+    version = await cache.fetch(tenant, ref.ontology_id, ref.version)
+    if version is None:
+        raise Problem(
+            503,
+            "Service Unavailable",
+            f"taxonomy {ref.ontology_id} version {ref.version} is not known here yet: "
+            f"try again in {TAXONOMY_RETRY_S} s",
+            headers={"Retry-After": str(TAXONOMY_RETRY_S)},
+        )
+    return {c.id: c for c in version.classes}

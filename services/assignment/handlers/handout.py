@@ -10,7 +10,9 @@ grows old. A handout then costs a few point operations whatever the size of the 
    item's judges (so no unit is leased twice and no item reaches an expert twice).
 
 A claim that loses a race reads that one item again and tries its next open unit, or moves on.
-Projects share handouts by weight (stride scheduling, :class:`eligibility.FairShare`).
+Projects share handouts by weight (stride scheduling, :class:`eligibility.FairShare`). When the
+project whose turn it is has gold due for the expert, a gold copy is leased instead
+(:mod:`services.assignment.handlers.gold_serving`); it is handed out in the same shape.
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ from services.assignment.eligibility import (
 )
 from services.assignment.handlers.events import unit_event
 from services.assignment.handlers.forms import RubricForms
+from services.assignment.handlers.gold_serving import GoldServing
+from services.assignment.handlers.items import unit_id as unit_id_of
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
 from services.assignment.models.work import HandedOut, Lease, Unit, UnitState, WorkItem
+from services.assignment.stores.calibrations import CalibrationStore
 from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
@@ -138,6 +143,8 @@ class Handout:
         projects: ProjectStore,
         rosters: RosterStore,
         forms: RubricForms,
+        gold: GoldServing,
+        calibrations: CalibrationStore,
         *,
         page: int = 200,
         max_age_s: float = 5.0,
@@ -150,6 +157,8 @@ class Handout:
         self.projects = projects
         self.rosters = rosters
         self.forms = forms
+        self.gold = gold
+        self.calibrations = calibrations
         self.page = page
         self.max_age_s = max_age_s
         self.profile_ttl_s = profile_ttl_s
@@ -171,6 +180,12 @@ class Handout:
         fair = self._fair.setdefault(principal.tenant, FairShare())
         for p in projects.values():
             fair.set_weight(p.project_id, p.priority_weight)
+        first = fair.pick(sorted(projects))
+        if first is not None:
+            handed = await self._gold(principal.tenant, expert, projects[first], free)
+            if handed is not None:
+                fair.served(first)
+                return handed
         for attempt in range(ATTEMPTS):
             found = await self._candidate(
                 principal.tenant, expert, projects, adjudicates, fair, attempt > 0
@@ -185,9 +200,9 @@ class Handout:
         return None
 
     async def _profile(self, tenant: str, expert_id: str) -> tuple[Expert, list[Project]]:
-        """The expert and the projects of their roster, as read at most ``profile_ttl_s`` ago
-        (a change of vetting state, skills, roster or project status reaches handouts within
-        that time)."""
+        """The expert and the projects of their roster they are not benched from, as read at
+        most ``profile_ttl_s`` ago (a change of vetting state, skills, roster, bench or project
+        status reaches handouts within that time)."""
         key = (tenant, expert_id)
         cached = self._profiles.get(key)
         if cached is not None and time.monotonic() < cached[0]:
@@ -200,7 +215,8 @@ class Handout:
                 "you have no expert profile in this tenant: ask ops to invite you",
             )
         rostered = await self.rosters.of_expert_accepted(tenant, expert_id)
-        projects = await self.projects.many(tenant, rostered)
+        benched = await self.calibrations.benched_from(tenant, expert_id)
+        projects = await self.projects.many(tenant, [p for p in rostered if p not in benched])
         if len(self._profiles) > MAX_PROFILES:
             self._profiles.clear()
         self._profiles[key] = (time.monotonic() + self.profile_ttl_s, expert, projects)
@@ -267,6 +283,49 @@ class Handout:
             found = _fitting(beyond, expert_id, spread, adjudicator)
         return found
 
+    async def _take_slot(
+        self, tenant: str, expert: Expert, project: Project, unit_id: str, free: list[int]
+    ) -> tuple[int, Lease] | None:
+        """A free slot (removed from ``free``; another request of the expert may hold one
+        meanwhile) and the lease it holds for the unit; None when no slot is left."""
+        now = self.clock()
+        expires = now + timedelta(seconds=project.lease_ttl_s)
+        while free:
+            slot = free.pop(0)
+            lease = Lease(
+                lease_id=f"{slot}-{uuid.uuid4().hex}",
+                expert_id=expert.expert_id,
+                unit_id=unit_id,
+                item_id=unit_id.rpartition("~")[0],
+                project_id=project.project_id,
+                leased_at=now,
+                expires_at=expires,
+            )
+            if await self.leases.take(tenant, slot, lease):
+                return slot, lease
+        return None
+
+    async def _gold(
+        self, tenant: str, expert: Expert, project: Project, free: list[int]
+    ) -> HandedOut | None:
+        """The project's gold for the expert if it is due and one is left for them."""
+        gold_id = await self.gold.due(tenant, project, expert.expert_id)
+        if gold_id is None:
+            return None
+        item_id = await self.gold.copy_for(tenant, project, gold_id, expert.expert_id)
+        if item_id is None:
+            return None
+        taken = await self._take_slot(tenant, expert, project, unit_id_of(item_id, 0), free)
+        if taken is None:
+            return None
+        slot, lease = taken
+        copy = await self.gold.lease(tenant, project, gold_id, item_id, lease)
+        if copy is None:
+            await self.leases.drop(tenant, expert.expert_id, slot, lease.lease_id)
+            free.insert(0, slot)
+            return None
+        return await self._handed(tenant, copy, copy.units[0], lease)
+
     async def _lease(
         self,
         tenant: str,
@@ -276,26 +335,13 @@ class Handout:
         n: int,
         free: list[int],
     ) -> HandedOut | None:
-        """Take a free slot (removed from ``free``; another request of the expert may hold
-        one meanwhile) and claim the unit with it; None when the claim lost a race."""
-        now = self.clock()
-        expires = now + timedelta(seconds=project.lease_ttl_s)
+        """Take a free slot and claim unit ``n`` of the item with it; None when the claim
+        lost a race (or no slot is left)."""
         unit = item.units[n]
-        while True:
-            if not free:
-                return None
-            slot = free.pop(0)
-            lease = Lease(
-                lease_id=f"{slot}-{uuid.uuid4().hex}",
-                expert_id=expert.expert_id,
-                unit_id=unit.unit_id,
-                item_id=item.item_id,
-                project_id=project.project_id,
-                leased_at=now,
-                expires_at=expires,
-            )
-            if await self.leases.take(tenant, slot, lease):
-                break
+        taken = await self._take_slot(tenant, expert, project, unit.unit_id, free)
+        if taken is None:
+            return None
+        slot, lease = taken
         event = unit_event(
             WORK_LEASED,
             tenant=tenant,
@@ -303,7 +349,7 @@ class Handout:
             item_id=item.item_id,
             project_id=project.project_id,
             kind=unit.kind,
-            at=now,
+            at=lease.leased_at,
             lease=lease,
         )
         claimed = await self.items.claim(
@@ -312,8 +358,8 @@ class Handout:
             n,
             expert_id=expert.expert_id,
             lease_id=lease.lease_id,
-            leased_at=now,
-            expires_at=expires,
+            leased_at=lease.leased_at,
+            expires_at=lease.expires_at,
             event=event,
         )
         if claimed is None:
@@ -322,18 +368,23 @@ class Handout:
             await self._refresh(tenant, project.project_id, item.item_id)
             return None
         self._replace(tenant, project.project_id, claimed)
+        await self.gold.served(tenant, project, expert.expert_id)
         log.info("unit leased", unit_id=unit.unit_id, lease_id=lease.lease_id)
+        return await self._handed(tenant, claimed, unit, lease)
+
+    async def _handed(self, tenant: str, item: WorkItem, unit: Unit, lease: Lease) -> HandedOut:
+        """What the expert is handed: the same fields and shapes for every unit, gold or not."""
         return HandedOut(
             lease_id=lease.lease_id,
             unit_id=unit.unit_id,
             item_id=item.item_id,
-            project_id=project.project_id,
-            expires_at=expires,
-            modality=claimed.modality,
-            content=claimed.content,
+            project_id=item.project_id,
+            expires_at=lease.expires_at,
+            modality=item.modality,
+            content=item.content,
             rubric=unit.rubric,
             form=await self.forms.get(tenant, unit.rubric),
-            **_adjudication_view(claimed, unit),
+            **_adjudication_view(item, unit),
         )
 
     async def _refresh(self, tenant: str, project_id: str, item_id: str) -> None:

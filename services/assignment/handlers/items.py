@@ -9,7 +9,7 @@ from datetime import datetime
 from services.assignment import sampling
 from services.assignment.handlers.events import unit_event
 from services.assignment.models.projects import Project
-from services.assignment.models.work import Unit, WorkItem
+from services.assignment.models.work import ItemContent, Unit, WorkItem
 from services.assignment.projects import overlap_policy
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
@@ -62,9 +62,9 @@ class Items:
             open=len(units),
             planned=len(units),
             due_at=project.due_at if project else None,
-            content=item.model_dump(
-                mode="json", include={"media", "parts", "prelabels", "capture", "taxonomy"}
-            ),
+            content=ItemContent.model_validate(
+                item.model_dump(include=set(ItemContent.model_fields))
+            ).shown(),
         )
         events = [
             unit_event(

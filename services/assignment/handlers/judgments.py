@@ -1,15 +1,18 @@
 """Judgments: an expert's answers on the unit they hold, checked against the unit's rubric
 version and taxonomy version (every failing field named), idempotent by the client's
-submission id, and published as ``judgment.submitted``. Blind review: nothing an expert can
-call shows another judgment of an item."""
+submission id, and published as ``judgment.submitted``; a gold copy's judgment is scored in
+the same write (``gold.scored``) and feeds the expert's calibration. Blind review: nothing an
+expert can call shows another judgment of an item."""
 
 from __future__ import annotations
 
 import uuid
 
 from services.assignment import rubric
+from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.events import SOURCE
-from services.assignment.handlers.forms import RubricForms
+from services.assignment.handlers.forms import RubricForms, classes_of
+from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.leases import lease_expired, slot_of
 from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.models.work import Judgment, JudgmentIn, Unit, UnitState, WorkItem
@@ -17,7 +20,6 @@ from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
-from shared.contracts.taxonomy import ClassSnapshot
 from shared.contracts.vocabulary import Severity
 from shared.contracts.work import JUDGMENT_SUBMITTED, JudgmentSubmittedV1
 from shared.errors import FieldError
@@ -27,9 +29,6 @@ from shared.logging import get_logger
 from shared.taxonomy.cache import TaxonomyCache
 
 log = get_logger(__name__)
-
-#: seconds a client waits before submitting again when the taxonomy version is not known yet
-TAXONOMY_RETRY_S = 5
 
 
 def _refused(errors: list[FieldError]) -> Problem:
@@ -67,6 +66,8 @@ class Judgments:
         forms: RubricForms,
         taxonomy: TaxonomyCache,
         resolutions: Resolutions,
+        gold: GoldServing,
+        calibrations: Calibrations,
         clock: Clock = now_ms,
     ) -> None:
         self.items = items
@@ -74,6 +75,8 @@ class Judgments:
         self.forms = forms
         self.taxonomy = taxonomy
         self.resolutions = resolutions
+        self.gold = gold
+        self.calibrations = calibrations
         self.clock = clock
 
     async def submit(
@@ -102,7 +105,7 @@ class Judgments:
         errors = rubric.answer_errors(
             await self.forms.get(tenant, unit.rubric),
             body.answers,
-            classes=await self._classes(tenant, unit),
+            classes=await classes_of(self.taxonomy, tenant, unit.taxonomy),
         )
         if errors:
             raise _refused(
@@ -151,7 +154,16 @@ class Judgments:
             source=SOURCE,
             tenant=tenant,
         )
-        judged = await self.items.submit(tenant, item_id, unit.n, judgment, body.lease_id, event)
+        scored = await self.gold.score(item, judgment)
+        judged = await self.items.submit(
+            tenant,
+            item_id,
+            unit.n,
+            judgment,
+            body.lease_id,
+            [event] if scored is None else [event, scored],
+            None if scored is None else scored.data,
+        )
         if judged is None:
             again = _unit_of(
                 await self.items.get(tenant, item_id), unit_id, expert_id, body.lease_id
@@ -163,22 +175,8 @@ class Judgments:
         if slot is not None:
             await self.leases.drop(tenant, expert_id, slot, body.lease_id)
         log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)
-        await self.resolutions.after_judgment(judged)
+        if judged.gold_id is not None:
+            await self.calibrations.on_gold(judged)
+        else:
+            await self.resolutions.after_judgment(judged)
         return judgment, True
-
-    async def _classes(self, tenant: str, unit: Unit) -> dict[str, ClassSnapshot] | None:
-        """The unit's taxonomy version's classes by id (None: the unit names no taxonomy);
-        a 503 while the version is not known here yet."""
-        if unit.taxonomy is None:
-            return None
-        ref = unit.taxonomy
-        version = await self.taxonomy.fetch(tenant, ref.ontology_id, ref.version)
-        if version is None:
-            raise Problem(
-                503,
-                "Service Unavailable",
-                f"taxonomy {ref.ontology_id} version {ref.version} is not known here yet: "
-                f"submit again in {TAXONOMY_RETRY_S} s",
-                headers={"Retry-After": str(TAXONOMY_RETRY_S)},
-            )
-        return {c.id: c for c in version.classes}

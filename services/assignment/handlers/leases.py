@@ -139,9 +139,10 @@ class Leases:
                 lease=lease,
                 reason=reason,
             )
+            n = unit_number(lease.unit_id)
             reopened = await self.items.reopen(
-                tenant, lease.item_id, unit_number(lease.unit_id), lease.lease_id, event
-            )
+                tenant, lease.item_id, n, lease.lease_id, event
+            ) or await self.items.close(tenant, lease.item_id, n, lease.lease_id, event)
         await self.leases.drop(tenant, lease.expert_id, slot, lease.lease_id)
         if reopened:
             log.info(

@@ -9,16 +9,32 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from shared.contracts.media import BundlePart, CaptureMetadata, MediaFile, PreLabels
 from shared.contracts.rubric import Answers, RubricDefinition
 from shared.contracts.spec import Strict
 from shared.contracts.vocabulary import Modality, TaxonomyRef
-from shared.contracts.work import ItemResolvedV1, RubricRef, WorkKind
+from shared.contracts.work import GoldScoredV1, ItemResolvedV1, RubricRef, WorkKind
 
 
 class UnitState(StrEnum):
     open = "open"
     leased = "leased"
     done = "done"
+    #: a unit nobody will judge: a gold unit given back unjudged (never served again)
+    closed = "closed"
+
+
+class ItemContent(BaseModel):
+    """What the workbench shows of an item, the same shape for every item, gold or not."""
+
+    media: MediaFile | None = None
+    parts: list[BundlePart] | None = None
+    prelabels: PreLabels | None = None
+    capture: CaptureMetadata | None = None
+    taxonomy: TaxonomyRef | None = None
+
+    def shown(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 class Judgment(BaseModel):
@@ -73,6 +89,9 @@ class WorkItem(BaseModel):
     planned: int = 0
     #: how the item was settled, once it is
     resolution: ItemResolvedV1 | None = None
+    #: the gold item this one serves to one expert (never shown to them), and its score
+    gold_id: str | None = None
+    gold_score: GoldScoredV1 | None = None
 
 
 class Lease(BaseModel):

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.work import Judgment, Unit, UnitState, WorkItem
-from shared.contracts.work import ItemResolvedV1, WorkKind
+from shared.contracts.work import GoldScoredV1, ItemResolvedV1, WorkKind
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -168,10 +168,12 @@ class ItemStore:
         n: int,
         judgment: Judgment,
         lease_id: str,
-        event: Event[Any],
+        events: list[Event[Any]],
+        gold_score: GoldScoredV1 | None = None,
     ) -> WorkItem | None:
-        """Record the judgment on unit ``n`` (done) if ``lease_id`` still holds it; the item
-        after the write, or None."""
+        """Record the judgment on unit ``n`` (done), and a gold copy's score, if ``lease_id``
+        still holds it; the item after the write, or None."""
+        scored = {} if gold_score is None else {"gold_score": gold_score.model_dump(mode="python")}
         unit = f"units.{n}"
         doc = await self.items.find_one_and_update(
             {
@@ -189,9 +191,10 @@ class ItemStore:
                             "submitted_at": judgment.submitted_at,
                         },
                         f"{unit}.expires_at": None,
+                        **scored,
                     }
                 },
-                [event],
+                events,
             ),
             projection=HIDE_OUTBOX,
             return_document=ReturnDocument.AFTER,
@@ -257,12 +260,13 @@ class ItemStore:
         self, tenant: str, item_id: str, n: int, lease_id: str, event: Event[Any]
     ) -> bool:
         """Return unit ``n`` to the pool (released or expired) if ``lease_id`` still holds it;
-        the expert stays among the item's judges."""
+        the expert stays among the item's judges. Never a gold copy's unit (see close)."""
         unit = f"units.{n}"
         result = await self.items.update_one(
             {
                 "_id": item_id,
                 "tenant": tenant,
+                "gold_id": None,
                 f"{unit}.lease_id": lease_id,
                 f"{unit}.state": UnitState.leased.value,
             },
@@ -277,6 +281,30 @@ class ItemStore:
                     },
                     "$inc": {"open": 1},
                 },
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True
+
+    async def close(
+        self, tenant: str, item_id: str, n: int, lease_id: str, event: Event[Any]
+    ) -> bool:
+        """Close a gold copy's unit given back unjudged (released or expired) if ``lease_id``
+        still holds it: the copy is its expert's alone, so nobody else may take it."""
+        unit = f"units.{n}"
+        result = await self.items.update_one(
+            {
+                "_id": item_id,
+                "tenant": tenant,
+                "gold_id": {"$ne": None},
+                f"{unit}.lease_id": lease_id,
+                f"{unit}.state": UnitState.leased.value,
+            },
+            self.outbox.with_events(
+                {"$set": {f"{unit}.state": UnitState.closed.value, f"{unit}.expires_at": None}},
                 [event],
             ),
         )

@@ -1,0 +1,116 @@
+"""Gold (ops): items with known answers per project; experts' calibration from their gold
+scores, benches and reinstatement. An expert reads their own calibration only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, status
+
+from services.assignment.api.access import ExpertCaller, Staff
+from services.assignment.handlers.calibrations import Calibrations
+from services.assignment.handlers.gold import GoldItems
+from services.assignment.models.gold import (
+    Bench,
+    GoldItem,
+    GoldItemIn,
+    GoldPatch,
+    ReinstateIn,
+    SkillCalibration,
+)
+from shared.http.problems import ProblemDetail
+from shared.http.routing import api_router
+from shared.http.service import use_case
+
+router = api_router("/v1", ["gold"])
+
+GoldDep = Annotated[GoldItems, Depends(use_case(GoldItems))]
+CalibrationsDep = Annotated[Calibrations, Depends(use_case(Calibrations))]
+ProjectPath = Annotated[str, Path(min_length=1, max_length=256)]
+GoldPath = Annotated[str, Path(min_length=1, max_length=256)]
+ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ProblemDetail, "description": "No such project (or gold item) of your tenant"}
+}
+
+
+@router.post(
+    "/projects/{project_id}/gold",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a gold item: media and its key, served at the project's gold rate",
+    responses={
+        **NOT_FOUND,
+        409: {
+            "model": ProblemDetail,
+            "description": "The gold id is taken, or the key's taxonomy version is not published",
+        },
+    },
+)
+async def register_gold(
+    project_id: ProjectPath, body: GoldItemIn, principal: Staff, gold: GoldDep
+) -> GoldItem:
+    return await gold.register(principal, project_id, body)
+
+
+@router.get(
+    "/projects/{project_id}/gold", summary="The project's gold items, by id", responses=NOT_FOUND
+)
+async def list_gold(
+    project_id: ProjectPath,
+    principal: Staff,
+    gold: GoldDep,
+    active: Annotated[bool | None, Query(description="only the active or retired ones")] = None,
+) -> list[GoldItem]:
+    return await gold.of_project(principal, project_id, active)
+
+
+@router.patch(
+    "/projects/{project_id}/gold/{gold_id}",
+    summary="Retire a gold item (no longer served) or put it back",
+    responses=NOT_FOUND,
+)
+async def change_gold(
+    project_id: ProjectPath, gold_id: GoldPath, body: GoldPatch, principal: Staff, gold: GoldDep
+) -> GoldItem:
+    return await gold.set_active(principal, project_id, gold_id, body.active)
+
+
+@router.get("/me/calibration", summary="Your rolling gold score and its trend, per skill")
+async def my_calibration(
+    principal: ExpertCaller, calibrations: CalibrationsDep
+) -> list[SkillCalibration]:
+    return await calibrations.mine(principal)
+
+
+@router.get("/experts/{expert_id}/calibration", summary="An expert's calibration per skill")
+async def expert_calibration(
+    expert_id: ExpertPath, principal: Staff, calibrations: CalibrationsDep
+) -> list[SkillCalibration]:
+    return await calibrations.of_expert(principal, expert_id)
+
+
+@router.get(
+    "/projects/{project_id}/benches",
+    summary="Experts benched from the project by their gold score",
+    responses=NOT_FOUND,
+)
+async def list_benches(
+    project_id: ProjectPath, principal: Staff, calibrations: CalibrationsDep
+) -> list[Bench]:
+    return await calibrations.benches(principal, project_id)
+
+
+@router.post(
+    "/projects/{project_id}/benches/{expert_id}/reinstate",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Lift a bench: the expert gets the project's work again, calibrated afresh",
+    responses={404: {"model": ProblemDetail, "description": "No such bench"}},
+)
+async def reinstate(
+    project_id: ProjectPath,
+    expert_id: ExpertPath,
+    body: ReinstateIn,
+    principal: Staff,
+    calibrations: CalibrationsDep,
+) -> None:
+    await calibrations.reinstate(principal, project_id, expert_id, body)

@@ -1,0 +1,134 @@
+"""Gold items (ops): media with known answers registered on a project, each checked at once
+(the content's shape, the key against the project's rubric version and taxonomy version, and
+that the key scores something); listed, retired and put back."""
+
+from __future__ import annotations
+
+from services.assignment import gold, rubric
+from services.assignment.handlers.forms import RubricForms
+from services.assignment.models.gold import GoldItem, GoldItemIn, KeyedContentIn
+from services.assignment.models.projects import Project
+from services.assignment.models.work import ItemContent
+from services.assignment.stores.gold import GoldStore
+from services.assignment.stores.projects import ProjectStore
+from shared.auth.principal import Principal
+from shared.clock import Clock, now_ms
+from shared.contracts.rubric import RubricDefinition
+from shared.contracts.vocabulary import TaxonomyRef
+from shared.errors import FieldError
+from shared.http.problems import Problem, not_found
+from shared.media.shape import shape_errors
+from shared.taxonomy.cache import TaxonomyCache
+
+
+def refused(errors: list[FieldError], what: str) -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        f"the {what} cannot be used: " + "; ".join(e.message for e in errors),
+        errors=errors,
+    )
+
+
+async def keyed_content_errors(
+    body: KeyedContentIn,
+    modality: str,
+    form: RubricDefinition,
+    taxonomy: TaxonomyCache,
+    tenant: str,
+    ref: TaxonomyRef | None,
+) -> list[FieldError]:
+    """Every problem of media with a key: its shape for ``modality``, the key against the
+    rubric ``form`` and the classes of taxonomy version ``ref``, and that the key scores a
+    field."""
+    errors = shape_errors(modality, body.media, body.parts, at="body.")
+    classes = None
+    if body.key.labels and ref is not None:
+        version = await taxonomy.fetch(tenant, ref.ontology_id, ref.version)
+        if version is None:
+            raise Problem(
+                409,
+                "Conflict",
+                f"the key has labels, and taxonomy {ref.ontology_id} version {ref.version} "
+                "is not published here (yet): register the item once it is",
+            )
+        classes = {c.id: c for c in version.classes}
+    key = rubric.answer_errors(form, body.key, classes=classes)
+    errors += [
+        FieldError(field=e.field.replace("body.", "body.key.", 1), message=e.message) for e in key
+    ]
+    errors += [
+        FieldError(field=f"body.{e.field}", message=e.message)
+        for e in gold.key_errors(body.key, body.tolerances.rules())
+    ]
+    return errors
+
+
+class GoldItems:
+    def __init__(
+        self,
+        store: GoldStore,
+        projects: ProjectStore,
+        forms: RubricForms,
+        taxonomy: TaxonomyCache,
+        clock: Clock = now_ms,
+    ) -> None:
+        self.store = store
+        self.projects = projects
+        self.forms = forms
+        self.taxonomy = taxonomy
+        self.clock = clock
+
+    async def _project(self, tenant: str, project_id: str) -> Project:
+        project = await self.projects.get(tenant, project_id)
+        if project is None:
+            raise not_found(f"project {project_id}")
+        return project
+
+    async def register(self, principal: Principal, project_id: str, body: GoldItemIn) -> GoldItem:
+        tenant = principal.tenant
+        project = await self._project(tenant, project_id)
+        form = await self.forms.get(tenant, project.rubric)
+        errors = await keyed_content_errors(
+            body, project.modality.value, form, self.taxonomy, tenant, project.taxonomy
+        )
+        if errors:
+            raise refused(errors, "gold item")
+        item = GoldItem(
+            gold_id=body.gold_id,
+            tenant=tenant,
+            project_id=project_id,
+            content=ItemContent(
+                media=body.media,
+                parts=body.parts,
+                prelabels=body.prelabels,
+                capture=body.capture,
+                taxonomy=project.taxonomy,
+            ).shown(),
+            key=body.key,
+            tolerances=body.tolerances,
+            rubric=project.rubric,
+            created_at=self.clock(),
+            created_by=principal.subject,
+        )
+        if not await self.store.create(item):
+            raise Problem(
+                409, "Conflict", f"project {project_id} has a gold item {body.gold_id} already"
+            )
+        return item
+
+    async def of_project(
+        self, principal: Principal, project_id: str, active: bool | None
+    ) -> list[GoldItem]:
+        await self._project(principal.tenant, project_id)
+        return await self.store.of_project(principal.tenant, project_id, active=active)
+
+    async def set_active(
+        self, principal: Principal, project_id: str, gold_id: str, active: bool
+    ) -> GoldItem:
+        """Retire a gold item (no longer served) or put it back."""
+        if not await self.store.set_active(principal.tenant, project_id, gold_id, active):
+            raise not_found(f"gold item {gold_id} of project {project_id}")
+        found = await self.store.get(principal.tenant, project_id, gold_id)
+        assert found is not None
+        return found

@@ -1,0 +1,149 @@
+"""Gold in handouts and judgments: when a project's gold is due for an expert
+(``sampling.gold_due``), one of its active gold items they have never had is leased to them
+as a copy of its own, an item whose id is drawn from the gold item's secret salt and the
+expert (so a second copy for the same expert cannot be made, on any replica, and nobody can
+tell the id from a registered item's). The copy's unit looks exactly like any other. Its
+judgment is scored against the key at once, in the same write (``gold.scored``)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from services.assignment import gold, sampling
+from services.assignment.handlers.events import SOURCE, unit_event
+from services.assignment.handlers.items import unit_id
+from services.assignment.models.projects import Project
+from services.assignment.models.work import Judgment, Lease, Unit, UnitState, WorkItem
+from services.assignment.stores.gold import GoldStore
+from services.assignment.stores.items import ItemStore
+from shared.clock import Clock, now_ms
+from shared.contracts.work import GOLD_SCORED, WORK_LEASED, GoldScoredV1, WorkKind
+from shared.events.envelope import Event, make_event
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+#: The namespace of gold copies' ids (uuid5, like registered items' ids).
+COPY_NAMESPACE = uuid.UUID("0c7d2b7e-52a4-4d7e-9d55-3c1f4a2b9e60")
+
+
+def copy_id(salt: str, expert_id: str) -> str:
+    """The id of a gold item's copy for one expert: unguessable without the item's salt."""
+    return str(uuid.uuid5(COPY_NAMESPACE, f"{salt}\x1f{expert_id}"))
+
+
+class GoldServing:
+    def __init__(
+        self, store: GoldStore, items: ItemStore, *, ttl_s: float = 5.0, clock: Clock = now_ms
+    ) -> None:
+        self.store = store
+        self.items = items
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._active: dict[tuple[str, str], tuple[float, list[str]]] = {}
+
+    async def _active_ids(self, tenant: str, project_id: str) -> list[str]:
+        """The project's active gold ids, as read at most ``ttl_s`` ago."""
+        key = (tenant, project_id)
+        cached = self._active.get(key)
+        if cached is None or time.monotonic() > cached[0]:
+            found = await self.store.of_project(tenant, project_id, active=True)
+            cached = (time.monotonic() + self.ttl_s, [g.gold_id for g in found])
+            self._active[key] = cached
+        return cached[1]
+
+    async def due(self, tenant: str, project: Project, expert_id: str) -> str | None:
+        """The gold item to serve the expert now, if gold is due and one is left for them."""
+        if project.gold_rate <= 0:
+            return None
+        counts = await self.store.counts_of(tenant, project.project_id, expert_id)
+        phase = sampling.gold_phase(expert_id, project.project_id, counts.served)
+        if not sampling.gold_due(counts.served, counts.gold, project.gold_rate, phase):
+            return None
+        ids = await self._active_ids(tenant, project.project_id)
+        return sampling.pick_gold(ids, counts.seen, expert_id)
+
+    async def copy_for(
+        self, tenant: str, project: Project, gold_id: str, expert_id: str
+    ) -> str | None:
+        salt = await self.store.salt(tenant, project.project_id, gold_id)
+        return None if salt is None else copy_id(salt, expert_id)
+
+    async def lease(
+        self, tenant: str, project: Project, gold_id: str, item_id: str, lease: Lease
+    ) -> WorkItem | None:
+        """Create the expert's copy of the gold item with its unit leased under ``lease``;
+        None when they have had it already (the copy exists) or it is gone."""
+        found = await self.store.get(tenant, project.project_id, gold_id)
+        if found is None:
+            return None
+        unit = Unit(
+            n=0,
+            unit_id=unit_id(item_id, 0),
+            kind=WorkKind.gold,
+            state=UnitState.leased,
+            rubric=project.rubric,
+            taxonomy=project.taxonomy,
+            created_at=lease.leased_at,
+            expert_id=lease.expert_id,
+            lease_id=lease.lease_id,
+            leased_at=lease.leased_at,
+            expires_at=lease.expires_at,
+        )
+        copy = WorkItem(
+            item_id=item_id,
+            tenant=tenant,
+            project_id=project.project_id,
+            modality=project.modality,
+            registered_at=lease.leased_at,
+            units=[unit],
+            judges=[lease.expert_id],
+            open=0,
+            planned=1,
+            content=found.content,
+            gold_id=gold_id,
+        )
+        event = unit_event(
+            WORK_LEASED,
+            tenant=tenant,
+            unit_id=unit.unit_id,
+            item_id=item_id,
+            project_id=project.project_id,
+            kind=WorkKind.gold,
+            at=lease.leased_at,
+            lease=lease,
+        )
+        if not await self.items.create(copy, [event]):
+            await self.store.seen(tenant, project.project_id, lease.expert_id, gold_id)
+            return None
+        await self.store.count(tenant, project.project_id, lease.expert_id, gold_id)
+        log.info("gold unit leased", unit_id=unit.unit_id, lease_id=lease.lease_id)
+        return copy
+
+    async def served(self, tenant: str, project: Project, expert_id: str) -> None:
+        """One more ordinary unit of the project for the expert (counted for gold's rate)."""
+        if project.gold_rate > 0:
+            await self.store.count(tenant, project.project_id, expert_id)
+
+    async def score(self, item: WorkItem, judgment: Judgment) -> Event[GoldScoredV1] | None:
+        """The ``gold.scored`` event of a judgment on a gold copy (None: not a gold copy)."""
+        if item.gold_id is None:
+            return None
+        found = await self.store.get(item.tenant, item.project_id, item.gold_id)
+        if found is None:
+            log.warning("gold item of a copy is gone; not scored", gold_id=item.gold_id)
+            return None
+        result = gold.score(judgment.answers, found.key, tolerances=found.tolerances.rules())
+        payload = GoldScoredV1(
+            judgment_id=judgment.judgment_id,
+            unit_id=judgment.unit_id,
+            item_id=item.item_id,
+            project_id=item.project_id,
+            tenant=item.tenant,
+            expert_id=judgment.expert_id,
+            fields=result.fields,
+            score=result.score,
+            scored_at=judgment.submitted_at,
+        )
+        return make_event(GOLD_SCORED, payload, source=SOURCE, tenant=item.tenant)

@@ -1,0 +1,111 @@
+"""Gold: items ops register with their answers (the key), served to experts at the project's
+gold rate looking like any other unit; an expert's calibration from the scores; benches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.assignment.gold import GoldTolerances
+from shared.contracts.media import BundlePart, CaptureMetadata, MediaFile, PreLabels
+from shared.contracts.rubric import Answers
+from shared.contracts.spec import Strict
+from shared.contracts.vocabulary import Id, Name
+from shared.contracts.work import RubricRef
+
+
+class TolerancesIn(Strict):
+    """How close an answer must be to the key to count as correct."""
+
+    rating: int = Field(1, ge=0, le=1_000, description="points a rating may differ by")
+    ratings: dict[Name, int] = Field(
+        default_factory=dict, max_length=100, description="dimension -> points, where different"
+    )
+    iou_threshold: float = Field(0.5, ge=0, le=1, description="boxes and polygons that match")
+    onset_tolerance_s: float = Field(0.5, ge=0, le=3_600, description="segments that match")
+    offset_tolerance_s: float = Field(0.5, ge=0, le=3_600)
+    empty_is_answer: list[Literal["labels", "flags"]] = Field(
+        default_factory=list,
+        max_length=2,
+        description="list fields scored even when the key's is empty (no objects, no flags)",
+    )
+
+    def rules(self) -> GoldTolerances:
+        return GoldTolerances(
+            rating=self.rating,
+            ratings=dict(self.ratings),
+            iou_threshold=self.iou_threshold,
+            onset_tolerance_s=self.onset_tolerance_s,
+            offset_tolerance_s=self.offset_tolerance_s,
+            empty_is_answer=frozenset(self.empty_is_answer),
+        )
+
+
+class KeyedContentIn(Strict):
+    """Media with known answers: the file (or a bundle's parts) as ingest registers it, and
+    the key the expert's answers are scored against."""
+
+    media: MediaFile | None = Field(None, description="the file, for a single-modality item")
+    parts: list[BundlePart] | None = Field(None, max_length=64, description="a bundle's parts")
+    capture: CaptureMetadata | None = None
+    prelabels: PreLabels | None = None
+    key: Answers = Field(description="the correct answers, checked against the rubric")
+    tolerances: TolerancesIn = Field(default_factory=TolerancesIn)
+
+
+class GoldItemIn(KeyedContentIn):
+    gold_id: Id
+
+
+class GoldItem(BaseModel):
+    gold_id: str
+    tenant: str
+    project_id: str
+    #: what the expert is shown, in the shape of a registered item's content
+    content: dict[str, Any]
+    key: Answers
+    tolerances: TolerancesIn
+    #: the rubric version the key was checked against
+    rubric: RubricRef
+    active: bool = True
+    created_at: datetime
+    created_by: str
+
+
+class GoldCounts(BaseModel):
+    """What a project served an expert: units (gold included), gold units, gold items seen."""
+
+    served: int = 0
+    gold: int = 0
+    seen: list[str] = Field(default_factory=list)
+
+
+class SkillCalibration(BaseModel):
+    """An expert's rolling gold score on one skill, as they and ops see it."""
+
+    skill: str
+    mean: float | None = Field(description="the mean of the last `window` gold scores")
+    count: int = Field(description="the scores the mean rests on (up to the window)")
+    window: int
+    trend: list[float] = Field(description="the rolling mean after each gold score, oldest first")
+
+
+class Bench(BaseModel):
+    """An expert benched from a project: no more of its work until ops reinstate them."""
+
+    tenant: str
+    project_id: str
+    expert_id: str
+    skills: dict[str, float]
+    floor: float
+    benched_at: datetime
+
+
+class ReinstateIn(Strict):
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+class GoldPatch(Strict):
+    active: bool = Field(description="false: retired, no longer served")

@@ -1,0 +1,268 @@
+"""Gold on the real servers: ops register items with their key; they reach each expert at the
+project's gold rate, at most once, looking like any other unit; a judgment on one is scored at
+once (gold.scored) and feeds the expert's calibration; below the floor the expert is benched
+(expert.benched) until ops reinstate them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from shared.contracts.work import (
+    EXPERT_BENCHED,
+    EXPERT_REINSTATED,
+    EXPERTS,
+    GOLD_SCORED,
+    WORK,
+    WORK_EXPIRED,
+)
+from shared.events.codec import EventRegistry, decode
+from tests.assignment import world
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.assignment.world import OPS, next_unit, ok
+from tests.kafka_helpers import TopicReader, eventually
+from tests.service_helpers import auth, publish
+
+pytestmark = pytest.mark.integration
+
+REGISTRY = EventRegistry([GOLD_SCORED, WORK_EXPIRED, EXPERT_BENCHED, EXPERT_REINSTATED])
+answers = world.edit_answers
+#: a key on the image-edit template: accepted, every dimension at 4
+KEY = answers("accept", point=4)
+
+
+def decoded(records: list[Any]) -> list[Any]:
+    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTRY) for r in records]
+    return [e for e in events if e is not None]
+
+
+def reader(a: AssignmentUnderTest, topic: Any) -> TopicReader:
+    return TopicReader(a.settings.kafka_bootstrap_servers, a.settings.topic_prefix + topic.name)
+
+
+async def is_gold(a: AssignmentUnderTest, handed: dict[str, Any]) -> bool:
+    return (await world.item_of(a, handed))["gold_id"] is not None
+
+
+async def test_a_gold_item_is_registered_with_its_key_and_listed_for_ops(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    created = await world.gold(assignment, project_id, KEY, gold_id="g-1")
+    assert created["gold_id"] == "g-1" and created["active"] is True
+    assert created["content"]["media"]["uri"] == "s3://bucket/g-1.png"
+    again = await assignment.client.post(
+        f"/v1/projects/{project_id}/gold",
+        json={"gold_id": "g-1", "media": world.image("g-1"), "key": KEY},
+        headers=OPS,
+    )
+    assert again.status_code == 409
+    listed = await ok(await assignment.client.get(f"/v1/projects/{project_id}/gold", headers=OPS))
+    assert [g["gold_id"] for g in listed] == ["g-1"]
+    retired = await ok(
+        await assignment.client.patch(
+            f"/v1/projects/{project_id}/gold/g-1", json={"active": False}, headers=OPS
+        )
+    )
+    assert retired["active"] is False
+    active = await assignment.client.get(
+        f"/v1/projects/{project_id}/gold", params={"active": "true"}, headers=OPS
+    )
+    assert active.json() == []
+
+
+async def test_a_gold_item_that_cannot_be_scored_or_shown_is_refused_naming_each_field(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    response = await assignment.client.post(
+        f"/v1/projects/{project_id}/gold",
+        json={
+            "gold_id": "g-bad",
+            "parts": [{"name": "a", "role": "source", "media": world.image()}],
+            "key": {"verdict": "reject", "ratings": {"visual_quality": 9}},
+            "tolerances": {"ratings": {"preservation": 0}},
+        },
+        headers=OPS,
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {
+        "body.media",
+        "body.parts",
+        "body.key.justification",
+        "body.key.ratings.visual_quality",
+        "body.tolerances.ratings.preservation",
+    } <= fields
+
+
+async def test_gold_reaches_an_expert_at_the_rate_and_each_gold_item_at_most_once(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=1.0)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    other = await world.expert(assignment, projects=(project_id,))
+    gold_ids = {(await world.gold(assignment, project_id, KEY))["gold_id"] for _ in range(2)}
+    items = set(await world.items(assignment, project_id, 2))
+    seen_gold, seen_items = [], []
+    for _ in range(4):
+        handed = await world.judge(assignment, expert_id, KEY)
+        item = await world.item_of(assignment, handed)
+        (seen_gold if item["gold_id"] else seen_items).append(item["gold_id"] or item["item_id"])
+    # at a rate of 1 every unit is gold while a gold item is left for the expert
+    assert sorted(seen_gold) == sorted(gold_ids) and set(seen_items) == items
+    assert await next_unit(assignment, expert_id) is None
+    # the other expert gets each gold item too, as a copy of their own
+    first = await next_unit(assignment, other)
+    assert await is_gold(assignment, first)
+    assert first["item_id"] not in {u for u in seen_items}
+
+
+async def test_at_a_share_of_gold_an_expert_gets_it_within_one_unit_of_the_rate(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=0.25)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=50)
+    for _ in range(10):
+        await world.gold(assignment, project_id, KEY)
+    await world.items(assignment, project_id, 20)
+    kinds = []
+    for _ in range(20):
+        handed = await next_unit(assignment, expert_id)
+        kinds.append(await is_gold(assignment, handed))
+    assert abs(sum(kinds) - 0.25 * 20) < 1
+    assert all(abs(sum(kinds[:n]) - 0.25 * n) < 1 for n in range(1, 21))
+
+
+async def test_a_gold_unit_looks_exactly_like_an_ordinary_one_to_the_expert(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=0.5)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    media = world.image("same")
+    prelabels = {"model_name": "m", "model_version": "1", "labels": []}
+    await world.gold(assignment, project_id, KEY, media=media, prelabels=prelabels)
+    event = world.registered(project_id, media=media, prelabels=prelabels)
+    await publish(assignment.settings, event)
+    await eventually(lambda: world.known(assignment, event.data.item_id))
+    handed = [await next_unit(assignment, expert_id) for _ in range(2)]
+    flags = [await is_gold(assignment, h) for h in handed]
+    assert sorted(flags) == [False, True]
+    gold, ordinary = handed if flags[0] else handed[::-1]
+    assert gold.keys() == ordinary.keys()
+    for unit in (gold, ordinary):
+        assert str(uuid.UUID(unit["item_id"])) == unit["item_id"]
+        assert unit["unit_id"] == f"{unit['item_id']}~0"
+    ids = ("lease_id", "unit_id", "item_id", "expires_at")
+    assert {k: v for k, v in gold.items() if k not in ids} == {
+        k: v for k, v in ordinary.items() if k not in ids
+    }
+
+
+async def test_a_gold_judgment_is_scored_per_field_and_feeds_the_experts_own_trend(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=1.0, required={"task.image_edit": 2})
+    expert_id = await world.expert(
+        assignment, projects=(project_id,), skills={"task.image_edit": 3}
+    )
+    await world.gold(assignment, project_id, KEY)
+    async with reader(assignment, WORK) as topic:
+        handed = await next_unit(assignment, expert_id)
+        wrong = answers("accept", point=4, ratings={**KEY["ratings"], "visual_quality": 1})
+        await ok(await world.submit(assignment, expert_id, handed, wrong), 201)
+        records = await topic.until(
+            lambda got: any(e.type == GOLD_SCORED.type for e in decoded(got))
+        )
+    [scored] = [e.data for e in decoded(records) if e.type == GOLD_SCORED.type]
+    assert scored.expert_id == expert_id and scored.item_id == handed["item_id"]
+    assert scored.fields["ratings.visual_quality"] is False and scored.fields["verdict"] is True
+    assert scored.score == pytest.approx(7 / 8)  # verdict, six dimensions, severity
+    mine = await ok(
+        await assignment.client.get("/v1/me/calibration", headers=auth("expert", subject=expert_id))
+    )
+    assert mine == [
+        {"skill": "task.image_edit", "mean": 0.875, "count": 1, "window": 20, "trend": [0.875]}
+    ]
+    assert "item" not in str(mine) and "unit" not in str(mine)
+    ops_view = await ok(
+        await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS)
+    )
+    assert ops_view == mine
+
+
+async def test_below_the_floor_an_expert_is_benched_from_the_project_until_reinstated(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(
+        assignment, gold_rate=1.0, calibration={"floor": 0.9, "min_count": 1}
+    )
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.gold(assignment, project_id, KEY)
+    await world.items(assignment, project_id, 8)
+    async with reader(assignment, EXPERTS) as topic:
+        handed = await world.judge(assignment, expert_id, answers("reject"))
+        records = await topic.until(lambda got: len(decoded(got)) == 1)
+    assert await is_gold(assignment, handed)
+    [benched] = [e.data for e in decoded(records)]
+    assert (benched.expert_id, benched.project_id, benched.floor) == (expert_id, project_id, 0.9)
+    assert benched.skills == {"modality.image": 0.875}  # the verdict wrong: 7 of 8 fields
+
+    async def no_work() -> bool:
+        got = await next_unit(assignment, expert_id)  # until the bench reaches the handout
+        if got is not None:
+            await ok(
+                await assignment.client.post(
+                    f"/v1/me/leases/{got['lease_id']}/release",
+                    json={"reason": "skip"},
+                    headers=auth("expert", subject=expert_id),
+                )
+            )
+        return got is None
+
+    await eventually(no_work)
+    benches = await ok(
+        await assignment.client.get(f"/v1/projects/{project_id}/benches", headers=OPS)
+    )
+    assert [b["expert_id"] for b in benches] == [expert_id]
+    url = f"/v1/projects/{project_id}/benches/{expert_id}/reinstate"
+    async with reader(assignment, EXPERTS) as topic:
+        await ok(await assignment.client.post(url, json={"reason": "retrained"}, headers=OPS), 204)
+        records = await topic.until(lambda got: len(decoded(got)) == 1)
+    assert decoded(records)[0].data.by == "ops-ana"
+    assert (await assignment.client.post(url, json={"reason": "x"}, headers=OPS)).status_code == 404
+    assert (
+        await ok(await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS))
+        == []
+    )
+
+    await world.items(assignment, project_id, 1)  # the released ones were theirs once
+
+    async def work_again() -> bool:
+        return await next_unit(assignment, expert_id) is not None
+
+    await eventually(work_again)
+
+
+async def test_a_gold_unit_given_back_is_closed_and_never_served_again(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=1.0)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.gold(assignment, project_id, KEY)
+    handed = await next_unit(assignment, expert_id)
+    assert await is_gold(assignment, handed)
+    await ok(
+        await assignment.client.post(
+            f"/v1/me/leases/{handed['lease_id']}/release",
+            json={"reason": "skip"},
+            headers=auth("expert", subject=expert_id),
+        )
+    )
+    item = await world.item_of(assignment, handed)
+    assert item["units"][0]["state"] == "closed" and item["open"] == 0
+    late = await world.submit(assignment, expert_id, handed, KEY)
+    assert late.status_code == 409
+    assert await next_unit(assignment, expert_id) is None
