@@ -128,14 +128,6 @@ class Calibrations:
             raise not_found(f"expert {expert_id}")
         return self._shown(await self._of(principal.tenant, expert_id))
 
-    async def ranking(self, tenant: str, expert_id: str) -> dict[str, float]:
-        """The expert's current rolling means by skill (those with a score)."""
-        return {
-            skill: c.mean
-            for skill, c in (await self._of(tenant, expert_id)).items()
-            if c.mean is not None
-        }
-
     async def benches(self, principal: Principal, project_id: str) -> list[Bench]:
         await self._project(principal.tenant, project_id)
         return await self.store.benches_of(principal.tenant, project_id)

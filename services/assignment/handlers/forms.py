@@ -3,6 +3,8 @@ read) and the classes of a taxonomy version (from the cached taxonomy events).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from services.assignment.stores.rubrics import RubricStore
 from shared.contracts.rubric import RubricDefinition
 from shared.contracts.taxonomy import ClassSnapshot
@@ -30,20 +32,28 @@ class RubricForms:
         return self._forms[key]
 
 
+def not_known_yet(ref: TaxonomyRef) -> Problem:
+    """A 503: the version will reach this replica's cache shortly."""
+    return Problem(
+        503,
+        "Service Unavailable",
+        f"taxonomy {ref.ontology_id} version {ref.version} is not known here yet: "
+        f"try again in {TAXONOMY_RETRY_S} s",
+        headers={"Retry-After": str(TAXONOMY_RETRY_S)},
+    )
+
+
 async def classes_of(
-    cache: TaxonomyCache, tenant: str, ref: TaxonomyRef | None
+    cache: TaxonomyCache,
+    tenant: str,
+    ref: TaxonomyRef | None,
+    unknown: Callable[[TaxonomyRef], Problem] = not_known_yet,
 ) -> dict[str, ClassSnapshot] | None:
     """The classes of taxonomy version ``ref`` by id (None: no taxonomy to check against);
-    a 503 while the version is not known here yet."""
+    ``unknown(ref)`` is raised while the version is not known here."""
     if ref is None:
         return None
     version = await cache.fetch(tenant, ref.ontology_id, ref.version)
     if version is None:
-        raise Problem(
-            503,
-            "Service Unavailable",
-            f"taxonomy {ref.ontology_id} version {ref.version} is not known here yet: "
-            f"try again in {TAXONOMY_RETRY_S} s",
-            headers={"Retry-After": str(TAXONOMY_RETRY_S)},
-        )
+        raise unknown(ref)
     return {c.id: c for c in version.classes}

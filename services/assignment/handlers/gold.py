@@ -5,7 +5,7 @@ that the key scores something); listed, retired and put back."""
 from __future__ import annotations
 
 from services.assignment import gold, rubric
-from services.assignment.handlers.forms import RubricForms
+from services.assignment.handlers.forms import RubricForms, classes_of
 from services.assignment.models.gold import GoldItem, GoldItemIn, KeyedContentIn
 from services.assignment.models.projects import Project
 from services.assignment.models.work import ItemContent
@@ -30,6 +30,15 @@ def refused(errors: list[FieldError], what: str) -> Problem:
     )
 
 
+def _unpublished(ref: TaxonomyRef) -> Problem:
+    return Problem(
+        409,
+        "Conflict",
+        f"the key has labels, and taxonomy {ref.ontology_id} version {ref.version} "
+        "is not published here (yet): register the item once it is",
+    )
+
+
 async def keyed_content_errors(
     body: KeyedContentIn,
     modality: str,
@@ -42,17 +51,8 @@ async def keyed_content_errors(
     rubric ``form`` and the classes of taxonomy version ``ref``, and that the key scores a
     field."""
     errors = shape_errors(modality, body.media, body.parts, at="body.")
-    classes = None
-    if body.key.labels and ref is not None:
-        version = await taxonomy.fetch(tenant, ref.ontology_id, ref.version)
-        if version is None:
-            raise Problem(
-                409,
-                "Conflict",
-                f"the key has labels, and taxonomy {ref.ontology_id} version {ref.version} "
-                "is not published here (yet): register the item once it is",
-            )
-        classes = {c.id: c for c in version.classes}
+    # only labels need the taxonomy version's classes
+    classes = await classes_of(taxonomy, tenant, ref, _unpublished) if body.key.labels else None
     key = rubric.answer_errors(form, body.key, classes=classes)
     errors += [
         FieldError(field=e.field.replace("body.", "body.key.", 1), message=e.message) for e in key

@@ -13,6 +13,7 @@ import uuid
 from services.assignment import gold, sampling
 from services.assignment.handlers.events import SOURCE, unit_event
 from services.assignment.handlers.items import unit_id
+from services.assignment.models.gold import GoldItem
 from services.assignment.models.projects import Project
 from services.assignment.models.work import Judgment, Lease, Unit, UnitState, WorkItem
 from services.assignment.stores.gold import GoldStore
@@ -53,8 +54,11 @@ class GoldServing:
             self._active[key] = cached
         return cached[1]
 
-    async def due(self, tenant: str, project: Project, expert_id: str) -> str | None:
-        """The gold item to serve the expert now, if gold is due and one is left for them."""
+    async def due(
+        self, tenant: str, project: Project, expert_id: str
+    ) -> tuple[GoldItem, str] | None:
+        """The gold item to serve the expert now and the id of their copy of it, if gold is
+        due and one is left for them."""
         if project.gold_rate <= 0:
             return None
         counts = await self.store.counts_of(tenant, project.project_id, expert_id)
@@ -62,22 +66,23 @@ class GoldServing:
         if not sampling.gold_due(counts.served, counts.gold, project.gold_rate, phase):
             return None
         ids = await self._active_ids(tenant, project.project_id)
-        return sampling.pick_gold(ids, counts.seen, expert_id)
-
-    async def copy_for(
-        self, tenant: str, project: Project, gold_id: str, expert_id: str
-    ) -> str | None:
-        salt = await self.store.salt(tenant, project.project_id, gold_id)
-        return None if salt is None else copy_id(salt, expert_id)
-
-    async def lease(
-        self, tenant: str, project: Project, gold_id: str, item_id: str, lease: Lease
-    ) -> WorkItem | None:
-        """Create the expert's copy of the gold item with its unit leased under ``lease``;
-        None when they have had it already (the copy exists) or it is gone."""
-        found = await self.store.get(tenant, project.project_id, gold_id)
+        gold_id = sampling.pick_gold(ids, counts.seen, expert_id)
+        found = (
+            None
+            if gold_id is None
+            else await self.store.salted(tenant, project.project_id, gold_id)
+        )
         if found is None:
             return None
+        item, salt = found
+        return item, copy_id(salt, expert_id)
+
+    async def lease(
+        self, tenant: str, project: Project, found: GoldItem, item_id: str, lease: Lease
+    ) -> WorkItem | None:
+        """Create the expert's copy ``item_id`` of the gold item with its unit leased under
+        ``lease``; None when they have had it already (the copy exists)."""
+        gold_id = found.gold_id
         unit = Unit(
             n=0,
             unit_id=unit_id(item_id, 0),

@@ -309,17 +309,15 @@ class Handout:
         self, tenant: str, expert: Expert, project: Project, free: list[int]
     ) -> HandedOut | None:
         """The project's gold for the expert if it is due and one is left for them."""
-        gold_id = await self.gold.due(tenant, project, expert.expert_id)
-        if gold_id is None:
+        due = await self.gold.due(tenant, project, expert.expert_id)
+        if due is None:
             return None
-        item_id = await self.gold.copy_for(tenant, project, gold_id, expert.expert_id)
-        if item_id is None:
-            return None
+        found, item_id = due
         taken = await self._take_slot(tenant, expert, project, unit_id_of(item_id, 0), free)
         if taken is None:
             return None
         slot, lease = taken
-        copy = await self.gold.lease(tenant, project, gold_id, item_id, lease)
+        copy = await self.gold.lease(tenant, project, found, item_id, lease)
         if copy is None:
             await self.leases.drop(tenant, expert.expert_id, slot, lease.lease_id)
             free.insert(0, slot)

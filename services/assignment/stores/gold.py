@@ -66,9 +66,12 @@ class GoldStore:
         doc = await self.gold.find_one({"_id": _key(tenant, project_id, gold_id)})
         return _gold(doc) if doc else None
 
-    async def salt(self, tenant: str, project_id: str, gold_id: str) -> str | None:
-        doc = await self.gold.find_one({"_id": _key(tenant, project_id, gold_id)}, {"salt": 1})
-        return doc["salt"] if doc else None
+    async def salted(
+        self, tenant: str, project_id: str, gold_id: str
+    ) -> tuple[GoldItem, str] | None:
+        """The gold item and the salt its copies' ids are drawn from."""
+        doc = await self.gold.find_one({"_id": _key(tenant, project_id, gold_id)})
+        return (_gold(doc), doc["salt"]) if doc else None
 
     async def of_project(
         self, tenant: str, project_id: str, *, active: bool | None
