@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.assignment import api, calibration
+from services.assignment.handlers.alerts import Alerts
 from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.experts import Experts
 from services.assignment.handlers.forms import RubricForms
@@ -17,9 +18,12 @@ from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.ledger import Ledger
 from services.assignment.handlers.projects import Projects
+from services.assignment.handlers.qualification_serving import QualificationServing
+from services.assignment.handlers.qualifications import Qualifications
 from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.handlers.rosters import Rosters
 from services.assignment.handlers.rubrics import Rubrics
+from services.assignment.handlers.staffing import Staffing
 from services.assignment.settings import AssignmentSettings
 from services.assignment.stores import (
     calibrations,
@@ -28,10 +32,12 @@ from services.assignment.stores import (
     items,
     leases,
     projects,
+    qualifications,
     rosters,
     rubrics,
 )
 from shared.contracts.media import MEDIA_REGISTERED
+from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.taxonomy import VERSION_PUBLISHED
 from shared.contracts.work import EXPERTS, PROJECTS, WORK
 from shared.http.app import create_service_app
@@ -56,6 +62,11 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
     gold_serving = GoldServing(gold_store, item_store)
     calibration_uses = Calibrations(calibration_store, project_store, expert_store)
     item_uses = Items(item_store, project_store)
+    expert_uses = Experts(expert_store)
+    qualification_store = qualifications.QualificationStore(runtime.db, runtime.outbox)
+    qualifying = QualificationServing(qualification_store, item_store, expert_uses)
+    resolutions = Resolutions(item_store, project_store, forms)
+    alerts = Alerts(item_store, project_store, resolutions)
     lease_uses = Leases(
         lease_store, item_store, project_store, sweep_interval_s=settings.lease_sweep_interval_s
     )
@@ -72,22 +83,25 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 *leases.INDEXES,
                 *gold.INDEXES,
                 *calibrations.INDEXES,
+                *qualifications.INDEXES,
             ),
             outbox_collections=(
                 *items.OUTBOX_COLLECTIONS,
                 *projects.OUTBOX_COLLECTIONS,
                 *calibrations.OUTBOX_COLLECTIONS,
+                *qualifications.OUTBOX_COLLECTIONS,
             ),
             published_topics=[PROJECTS, WORK, EXPERTS],
             consumed={
                 MEDIA_REGISTERED: item_uses.on_media_registered,
                 VERSION_PUBLISHED: taxonomy.apply,
+                METRICS_ALERT: alerts.on_metrics_alert,
             },
             background=[lease_uses.run_expiry],
         ),
         use_cases=[
             item_uses,
-            Experts(expert_store),
+            expert_uses,
             Rubrics(rubric_store),
             Projects(project_store, rubric_store, item_store),
             Rosters(roster_store, project_store, expert_store),
@@ -100,6 +114,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 forms,
                 gold_serving,
                 calibration_store,
+                qualifying,
                 page=settings.handout_candidates,
                 profile_ttl_s=settings.handout_profile_ttl_s,
             ),
@@ -110,12 +125,30 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 lease_store,
                 forms,
                 taxonomy,
-                Resolutions(item_store, project_store, forms),
+                resolutions,
                 gold_serving,
                 calibration_uses,
+                qualifying,
             ),
             GoldItems(gold_store, project_store, forms, taxonomy),
             calibration_uses,
+            Staffing(
+                project_store,
+                expert_store,
+                roster_store,
+                lease_store,
+                item_store,
+                calibration_uses,
+            ),
+            Qualifications(
+                qualification_store,
+                qualifying,
+                item_store,
+                expert_store,
+                rubric_store,
+                forms,
+                taxonomy,
+            ),
         ],
         before_start=[taxonomy.load],
         title="Quorum assignment",

@@ -203,6 +203,22 @@ class ExpertReinstatedV1(Contract):
     reinstated_at: datetime
 
 
+class ExpertQualifiedV1(Contract):
+    """The outcome of an expert's qualification attempt: passed grants the skill at the level."""
+
+    tenant: TenantId
+    expert_id: Id
+    set_id: Id
+    skill: Name
+    level: int = Field(ge=1, le=5)
+    score: float = Field(ge=0, le=1, description="the mean item score (unanswered items: 0)")
+    threshold: float = Field(ge=0, le=1)
+    passed: bool
+    answered: Count
+    items: Count
+    finished_at: datetime
+
+
 class Resolution(StrEnum):
     consensus = "consensus"
     adjudication = "adjudication"
@@ -315,6 +331,17 @@ EXPERT_REINSTATED: EventSpec[ExpertReinstatedV1] = EventSpec(
     consumers=("ops", "metrics"),
     summary="Ops lifted a bench: the expert gets the project's work again, calibrated afresh.",
 )
+EXPERT_QUALIFIED: EventSpec[ExpertQualifiedV1] = EventSpec(
+    type="quorum.expert.qualified.v1",
+    topic=EXPERTS,
+    payload=ExpertQualifiedV1,
+    key=lambda d: f"{d.tenant}/{d.expert_id}",
+    subject=lambda d: d.expert_id,
+    producer=PRODUCER,
+    consumers=("ops", "metrics"),
+    summary="An expert finished a qualification set: passed (the skill is granted at the "
+    "set's level) or not, with the score.",
+)
 
 EVENTS = (
     PROJECT_CHANGED,
@@ -327,4 +354,5 @@ EVENTS = (
     ITEM_RESOLVED,
     EXPERT_BENCHED,
     EXPERT_REINSTATED,
+    EXPERT_QUALIFIED,
 )

@@ -73,6 +73,18 @@ async def service(
                     "POST /v1/me/leases/{lease_id}/release": {"reason": "skip"},
                     "POST /v1/projects/{project_id}/benches/{expert_id}/reinstate": {"reason": "r"},
                     "PATCH /v1/projects/{project_id}/gold/{gold_id}": {"active": False},
+                    "PATCH /v1/qualifications/{set_id}": {"active": False},
+                    "POST /v1/experts/{expert_id}/qualifications": {"set_id": "qs1"},
+                    "POST /v1/qualifications": {
+                        "set_id": "qs1",
+                        "name": "Q",
+                        "skill": "lang.ja",
+                        "level": 2,
+                        "modality": "text",
+                        "rubric": {"rubric_id": "r1", "version": 1},
+                        "threshold": 0.5,
+                        "items": [{"key": {"verdict": "accept"}}],
+                    },
                     "POST /v1/projects/{project_id}/gold": {
                         "gold_id": "g1",
                         "media": {

@@ -25,6 +25,14 @@ async def ok(response: Any, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
+async def rubric(a: AssignmentUnderTest, template: str = "image_edit_evaluation") -> str:
+    """A rubric of its own from ``template`` (version 1)."""
+    rubric_id = short_id("rub")
+    body = {"rubric_id": rubric_id, "template": template}
+    await ok(await a.client.post("/v1/rubrics", json=body, headers=OPS), 201)
+    return rubric_id
+
+
 async def project(
     a: AssignmentUnderTest,
     *,
@@ -34,15 +42,7 @@ async def project(
     **settings: Any,
 ) -> str:
     """An image project (with a rubric of its own, from ``template``) in ``status``."""
-    rubric_id = short_id("rub")
-    await ok(
-        await a.client.post(
-            "/v1/rubrics",
-            json={"rubric_id": rubric_id, "template": template},
-            headers=OPS,
-        ),
-        201,
-    )
+    rubric_id = await rubric(a, template)
     project_id = short_id("p")
     body = {
         "project_id": project_id,

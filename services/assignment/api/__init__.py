@@ -9,8 +9,10 @@ from services.assignment.api import (
     items,
     ledger,
     projects,
+    qualifications,
     rosters,
     rubrics,
+    staffing,
     work,
 )
 
@@ -19,8 +21,10 @@ ROUTERS = [
     rubrics.router,
     projects.router,
     rosters.router,
+    staffing.router,
     work.router,
     ledger.router,
     gold.router,
+    qualifications.router,
     items.router,
 ]

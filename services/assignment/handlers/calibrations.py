@@ -59,6 +59,17 @@ class Calibrations:
             for skill, scores in kept.items()
         }
 
+    async def means_of_tenant(self, tenant: str) -> dict[str, dict[str, float]]:
+        """Expert -> skill -> rolling gold mean, for each calibrated skill."""
+        found = {}
+        for expert_id, kept in (await self.store.scores_of_tenant(tenant)).items():
+            means = {
+                skill: calibration.replay(scores, self.window, self.history).mean
+                for skill, scores in kept.items()
+            }
+            found[expert_id] = {s: m for s, m in means.items() if m is not None}
+        return found
+
     async def on_gold(self, item: WorkItem) -> None:
         """Feed the scored gold judgment on ``item`` and bench its expert if it takes them
         below the project's floor (once: a bench in place is left as it is)."""

@@ -121,6 +121,23 @@ class Experts:
             principal, expert_id, lambda e: _with_skill(e, skill), "skill attested"
         )
 
+    async def qualified(self, tenant: str, expert_id: str, skill: Skill) -> None:
+        """Grant a skill an expert earned by qualification; a higher level they hold already
+        stays."""
+
+        async def read() -> Expert:
+            expert = await self.store.get(tenant, expert_id)
+            if expert is None:
+                raise not_found(f"expert {expert_id}")
+            return expert
+
+        def granted(expert: Expert) -> Expert:
+            held = next((s for s in expert.skills if s.skill == skill.skill), None)
+            return expert if held and held.level > skill.level else _with_skill(expert, skill)
+
+        await change_at_revision(read, granted, self.store.replace, f"expert {expert_id}")
+        log.info("skill earned by qualification", expert_id=expert_id, skill=skill.skill)
+
     async def revoke(self, principal: Principal, expert_id: str, skill_id: str) -> Expert:
         def without(expert: Expert) -> Expert:
             if all(s.skill != skill_id for s in expert.skills):

@@ -12,7 +12,9 @@ grows old. A handout then costs a few point operations whatever the size of the 
 A claim that loses a race reads that one item again and tries its next open unit, or moves on.
 Projects share handouts by weight (stride scheduling, :class:`eligibility.FairShare`). When the
 project whose turn it is has gold due for the expert, a gold copy is leased instead
-(:mod:`services.assignment.handlers.gold_serving`); it is handed out in the same shape.
+(:mod:`services.assignment.handlers.gold_serving`); it is handed out in the same shape. An
+expert with an open qualification attempt gets its items first
+(:mod:`services.assignment.handlers.qualification_serving`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from services.assignment import qualification
 from services.assignment.eligibility import (
     ExpertView,
     FairShare,
@@ -38,8 +41,10 @@ from services.assignment.handlers.events import unit_event
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.items import unit_id as unit_id_of
+from services.assignment.handlers.qualification_serving import LEASE_TTL_S, QualificationServing
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
+from services.assignment.models.qualifications import Attempt
 from services.assignment.models.work import HandedOut, Lease, Unit, UnitState, WorkItem
 from services.assignment.stores.calibrations import CalibrationStore
 from services.assignment.stores.experts import ExpertStore
@@ -126,8 +131,11 @@ def _fitting(
     return random.choice(fitting) if spread else fitting[0]
 
 
-def _adjudication_view(item: WorkItem, unit: Unit) -> dict[str, Any]:
-    """What an adjudication unit shows beyond a review unit: every judgment of the item."""
+def _kind_view(item: WorkItem, unit: Unit) -> dict[str, Any]:
+    """What an adjudication unit shows beyond a review unit: every judgment of the item; a
+    qualification unit says it is one."""
+    if item.qualification is not None:
+        return {"kind": "qualification"}
     if unit.kind is not WorkKind.adjudication:
         return {}
     answers = [u.judgment.answers for u in item.units if u.judgment is not None]
@@ -145,6 +153,7 @@ class Handout:
         forms: RubricForms,
         gold: GoldServing,
         calibrations: CalibrationStore,
+        qualifying: QualificationServing,
         *,
         page: int = 200,
         max_age_s: float = 5.0,
@@ -159,21 +168,28 @@ class Handout:
         self.forms = forms
         self.gold = gold
         self.calibrations = calibrations
+        self.qualifying = qualifying
         self.page = page
         self.max_age_s = max_age_s
         self.profile_ttl_s = profile_ttl_s
-        self._profiles: dict[tuple[str, str], tuple[float, Expert, list[Project]]] = {}
+        self._profiles: dict[
+            tuple[str, str], tuple[float, Expert, list[Project], list[Attempt]]
+        ] = {}
         self.clock = clock
         self._candidates: dict[tuple[str, str], Candidates] = {}
         self._fair: dict[str, FairShare] = {}
 
     async def next(self, principal: Principal) -> HandedOut | None:
         """Lease the calling expert's next unit; None when nothing is eligible now."""
-        expert, rostered = await self._profile(principal.tenant, principal.subject)
+        expert, rostered, attempts = await self._profile(principal.tenant, principal.subject)
         held = await self.leases.held(principal.tenant, expert.expert_id)
         free = [s for s in range(expert.capacity.max_leases) if s not in held]
         if not free:
             return None
+        for open_attempt in attempts:
+            handed = await self._qualification(principal.tenant, expert, open_attempt, free)
+            if handed is not None:
+                return handed
         projects, adjudicates = self._eligible_projects(expert, rostered, len(held))
         if not projects:
             return None
@@ -199,14 +215,17 @@ class Handout:
                 return handed
         return None
 
-    async def _profile(self, tenant: str, expert_id: str) -> tuple[Expert, list[Project]]:
-        """The expert and the projects of their roster they are not benched from, as read at
-        most ``profile_ttl_s`` ago (a change of vetting state, skills, roster, bench or project
-        status reaches handouts within that time)."""
+    async def _profile(
+        self, tenant: str, expert_id: str
+    ) -> tuple[Expert, list[Project], list[Attempt]]:
+        """The expert, the projects of their roster they are not benched from and their open
+        qualification attempts, as read at most ``profile_ttl_s`` ago (a change of vetting
+        state, skills, roster, bench, enrolment or project status reaches handouts within
+        that time)."""
         key = (tenant, expert_id)
         cached = self._profiles.get(key)
         if cached is not None and time.monotonic() < cached[0]:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         expert = await self.experts.get(tenant, expert_id)
         if expert is None:
             raise Problem(
@@ -217,10 +236,11 @@ class Handout:
         rostered = await self.rosters.of_expert_accepted(tenant, expert_id)
         benched = await self.calibrations.benched_from(tenant, expert_id)
         projects = await self.projects.many(tenant, [p for p in rostered if p not in benched])
+        attempts = await self.qualifying.open_attempts(tenant, expert_id, expert.state)
         if len(self._profiles) > MAX_PROFILES:
             self._profiles.clear()
-        self._profiles[key] = (time.monotonic() + self.profile_ttl_s, expert, projects)
-        return expert, projects
+        self._profiles[key] = (time.monotonic() + self.profile_ttl_s, expert, projects, attempts)
+        return expert, projects, attempts
 
     def _eligible_projects(
         self, expert: Expert, rostered: list[Project], active: int
@@ -284,12 +304,20 @@ class Handout:
         return found
 
     async def _take_slot(
-        self, tenant: str, expert: Expert, project: Project, unit_id: str, free: list[int]
+        self,
+        tenant: str,
+        expert: Expert,
+        project_id: str,
+        ttl_s: float,
+        unit_id: str,
+        free: list[int],
+        *,
+        qualification: bool = False,
     ) -> tuple[int, Lease] | None:
         """A free slot (removed from ``free``; another request of the expert may hold one
         meanwhile) and the lease it holds for the unit; None when no slot is left."""
         now = self.clock()
-        expires = now + timedelta(seconds=project.lease_ttl_s)
+        expires = now + timedelta(seconds=ttl_s)
         while free:
             slot = free.pop(0)
             lease = Lease(
@@ -297,9 +325,10 @@ class Handout:
                 expert_id=expert.expert_id,
                 unit_id=unit_id,
                 item_id=unit_id.rpartition("~")[0],
-                project_id=project.project_id,
+                project_id=project_id,
                 leased_at=now,
                 expires_at=expires,
+                qualification=qualification,
             )
             if await self.leases.take(tenant, slot, lease):
                 return slot, lease
@@ -313,7 +342,9 @@ class Handout:
         if due is None:
             return None
         found, item_id = due
-        taken = await self._take_slot(tenant, expert, project, unit_id_of(item_id, 0), free)
+        taken = await self._take_slot(
+            tenant, expert, project.project_id, project.lease_ttl_s, unit_id_of(item_id, 0), free
+        )
         if taken is None:
             return None
         slot, lease = taken
@@ -323,6 +354,39 @@ class Handout:
             free.insert(0, slot)
             return None
         return await self._handed(tenant, copy, copy.units[0], lease)
+
+    async def _qualification(
+        self, tenant: str, expert: Expert, attempt: Attempt, free: list[int]
+    ) -> HandedOut | None:
+        """The attempt's next item for the expert; None when every item is handed out (the
+        attempt is scored once none is leased any more)."""
+        found = await self.qualifying.set_of(tenant, attempt.set_id)
+        if found is None:
+            return None
+        project_id = qualification.project_of(attempt.set_id)
+        while attempt.next < attempt.items:
+            index = attempt.next
+            copy_id = qualification.copy_id(tenant, attempt.set_id, expert.expert_id, index)
+            taken = await self._take_slot(
+                tenant,
+                expert,
+                project_id,
+                LEASE_TTL_S,
+                unit_id_of(copy_id, 0),
+                free,
+                qualification=True,
+            )
+            if taken is None:
+                return None
+            slot, lease = taken
+            copy = await self.qualifying.lease(attempt, found, index, lease)
+            attempt.next = index + 1  # the profile's copy follows the store's
+            if copy is not None:
+                return await self._handed(tenant, copy, copy.units[0], lease)
+            await self.leases.drop(tenant, expert.expert_id, slot, lease.lease_id)
+            free.insert(0, slot)
+        await self.qualifying.settle(attempt)
+        return None
 
     async def _lease(
         self,
@@ -336,7 +400,9 @@ class Handout:
         """Take a free slot and claim unit ``n`` of the item with it; None when the claim
         lost a race (or no slot is left)."""
         unit = item.units[n]
-        taken = await self._take_slot(tenant, expert, project, unit.unit_id, free)
+        taken = await self._take_slot(
+            tenant, expert, project.project_id, project.lease_ttl_s, unit.unit_id, free
+        )
         if taken is None:
             return None
         slot, lease = taken
@@ -382,7 +448,7 @@ class Handout:
             content=item.content,
             rubric=unit.rubric,
             form=await self.forms.get(tenant, unit.rubric),
-            **_adjudication_view(item, unit),
+            **_kind_view(item, unit),
         )
 
     async def _refresh(self, tenant: str, project_id: str, item_id: str) -> None:

@@ -14,6 +14,7 @@ from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import RubricForms, classes_of
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.leases import lease_expired, slot_of
+from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.models.work import Judgment, JudgmentIn, Unit, UnitState, WorkItem
 from services.assignment.stores.items import ItemStore
@@ -68,6 +69,7 @@ class Judgments:
         resolutions: Resolutions,
         gold: GoldServing,
         calibrations: Calibrations,
+        qualifying: QualificationServing,
         clock: Clock = now_ms,
     ) -> None:
         self.items = items
@@ -77,6 +79,7 @@ class Judgments:
         self.resolutions = resolutions
         self.gold = gold
         self.calibrations = calibrations
+        self.qualifying = qualifying
         self.clock = clock
 
     async def submit(
@@ -155,13 +158,15 @@ class Judgments:
             tenant=tenant,
         )
         scored = await self.gold.score(item, judgment)
+        # a qualification judgment is an assessment's answer, not review data: no event
+        events = [] if item.qualification is not None else [event]
         judged = await self.items.submit(
             tenant,
             item_id,
             unit.n,
             judgment,
             body.lease_id,
-            [event] if scored is None else [event, scored],
+            events if scored is None else [*events, scored],
             None if scored is None else scored.data,
         )
         if judged is None:
@@ -177,6 +182,8 @@ class Judgments:
         log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)
         if judged.gold_id is not None:
             await self.calibrations.on_gold(judged)
+        elif judged.qualification is not None:
+            await self.qualifying.after_judgment(judged)
         else:
             await self.resolutions.after_judgment(judged)
         return judgment, True

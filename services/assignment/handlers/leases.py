@@ -140,9 +140,11 @@ class Leases:
                 reason=reason,
             )
             n = unit_number(lease.unit_id)
+            # a qualification unit is an assessment, not the project's work: no work events
+            events = [] if lease.qualification else [event]
             reopened = await self.items.reopen(
-                tenant, lease.item_id, n, lease.lease_id, event
-            ) or await self.items.close(tenant, lease.item_id, n, lease.lease_id, event)
+                tenant, lease.item_id, n, lease.lease_id, events
+            ) or await self.items.close(tenant, lease.item_id, n, lease.lease_id, events)
         await self.leases.drop(tenant, lease.expert_id, slot, lease.lease_id)
         if reopened:
             log.info(

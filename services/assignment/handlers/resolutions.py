@@ -43,13 +43,14 @@ class Resolutions:
             if await self.items.resolve(tenant, item_id, step.resolution, event):
                 log.info("item resolved", item_id=item_id, method=step.resolution.method.value)
         elif isinstance(step, resolution.AddReview):
-            await self._add(item, WorkKind.review)
+            await self.add(item, WorkKind.review)
         elif isinstance(step, resolution.Adjudicate):
             reasons = "; ".join(r.message for r in step.reasons)
-            if await self._add(item, WorkKind.adjudication):
+            if await self.add(item, WorkKind.adjudication):
                 log.info("item sent to adjudication", item_id=item_id, reasons=reasons)
 
-    async def _add(self, item: WorkItem, kind: WorkKind) -> bool:
+    async def add(self, item: WorkItem, kind: WorkKind, *, because: str | None = None) -> bool:
+        """One more unit of ``kind`` on the item as read (see ``ItemStore.add_unit``)."""
         n = len(item.units)
         last = item.units[-1]
         unit = Unit(
@@ -69,4 +70,4 @@ class Resolutions:
             kind=kind,
             at=unit.created_at,
         )
-        return await self.items.add_unit(item.tenant, item.item_id, unit, event)
+        return await self.items.add_unit(item.tenant, item.item_id, unit, event, because=because)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
+from services.assignment import qualification
 from services.assignment.models.experts import Level, SkillId
 from services.assignment.models.rubrics import RubricId
 from shared.contracts.spec import Strict
@@ -62,8 +63,14 @@ class ProjectSettings(Strict):
     due_at: AwareDatetime | None = None
 
 
+def _not_reserved(project_id: str) -> str:
+    if project_id.startswith(qualification.PROJECT_PREFIX):
+        raise ValueError(f"project ids may not start with {qualification.PROJECT_PREFIX!r}")
+    return project_id
+
+
 class ProjectIn(ProjectSettings):
-    project_id: Id
+    project_id: Annotated[Id, AfterValidator(_not_reserved)]
 
 
 class ProjectPatch(Strict):

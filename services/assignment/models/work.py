@@ -70,6 +70,11 @@ class Unit(BaseModel):
     judgment: Judgment | None = None
 
 
+class QualificationMark(BaseModel):
+    set_id: str
+    index: int
+
+
 class WorkItem(BaseModel):
     """An item under review: its units and who has had it (never twice the same expert)."""
 
@@ -92,6 +97,10 @@ class WorkItem(BaseModel):
     #: the gold item this one serves to one expert (never shown to them), and its score
     gold_id: str | None = None
     gold_score: GoldScoredV1 | None = None
+    #: the qualification set item this one serves to one expert in their attempt
+    qualification: QualificationMark | None = None
+    #: the metrics alerts that added a review unit to the item (each adds one at most)
+    alerts: list[str] = Field(default_factory=list)
 
 
 class Lease(BaseModel):
@@ -104,6 +113,8 @@ class Lease(BaseModel):
     project_id: str
     leased_at: datetime
     expires_at: datetime
+    #: a qualification unit's lease (its project id names the set)
+    qualification: bool = False
 
 
 class HandedOut(BaseModel):
@@ -119,8 +130,10 @@ class HandedOut(BaseModel):
     content: dict[str, Any] = Field(description="the media, bundle parts and pre-labels")
     rubric: RubricRef
     form: RubricDefinition = Field(description="the rubric version to answer")
-    kind: Literal["review", "adjudication"] = Field(
-        "review", description="an adjudication unit shows the item's judgments"
+    kind: Literal["review", "adjudication", "qualification"] = Field(
+        "review",
+        description="an adjudication unit shows the item's judgments; a qualification unit "
+        "is an item of the expert's assessment",
     )
     judgments: list[Answers] | None = Field(
         None, description="an adjudication unit's: the answers of the item's judges"

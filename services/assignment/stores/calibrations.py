@@ -79,6 +79,13 @@ class CalibrationStore:
         cursor = self.calibrations.find({"tenant": tenant, "expert_id": expert_id})
         return {doc["skill"]: list(doc.get("scores", [])) async for doc in cursor}
 
+    async def scores_of_tenant(self, tenant: str) -> dict[str, dict[str, list[float]]]:
+        """Every expert's kept scores by skill, oldest first (for staffing reports)."""
+        found: dict[str, dict[str, list[float]]] = {}
+        async for doc in self.calibrations.find({"tenant": tenant}):
+            found.setdefault(doc["expert_id"], {})[doc["skill"]] = list(doc.get("scores", []))
+        return found
+
     async def restart(self, tenant: str, expert_id: str, skills: Iterable[str]) -> None:
         """Forget the expert's scores on ``skills``: their calibration starts afresh."""
         keys = [_key(tenant, expert_id, skill) for skill in skills]

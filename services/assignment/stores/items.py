@@ -33,6 +33,16 @@ INDEXES = (
                 name="tenant_project_handout_order",
                 partialFilterExpression={"open": {"$gt": 0}},
             ),
+            # a metrics alert's class recommendation: pending items pre-labelled with it
+            IndexModel(
+                [
+                    ("tenant", ASCENDING),
+                    ("project_id", ASCENDING),
+                    ("content.prelabels.labels.class_id", ASCENDING),
+                ],
+                name="tenant_project_prelabel_class",
+                partialFilterExpression={"open": {"$gt": 0}},
+            ),
         ),
     ),
 )
@@ -63,6 +73,11 @@ class ItemStore:
     async def get(self, tenant: str, item_id: str) -> WorkItem | None:
         doc = await self.items.find_one({"_id": item_id, "tenant": tenant}, HIDE_OUTBOX)
         return _item(doc) if doc else None
+
+    async def many(self, tenant: str, item_ids: list[str]) -> dict[str, WorkItem]:
+        """The items of those ids that exist, by id."""
+        cursor = self.items.find({"_id": {"$in": item_ids}, "tenant": tenant}, HIDE_OUTBOX)
+        return {doc["_id"]: _item(doc) async for doc in cursor}
 
     async def candidates(
         self, tenant: str, project_id: str, limit: int, *, without: str | None = None
@@ -204,23 +219,59 @@ class ItemStore:
         self.outbox.written()
         return _item(doc)
 
-    async def add_unit(self, tenant: str, item_id: str, unit: Unit, event: Event[Any]) -> bool:
+    async def add_unit(
+        self,
+        tenant: str,
+        item_id: str,
+        unit: Unit,
+        event: Event[Any],
+        *,
+        because: str | None = None,
+    ) -> bool:
         """Append ``unit`` (number ``unit.n``) if the item has exactly ``unit.n`` units still,
-        so two replicas deciding at once add one."""
+        so two replicas deciding at once add one; ``because`` (an alert id): only if no unit
+        was added for it before, so a replayed alert adds none."""
+        query: dict[str, Any] = {
+            "_id": item_id,
+            "tenant": tenant,
+            f"units.{unit.n}": {"$exists": False},
+        }
+        push: dict[str, Any] = {"units": unit.model_dump(mode="python")}
+        if because is not None:
+            query["alerts"] = {"$ne": because}
+            push["alerts"] = because
         result = await self.items.update_one(
-            {"_id": item_id, "tenant": tenant, f"units.{unit.n}": {"$exists": False}},
-            self.outbox.with_events(
-                {
-                    "$push": {"units": unit.model_dump(mode="python")},
-                    "$inc": {"open": 1},
-                },
-                [event],
-            ),
+            query,
+            self.outbox.with_events({"$push": push, "$inc": {"open": 1}}, [event]),
         )
         if result.modified_count != 1:
             return False
         self.outbox.written()
         return True
+
+    async def prioritise(self, tenant: str, project_id: str, item_id: str, priority: float) -> bool:
+        """Raise the item's priority to ``priority`` (never lower it); False: no such item."""
+        result = await self.items.update_one(
+            {"_id": item_id, "tenant": tenant, "project_id": project_id},
+            {"$max": {"priority": priority}},
+        )
+        return result.matched_count == 1
+
+    async def prioritise_class(
+        self, tenant: str, project_id: str, class_id: str, priority: float
+    ) -> int:
+        """Raise to ``priority`` the project's items with open units whose pre-labels have
+        ``class_id``; how many items that matched."""
+        result = await self.items.update_many(
+            {
+                "tenant": tenant,
+                "project_id": project_id,
+                "open": {"$gt": 0},
+                "content.prelabels.labels.class_id": class_id,
+            },
+            {"$max": {"priority": priority}},
+        )
+        return result.matched_count
 
     async def resolve(
         self, tenant: str, item_id: str, resolution: ItemResolvedV1, event: Event[Any]
@@ -257,16 +308,18 @@ class ItemStore:
         return result.matched_count == 1
 
     async def reopen(
-        self, tenant: str, item_id: str, n: int, lease_id: str, event: Event[Any]
+        self, tenant: str, item_id: str, n: int, lease_id: str, events: list[Event[Any]]
     ) -> bool:
         """Return unit ``n`` to the pool (released or expired) if ``lease_id`` still holds it;
-        the expert stays among the item's judges. Never a gold copy's unit (see close)."""
+        the expert stays among the item's judges. Never a gold or qualification copy's unit
+        (see close)."""
         unit = f"units.{n}"
         result = await self.items.update_one(
             {
                 "_id": item_id,
                 "tenant": tenant,
                 "gold_id": None,
+                "qualification": None,
                 f"{unit}.lease_id": lease_id,
                 f"{unit}.state": UnitState.leased.value,
             },
@@ -281,7 +334,7 @@ class ItemStore:
                     },
                     "$inc": {"open": 1},
                 },
-                [event],
+                events,
             ),
         )
         if result.modified_count != 1:
@@ -290,22 +343,23 @@ class ItemStore:
         return True
 
     async def close(
-        self, tenant: str, item_id: str, n: int, lease_id: str, event: Event[Any]
+        self, tenant: str, item_id: str, n: int, lease_id: str, events: list[Event[Any]]
     ) -> bool:
-        """Close a gold copy's unit given back unjudged (released or expired) if ``lease_id``
-        still holds it: the copy is its expert's alone, so nobody else may take it."""
+        """Close a gold or qualification copy's unit given back unjudged (released or
+        expired) if ``lease_id`` still holds it: the copy is its expert's alone, so nobody
+        else may take it."""
         unit = f"units.{n}"
         result = await self.items.update_one(
             {
                 "_id": item_id,
                 "tenant": tenant,
-                "gold_id": {"$ne": None},
+                "$or": [{"gold_id": {"$ne": None}}, {"qualification": {"$ne": None}}],
                 f"{unit}.lease_id": lease_id,
                 f"{unit}.state": UnitState.leased.value,
             },
             self.outbox.with_events(
                 {"$set": {f"{unit}.state": UnitState.closed.value, f"{unit}.expires_at": None}},
-                [event],
+                events,
             ),
         )
         if result.modified_count != 1:
