@@ -9,6 +9,7 @@ from services.assignment import api, calibration
 from services.assignment.handlers.alerts import Alerts
 from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.experts import Experts
+from services.assignment.handlers.feedback import Feedbacks
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold import GoldItems
 from services.assignment.handlers.gold_serving import GoldServing
@@ -28,6 +29,7 @@ from services.assignment.settings import AssignmentSettings
 from services.assignment.stores import (
     calibrations,
     experts,
+    feedback,
     gold,
     items,
     leases,
@@ -39,7 +41,7 @@ from services.assignment.stores import (
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.taxonomy import VERSION_PUBLISHED
-from shared.contracts.work import EXPERTS, PROJECTS, WORK
+from shared.contracts.work import EXPERTS, GOLD_SCORED, JUDGMENT_SUBMITTED, PROJECTS, WORK
 from shared.http.app import create_service_app
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy.cache import TaxonomyCache
@@ -84,19 +86,25 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 *gold.INDEXES,
                 *calibrations.INDEXES,
                 *qualifications.INDEXES,
+                *feedback.INDEXES,
             ),
             outbox_collections=(
                 *items.OUTBOX_COLLECTIONS,
                 *projects.OUTBOX_COLLECTIONS,
                 *calibrations.OUTBOX_COLLECTIONS,
                 *qualifications.OUTBOX_COLLECTIONS,
+                *feedback.OUTBOX_COLLECTIONS,
             ),
             published_topics=[PROJECTS, WORK, EXPERTS],
             consumed={
                 MEDIA_REGISTERED: item_uses.on_media_registered,
                 VERSION_PUBLISHED: taxonomy.apply,
                 METRICS_ALERT: alerts.on_metrics_alert,
+                # the step after a stored judgment, again: taken if a replica stopped first
+                JUDGMENT_SUBMITTED: resolutions.on_judgment_submitted,
+                GOLD_SCORED: calibration_uses.on_gold_scored,
             },
+            consumed_without_inbox=[JUDGMENT_SUBMITTED, GOLD_SCORED],
             background=[lease_uses.run_expiry],
         ),
         use_cases=[
@@ -132,6 +140,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
             ),
             GoldItems(gold_store, project_store, forms, taxonomy),
             calibration_uses,
+            Feedbacks(feedback.FeedbackStore(runtime.db, runtime.outbox), item_store, taxonomy),
             Staffing(
                 project_store,
                 expert_store,

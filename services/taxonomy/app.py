@@ -15,7 +15,12 @@ from services.taxonomy.handlers.versions import Versions
 from services.taxonomy.settings import TaxonomySettings
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.taxonomy import TAXONOMY
-from shared.contracts.work import ITEM_RESOLVED, JUDGMENT_SUBMITTED, WORK_CREATED
+from shared.contracts.work import (
+    FEEDBACK_SUBMITTED,
+    ITEM_RESOLVED,
+    JUDGMENT_SUBMITTED,
+    WORK_CREATED,
+)
 from shared.http.app import create_service_app
 from shared.kafka.consumer import in_turn
 from shared.runtime import Runtime, RuntimeSpec
@@ -44,6 +49,7 @@ def create_app(settings: TaxonomySettings) -> FastAPI:
                 MEDIA_REGISTERED: usage.on_media_registered,
                 WORK_CREATED: usage.on_work_created,
                 ITEM_RESOLVED: usage.on_item_resolved,
+                FEEDBACK_SUBMITTED: candidates.on_feedback_submitted,
             },
         ),
         use_cases=[

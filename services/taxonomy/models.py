@@ -357,7 +357,9 @@ class Candidate(BaseModel):
     ontology_id: str
     version: int
     item_id: str
-    judgment_id: str
+    #: what made the item a candidate: a flagged judgment, or an expert's feedback
+    judgment_id: str | None = None
+    feedback_id: str | None = None
     expert_id: str
     class_ids: list[str]
     flags: list[str]

@@ -219,6 +219,39 @@ class ExpertQualifiedV1(Contract):
     finished_at: datetime
 
 
+class FeedbackAbout(StrEnum):
+    rubric = "rubric"
+    taxonomy = "taxonomy"
+
+
+class FeedbackKind(StrEnum):
+    unclear_guideline = "unclear_guideline"
+    missing_class = "missing_class"
+    contradictory_example = "contradictory_example"
+    other = "other"
+
+
+class FeedbackSubmittedV1(Contract):
+    """An expert's feedback on a unit about its rubric or its taxonomy version."""
+
+    feedback_id: Id
+    tenant: TenantId
+    project_id: Id
+    item_id: Id
+    unit_id: Id
+    expert_id: Id
+    about: FeedbackAbout
+    kind: FeedbackKind
+    text: str = Field(min_length=1, max_length=5_000)
+    class_ids: list[Id] = Field(
+        default_factory=list, max_length=50, description="the taxonomy classes it concerns"
+    )
+    proposed_class: Name | None = Field(None, description="a missing class's suggested name")
+    rubric_ref: RubricRef
+    taxonomy: TaxonomyRef | None = None
+    submitted_at: datetime
+
+
 class Resolution(StrEnum):
     consensus = "consensus"
     adjudication = "adjudication"
@@ -289,6 +322,17 @@ JUDGMENT_SUBMITTED: EventSpec[JudgmentSubmittedV1] = EventSpec(
     consumers=("metrics", "taxonomy"),
     summary="An expert submitted a verdict with labels, ratings, severity, flags and justification.",
 )
+FEEDBACK_SUBMITTED: EventSpec[FeedbackSubmittedV1] = EventSpec(
+    type="quorum.feedback.submitted.v1",
+    topic=WORK,
+    payload=FeedbackSubmittedV1,
+    key=lambda d: d.item_id,
+    subject=lambda d: d.feedback_id,
+    producer=PRODUCER,
+    consumers=("taxonomy", "ops"),
+    summary="An expert flagged a unit's guideline: unclear, a missing class, a contradictory "
+    "example; about the taxonomy, it becomes a candidate there.",
+)
 GOLD_SCORED: EventSpec[GoldScoredV1] = EventSpec(
     type="quorum.gold.scored.v1",
     topic=WORK,
@@ -355,4 +399,5 @@ EVENTS = (
     EXPERT_BENCHED,
     EXPERT_REINSTATED,
     EXPERT_QUALIFIED,
+    FEEDBACK_SUBMITTED,
 )

@@ -74,6 +74,13 @@ async def service(
                     "POST /v1/projects/{project_id}/benches/{expert_id}/reinstate": {"reason": "r"},
                     "PATCH /v1/projects/{project_id}/gold/{gold_id}": {"active": False},
                     "PATCH /v1/qualifications/{set_id}": {"active": False},
+                    "POST /v1/feedback/{feedback_id}/resolve": {"note": "n"},
+                    "POST /v1/units/{unit_id}/feedback": {
+                        "submission_id": "s",
+                        "about": "rubric",
+                        "kind": "other",
+                        "text": "t",
+                    },
                     "POST /v1/experts/{expert_id}/qualifications": {"set_id": "qs1"},
                     "POST /v1/qualifications": {
                         "set_id": "qs1",

@@ -23,12 +23,17 @@ from shared.contracts.taxonomy import (
 )
 from shared.contracts.vocabulary import Label, TaxonomyRef
 from shared.contracts.work import (
+    FEEDBACK_SUBMITTED,
     ITEM_RESOLVED,
     JUDGMENT_SUBMITTED,
     WORK_CREATED,
+    FeedbackAbout,
+    FeedbackKind,
+    FeedbackSubmittedV1,
     ItemResolvedV1,
     JudgmentSubmittedV1,
     Resolution,
+    RubricRef,
     Verdict,
     WorkKind,
     WorkUnitEventV1,
@@ -467,6 +472,61 @@ async def test_examples_carry_forward_and_candidates_become_examples(
         f"/v1/ontologies/{oid}/versions/2/examples?class_id=truck", headers=OPS
     )
     assert again.json() == examples  # no second link
+
+
+async def test_feedback_about_the_taxonomy_becomes_a_candidate_with_the_feedback_as_provenance(
+    client: httpx.AsyncClient, service: tuple[httpx.AsyncClient, Any]
+) -> None:
+    _, settings = service
+    oid, _ = await build_v1(client)
+    await register_items(settings, f"{oid}-fb-1")
+    about_taxonomy = FeedbackSubmittedV1(
+        feedback_id=f"fbk_{oid}",
+        tenant="acme",
+        project_id="p1",
+        item_id=f"{oid}-fb-1",
+        unit_id=f"{oid}-fb-1~0",
+        expert_id="e-1",
+        about=FeedbackAbout.taxonomy,
+        kind=FeedbackKind.contradictory_example,
+        text="the car example shows a pickup",
+        class_ids=["car"],
+        rubric_ref=RubricRef(rubric_id="r1", version=1),
+        taxonomy=TaxonomyRef(ontology_id=oid, version=1),
+        submitted_at=datetime.now(UTC),
+    )
+    about_rubric = about_taxonomy.model_copy(
+        update={"feedback_id": f"fbk_r_{oid}", "about": FeedbackAbout.rubric}
+    )
+    await publish_events(
+        settings,
+        *(
+            make_event(FEEDBACK_SUBMITTED, f, source="/test", tenant="acme")
+            for f in (about_taxonomy, about_rubric, about_taxonomy)
+        ),
+    )
+    topic = settings.topic_prefix + FEEDBACK_SUBMITTED.topic.name
+    await eventually(lambda: caught_up(settings.kafka_bootstrap_servers, settings.group_id, topic))
+    pending = (
+        await client.get(f"/v1/ontologies/{oid}/candidates?status=pending", headers=OPS)
+    ).json()["items"]
+    assert [(c["feedback_id"], c["judgment_id"], c["flags"], c["class_ids"]) for c in pending] == [
+        (f"fbk_{oid}", None, ["contradictory_example"], ["car"])
+    ]
+
+    async def accepted() -> Any:
+        r = await client.post(
+            f"/v1/ontologies/{oid}/candidates/{pending[0]['candidate_id']}/accept",
+            json={"polarity": "negative"},
+            headers=OPS,
+        )
+        return r if r.status_code == 200 else None  # once the item is known here
+
+    await eventually(accepted)
+    [example] = (
+        await client.get(f"/v1/ontologies/{oid}/versions/1/examples?class_id=car", headers=OPS)
+    ).json()
+    assert example["provenance"] == {"source": "feedback", "judgment_id": None, "actor": "user-1"}
 
 
 async def test_impact_preview_counts_links_open_work_and_prelabels(

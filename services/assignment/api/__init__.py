@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.assignment.api import (
     experts,
+    feedback,
     gold,
     items,
     ledger,
@@ -25,6 +26,7 @@ ROUTERS = [
     work.router,
     ledger.router,
     gold.router,
+    feedback.router,
     qualifications.router,
     items.router,
 ]

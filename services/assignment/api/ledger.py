@@ -20,7 +20,8 @@ LedgerDep = Annotated[Ledger, Depends(use_case(Ledger))]
 
 @router.get(
     "/ledger",
-    summary="Judgments, adjudications and time spent per expert and project (CSV or JSON)",
+    summary="Units, judgments, adjudications, time spent and gold score per expert and project "
+    "(CSV or JSON)",
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
     response_model=None,
 )

@@ -9,7 +9,6 @@ from services.assignment import calibration
 from services.assignment.handlers.events import SOURCE
 from services.assignment.models.gold import Bench, ReinstateIn, SkillCalibration
 from services.assignment.models.projects import Project
-from services.assignment.models.work import WorkItem
 from services.assignment.stores.calibrations import CalibrationStore
 from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.projects import ProjectStore
@@ -20,8 +19,9 @@ from shared.contracts.work import (
     EXPERT_REINSTATED,
     ExpertBenchedV1,
     ExpertReinstatedV1,
+    GoldScoredV1,
 )
-from shared.events.envelope import make_event
+from shared.events.envelope import Event, make_event
 from shared.http.problems import not_found
 from shared.logging import get_logger
 
@@ -70,15 +70,19 @@ class Calibrations:
             found[expert_id] = {s: m for s, m in means.items() if m is not None}
         return found
 
-    async def on_gold(self, item: WorkItem) -> None:
-        """Feed the scored gold judgment on ``item`` and bench its expert if it takes them
-        below the project's floor (once: a bench in place is left as it is)."""
-        scored = item.gold_score
-        project = await self.projects.get(item.tenant, item.project_id)
-        if scored is None or project is None:
+    async def on_gold_scored(self, event: Event[GoldScoredV1]) -> None:
+        """The published score again (a replica that stopped after storing the judgment
+        did not feed it): fed once, by judgment id."""
+        await self.on_score(event.data)
+
+    async def on_score(self, scored: GoldScoredV1) -> None:
+        """Feed a gold judgment's score and bench its expert if it takes them below the
+        project's floor (once: a bench in place is left as it is)."""
+        project = await self.projects.get(scored.tenant, scored.project_id)
+        if project is None:
             return
         skills = calibrated_skills(project)
-        tenant, expert_id = item.tenant, scored.expert_id
+        tenant, expert_id = scored.tenant, scored.expert_id
         await self.store.add(tenant, expert_id, skills, scored.score, scored.judgment_id)
         calibrations = await self._of(tenant, expert_id)
         policy = project.calibration

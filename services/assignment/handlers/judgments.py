@@ -180,8 +180,8 @@ class Judgments:
         if slot is not None:
             await self.leases.drop(tenant, expert_id, slot, body.lease_id)
         log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)
-        if judged.gold_id is not None:
-            await self.calibrations.on_gold(judged)
+        if judged.gold_score is not None:
+            await self.calibrations.on_score(judged.gold_score)
         elif judged.qualification is not None:
             await self.qualifying.after_judgment(judged)
         else:

@@ -11,4 +11,7 @@ class Ledger:
         self.items = items
 
     async def rows(self, tenant: str, project_id: str | None) -> list[ledger.LedgerRow]:
-        return ledger.rows(await self.items.judged(tenant, project_id))
+        return ledger.rows(
+            await self.items.judged(tenant, project_id),
+            await self.items.handed(tenant, project_id),
+        )

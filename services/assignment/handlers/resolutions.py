@@ -12,8 +12,8 @@ from services.assignment.models.work import Unit, WorkItem
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
 from shared.clock import Clock, now_ms
-from shared.contracts.work import ITEM_RESOLVED, WORK_CREATED, WorkKind
-from shared.events.envelope import make_event
+from shared.contracts.work import ITEM_RESOLVED, WORK_CREATED, JudgmentSubmittedV1, WorkKind
+from shared.events.envelope import Event, make_event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -27,6 +27,14 @@ class Resolutions:
         self.projects = projects
         self.forms = forms
         self.clock = clock
+
+    async def on_judgment_submitted(self, event: Event[JudgmentSubmittedV1]) -> None:
+        """The published judgment again: take the step its item needs if the replica that
+        stored it stopped before (after_judgment is done once, so a second call is a no-op).
+        Gold copies' judgments feed calibration instead (``gold.scored``)."""
+        item = await self.items.get(event.data.tenant, event.data.item_id)
+        if item is not None and item.gold_id is None and item.qualification is None:
+            await self.after_judgment(item)
 
     async def after_judgment(self, item: WorkItem) -> None:
         """Take the step ``item`` (as the judgment's write left it) needs now."""

@@ -118,9 +118,9 @@ class Staffing:
             if state in PENDING and kind != WorkKind.gold.value
         )
         spent = [
-            seconds
-            for _, _, kind, seconds in await self.items.judged(tenant, project_id)
-            if kind is not WorkKind.gold
+            j.time_spent_s
+            for j in await self.items.judged(tenant, project_id)
+            if j.kind is not WorkKind.gold
         ]
         roster = [
             i.expert_id

@@ -12,6 +12,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.assignment.ledger import Judged
 from services.assignment.models.work import Judgment, Unit, UnitState, WorkItem
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, WorkKind
 from shared.events.envelope import Event
@@ -108,29 +109,43 @@ class ItemStore:
                 counts["resolved"][method] = counts["resolved"].get(method, 0) + 1
         return counts
 
-    async def judged(
-        self, tenant: str, project_id: str | None
-    ) -> list[tuple[str, str, WorkKind, float]]:
-        """``(expert, project, unit kind, time spent)`` of every judgment of the tenant's
-        items (of one project if given): the ledger's input (a report, not the hot path)."""
+    async def judged(self, tenant: str, project_id: str | None) -> list[Judged]:
+        """Every judgment of the tenant's items (of one project if given), with a gold
+        copy's score: the ledger's input (a report, not the hot path)."""
         query: dict[str, Any] = {"tenant": tenant, "units.state": UnitState.done.value}
         if project_id is not None:
             query["project_id"] = project_id
         found = []
-        projection = {"project_id": 1, "units.kind": 1, "units.judgment": 1}
+        projection = {
+            "project_id": 1,
+            "units.kind": 1,
+            "units.judgment": 1,
+            "gold_score.score": 1,
+        }
         async for doc in self.items.find(query, projection):
+            gold = (doc.get("gold_score") or {}).get("score")
             for unit in doc.get("units", []):
                 judgment = unit.get("judgment")
                 if judgment:
                     found.append(
-                        (
-                            judgment["expert_id"],
-                            doc["project_id"],
-                            WorkKind(unit.get("kind", "review")),
-                            float(judgment["time_spent_s"]),
+                        Judged(
+                            expert_id=judgment["expert_id"],
+                            project_id=doc["project_id"],
+                            kind=WorkKind(unit.get("kind", "review")),
+                            time_spent_s=float(judgment["time_spent_s"]),
+                            gold_score=None if gold is None else float(gold),
                         )
                     )
         return found
+
+    async def handed(self, tenant: str, project_id: str | None) -> list[tuple[str, str]]:
+        """``(expert, project)`` of every unit handed out (an item's judges): the ledger's
+        units."""
+        query: dict[str, Any] = {"tenant": tenant, "judges.0": {"$exists": True}}
+        if project_id is not None:
+            query["project_id"] = project_id
+        cursor = self.items.find(query, {"project_id": 1, "judges": 1})
+        return [(e, doc["project_id"]) async for doc in cursor for e in doc.get("judges", [])]
 
     async def claim(
         self,

@@ -1,5 +1,7 @@
-"""Candidate examples: items of judgments flagged edge case, rare class or ambiguous, for ops
-to accept as example links (with the judgment as provenance) or reject."""
+"""Candidate examples: items of judgments flagged edge case, rare class or ambiguous, and of
+experts' feedback about the taxonomy (unclear guideline, missing class, contradictory
+example), for ops to accept as example links (with the judgment or feedback as provenance)
+or reject."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from services.taxonomy.store import TaxonomyStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.taxonomy import Provenance
-from shared.contracts.work import JudgmentSubmittedV1
+from shared.contracts.work import FeedbackAbout, FeedbackSubmittedV1, JudgmentSubmittedV1
 from shared.errors import FieldError
 from shared.events.envelope import Event
 from shared.http.problems import Problem, not_found
@@ -94,7 +96,9 @@ class Candidates:
                 note=body.note or candidate.justification[:2000] or None,
             ),
             provenance=Provenance(
-                source="judgment", judgment_id=candidate.judgment_id, actor=principal.subject
+                source="judgment" if candidate.judgment_id else "feedback",
+                judgment_id=candidate.judgment_id,
+                actor=principal.subject,
             ),
             link_id=f"lnk_{candidate_id}",  # a retried accept makes the same link
         )
@@ -145,3 +149,29 @@ class Candidates:
             created_at=judgment.submitted_at,
         )
         await self.store.add_candidate(judgment.tenant, candidate)
+
+    async def on_feedback_submitted(self, event: Event[FeedbackSubmittedV1]) -> None:
+        """An expert's feedback about a unit's taxonomy version makes a candidate."""
+        feedback = event.data
+        if feedback.about is not FeedbackAbout.taxonomy:
+            return
+        if feedback.taxonomy is None:
+            log.warning("taxonomy feedback has no taxonomy version; no candidate made")
+            return
+        proposed = (
+            f" (proposed class: {feedback.proposed_class})" if feedback.proposed_class else ""
+        )
+        candidate = Candidate(
+            candidate_id=f"cand_{feedback.feedback_id}",
+            ontology_id=feedback.taxonomy.ontology_id,
+            version=feedback.taxonomy.version,
+            item_id=feedback.item_id,
+            feedback_id=feedback.feedback_id,
+            expert_id=feedback.expert_id,
+            class_ids=sorted(set(feedback.class_ids)),
+            flags=[feedback.kind.value],
+            justification=feedback.text + proposed,
+            status=CandidateStatus.pending,
+            created_at=feedback.submitted_at,
+        )
+        await self.store.add_candidate(feedback.tenant, candidate)

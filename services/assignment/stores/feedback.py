@@ -1,0 +1,99 @@
+"""Guideline feedback: ``_id`` ``<tenant>/<expert>/<submission id>`` (so a retried submission
+finds the feedback it made), stored with its ``feedback.submitted`` event (the outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.assignment.models.feedback import Feedback, FeedbackStatus
+from shared.events.envelope import Event
+from shared.mongo import CollectionIndexes
+from shared.outbox.entries import HIDE_OUTBOX, Outbox
+
+FEEDBACK = "feedback"
+
+INDEXES = (
+    CollectionIndexes(
+        FEEDBACK,
+        (
+            IndexModel([("tenant", ASCENDING), ("feedback_id", ASCENDING)], name="tenant_id"),
+            IndexModel(
+                [("tenant", ASCENDING), ("status", ASCENDING), ("submitted_at", ASCENDING)],
+                name="tenant_queue",
+            ),
+        ),
+    ),
+)
+OUTBOX_COLLECTIONS = (FEEDBACK,)
+
+
+def _key(feedback: Feedback) -> str:
+    return f"{feedback.tenant}/{feedback.expert_id}/{feedback.submission_id}"
+
+
+class FeedbackStore:
+    def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
+        self.feedback = db[FEEDBACK]
+        self.outbox = outbox
+
+    async def create(self, feedback: Feedback, event: Event[Any]) -> Feedback:
+        """Store the feedback with its event; the one stored before under the same expert and
+        submission id, if there is one."""
+        doc = {"_id": _key(feedback), **feedback.model_dump(mode="python")}
+        try:
+            await self.feedback.insert_one(self.outbox.new_document(doc, [event]))
+        except DuplicateKeyError:
+            found = await self.feedback.find_one({"_id": _key(feedback)}, HIDE_OUTBOX)
+            assert found is not None  # never deleted
+            return Feedback.model_validate(found)
+        self.outbox.written()
+        return feedback
+
+    async def queue(
+        self, tenant: str, status: FeedbackStatus | None, project_id: str | None, limit: int
+    ) -> list[Feedback]:
+        """The tenant's feedback, oldest first."""
+        query: dict[str, Any] = {"tenant": tenant}
+        if status is not None:
+            query["status"] = status.value
+        if project_id is not None:
+            query["project_id"] = project_id
+        cursor = self.feedback.find(query, HIDE_OUTBOX).sort("submitted_at", ASCENDING)
+        return [Feedback.model_validate(doc) async for doc in cursor.limit(limit)]
+
+    async def of_expert(self, tenant: str, expert_id: str, limit: int) -> list[Feedback]:
+        cursor = self.feedback.find({"tenant": tenant, "expert_id": expert_id}, HIDE_OUTBOX)
+        return [
+            Feedback.model_validate(doc)
+            async for doc in cursor.sort("submitted_at", ASCENDING).limit(limit)
+        ]
+
+    async def resolve(
+        self, tenant: str, feedback_id: str, by: str, at: datetime, note: str
+    ) -> Feedback | None:
+        """Resolve open feedback; None when there is no such open feedback."""
+        doc = await self.feedback.find_one_and_update(
+            {"tenant": tenant, "feedback_id": feedback_id, "status": FeedbackStatus.open.value},
+            {
+                "$set": {
+                    "status": FeedbackStatus.resolved.value,
+                    "resolved_by": by,
+                    "resolved_at": at,
+                    "note": note,
+                }
+            },
+            projection=HIDE_OUTBOX,
+            return_document=ReturnDocument.AFTER,
+        )
+        return Feedback.model_validate(doc) if doc else None
+
+    async def get(self, tenant: str, feedback_id: str) -> Feedback | None:
+        doc = await self.feedback.find_one(
+            {"tenant": tenant, "feedback_id": feedback_id}, HIDE_OUTBOX
+        )
+        return Feedback.model_validate(doc) if doc else None

@@ -1,0 +1,167 @@
+"""Guideline feedback on the real servers: an expert attaches feedback to a unit they hold
+(about its rubric or its taxonomy version), idempotent by submission id; it reaches ops'
+queue until resolved and is published as feedback.submitted (taxonomy makes a candidate of
+it, tests/taxonomy); feedback that does not fit the unit is refused naming each field."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
+from shared.contracts.work import FEEDBACK_SUBMITTED, WORK
+from shared.events.codec import EventRegistry, decode
+from shared.events.envelope import make_event
+from tests.assignment import world
+from tests.assignment.conftest import AssignmentUnderTest
+from tests.assignment.world import OPS, next_unit, ok
+from tests.kafka_helpers import TopicReader, eventually
+from tests.service_helpers import auth, publish
+
+pytestmark = pytest.mark.integration
+
+REGISTRY = EventRegistry([FEEDBACK_SUBMITTED])
+
+
+def decoded(records: list[Any]) -> list[Any]:
+    events = [decode(r.value, key=r.key, headers=r.headers, registry=REGISTRY) for r in records]
+    return [e for e in events if e is not None and e.type == FEEDBACK_SUBMITTED.type]
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {
+        "submission_id": uuid.uuid4().hex,
+        "about": "rubric",
+        "kind": "unclear_guideline",
+        "text": "does 'preservation' include the background blur?",
+        **fields,
+    }
+
+
+async def give(a: AssignmentUnderTest, expert_id: str, unit_id: str, payload: Any) -> Any:
+    return await a.client.post(
+        f"/v1/units/{unit_id}/feedback", json=payload, headers=auth("expert", subject=expert_id)
+    )
+
+
+async def test_feedback_reaches_ops_queue_and_the_topic_once_and_ops_resolve_it(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    payload = body()
+    topic_name = assignment.settings.topic_prefix + WORK.name
+    async with TopicReader(assignment.settings.kafka_bootstrap_servers, topic_name) as topic:
+        made = await ok(await give(assignment, expert_id, handed["unit_id"], payload), 201)
+        again = await ok(await give(assignment, expert_id, handed["unit_id"], payload), 200)
+        records = await topic.until(lambda got: bool(decoded(got)))
+    assert again == made
+    assert (made["project_id"], made["item_id"], made["status"]) == (
+        project_id,
+        handed["item_id"],
+        "open",
+    )
+    assert made["rubric"] == handed["rubric"]
+    [event] = [e.data for e in decoded(records)]
+    assert (event.feedback_id, event.kind.value, event.unit_id) == (
+        made["feedback_id"],
+        "unclear_guideline",
+        handed["unit_id"],
+    )
+    queue = await ok(
+        await assignment.client.get("/v1/feedback", params={"project_id": project_id}, headers=OPS)
+    )
+    assert [f["feedback_id"] for f in queue] == [made["feedback_id"]]
+    url = f"/v1/feedback/{made['feedback_id']}/resolve"
+    resolved = await ok(
+        await assignment.client.post(url, json={"note": "clarified in v2"}, headers=OPS)
+    )
+    assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "ops-ana")
+    assert (await assignment.client.post(url, json={"note": "x"}, headers=OPS)).status_code == 409
+    missing = "/v1/feedback/fbk_nope/resolve"
+    assert (
+        await assignment.client.post(missing, json={"note": "x"}, headers=OPS)
+    ).status_code == 404
+    still_open = await ok(
+        await assignment.client.get("/v1/feedback", params={"project_id": project_id}, headers=OPS)
+    )
+    assert still_open == []
+    mine = await ok(
+        await assignment.client.get("/v1/me/feedback", headers=auth("expert", subject=expert_id))
+    )
+    assert [(f["feedback_id"], f["note"]) for f in mine] == [
+        (made["feedback_id"], "clarified in v2")
+    ]
+
+
+async def test_feedback_needs_a_unit_of_yours_and_a_submission_id_for_one_unit(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    holder = await world.expert(assignment, projects=(project_id,))
+    other = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 2)
+    first = await next_unit(assignment, holder)
+    second = await next_unit(assignment, holder)
+    assert (await give(assignment, other, first["unit_id"], body())).status_code == 404
+    assert (await give(assignment, other, "nope~0", body())).status_code == 404
+    payload = body()
+    await ok(await give(assignment, holder, first["unit_id"], payload), 201)
+    reused = await give(assignment, holder, second["unit_id"], payload)
+    assert reused.status_code == 409
+
+
+async def test_feedback_that_does_not_fit_the_unit_is_refused_naming_each_field(
+    assignment: AssignmentUnderTest,
+) -> None:
+    ontology = f"ont-{uuid.uuid4().hex[:6]}"
+    version = VersionPublishedV1(
+        ontology_id=ontology,
+        tenant="acme",
+        name="Street",
+        version=1,
+        content_hash="sha256:test",
+        classes=[ClassSnapshot(id="car", name="Car")],
+        published_at=datetime.now(UTC),
+    )
+    await publish(
+        assignment.settings, make_event(VERSION_PUBLISHED, version, source="/t", tenant="acme")
+    )
+    plain = await world.project(assignment)
+    labelled = await world.project(
+        assignment, template="multimodal_label_qa", taxonomy={"ontology_id": ontology, "version": 1}
+    )
+    expert_id = await world.expert(assignment, projects=(plain, labelled))
+    await world.items(assignment, plain, 1)
+    on_plain = await next_unit(assignment, expert_id)
+    refused = await give(
+        assignment, expert_id, on_plain["unit_id"], body(kind="missing_class", class_ids=["car"])
+    )
+    assert refused.status_code == 422
+    assert sorted(e["field"] for e in refused.json()["errors"]) == [
+        "body.about",
+        "body.class_ids",
+        "body.proposed_class",
+    ]
+    no_taxonomy = await give(assignment, expert_id, on_plain["unit_id"], body(about="taxonomy"))
+    assert [e["field"] for e in no_taxonomy.json()["errors"]] == ["body.about"]
+    await world.items(assignment, labelled, 1)
+    on_labelled = await next_unit(assignment, expert_id)
+    assert on_labelled["project_id"] == labelled
+    missing = body(about="taxonomy", kind="missing_class", class_ids=["bus"], proposed_class="Bus")
+
+    async def tried() -> Any:
+        response = await give(assignment, expert_id, on_labelled["unit_id"], missing)
+        return response if response.status_code != 503 else None  # version not consumed yet
+
+    unknown_class = await eventually(tried)
+    assert [e["field"] for e in unknown_class.json()["errors"]] == ["body.class_ids[0]"]
+    fits = {**missing, "class_ids": ["car"], "submission_id": uuid.uuid4().hex}
+    made = await ok(await give(assignment, expert_id, on_labelled["unit_id"], fits), 201)
+    assert made["taxonomy"] == {"ontology_id": ontology, "version": 1}
+    assert made["proposed_class"] == "Bus"
