@@ -18,6 +18,7 @@ from services.assignment.handlers.items import Items
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.ledger import Ledger
+from services.assignment.handlers.profiles import Profiles
 from services.assignment.handlers.projects import Projects
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.qualifications import Qualifications
@@ -116,15 +117,18 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
             Handout(
                 item_store,
                 lease_store,
-                expert_store,
-                project_store,
-                roster_store,
+                Profiles(
+                    expert_store,
+                    roster_store,
+                    project_store,
+                    calibration_store,
+                    qualifying,
+                    ttl_s=settings.handout_profile_ttl_s,
+                ),
                 forms,
                 gold_serving,
-                calibration_store,
                 qualifying,
                 page=settings.handout_candidates,
-                profile_ttl_s=settings.handout_profile_ttl_s,
             ),
             lease_uses,
             Ledger(item_store),

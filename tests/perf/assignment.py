@@ -8,15 +8,16 @@ pool size it seeds a fresh database with that many pending items of one active p
 written straight into the items collection (what work creation stores, without the events),
 then, for each replica count (service processes, ``python -m services.assignment``, sharing
 the database) and each number of concurrent experts (each a distinct vetted expert on the
-roster, with its own token): every expert asks ``POST /v1/work:next`` and gives the unit back
-(``release``: judgments are not built yet; a released unit is open again, for the others, so
-the pool keeps its size) as fast as it can for ``--seconds``. Experts are spread over the
-replicas round robin.
+roster, with its own token): every expert asks ``POST /v1/work:next`` and submits a judgment
+on the unit (which resolves its item, k=1) as fast as it can for ``--seconds``; after each
+case the pool is topped up with as many new items as were judged, so every case starts at
+its size. Experts are spread over the replicas round robin.
 
 Measured in the same run, on the same server and collection, with the same concurrency: the
 raw operation a handout is built on, one ``find_one_and_update`` by ``_id``.
 
-It prints, per case: handouts per second, handout latency p50 and p99, the raw operation's
+It prints, per case: handouts per second, handout latency p50 and p99, judgments per second
+and submission latency p50 and p99, the raw operation's
 p50 and p99, the service's overhead over the raw operation at p50, and at the end the ratio of
 p50 at the largest pool to p50 at the smallest. Latencies are those the clients see (the HTTP
 round trip included; the clients share the machine with the servers). At the end it drops its
@@ -134,6 +135,7 @@ def item_doc(n: int, run: str, rubric_version: int, at: datetime) -> dict[str, A
 
 
 async def seed(mongo_uri: str, db_name: str, pending: int, rubric_version: int) -> list[str]:
+    """``pending`` new items, each with one open unit; their ids."""
     run = uuid.uuid4().hex[:6]
     at = datetime.now(UTC)
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
@@ -150,12 +152,32 @@ async def seed(mongo_uri: str, db_name: str, pending: int, rubric_version: int) 
     return [f"{run}-{n:07d}" for n in range(pending)]
 
 
+#: Complete answers on the image-edit template.
+ANSWERS = {
+    "verdict": "accept",
+    "ratings": {
+        d: 4
+        for d in (
+            "instruction_adherence",
+            "structural_integrity",
+            "preservation",
+            "visual_quality",
+            "style_alignment",
+            "character_consistency",
+        )
+    },
+    "severity": "none",
+}
+
+
 async def handouts(
     bases: list[str], experts: list[str], seconds: float
-) -> tuple[int, list[float], int]:
-    """Each expert: next, release, as fast as it can; the handouts, their latencies (s) and the
-    answers that were neither a unit nor a 204 (a 503 when the database times out)."""
+) -> tuple[int, list[float], list[float], int]:
+    """Each expert: next, submit, as fast as it can; the handouts, their latencies and the
+    submissions' (s), and the answers that were neither a unit, a 204 nor a judgment (a 503
+    when the database times out)."""
     latencies: list[float] = []
+    submits: list[float] = []
     count = errors = 0
     deadline = time.monotonic() + seconds
     clients = [
@@ -167,7 +189,6 @@ async def handouts(
         nonlocal count, errors
         client = clients[index % len(clients)]
         me = auth("expert", expert_id)
-        release = {"reason": "skip"}
         while time.monotonic() < deadline:
             started = time.perf_counter()
             response = await client.post("/v1/work:next", headers=me)
@@ -180,17 +201,26 @@ async def handouts(
             handed = response.json()
             latencies.append(time.perf_counter() - started)
             count += 1
-            released = await client.post(
-                f"/v1/me/leases/{handed['lease_id']}/release", json=release, headers=me
+            body = {
+                "submission_id": uuid.uuid4().hex,
+                "lease_id": handed["lease_id"],
+                "answers": ANSWERS,
+            }
+            started = time.perf_counter()
+            submitted = await client.post(
+                f"/v1/units/{handed['unit_id']}/judgments", json=body, headers=me
             )
-            errors += released.status_code != 200
+            if submitted.status_code == 201:
+                submits.append(time.perf_counter() - started)
+            else:
+                errors += 1
 
     try:
         await asyncio.gather(*(expert_loop(i, e) for i, e in enumerate(experts)))
     finally:
         for client in clients:
             await client.aclose()
-    return count, latencies, errors
+    return count, latencies, submits, errors
 
 
 async def raw(
@@ -230,8 +260,8 @@ async def main(args: argparse.Namespace) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     p50s: dict[int, list[float]] = {}
     print(
-        "pending  replicas  experts  handouts/s  p50 ms  p99 ms  raw ops/s  raw p50  raw p99  "
-        "overhead p50 ms  errors"
+        "pending  replicas  experts  handouts/s  p50 ms  p99 ms  judgments/s  submit p50  "
+        "submit p99  raw ops/s  raw p50  raw p99  overhead p50 ms  errors"
     )
     for pending in args.pending:
         run = uuid.uuid4().hex[:8]
@@ -256,7 +286,9 @@ async def main(args: argparse.Namespace) -> None:
             for count in sorted(args.replicas):
                 bases = [r.base_url for r in replicas[:count]]
                 for concurrency in args.experts:
-                    done, lat, errors = await handouts(bases, experts[:concurrency], args.seconds)
+                    done, lat, sub, errors = await handouts(
+                        bases, experts[:concurrency], args.seconds
+                    )
                     raw_done, raw_lat = await raw(
                         mongo_uri, settings.database_name, ids, concurrency, args.seconds
                     )
@@ -265,10 +297,14 @@ async def main(args: argparse.Namespace) -> None:
                     print(
                         f"{pending:7d}  {count:8d}  {concurrency:7d}  "
                         f"{done / args.seconds:10.1f}  {ms(p50)} {ms(quantile(lat, 0.99))}  "
+                        f"{len(sub) / args.seconds:11.1f}  {ms(quantile(sub, 0.5))}    "
+                        f"{ms(quantile(sub, 0.99))}   "
                         f"{raw_done / args.seconds:9.1f}  {ms(raw_p50)} "
                         f"{ms(quantile(raw_lat, 0.99))}  {ms(p50 - raw_p50)}  {errors}",
                         flush=True,
                     )
+                    # the judged items are resolved: as many new ones keep the pool's size
+                    ids += await seed(mongo_uri, settings.database_name, len(sub), version)
         finally:
             for replica in replicas:
                 replica.terminate()

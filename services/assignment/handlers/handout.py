@@ -4,7 +4,8 @@ Each replica keeps, per project, a warm list of candidate items (a page of the p
 with open units, in handout order: priority, due date, age), refilled when it runs dry or
 grows old. A handout then costs a few point operations whatever the size of the pool:
 
-1. the expert, their live leases and their rostered projects (three small reads);
+1. the expert's profile (:mod:`services.assignment.handlers.profiles`, kept for a second)
+   and their live leases;
 2. a free lease slot taken by inserting its ``_id`` (capacity, exact across replicas);
 3. the unit claimed by ``_id`` with a condition: still open, and the expert not among the
    item's judges (so no unit is leased twice and no item reaches an expert twice).
@@ -30,32 +31,23 @@ from typing import Any
 
 from services.assignment import qualification
 from services.assignment.eligibility import (
-    ExpertView,
     FairShare,
-    ProjectView,
-    UnitKind,
-    UnitView,
-    ineligibility,
 )
 from services.assignment.handlers.events import unit_event
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.items import unit_id as unit_id_of
+from services.assignment.handlers.profiles import Profiles, eligible_projects
 from services.assignment.handlers.qualification_serving import LEASE_TTL_S, QualificationServing
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
 from services.assignment.models.qualifications import Attempt
 from services.assignment.models.work import HandedOut, Lease, Unit, UnitState, WorkItem
-from services.assignment.stores.calibrations import CalibrationStore
-from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
-from services.assignment.stores.projects import ProjectStore
-from services.assignment.stores.rosters import RosterStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
-from shared.contracts.work import WORK_LEASED, ProjectStatus, WorkKind
-from shared.http.problems import Problem
+from shared.contracts.work import WORK_LEASED, WorkKind
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -66,8 +58,6 @@ ATTEMPTS = 64
 #: After a lost claim, the next try starts at a random one of this many best candidates, so
 #: experts racing for the top of a list spread out instead of colliding again.
 SPREAD = 16
-#: Expert profiles a replica keeps (more: it forgets them all and reads again).
-MAX_PROFILES = 100_000
 
 
 @dataclass
@@ -76,27 +66,6 @@ class Candidates:
 
     items: deque[WorkItem] = field(default_factory=deque)
     filled_at: float = 0.0
-
-
-def _expert_view(expert: Expert, active: int) -> ExpertView:
-    return ExpertView(
-        expert_id=expert.expert_id,
-        state=expert.state,
-        skills={s.skill: s.level for s in expert.skills},
-        max_leases=expert.capacity.max_leases,
-        active_leases=active,
-    )
-
-
-def _project_view(project: Project, expert_id: str) -> ProjectView:
-    return ProjectView(
-        project_id=project.project_id,
-        status=project.status,
-        required=project.required_skills,
-        adjudicator_min_level=project.adjudication.adjudicator_min_level,
-        roster=frozenset({expert_id}),  # read from the expert's accepted invitations
-        weight=project.priority_weight,
-    )
 
 
 def open_unit(item: WorkItem, expert_id: str, adjudicator: bool = False) -> int | None:
@@ -147,50 +116,40 @@ class Handout:
         self,
         items: ItemStore,
         leases: LeaseStore,
-        experts: ExpertStore,
-        projects: ProjectStore,
-        rosters: RosterStore,
+        profiles: Profiles,
         forms: RubricForms,
         gold: GoldServing,
-        calibrations: CalibrationStore,
         qualifying: QualificationServing,
         *,
         page: int = 200,
         max_age_s: float = 5.0,
-        profile_ttl_s: float = 1.0,
         clock: Clock = now_ms,
     ) -> None:
         self.items = items
         self.leases = leases
-        self.experts = experts
-        self.projects = projects
-        self.rosters = rosters
+        self.profiles = profiles
         self.forms = forms
         self.gold = gold
-        self.calibrations = calibrations
         self.qualifying = qualifying
         self.page = page
         self.max_age_s = max_age_s
-        self.profile_ttl_s = profile_ttl_s
-        self._profiles: dict[
-            tuple[str, str], tuple[float, Expert, list[Project], list[Attempt]]
-        ] = {}
         self.clock = clock
         self._candidates: dict[tuple[str, str], Candidates] = {}
         self._fair: dict[str, FairShare] = {}
 
     async def next(self, principal: Principal) -> HandedOut | None:
         """Lease the calling expert's next unit; None when nothing is eligible now."""
-        expert, rostered, attempts = await self._profile(principal.tenant, principal.subject)
+        profile = await self.profiles.of(principal.tenant, principal.subject)
+        expert = profile.expert
         held = await self.leases.held(principal.tenant, expert.expert_id)
         free = [s for s in range(expert.capacity.max_leases) if s not in held]
         if not free:
             return None
-        for open_attempt in attempts:
+        for open_attempt in profile.attempts:
             handed = await self._qualification(principal.tenant, expert, open_attempt, free)
             if handed is not None:
                 return handed
-        projects, adjudicates = self._eligible_projects(expert, rostered, len(held))
+        projects, adjudicates = eligible_projects(expert, profile.projects, len(held))
         if not projects:
             return None
         fair = self._fair.setdefault(principal.tenant, FairShare())
@@ -214,55 +173,6 @@ class Handout:
                 fair.served(project.project_id)
                 return handed
         return None
-
-    async def _profile(
-        self, tenant: str, expert_id: str
-    ) -> tuple[Expert, list[Project], list[Attempt]]:
-        """The expert, the projects of their roster they are not benched from and their open
-        qualification attempts, as read at most ``profile_ttl_s`` ago (a change of vetting
-        state, skills, roster, bench, enrolment or project status reaches handouts within
-        that time)."""
-        key = (tenant, expert_id)
-        cached = self._profiles.get(key)
-        if cached is not None and time.monotonic() < cached[0]:
-            return cached[1], cached[2], cached[3]
-        expert = await self.experts.get(tenant, expert_id)
-        if expert is None:
-            raise Problem(
-                404,
-                "Not Found",
-                "you have no expert profile in this tenant: ask ops to invite you",
-            )
-        rostered = await self.rosters.of_expert_accepted(tenant, expert_id)
-        benched = await self.calibrations.benched_from(tenant, expert_id)
-        projects = await self.projects.many(tenant, [p for p in rostered if p not in benched])
-        attempts = await self.qualifying.open_attempts(tenant, expert_id, expert.state)
-        if len(self._profiles) > MAX_PROFILES:
-            self._profiles.clear()
-        self._profiles[key] = (time.monotonic() + self.profile_ttl_s, expert, projects, attempts)
-        return expert, projects, attempts
-
-    def _eligible_projects(
-        self, expert: Expert, rostered: list[Project], active: int
-    ) -> tuple[dict[str, Project], set[str]]:
-        """The active projects whose review units the expert may take, and those of them
-        whose adjudication units they may take too (every required skill at the
-        adjudicator's level)."""
-        view = _expert_view(expert, active)
-        eligible, adjudicates = {}, set()
-        for project in rostered:
-            if project.status is not ProjectStatus.active:
-                continue
-            project_view = _project_view(project, expert.expert_id)
-            for kind in (UnitKind.review, UnitKind.adjudication):
-                probe = UnitView(unit_id="-", item_id="-", project_id=project.project_id, kind=kind)
-                if ineligibility(view, project_view, probe):
-                    break
-                if kind is UnitKind.review:
-                    eligible[project.project_id] = project
-                else:
-                    adjudicates.add(project.project_id)
-        return eligible, adjudicates
 
     async def _candidate(
         self,
