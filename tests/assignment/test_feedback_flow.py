@@ -6,20 +6,17 @@ it, tests/taxonomy); feedback that does not fit the unit is refused naming each 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
 from shared.contracts.work import FEEDBACK_SUBMITTED, WORK
 from shared.events.codec import EventRegistry, decode
-from shared.events.envelope import make_event
 from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.assignment.world import OPS, next_unit, ok
 from tests.kafka_helpers import TopicReader, eventually
-from tests.service_helpers import auth, publish
+from tests.service_helpers import auth
 
 pytestmark = pytest.mark.integration
 
@@ -119,23 +116,9 @@ async def test_feedback_needs_a_unit_of_yours_and_a_submission_id_for_one_unit(
 async def test_feedback_that_does_not_fit_the_unit_is_refused_naming_each_field(
     assignment: AssignmentUnderTest,
 ) -> None:
-    ontology = f"ont-{uuid.uuid4().hex[:6]}"
-    version = VersionPublishedV1(
-        ontology_id=ontology,
-        tenant="acme",
-        name="Street",
-        version=1,
-        content_hash="sha256:test",
-        classes=[ClassSnapshot(id="car", name="Car")],
-        published_at=datetime.now(UTC),
-    )
-    await publish(
-        assignment.settings, make_event(VERSION_PUBLISHED, version, source="/t", tenant="acme")
-    )
+    taxonomy = await world.taxonomy(assignment, "car")
     plain = await world.project(assignment)
-    labelled = await world.project(
-        assignment, template="multimodal_label_qa", taxonomy={"ontology_id": ontology, "version": 1}
-    )
+    labelled = await world.project(assignment, template="multimodal_label_qa", taxonomy=taxonomy)
     expert_id = await world.expert(assignment, projects=(plain, labelled))
     await world.items(assignment, plain, 1)
     on_plain = await next_unit(assignment, expert_id)
@@ -163,5 +146,5 @@ async def test_feedback_that_does_not_fit_the_unit_is_refused_naming_each_field(
     assert [e["field"] for e in unknown_class.json()["errors"]] == ["body.class_ids[0]"]
     fits = {**missing, "class_ids": ["car"], "submission_id": uuid.uuid4().hex}
     made = await ok(await give(assignment, expert_id, on_labelled["unit_id"], fits), 201)
-    assert made["taxonomy"] == {"ontology_id": ontology, "version": 1}
+    assert made["taxonomy"] == taxonomy
     assert made["proposed_class"] == "Bus"

@@ -4,20 +4,17 @@ rubric version and taxonomy version, idempotent by submission id, published once
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
 from shared.contracts.work import JUDGMENT_SUBMITTED, WORK
 from shared.events.codec import EventRegistry, decode
-from shared.events.envelope import make_event
 from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.assignment.world import OPS, next_unit, ok
 from tests.kafka_helpers import TopicReader, eventually
-from tests.service_helpers import auth, publish
+from tests.service_helpers import auth
 
 pytestmark = pytest.mark.integration
 
@@ -132,23 +129,11 @@ async def test_the_gate_ends_the_form_and_ratings_after_it_are_refused(
 async def test_corrected_labels_must_use_classes_of_the_units_taxonomy_version(
     assignment: AssignmentUnderTest,
 ) -> None:
-    ontology = f"ont-{uuid.uuid4().hex[:6]}"
-    version = VersionPublishedV1(
-        ontology_id=ontology,
-        tenant="acme",
-        name="Street",
-        version=1,
-        content_hash="sha256:test",
-        classes=[ClassSnapshot(id="car", name="Car")],
-        published_at=datetime.now(UTC),
-    )
-    await publish(
-        assignment.settings, make_event(VERSION_PUBLISHED, version, source="/t", tenant="acme")
-    )
+    taxonomy = await world.taxonomy(assignment, "car")
     project_id = await world.project(
         assignment,
         template="multimodal_label_qa",
-        taxonomy={"ontology_id": ontology, "version": 1},
+        taxonomy=taxonomy,
     )
     expert_id = await world.expert(assignment, projects=(project_id,))
     await world.items(assignment, project_id, 1)

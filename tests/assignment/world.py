@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1
+from shared.contracts.taxonomy import VERSION_PUBLISHED, ClassSnapshot, VersionPublishedV1
 from shared.events.envelope import make_event
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.kafka_helpers import eventually
@@ -23,6 +24,23 @@ def short_id(prefix: str) -> str:
 async def ok(response: Any, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json() if response.content else None
+
+
+async def taxonomy(a: AssignmentUnderTest, *class_ids: str) -> dict[str, Any]:
+    """A new ontology's version 1 with ``class_ids``, published to assignment as taxonomy
+    would (it reaches the service's cache shortly: callers retry on a 503); its reference."""
+    ontology = short_id("ont")
+    version = VersionPublishedV1(
+        ontology_id=ontology,
+        tenant="acme",
+        name="Street",
+        version=1,
+        content_hash="sha256:test",
+        classes=[ClassSnapshot(id=c, name=c.title()) for c in class_ids],
+        published_at=datetime.now(UTC),
+    )
+    await publish(a.settings, make_event(VERSION_PUBLISHED, version, source="/t", tenant="acme"))
+    return {"ontology_id": ontology, "version": 1}
 
 
 async def rubric(a: AssignmentUnderTest, template: str = "image_edit_evaluation") -> str:

@@ -12,10 +12,10 @@ import uuid
 
 from services.assignment import gold, sampling
 from services.assignment.handlers.events import SOURCE, unit_event
-from services.assignment.handlers.items import unit_id
+from services.assignment.handlers.items import leased_copy
 from services.assignment.models.gold import GoldItem
 from services.assignment.models.projects import Project
-from services.assignment.models.work import Judgment, Lease, Unit, UnitState, WorkItem
+from services.assignment.models.work import Judgment, Lease, WorkItem
 from services.assignment.stores.gold import GoldStore
 from services.assignment.stores.items import ItemStore
 from shared.clock import Clock, now_ms
@@ -83,32 +83,19 @@ class GoldServing:
         """Create the expert's copy ``item_id`` of the gold item with its unit leased under
         ``lease``; None when they have had it already (the copy exists)."""
         gold_id = found.gold_id
-        unit = Unit(
-            n=0,
-            unit_id=unit_id(item_id, 0),
-            kind=WorkKind.gold,
-            state=UnitState.leased,
-            rubric=project.rubric,
-            taxonomy=project.taxonomy,
-            created_at=lease.leased_at,
-            expert_id=lease.expert_id,
-            lease_id=lease.lease_id,
-            leased_at=lease.leased_at,
-            expires_at=lease.expires_at,
-        )
-        copy = WorkItem(
-            item_id=item_id,
-            tenant=tenant,
-            project_id=project.project_id,
-            modality=project.modality,
-            registered_at=lease.leased_at,
-            units=[unit],
-            judges=[lease.expert_id],
-            open=0,
-            planned=1,
-            content=found.content,
+        copy = leased_copy(
+            item_id,
+            tenant,
+            project.project_id,
+            project.modality,
+            found.content,
+            project.rubric,
+            project.taxonomy,
+            WorkKind.gold,
+            lease,
             gold_id=gold_id,
         )
+        unit = copy.units[0]
         event = unit_event(
             WORK_LEASED,
             tenant=tenant,

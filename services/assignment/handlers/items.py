@@ -5,17 +5,19 @@ plans the same); a replayed registration creates nothing new."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from services.assignment import sampling
 from services.assignment.handlers.events import unit_event
 from services.assignment.models.projects import Project
-from services.assignment.models.work import ItemContent, Unit, WorkItem
+from services.assignment.models.work import ItemContent, Lease, Unit, UnitState, WorkItem
 from services.assignment.projects import overlap_policy
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
 from shared.clock import Clock, now_ms
 from shared.contracts.media import MediaRegisteredV1
-from shared.contracts.work import WORK_CREATED, WorkKind
+from shared.contracts.vocabulary import Modality, TaxonomyRef
+from shared.contracts.work import WORK_CREATED, RubricRef, WorkKind
 from shared.events.envelope import Event
 from shared.logging import get_logger
 
@@ -24,6 +26,48 @@ log = get_logger(__name__)
 
 def unit_id(item_id: str, n: int) -> str:
     return f"{item_id}~{n}"
+
+
+def leased_copy(
+    item_id: str,
+    tenant: str,
+    project_id: str,
+    modality: Modality,
+    content: dict[str, Any],
+    rubric: RubricRef,
+    taxonomy: TaxonomyRef | None,
+    kind: WorkKind,
+    lease: Lease,
+    **mark: Any,
+) -> WorkItem:
+    """An item of one unit made for one expert (a gold or qualification copy), its unit
+    leased to them under ``lease``; ``mark`` says what it is a copy of."""
+    unit = Unit(
+        n=0,
+        unit_id=unit_id(item_id, 0),
+        kind=kind,
+        state=UnitState.leased,
+        rubric=rubric,
+        taxonomy=taxonomy,
+        created_at=lease.leased_at,
+        expert_id=lease.expert_id,
+        lease_id=lease.lease_id,
+        leased_at=lease.leased_at,
+        expires_at=lease.expires_at,
+    )
+    return WorkItem(
+        item_id=item_id,
+        tenant=tenant,
+        project_id=project_id,
+        modality=modality,
+        registered_at=lease.leased_at,
+        units=[unit],
+        judges=[lease.expert_id],
+        open=0,
+        planned=1,
+        content=content,
+        **mark,
+    )
 
 
 def planned_units(item: MediaRegisteredV1, project: Project, at: datetime) -> list[Unit]:

@@ -12,7 +12,7 @@ from services.assignment import gold, qualification
 from services.assignment.eligibility import VettingState
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.experts import Experts
-from services.assignment.handlers.items import unit_id
+from services.assignment.handlers.items import leased_copy
 from services.assignment.models.experts import Skill, SkillProof
 from services.assignment.models.qualifications import (
     Attempt,
@@ -23,7 +23,6 @@ from services.assignment.models.qualifications import (
 from services.assignment.models.work import (
     Lease,
     QualificationMark,
-    Unit,
     UnitState,
     WorkItem,
 )
@@ -114,32 +113,19 @@ class QualificationServing:
         """Create the expert's copy of item ``index`` with its unit leased under ``lease``;
         None when it exists already (handed out before, here or on another replica)."""
         item_id = qualification.copy_id(attempt.tenant, attempt.set_id, attempt.expert_id, index)
-        unit = Unit(
-            n=0,
-            unit_id=unit_id(item_id, 0),
-            kind=WorkKind.review,
-            state=UnitState.leased,
-            rubric=found.rubric,
-            taxonomy=found.taxonomy,
-            created_at=lease.leased_at,
-            expert_id=lease.expert_id,
-            lease_id=lease.lease_id,
-            leased_at=lease.leased_at,
-            expires_at=lease.expires_at,
-        )
-        copy = WorkItem(
-            item_id=item_id,
-            tenant=attempt.tenant,
-            project_id=qualification.project_of(attempt.set_id),
-            modality=found.modality,
-            registered_at=lease.leased_at,
-            units=[unit],
-            judges=[lease.expert_id],
-            open=0,
-            planned=1,
-            content=found.items[index].content,
+        copy = leased_copy(
+            item_id,
+            attempt.tenant,
+            qualification.project_of(attempt.set_id),
+            found.modality,
+            found.items[index].content,
+            found.rubric,
+            found.taxonomy,
+            WorkKind.review,
+            lease,
             qualification=QualificationMark(set_id=attempt.set_id, index=index),
         )
+        unit = copy.units[0]
         created = await self.items.create(copy, [])
         await self.store.advance(attempt.tenant, attempt.expert_id, attempt.set_id, index + 1)
         if created:
