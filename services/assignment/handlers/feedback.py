@@ -76,27 +76,11 @@ class Feedbacks:
             taxonomy=unit.taxonomy,
             submitted_at=self.clock(),
         )
-        event = make_event(
-            FEEDBACK_SUBMITTED,
-            FeedbackSubmittedV1(
-                feedback_id=made.feedback_id,
-                tenant=tenant,
-                project_id=made.project_id,
-                item_id=item_id,
-                unit_id=unit_id,
-                expert_id=expert_id,
-                about=made.about,
-                kind=made.kind,
-                text=made.text,
-                class_ids=made.class_ids,
-                proposed_class=made.proposed_class,
-                rubric_ref=made.rubric,
-                taxonomy=made.taxonomy,
-                submitted_at=made.submitted_at,
-            ),
-            source=SOURCE,
-            tenant=tenant,
+        shared = set(FeedbackSubmittedV1.model_fields) - {"rubric_ref"}
+        payload = FeedbackSubmittedV1.model_validate(
+            {**made.model_dump(include=shared), "rubric_ref": made.rubric}
         )
+        event = make_event(FEEDBACK_SUBMITTED, payload, source=SOURCE, tenant=tenant)
         stored = await self.store.create(made, event)
         if stored.feedback_id == made.feedback_id:
             return stored, True
