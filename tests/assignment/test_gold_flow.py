@@ -266,3 +266,15 @@ async def test_a_gold_unit_given_back_is_closed_and_never_served_again(
     late = await world.submit(assignment, expert_id, handed, KEY)
     assert late.status_code == 409
     assert await next_unit(assignment, expert_id) is None
+
+
+async def test_an_id_in_a_path_that_no_document_can_have_is_a_422(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    response = await assignment.client.post(
+        f"/v1/projects/{project_id}/benches/%0E%F1%AA%BE%B8/reinstate",
+        json={"reason": "r"},
+        headers=OPS,
+    )
+    assert response.status_code == 422, response.text  # a control character: not an id

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import Depends, Path, Query, Response, status
 
 from services.assignment.api.access import ExpertCaller, Staff
+from services.assignment.api.paths import ExpertPath
 from services.assignment.eligibility import VettingState
 from services.assignment.handlers.experts import Experts
 from services.assignment.models.experts import (
@@ -26,7 +27,6 @@ from shared.http.service import use_case
 router = api_router("/v1", ["experts"])
 
 ExpertsDep = Annotated[Experts, Depends(use_case(Experts))]
-ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
 SkillPath = Annotated[SkillId, Path(description="a dotted skill id, e.g. task.av_sync")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such expert of your tenant"}

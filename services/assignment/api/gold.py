@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, status
+from fastapi import Depends, Query, status
 
 from services.assignment.api.access import ExpertCaller, Staff
+from services.assignment.api.paths import ExpertPath, GoldPath, ProjectPath
 from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.gold import GoldItems
 from services.assignment.models.gold import (
@@ -26,9 +27,6 @@ router = api_router("/v1", ["gold"])
 
 GoldDep = Annotated[GoldItems, Depends(use_case(GoldItems))]
 CalibrationsDep = Annotated[Calibrations, Depends(use_case(Calibrations))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256)]
-GoldPath = Annotated[str, Path(min_length=1, max_length=256)]
-ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such project (or gold item) of your tenant"}
 }

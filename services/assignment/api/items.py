@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from services.assignment.api.access import Staff
+from services.assignment.api.paths import ItemPath as ItemId
 from services.assignment.handlers.items import Items
 from services.assignment.models.work import WorkItem
 from shared.http.problems import ProblemDetail, not_found
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
-ItemId = Annotated[str, Path(min_length=1, max_length=256)]
 router = api_router("/v1", ["items"])
 
 ItemsDep = Annotated[Items, Depends(use_case(Items))]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Path, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from services.assignment.api.access import Staff, Watcher
+from services.assignment.api.paths import ProjectPath
 from services.assignment.handlers.projects import Projects
 from services.assignment.models.projects import (
     Progress,
@@ -25,7 +26,6 @@ from shared.http.service import use_case
 router = api_router("/v1", ["projects"])
 
 ProjectsDep = Annotated[Projects, Depends(use_case(Projects))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such project of your tenant"}
 }

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, status
+from fastapi import Depends, status
 
 from services.assignment.api.access import ExpertCaller, Staff
+from services.assignment.api.paths import ExpertPath, SetPath
 from services.assignment.handlers.qualifications import Qualifications
 from services.assignment.models.qualifications import (
     Attempt,
@@ -26,8 +27,6 @@ from shared.http.service import use_case
 router = api_router("/v1", ["qualification"])
 
 QualificationsDep = Annotated[Qualifications, Depends(use_case(Qualifications))]
-SetPath = Annotated[str, Path(min_length=1, max_length=256)]
-ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such set (or expert) of your tenant"}
 }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, status
+from fastapi import Depends, status
 
 from services.assignment.api.access import ExpertCaller, Staff
+from services.assignment.api.paths import ExpertPath, ProjectPath
 from services.assignment.handlers.rosters import Rosters
 from services.assignment.models.rosters import Invitation, InvitationIn
 from shared.http.problems import ProblemDetail
@@ -16,8 +17,6 @@ from shared.http.service import use_case
 router = api_router("/v1", ["rosters"])
 
 RostersDep = Annotated[Rosters, Depends(use_case(Rosters))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256)]
-ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such project or invitation"}
 }

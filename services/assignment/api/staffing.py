@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 
 from services.assignment.api.access import Staff
+from services.assignment.api.paths import ProjectPath
 from services.assignment.handlers.staffing import Staffing
 from services.assignment.models.staffing import DemandOut, ProposalOut
 from services.assignment.staffing import DEFAULT_LIMIT, MAX_LIMIT
@@ -18,7 +19,6 @@ from shared.http.service import use_case
 router = api_router("/v1", ["staffing"])
 
 StaffingDep = Annotated[Staffing, Depends(use_case(Staffing))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="proposals at most")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such project of your tenant"}

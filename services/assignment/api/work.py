@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Response, status
 
 from services.assignment.api.access import ExpertCaller, Staff
+from services.assignment.api.paths import ExpertPath
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
@@ -23,7 +24,6 @@ LeasesDep = Annotated[Leases, Depends(use_case(Leases))]
 JudgmentsDep = Annotated[Judgments, Depends(use_case(Judgments))]
 UnitPath = Annotated[str, Path(min_length=1, max_length=300)]
 LeasePath = Annotated[str, Path(min_length=1, max_length=64)]
-ExpertPath = Annotated[str, Path(min_length=1, max_length=256)]
 #: seconds a client waits before asking again when nothing is eligible
 RETRY_AFTER_S = 5
 EXPIRED: dict[int | str, dict[str, Any]] = {
