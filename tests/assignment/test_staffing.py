@@ -460,7 +460,10 @@ def test_the_hours_needed_scale_linearly_with_the_pending_units(
 ) -> None:
     once = demand(pending, spent, hours, now=NOW)
     scaled = demand(pending * factor, spent, hours, now=NOW)
-    assert math.isclose(scaled.hours_needed, factor * once.hours_needed, rel_tol=1e-12)
+    # abs_tol: a subnormal time per unit (5e-324 s) underflows to 0 hours for small counts
+    assert math.isclose(
+        scaled.hours_needed, factor * once.hours_needed, rel_tol=1e-12, abs_tol=1e-300
+    )
     assert scaled.seconds_per_unit == once.seconds_per_unit
     assert scaled.hours_available == once.hours_available
 
