@@ -24,6 +24,11 @@ def project_of(set_id: str) -> str:
     return f"{PROJECT_PREFIX}{set_id}"
 
 
+def is_copy_project(project_id: str) -> bool:
+    """Whether ``project_id`` files qualification copies (no project may take the prefix)."""
+    return project_id.startswith(PROJECT_PREFIX)
+
+
 def copy_id(tenant: str, set_id: str, expert_id: str, index: int) -> str:
     """The id of the expert's copy of the set's item ``index``: one copy per item and expert,
     on any replica (the copy is inserted under this id)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from services.assignment import calibration
 from services.assignment.handlers.events import SOURCE
+from services.assignment.handlers.projects import project_of
 from services.assignment.models.gold import Bench, ReinstateIn, SkillCalibration
 from services.assignment.models.projects import Project
 from services.assignment.stores.calibrations import CalibrationStore
@@ -144,7 +145,7 @@ class Calibrations:
         return self._shown(await self._of(principal.tenant, expert_id))
 
     async def benches(self, principal: Principal, project_id: str) -> list[Bench]:
-        await self._project(principal.tenant, project_id)
+        await project_of(self.projects, principal.tenant, project_id)
         return await self.store.benches_of(principal.tenant, project_id)
 
     async def reinstate(
@@ -152,7 +153,7 @@ class Calibrations:
     ) -> None:
         """Lift the expert's bench from the project; their calibration on its skills starts
         afresh (else the first gold score after would bench them again)."""
-        project = await self._project(principal.tenant, project_id)
+        project = await project_of(self.projects, principal.tenant, project_id)
         now = self.clock()
         event = make_event(
             EXPERT_REINSTATED,
@@ -173,9 +174,3 @@ class Calibrations:
         log.info(
             "expert reinstated", expert_id=expert_id, project_id=project_id, reason=body.reason
         )
-
-    async def _project(self, tenant: str, project_id: str) -> Project:
-        project = await self.projects.get(tenant, project_id)
-        if project is None:
-            raise not_found(f"project {project_id}")
-        return project

@@ -10,6 +10,7 @@ import uuid
 from services.assignment import feedback as rules
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import classes_of
+from services.assignment.handlers.items import unit_of
 from services.assignment.models.feedback import Feedback, FeedbackIn, FeedbackStatus, ResolveIn
 from services.assignment.stores.feedback import FeedbackStore
 from services.assignment.stores.items import ItemStore
@@ -39,13 +40,9 @@ class Feedbacks:
     ) -> tuple[Feedback, bool]:
         """The feedback, and whether this call made it (False: the same submission again)."""
         tenant, expert_id = principal.tenant, principal.subject
-        item_id, _, number = unit_id.rpartition("~")
+        item_id = unit_id.rpartition("~")[0]
         item = await self.items.get(tenant, item_id)
-        unit = (
-            item.units[int(number)]
-            if item is not None and number.isdigit() and int(number) < len(item.units)
-            else None
-        )
+        unit = unit_of(item, unit_id)
         if item is None or unit is None or unit.expert_id != expert_id:
             raise not_found(f"unit {unit_id} you hold or judged")
         classes = await classes_of(self.taxonomy, tenant, unit.taxonomy)

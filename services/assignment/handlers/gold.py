@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from services.assignment import gold, rubric
 from services.assignment.handlers.forms import RubricForms, classes_of
+from services.assignment.handlers.projects import project_of
 from services.assignment.models.gold import GoldItem, GoldItemIn, KeyedContentIn
-from services.assignment.models.projects import Project
-from services.assignment.models.work import ItemContent
 from services.assignment.stores.gold import GoldStore
 from services.assignment.stores.projects import ProjectStore
 from shared.auth.principal import Principal
@@ -79,15 +78,9 @@ class GoldItems:
         self.taxonomy = taxonomy
         self.clock = clock
 
-    async def _project(self, tenant: str, project_id: str) -> Project:
-        project = await self.projects.get(tenant, project_id)
-        if project is None:
-            raise not_found(f"project {project_id}")
-        return project
-
     async def register(self, principal: Principal, project_id: str, body: GoldItemIn) -> GoldItem:
         tenant = principal.tenant
-        project = await self._project(tenant, project_id)
+        project = await project_of(self.projects, tenant, project_id)
         form = await self.forms.get(tenant, project.rubric)
         errors = await keyed_content_errors(
             body, project.modality.value, form, self.taxonomy, tenant, project.taxonomy
@@ -98,13 +91,7 @@ class GoldItems:
             gold_id=body.gold_id,
             tenant=tenant,
             project_id=project_id,
-            content=ItemContent(
-                media=body.media,
-                parts=body.parts,
-                prelabels=body.prelabels,
-                capture=body.capture,
-                taxonomy=project.taxonomy,
-            ).shown(),
+            content=body.shown(project.taxonomy),
             key=body.key,
             tolerances=body.tolerances,
             rubric=project.rubric,
@@ -120,7 +107,7 @@ class GoldItems:
     async def of_project(
         self, principal: Principal, project_id: str, active: bool | None
     ) -> list[GoldItem]:
-        await self._project(principal.tenant, project_id)
+        await project_of(self.projects, principal.tenant, project_id)
         return await self.store.of_project(principal.tenant, project_id, active=active)
 
     async def set_active(

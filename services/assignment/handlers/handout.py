@@ -221,8 +221,6 @@ class Handout:
         ttl_s: float,
         unit_id: str,
         free: list[int],
-        *,
-        qualification: bool = False,
     ) -> tuple[int, Lease] | None:
         """A free slot (removed from ``free``; another request of the expert may hold one
         meanwhile) and the lease it holds for the unit; None when no slot is left."""
@@ -238,7 +236,6 @@ class Handout:
                 project_id=project_id,
                 leased_at=now,
                 expires_at=expires,
-                qualification=qualification,
             )
             if await self.leases.take(tenant, slot, lease):
                 return slot, lease
@@ -284,7 +281,6 @@ class Handout:
                 LEASE_TTL_S,
                 unit_id_of(copy_id, 0),
                 free,
-                qualification=True,
             )
             if taken is None:
                 return None

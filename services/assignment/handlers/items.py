@@ -28,6 +28,15 @@ def unit_id(item_id: str, n: int) -> str:
     return f"{item_id}~{n}"
 
 
+def unit_of(item: WorkItem | None, unit_id: str) -> Unit | None:
+    """Unit ``<item id>~<n>`` of the item, if it has it."""
+    number = unit_id.rpartition("~")[2]
+    if item is None or not number.isdigit() or int(number) >= len(item.units):
+        return None
+    unit = item.units[int(number)]
+    return unit if unit.unit_id == unit_id else None
+
+
 def leased_copy(
     item_id: str,
     tenant: str,

@@ -13,6 +13,7 @@ from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import RubricForms, classes_of
 from services.assignment.handlers.gold_serving import GoldServing
+from services.assignment.handlers.items import unit_of
 from services.assignment.handlers.leases import lease_expired, slot_of
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.resolutions import Resolutions
@@ -44,13 +45,8 @@ def _refused(errors: list[FieldError]) -> Problem:
 def _unit_of(item: WorkItem | None, unit_id: str, expert_id: str, lease_id: str) -> Unit:
     """The unit, if the expert holds it or judged it; a 409 if they held it and the lease
     ran out or was given back; else a 404 that says nothing of others' units."""
-    number = unit_id.rpartition("~")[2]
-    unit = (
-        item.units[int(number)]
-        if item is not None and number.isdigit() and int(number) < len(item.units)
-        else None
-    )
-    if unit is None or unit.unit_id != unit_id:
+    unit = unit_of(item, unit_id)
+    if unit is None:
         raise not_found(f"unit {unit_id} of yours")
     if unit.expert_id != expert_id:
         if item is not None and expert_id in item.judges and unit.judgment is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from services.assignment import qualification
 from services.assignment.handlers.events import unit_event
 from services.assignment.models.work import Lease, ReleaseIn
 from services.assignment.stores.items import ItemStore
@@ -141,7 +142,7 @@ class Leases:
             )
             n = unit_number(lease.unit_id)
             # a qualification unit is an assessment, not the project's work: no work events
-            events = [] if lease.qualification else [event]
+            events = [] if qualification.is_copy_project(lease.project_id) else [event]
             reopened = await self.items.reopen(
                 tenant, lease.item_id, n, lease.lease_id, events
             ) or await self.items.close(tenant, lease.item_id, n, lease.lease_id, events)

@@ -40,6 +40,14 @@ def _unprocessable(detail: str, errors: list[FieldError]) -> Problem:
     return Problem(422, "Unprocessable Content", detail, errors=errors)
 
 
+async def project_of(store: ProjectStore, tenant: str, project_id: str) -> Project:
+    """The tenant's project, or a 404."""
+    project = await store.get(tenant, project_id)
+    if project is None:
+        raise not_found(f"project {project_id}")
+    return project
+
+
 class Projects:
     def __init__(
         self,
@@ -83,10 +91,7 @@ class Projects:
         return project
 
     async def get(self, principal: Principal, project_id: str) -> Project:
-        project = await self.store.get(principal.tenant, project_id)
-        if project is None:
-            raise not_found(f"project {project_id}")
-        return project
+        return await project_of(self.store, principal.tenant, project_id)
 
     async def progress(self, principal: Principal, project_id: str) -> Progress:
         """Counts of the project's work, for its client and ops; no expert is named."""

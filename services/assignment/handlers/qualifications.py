@@ -23,7 +23,6 @@ from services.assignment.models.qualifications import (
     QualificationSetIn,
     QualificationSetSummary,
 )
-from services.assignment.models.work import ItemContent
 from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.qualifications import QualificationStore
@@ -91,13 +90,7 @@ class Qualifications:
             threshold=body.threshold,
             items=[
                 QualificationItem(
-                    content=ItemContent(
-                        media=item.media,
-                        parts=item.parts,
-                        prelabels=item.prelabels,
-                        capture=item.capture,
-                        taxonomy=body.taxonomy,
-                    ).shown(),
+                    content=item.shown(body.taxonomy),
                     key=item.key,
                     tolerances=item.tolerances,
                 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.assignment import staffing
 from services.assignment.eligibility import VettingState
 from services.assignment.handlers.calibrations import Calibrations
+from services.assignment.handlers.projects import project_of
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
 from services.assignment.models.rosters import InvitationState
@@ -20,7 +21,6 @@ from services.assignment.stores.rosters import RosterStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.work import WorkKind
-from shared.http.problems import not_found
 
 #: Experts read per page when every vetted expert of a tenant is considered.
 PAGE = 500
@@ -46,12 +46,6 @@ class Staffing:
         self.items = items
         self.calibrations = calibrations
         self.clock = clock
-
-    async def _project(self, tenant: str, project_id: str) -> Project:
-        project = await self.projects.get(tenant, project_id)
-        if project is None:
-            raise not_found(f"project {project_id}")
-        return project
 
     async def _vetted(self, tenant: str) -> list[Expert]:
         found: list[Expert] = []
@@ -105,12 +99,12 @@ class Staffing:
     async def proposals(
         self, principal: Principal, project_id: str, limit: int
     ) -> list[ProposalOut]:
-        project = await self._project(principal.tenant, project_id)
+        project = await project_of(self.projects, principal.tenant, project_id)
         return await self._proposals(principal.tenant, project, limit)
 
     async def demand(self, principal: Principal, project_id: str, limit: int) -> DemandOut:
         tenant = principal.tenant
-        project = await self._project(tenant, project_id)
+        project = await project_of(self.projects, tenant, project_id)
         tally = await self.items.tally(tenant, project_id)
         pending = sum(
             n

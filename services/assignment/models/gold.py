@@ -9,10 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.assignment.gold import GoldTolerances
+from services.assignment.models.work import ItemContent
 from shared.contracts.media import BundlePart, CaptureMetadata, MediaFile, PreLabels
 from shared.contracts.rubric import Answers
 from shared.contracts.spec import Strict
-from shared.contracts.vocabulary import Id, Name
+from shared.contracts.vocabulary import Id, Name, TaxonomyRef
 from shared.contracts.work import RubricRef
 
 
@@ -53,6 +54,16 @@ class KeyedContentIn(Strict):
     prelabels: PreLabels | None = None
     key: Answers = Field(description="the correct answers, checked against the rubric")
     tolerances: TolerancesIn = Field(default_factory=TolerancesIn)
+
+    def shown(self, taxonomy: TaxonomyRef | None) -> dict[str, Any]:
+        """What the expert is shown of it: a registered item's content, in the same shape."""
+        return ItemContent(
+            media=self.media,
+            parts=self.parts,
+            prelabels=self.prelabels,
+            capture=self.capture,
+            taxonomy=taxonomy,
+        ).shown()
 
 
 class GoldItemIn(KeyedContentIn):

@@ -64,7 +64,7 @@ class ProjectSettings(Strict):
 
 
 def _not_reserved(project_id: str) -> str:
-    if project_id.startswith(qualification.PROJECT_PREFIX):
+    if qualification.is_copy_project(project_id):
         raise ValueError(f"project ids may not start with {qualification.PROJECT_PREFIX!r}")
     return project_id
 

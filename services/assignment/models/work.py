@@ -113,8 +113,6 @@ class Lease(BaseModel):
     project_id: str
     leased_at: datetime
     expires_at: datetime
-    #: a qualification unit's lease (its project id names the set)
-    qualification: bool = False
 
 
 class HandedOut(BaseModel):
