@@ -1,11 +1,12 @@
 """Local MongoDB-wire-compatible server for tests and the local stack (stdlib only).
 
 The server is mongo-java-server (Maven Central, de.bwaldvogel:mongo-java-server) driven by the
-tiny launcher class in deploy/local/mongo/Main.java; docs/local-infrastructure.md says why it was
-chosen and which operations it does not support (no multi-document transactions, no change
+small launcher in deploy/local/mongo/: Main.java, and UniqueKeyPlanner.java, which plans a query
+that pins a unique index's keys among other conditions by that index, as MongoDB does.
+docs/local-infrastructure.md says why it was chosen and which operations it does not support (no multi-document transactions, no change
 streams, partialFilterExpression ignored, no pipeline-style updates).
 
-    python deploy/local/mongo.py install            # fetch jars with Maven, compile Main.java
+    python deploy/local/mongo.py install            # fetch jars with Maven, compile the launcher
     python deploy/local/mongo.py start [--persistent]
     python deploy/local/mongo.py status
     python deploy/local/mongo.py stop
@@ -33,7 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SRC = HERE / "mongo"  # pom.xml + Main.java
+SRC = HERE / "mongo"  # pom.xml + the launcher's *.java
 MAIN_CLASS = "Main"
 JVM_FLAGS = [
     "-Xms32m",
@@ -177,9 +178,13 @@ class LocalMongo:
 
     def _fingerprint(self) -> str:
         h = hashlib.sha256()
-        for f in ("pom.xml", "Main.java"):
+        for f in ["pom.xml", *self._sources()]:
             h.update((SRC / f).read_bytes())
         return h.hexdigest()
+
+    @staticmethod
+    def _sources() -> list[str]:
+        return sorted(p.name for p in SRC.glob("*.java"))
 
     def _installed(self) -> bool:
         return (
@@ -201,7 +206,7 @@ class LocalMongo:
         return path
 
     def install(self) -> None:
-        """Fetch mongo-java-server's jars with Maven and compile Main.java (idempotent)."""
+        """Fetch mongo-java-server's jars with Maven and compile the launcher (idempotent)."""
         if self._installed():
             _say(f"already installed in {self.home}")
             return
@@ -227,7 +232,7 @@ class LocalMongo:
             ],
             "Maven could not fetch the jars (is Maven Central reachable?)",
         )
-        _say("compiling Main.java")
+        _say("compiling the launcher (deploy/local/mongo/*.java)")
         shutil.rmtree(self.classes, ignore_errors=True)
         self.classes.mkdir(parents=True)
         self._run(
@@ -238,9 +243,9 @@ class LocalMongo:
                 str(self.classes),
                 "-cp",
                 str(self.lib / "*"),
-                str(SRC / "Main.java"),
+                *(str(SRC / f) for f in self._sources()),
             ],
-            "javac failed on deploy/local/mongo/Main.java",
+            "javac failed on deploy/local/mongo/*.java",
         )
         self.stamp.write_text(self._fingerprint() + "\n")
         _say(f"installed in {self.home}")

@@ -1,6 +1,8 @@
 // Local MongoDB-wire-compatible server for Quorum's tests and local stack.
 // mongo-java-server (de.bwaldvogel) with its in-memory backend, or its H2 (MVStore) backend
-// when --data FILE is given (data survives restarts). Started by deploy/local/mongo.py.
+// when --data FILE is given (data survives restarts), each planning a query that pins a unique
+// index's keys among other conditions by that index (UniqueKeyPlanner). Started by
+// deploy/local/mongo.py.
 //
 //   java -cp <root>/mongo/classes:<root>/mongo/lib/* Main --host 127.0.0.1 --port 27018 [--data FILE]
 //
@@ -9,8 +11,6 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,9 +46,9 @@ public final class Main {
         if (data != null) {
             Path file = Path.of(data).toAbsolutePath();
             Files.createDirectories(file.getParent());
-            backend = new H2Backend(file.toString());
+            backend = new PlannedH2Backend(file.toString());
         } else {
-            backend = new MemoryBackend();
+            backend = new PlannedMemoryBackend();
         }
         final List<Integer> versionArray = Arrays.stream(version.split("\\.")).map(Integer::valueOf).toList();
         final int wireVersion = wire;
