@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.assignment.app import create_app
+from services.assignment.handlers.handout import Handout
 from services.assignment.settings import AssignmentSettings
 from shared.contracts.work import WORK, WORK_EXPIRED, WORK_LEASED, WORK_RELEASED
 from shared.events.codec import EventRegistry, decode
@@ -280,6 +281,26 @@ async def test_concurrent_experts_never_share_a_unit_nor_see_an_item_twice(
         assert len({h["item_id"] for h in got}) == len(got)
     per_item = Counter(h["item_id"] for got in per_expert for h in got)
     assert set(per_item.values()) == {2}
+
+
+async def test_experts_arriving_together_at_an_empty_candidate_list_send_one_read_of_the_pool(
+    assignment: AssignmentUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project_id = await world.project(assignment)
+    experts = [await world.expert(assignment, projects=(project_id,)) for _ in range(10)]
+    await world.items(assignment, project_id, 20)
+    store = service_of(assignment.app).get(Handout).items
+    reads: list[str] = []
+    candidates = store.candidates
+
+    async def counted(tenant: str, project: str, limit: int, **kw: Any) -> Any:
+        reads.append(project)
+        return await candidates(tenant, project, limit, **kw)
+
+    monkeypatch.setattr(store, "candidates", counted)
+    handed = await asyncio.gather(*(next_unit(assignment, e) for e in experts))
+    assert len({h["unit_id"] for h in handed}) == len(experts)
+    assert reads.count(project_id) == 1
 
 
 async def test_an_expert_who_had_every_warm_candidate_still_gets_the_items_beyond(

@@ -20,6 +20,7 @@ expert with an open qualification attempt gets its items first
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -62,10 +63,12 @@ SPREAD = 16
 
 @dataclass
 class Candidates:
-    """A project's warm candidate items on this replica, in handout order."""
+    """A project's warm candidate items on this replica, in handout order, and the read
+    that refills them while one is under way."""
 
     items: deque[WorkItem] = field(default_factory=deque)
     filled_at: float = 0.0
+    refill: asyncio.Future[None] | None = None
 
 
 def open_unit(item: WorkItem, expert_id: str, adjudicator: bool = False) -> int | None:
@@ -204,14 +207,31 @@ class Handout:
         else (the expert has had every one of them) from the project's items not yet theirs."""
         pool = self._candidates.setdefault((tenant, project_id), Candidates())
         if not pool.items or time.monotonic() - pool.filled_at > self.max_age_s:
-            pool.items = deque(await self.items.candidates(tenant, project_id, self.page))
-            pool.filled_at = time.monotonic()
+            await self._refill(tenant, project_id, pool)
         found = _fitting(pool.items, expert_id, spread, adjudicator)
         if found is None and len(pool.items) == self.page:
             # more items than the page: look past the ones the expert has had
             beyond = await self.items.candidates(tenant, project_id, SPREAD, without=expert_id)
             found = _fitting(beyond, expert_id, spread, adjudicator)
         return found
+
+    async def _refill(self, tenant: str, project_id: str, pool: Candidates) -> None:
+        """Read the project's candidates again, once at a time: the requests that find the
+        list empty or old while a read is under way wait for that read, so a crowd of experts
+        arriving at an empty list sends one query, not one each."""
+        if pool.refill is None:
+            pool.refill = asyncio.ensure_future(self._read(tenant, project_id, pool))
+            # retrieved here, so a read whose requests were all cancelled logs nothing
+            pool.refill.add_done_callback(lambda done: done.cancelled() or done.exception())
+        # a request cancelled meanwhile (its client gone) leaves the read to the others
+        await asyncio.shield(pool.refill)
+
+    async def _read(self, tenant: str, project_id: str, pool: Candidates) -> None:
+        try:
+            pool.items = deque(await self.items.candidates(tenant, project_id, self.page))
+            pool.filled_at = time.monotonic()
+        finally:
+            pool.refill = None
 
     async def _take_slot(
         self,
