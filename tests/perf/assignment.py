@@ -33,6 +33,7 @@ import random
 import statistics
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,13 +173,14 @@ ANSWERS = {
 
 async def handouts(
     bases: list[str], experts: list[str], seconds: float
-) -> tuple[int, list[float], list[float], int]:
+) -> tuple[int, list[float], list[float], Counter[str]]:
     """Each expert: next, submit, as fast as it can; the handouts, their latencies and the
     submissions' (s), and the answers that were neither a unit, a 204 nor a judgment (a 503
-    when the database times out)."""
+    when the database times out, or a connection the client lost), by kind."""
     latencies: list[float] = []
     submits: list[float] = []
-    count = errors = 0
+    count = 0
+    errors: Counter[str] = Counter()
     deadline = time.monotonic() + seconds
     clients = [
         httpx.AsyncClient(base_url=b, timeout=30, limits=httpx.Limits(max_connections=200))
@@ -186,17 +188,21 @@ async def handouts(
     ]
 
     async def expert_loop(index: int, expert_id: str) -> None:
-        nonlocal count, errors
+        nonlocal count
         client = clients[index % len(clients)]
         me = auth("expert", expert_id)
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            response = await client.post("/v1/work:next", headers=me)
+            try:
+                response = await client.post("/v1/work:next", headers=me)
+            except httpx.TransportError as exc:
+                errors[f"next: {type(exc).__name__}"] += 1
+                continue
             if response.status_code == 204:
                 await asyncio.sleep(0.05)
                 continue
             if response.status_code != 200:
-                errors += 1
+                errors[f"next: {response.status_code}"] += 1
                 continue
             handed = response.json()
             latencies.append(time.perf_counter() - started)
@@ -207,13 +213,17 @@ async def handouts(
                 "answers": ANSWERS,
             }
             started = time.perf_counter()
-            submitted = await client.post(
-                f"/v1/units/{handed['unit_id']}/judgments", json=body, headers=me
-            )
+            try:
+                submitted = await client.post(
+                    f"/v1/units/{handed['unit_id']}/judgments", json=body, headers=me
+                )
+            except httpx.TransportError as exc:
+                errors[f"submit: {type(exc).__name__}"] += 1
+                continue
             if submitted.status_code == 201:
                 submits.append(time.perf_counter() - started)
             else:
-                errors += 1
+                errors[f"submit: {submitted.status_code}"] += 1
 
     try:
         await asyncio.gather(*(expert_loop(i, e) for i, e in enumerate(experts)))
@@ -300,9 +310,12 @@ async def main(args: argparse.Namespace) -> None:
                         f"{len(sub) / args.seconds:11.1f}  {ms(quantile(sub, 0.5))}    "
                         f"{ms(quantile(sub, 0.99))}   "
                         f"{raw_done / args.seconds:9.1f}  {ms(raw_p50)} "
-                        f"{ms(quantile(raw_lat, 0.99))}  {ms(p50 - raw_p50)}  {errors}",
+                        f"{ms(quantile(raw_lat, 0.99))}  {ms(p50 - raw_p50)}  "
+                        f"{sum(errors.values())}",
                         flush=True,
                     )
+                    if errors:
+                        print(f"         errors: {dict(errors)}", flush=True)
                     # the judged items are resolved: as many new ones keep the pool's size
                     ids += await seed(mongo_uri, settings.database_name, len(sub), version)
         finally:
