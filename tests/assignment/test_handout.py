@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -317,6 +318,21 @@ async def test_an_expert_who_had_every_warm_candidate_still_gets_the_items_beyon
         handed = [await next_unit(small, expert_id) for _ in ids]
         assert [h["item_id"] for h in handed] == ids
         assert await next_unit(small, expert_id) is None
+
+
+async def test_items_registered_in_the_same_millisecond_are_handed_out_in_item_id_order(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=10)
+    moment = datetime.now(UTC)
+    events = [world.registered(project_id, registered_at=moment) for _ in range(4)]
+    await publish(assignment.settings, *events)
+    ids = [e.data.item_id for e in events]
+    for item_id in ids:
+        await eventually(lambda i=item_id: world.known(assignment, i))
+    handed = [await next_unit(assignment, expert_id) for _ in ids]
+    assert [h["item_id"] for h in handed] == sorted(ids)
 
 
 async def test_an_expert_suspended_or_taken_off_the_roster_stops_getting_work_within_a_second(

@@ -4,7 +4,7 @@ its topics only: a rubric, an active project, vetted experts on its roster, regi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.contracts.media import MEDIA_REGISTERED, MediaRegisteredV1
@@ -164,8 +164,13 @@ def registered(project_id: str, item_id: str | None = None, **content: Any) -> A
 
 
 async def items(a: AssignmentUnderTest, project_id: str, count: int) -> list[str]:
-    """``count`` items registered in the project, once assignment has their units."""
-    events = [registered(project_id) for _ in range(count)]
+    """``count`` items registered in the project one millisecond apart (so the returned
+    order is their handout order), once assignment has their units."""
+    start = datetime.now(UTC)
+    events = [
+        registered(project_id, registered_at=start + timedelta(milliseconds=i))
+        for i in range(count)
+    ]
     await publish(a.settings, *events)
     for event in events:
         await eventually(lambda e=event: known(a, e.data.item_id))

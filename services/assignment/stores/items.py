@@ -21,8 +21,15 @@ from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 ITEMS = "items"
 
-#: The order units are handed out in within a project: priority, due date, age.
-ORDER = [("priority", DESCENDING), ("due_at", ASCENDING), ("registered_at", ASCENDING)]
+#: The order units are handed out in within a project: priority, due date, age; items
+#: registered in the same millisecond (BSON dates keep no finer) by item id, so the order
+#: is total and every replica reads the same list.
+ORDER = [
+    ("priority", DESCENDING),
+    ("due_at", ASCENDING),
+    ("registered_at", ASCENDING),
+    ("_id", ASCENDING),
+]
 
 INDEXES = (
     CollectionIndexes(
