@@ -50,17 +50,25 @@ def consensus_policy(project: Project, rubric: RubricDefinition) -> agreement.Co
     )
 
 
+def awaits_step(item: WorkItem) -> bool:
+    """Whether the item, as read, is ready for a step: not resolved, no unit still out, and
+    at least one review judged. Only such an item needs its project and rubric read."""
+    return (
+        item.resolution is None
+        and all(u.state is UnitState.done for u in item.units)
+        and any(u.judgment is not None and u.kind is not WorkKind.adjudication for u in item.units)
+    )
+
+
 def next_step(
     item: WorkItem, project: Project, rubric: RubricDefinition, now: datetime
 ) -> Step | None:
-    """What the item needs now; None while a unit is still out or once it is resolved."""
-    if item.resolution is not None or any(u.state is not UnitState.done for u in item.units):
+    """What the item needs now; None unless it :func:`awaits_step`."""
+    if not awaits_step(item):
         return None
     judged = [u for u in item.units if u.judgment is not None]
     adjudications = [u for u in judged if u.kind is WorkKind.adjudication]
     reviews = [u for u in judged if u.kind is not WorkKind.adjudication]
-    if not reviews:
-        return None
     if adjudications:
         final = adjudications[-1].judgment
         assert final is not None

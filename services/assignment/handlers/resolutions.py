@@ -38,6 +38,8 @@ class Resolutions:
 
     async def after_judgment(self, item: WorkItem) -> None:
         """Take the step ``item`` (as the judgment's write left it) needs now."""
+        if not resolution.awaits_step(item):  # units still out, or settled already
+            return
         tenant, item_id = item.tenant, item.item_id
         project = await self.projects.get(tenant, item.project_id)
         if project is None:
