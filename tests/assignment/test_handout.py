@@ -304,6 +304,31 @@ async def test_experts_arriving_together_at_an_empty_candidate_list_send_one_rea
     assert reads.count(project_id) == 1
 
 
+@pytest.mark.parametrize(("experts", "items", "k"), [(10, 20, 1), (3, 1, 3)])
+async def test_experts_of_one_replica_asking_together_claim_distinct_units_and_lose_no_claim(
+    assignment: AssignmentUnderTest,
+    monkeypatch: pytest.MonkeyPatch,
+    experts: int,
+    items: int,
+    k: int,
+) -> None:
+    project_id = await world.project(assignment, overlap={"k": k})
+    crowd = [await world.expert(assignment, projects=(project_id,)) for _ in range(experts)]
+    await world.items(assignment, project_id, items)
+    store = service_of(assignment.app).get(Handout).items
+    claims: list[Any] = []
+    claim = store.claim
+
+    async def counted(*args: Any, **kw: Any) -> Any:
+        claims.append(await claim(*args, **kw))
+        return claims[-1]
+
+    monkeypatch.setattr(store, "claim", counted)
+    handed = await asyncio.gather(*(next_unit(assignment, e) for e in crowd))
+    assert len({h["unit_id"] for h in handed}) == experts
+    assert len(claims) == experts and None not in claims, "a claim lost to the same replica"
+
+
 async def test_an_expert_who_had_every_warm_candidate_still_gets_the_items_beyond(
     make_settings: Any,
 ) -> None:

@@ -24,8 +24,8 @@ import asyncio
 import random
 import time
 import uuid
-from collections import deque
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -63,43 +63,73 @@ SPREAD = 16
 
 @dataclass
 class Candidates:
-    """A project's warm candidate items on this replica, in handout order, and the read
-    that refills them while one is under way."""
+    """A project's warm candidate items on this replica, in handout order, the read that
+    refills them while one is under way, and the units this replica's requests are claiming
+    now (item id -> unit -> requests), which the next request passes over while it can."""
 
     items: deque[WorkItem] = field(default_factory=deque)
     filled_at: float = 0.0
     refill: asyncio.Future[None] | None = None
+    claiming: dict[str, Counter[int]] = field(default_factory=dict)
+
+    def reserve(self, item_id: str, n: int) -> None:
+        self.claiming.setdefault(item_id, Counter())[n] += 1
+
+    def release(self, item_id: str, n: int) -> None:
+        units = self.claiming.get(item_id)
+        if units is None:
+            return
+        units[n] -= 1
+        if units[n] <= 0:
+            del units[n]
+        if not units:
+            del self.claiming[item_id]
 
 
-def open_unit(item: WorkItem, expert_id: str, adjudicator: bool = False) -> int | None:
-    """The first open unit of the item for the expert, if they never had the item (so an
-    original judge never adjudicates it); adjudication units only for an ``adjudicator``."""
+def open_unit(
+    item: WorkItem, expert_id: str, adjudicator: bool = False, skip: Collection[int] = ()
+) -> int | None:
+    """The first open unit of the item for the expert (not in ``skip``), if they never had
+    the item (so an original judge never adjudicates it); adjudication units only for an
+    ``adjudicator``."""
     if expert_id in item.judges:
         return None
     return next(
         (
             u.n
             for u in item.units
-            if u.state is UnitState.open and (adjudicator or u.kind is not WorkKind.adjudication)
+            if u.state is UnitState.open
+            and (adjudicator or u.kind is not WorkKind.adjudication)
+            and u.n not in skip
         ),
         None,
     )
 
 
 def _fitting(
-    items: Iterable[WorkItem], expert_id: str, spread: bool, adjudicator: bool
+    items: Iterable[WorkItem],
+    expert_id: str,
+    spread: bool,
+    adjudicator: bool,
+    claiming: Mapping[str, Collection[int]],
 ) -> tuple[WorkItem, int] | None:
-    """The first item with a unit open for the expert; with ``spread``, a random one of the
-    first :data:`SPREAD` such items."""
+    """The first item with a unit open for the expert that no request of this replica is
+    claiming; with ``spread``, a random one of the first :data:`SPREAD` such items. When
+    every fitting unit is being claimed, the first of them: that claim may yet lose."""
     fitting = []
+    claimed_first: tuple[WorkItem, int] | None = None
     for item in items:
-        n = open_unit(item, expert_id, adjudicator)
-        if n is not None:
-            fitting.append((item, n))
-            if not spread or len(fitting) == SPREAD:
-                break
+        n = open_unit(item, expert_id, adjudicator, claiming.get(item.item_id, ()))
+        if n is None:
+            if claimed_first is None and item.item_id in claiming:
+                n = open_unit(item, expert_id, adjudicator)
+                claimed_first = None if n is None else (item, n)
+            continue
+        fitting.append((item, n))
+        if not spread or len(fitting) == SPREAD:
+            break
     if not fitting:
-        return None
+        return claimed_first
     return random.choice(fitting) if spread else fitting[0]
 
 
@@ -168,10 +198,15 @@ class Handout:
             found = await self._candidate(
                 principal.tenant, expert, projects, adjudicates, fair, attempt > 0
             )
-            if found is None or not free:
+            if found is None:
                 return None
             project, item, n = found
-            handed = await self._lease(principal.tenant, expert, project, item, n, free)
+            try:
+                if not free:
+                    return None
+                handed = await self._lease(principal.tenant, expert, project, item, n, free)
+            finally:
+                self._candidates[principal.tenant, project.project_id].release(item.item_id, n)
             if handed is not None:
                 fair.served(project.project_id)
                 return handed
@@ -208,11 +243,13 @@ class Handout:
         pool = self._candidates.setdefault((tenant, project_id), Candidates())
         if not pool.items or time.monotonic() - pool.filled_at > self.max_age_s:
             await self._refill(tenant, project_id, pool)
-        found = _fitting(pool.items, expert_id, spread, adjudicator)
+        found = _fitting(pool.items, expert_id, spread, adjudicator, pool.claiming)
         if found is None and len(pool.items) == self.page:
             # more items than the page: look past the ones the expert has had
             beyond = await self.items.candidates(tenant, project_id, SPREAD, without=expert_id)
-            found = _fitting(beyond, expert_id, spread, adjudicator)
+            found = _fitting(beyond, expert_id, spread, adjudicator, pool.claiming)
+        if found is not None:
+            pool.reserve(found[0].item_id, found[1])  # released once the claim is decided
         return found
 
     async def _refill(self, tenant: str, project_id: str, pool: Candidates) -> None:
