@@ -182,14 +182,16 @@ async def handouts(
     count = 0
     errors: Counter[str] = Counter()
     deadline = time.monotonic() + seconds
+    # each expert its own client and connection, as each expert's workbench has (one client
+    # shared by 50 experts cost the benchmark process most of a core in its connection pool)
     clients = [
-        httpx.AsyncClient(base_url=b, timeout=30, limits=httpx.Limits(max_connections=200))
-        for b in bases
+        httpx.AsyncClient(base_url=bases[i % len(bases)], timeout=30)
+        for i in range(len(experts))
     ]
 
     async def expert_loop(index: int, expert_id: str) -> None:
         nonlocal count
-        client = clients[index % len(clients)]
+        client = clients[index]
         me = auth("expert", expert_id)
         while time.monotonic() < deadline:
             started = time.perf_counter()
