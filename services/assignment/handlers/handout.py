@@ -10,7 +10,9 @@ grows old. A handout then costs a few point operations whatever the size of the 
 3. the unit claimed by ``_id`` with a condition: still open, and the expert not among the
    item's judges (so no unit is leased twice and no item reaches an expert twice).
 
-A claim that loses a race reads that one item again and tries its next open unit, or moves on.
+Requests of one replica pass over the units its other requests are claiming now, so a claim
+loses only to another replica; one that loses reads that one item again and tries its next
+open unit, or moves on.
 Projects share handouts by weight (stride scheduling, :class:`eligibility.FairShare`). When the
 project whose turn it is has gold due for the expert, a gold copy is leased instead
 (:mod:`services.assignment.handlers.gold_serving`); it is handed out in the same shape. An
