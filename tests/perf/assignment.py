@@ -185,8 +185,7 @@ async def handouts(
     # each expert its own client and connection, as each expert's workbench has (one client
     # shared by 50 experts cost the benchmark process most of a core in its connection pool)
     clients = [
-        httpx.AsyncClient(base_url=bases[i % len(bases)], timeout=30)
-        for i in range(len(experts))
+        httpx.AsyncClient(base_url=bases[i % len(bases)], timeout=30) for i in range(len(experts))
     ]
 
     async def expert_loop(index: int, expert_id: str) -> None:
