@@ -304,6 +304,43 @@ async def test_experts_arriving_together_at_an_empty_candidate_list_send_one_rea
     assert reads.count(project_id) == 1
 
 
+async def test_an_old_candidate_list_is_read_again_while_its_requests_are_served_from_it(
+    assignment: AssignmentUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project_id = await world.project(assignment)
+    experts = [await world.expert(assignment, projects=(project_id,)) for _ in range(3)]
+    ids = await world.items(assignment, project_id, 5)
+    handout = service_of(assignment.app).get(Handout)
+    first = await next_unit(assignment, experts[0])  # an empty list: read, and waited for
+    monkeypatch.setattr(handout, "max_age_s", 0.0)  # from now on the list is always old
+    store = handout.items
+    candidates = store.candidates
+    reads: list[str] = []
+    read: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def held_back(tenant: str, project: str, limit: int, **kw: Any) -> Any:
+        reads.append(project)
+        await release.wait()
+        found = await candidates(tenant, project, limit, **kw)
+        read.append([c.item_id for c in found])
+        return found
+
+    monkeypatch.setattr(store, "candidates", held_back)
+    # both served from the old list while its read is held back; one read for both
+    second = await asyncio.wait_for(next_unit(assignment, experts[1]), timeout=10)
+    third = await asyncio.wait_for(next_unit(assignment, experts[2]), timeout=10)
+    assert [first["item_id"], second["item_id"], third["item_id"]] == ids[:3]
+    assert reads == [project_id]
+    release.set()
+
+    async def read_again() -> bool:
+        return bool(read)
+
+    await eventually(read_again)
+    assert read == [ids[3:]]
+
+
 @pytest.mark.parametrize(("experts", "items", "k"), [(10, 20, 1), (3, 1, 3)])
 async def test_experts_of_one_replica_asking_together_claim_distinct_units_and_lose_no_claim(
     assignment: AssignmentUnderTest,

@@ -1,8 +1,9 @@
 """Handout: the calling expert's best eligible unit, leased atomically.
 
 Each replica keeps, per project, a warm list of candidate items (a page of the project's items
-with open units, in handout order: priority, due date, age), refilled when it runs dry or
-grows old. A handout then costs a few point operations whatever the size of the pool:
+with open units, in handout order: priority, due date, age), read again when it runs dry (its
+requests wait for that read) or grows old (read in the background, its requests served from
+the old list meanwhile). A handout then costs a few point operations whatever the size of the pool:
 
 1. the expert's profile (:mod:`services.assignment.handlers.profiles`, kept for a second)
    and their live leases;
@@ -30,6 +31,7 @@ from collections import Counter, deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from services.assignment import qualification
@@ -133,6 +135,13 @@ def _fitting(
     if not fitting:
         return claimed_first
     return random.choice(fitting) if spread else fitting[0]
+
+
+def _read_done(project_id: str, read: asyncio.Future[None]) -> None:
+    """A failed candidate read is logged here, also when nobody waited for it (a background
+    read of an old list); the next request reads again."""
+    if not read.cancelled() and (error := read.exception()) is not None:
+        log.warning("candidate read failed", project_id=project_id, error=repr(error))
 
 
 def _kind_view(item: WorkItem, unit: Unit) -> dict[str, Any]:
@@ -243,8 +252,10 @@ class Handout:
         """An item of the project with a unit open for the expert: from the warm candidates,
         else (the expert has had every one of them) from the project's items not yet theirs."""
         pool = self._candidates.setdefault((tenant, project_id), Candidates())
-        if not pool.items or time.monotonic() - pool.filled_at > self.max_age_s:
+        if not pool.items:
             await self._refill(tenant, project_id, pool)
+        elif time.monotonic() - pool.filled_at > self.max_age_s:
+            self._start_refill(tenant, project_id, pool)  # served from the old list meanwhile
         found = _fitting(pool.items, expert_id, spread, adjudicator, pool.claiming)
         if found is None and len(pool.items) == self.page:
             # more items than the page: look past the ones the expert has had
@@ -255,15 +266,20 @@ class Handout:
         return found
 
     async def _refill(self, tenant: str, project_id: str, pool: Candidates) -> None:
-        """Read the project's candidates again, once at a time: the requests that find the
-        list empty or old while a read is under way wait for that read, so a crowd of experts
-        arriving at an empty list sends one query, not one each."""
+        """Read the project's candidates again and wait for them, once at a time: the
+        requests that find the list empty while a read is under way wait for that read, so a
+        crowd of experts arriving at an empty list sends one query, not one each."""
+        refill = self._start_refill(tenant, project_id, pool)
+        # a request cancelled meanwhile (its client gone) leaves the read to the others
+        await asyncio.shield(refill)
+
+    def _start_refill(self, tenant: str, project_id: str, pool: Candidates) -> asyncio.Future[None]:
+        """The read of the project's candidates under way, started if none is. An old list
+        is read again in the background: its requests are served from it meanwhile."""
         if pool.refill is None:
             pool.refill = asyncio.ensure_future(self._read(tenant, project_id, pool))
-            # retrieved here, so a read whose requests were all cancelled logs nothing
-            pool.refill.add_done_callback(lambda done: done.cancelled() or done.exception())
-        # a request cancelled meanwhile (its client gone) leaves the read to the others
-        await asyncio.shield(pool.refill)
+            pool.refill.add_done_callback(partial(_read_done, project_id))
+        return pool.refill
 
     async def _read(self, tenant: str, project_id: str, pool: Candidates) -> None:
         try:
