@@ -3,7 +3,8 @@
 Each replica keeps, per project, a warm list of candidate items (a page of the project's items
 with open units, in handout order: priority, due date, age), read again when it runs dry (its
 requests wait for that read) or grows old (read in the background, its requests served from
-the old list meanwhile). A handout then costs a few point operations whatever the size of the pool:
+the old list meanwhile). A handout then costs a few point operations whatever the size of
+the pool:
 
 1. the expert's profile (:mod:`services.assignment.handlers.profiles`, kept for a second)
    and their live leases;
