@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -387,12 +386,7 @@ async def test_items_registered_in_the_same_millisecond_are_handed_out_in_item_i
 ) -> None:
     project_id = await world.project(assignment)
     expert_id = await world.expert(assignment, projects=(project_id,), max_leases=10)
-    moment = datetime.now(UTC)
-    events = [world.registered(project_id, registered_at=moment) for _ in range(4)]
-    await publish(assignment.settings, *events)
-    ids = [e.data.item_id for e in events]
-    for item_id in ids:
-        await eventually(lambda i=item_id: world.known(assignment, i))
+    ids = await world.items(assignment, project_id, 4, apart_ms=0)
     handed = [await next_unit(assignment, expert_id) for _ in ids]
     assert [h["item_id"] for h in handed] == sorted(ids)
 

@@ -163,12 +163,14 @@ def registered(project_id: str, item_id: str | None = None, **content: Any) -> A
     return make_event(MEDIA_REGISTERED, item, source="/ingest", tenant="acme")
 
 
-async def items(a: AssignmentUnderTest, project_id: str, count: int) -> list[str]:
-    """``count`` items registered in the project one millisecond apart (so the returned
-    order is their handout order), once assignment has their units."""
+async def items(
+    a: AssignmentUnderTest, project_id: str, count: int, *, apart_ms: int = 1
+) -> list[str]:
+    """``count`` items registered in the project ``apart_ms`` apart (by default so the
+    returned order is their handout order), once assignment has their units."""
     start = datetime.now(UTC)
     events = [
-        registered(project_id, registered_at=start + timedelta(milliseconds=i))
+        registered(project_id, registered_at=start + timedelta(milliseconds=i * apart_ms))
         for i in range(count)
     ]
     await publish(a.settings, *events)

@@ -81,11 +81,9 @@ class Candidates:
         self.claiming.setdefault(item_id, Counter())[n] += 1
 
     def release(self, item_id: str, n: int) -> None:
-        units = self.claiming.get(item_id)
-        if units is None:
-            return
+        units = self.claiming[item_id]
         units[n] -= 1
-        if units[n] <= 0:
+        if not units[n]:
             del units[n]
         if not units:
             del self.claiming[item_id]
