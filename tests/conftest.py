@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -85,8 +84,10 @@ def endpoints() -> Iterator[Endpoints]:
         infra.down(started)
 
 
-#: the topic prefixes tests make up (``make_settings`` and ``tests.shared.bus_world``)
-_TEST_TOPIC = re.compile(r"^(t[0-9a-f]{10}|it[0-9a-f]{8})\.")
+#: the topic prefixes this pytest process made up (``run_id`` and ``tests.shared.bus_world``):
+#: only their topics are deleted, so two test sessions sharing one broker (``make test`` while a
+#: colleague runs one file) never delete each other's topics mid-run
+OWN_TOPIC_PREFIXES: set[str] = set()
 
 
 @contextlib.contextmanager
@@ -98,13 +99,16 @@ def _topics_deleted_after(bootstrap: str) -> Iterator[None]:
         yield
     finally:
         created = [t for t in asyncio.run(list_topics(bootstrap)) if t not in before]
-        asyncio.run(delete_topics(bootstrap, [t for t in created if _TEST_TOPIC.match(t)]))
+        own = tuple(OWN_TOPIC_PREFIXES)
+        asyncio.run(delete_topics(bootstrap, [t for t in created if t.startswith(own)]))
 
 
 @pytest.fixture(scope="module")
 def run_id() -> str:
     """A short id unique to this test module: its database and topic names carry it."""
-    return uuid.uuid4().hex[:10]
+    run = uuid.uuid4().hex[:10]
+    OWN_TOPIC_PREFIXES.add(f"t{run}.")
+    return run
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from shared.inbox import Inbox
 from shared.kafka.consumer import ConsumerRunner
 from shared.kafka.producer import KafkaBus
 from shared.kafka.settings import KafkaSettings
-from tests.conftest import Endpoints
+from tests.conftest import OWN_TOPIC_PREFIXES, Endpoints
 
 THINGS = Topic("it.things", summary="test things", key="thing id")
 
@@ -57,6 +57,7 @@ class World:
 
     def __init__(self, endpoints: Endpoints, client: AsyncMongoClient[Any]) -> None:
         run = uuid.uuid4().hex[:8]
+        OWN_TOPIC_PREFIXES.add(f"it{run}.")
         self.endpoints = endpoints
         self.kafka = KafkaSettings(
             endpoints.kafka_bootstrap, topic_prefix=f"it{run}.", partitions=3
