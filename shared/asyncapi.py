@@ -63,11 +63,15 @@ def build_document(specs: Iterable[EventSpec[Any]] = ALL_EVENTS) -> dict[str, An
     channels: dict[str, Any] = {}
     for name, topic in sorted(topics.items()):
         address = f"{name}.{{tenant}}" if topic.per_tenant else name
+        dead_letters = (
+            f" Dead letters go to `{address}.dlq` with the original bytes and a "
+            "`quorum-dlq-reason` header."
+            if topic.dead_letter
+            else ""
+        )
         channels[name] = {
             "address": address,
-            "description": f"{topic.summary}. Key: {topic.key}. "
-            f"Dead letters go to `{address}.dlq` with the original bytes and a "
-            "`quorum-dlq-reason` header.",
+            "description": f"{topic.summary}. Key: {topic.key}.{dead_letters}",
             "messages": {
                 _message_name(s): {"$ref": f"#/components/messages/{_message_name(s)}"}
                 for s in specs
@@ -81,11 +85,16 @@ def build_document(specs: Iterable[EventSpec[Any]] = ALL_EVENTS) -> dict[str, An
             },
         }
         if topic.per_tenant:
+            forged = (
+                "; a `tenant` extension naming another is dead-lettered."
+                if topic.dead_letter
+                else "."
+            )
             channels[name]["parameters"] = {
                 "tenant": {
-                    "description": "the tenant id: every event of the topic is this tenant's; "
-                    "a `tenant` extension naming another is dead-lettered. The topic is "
-                    "created when the tenant is added (`quorum-tenant-topics <tenant>`)."
+                    "description": "the tenant id: every event of the topic is this tenant's"
+                    f"{forged} The topic is created when the tenant is added "
+                    "(`quorum-tenant-topics <tenant>`)."
                 }
             }
 

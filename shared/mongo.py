@@ -31,6 +31,20 @@ def connect(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMongoCl
     )
 
 
+def keyset_after(
+    position: Sequence[tuple[str, Any]], *, descending: bool = False
+) -> dict[str, Any]:
+    """The filter of the documents after ``position`` (``[(field, value), ...]``, the sort key
+    of the last document of a page) in the order of those fields: keyset paging."""
+    op = "$lt" if descending else "$gt"
+    alternatives = []
+    for index, (name, value) in enumerate(position):
+        alternative = {earlier: equal for earlier, equal in position[:index]}
+        alternative[name] = {op: value}
+        alternatives.append(alternative)
+    return {"$or": alternatives}
+
+
 async def ensure_indexes(db: AsyncDatabase[Any], specs: Sequence[CollectionIndexes]) -> None:
     for spec in specs:
         if spec.indexes:

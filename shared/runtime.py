@@ -73,6 +73,7 @@ class Runtime:
         await self.bus.start()
         topics = {*spec.published_topics, *(s.topic for s in spec.consumed)}
         await self.bus.ensure_topics(sorted(topics, key=lambda t: t.name))
+        self.bus.create_tenant_topics_on_send(spec.published_topics)
         if spec.outbox_collections:
             self.relay = OutboxRelay(
                 self.db,

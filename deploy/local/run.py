@@ -126,8 +126,8 @@ def _banner(kafka: str, mongo: str) -> str:
         f"  kafka       {kafka}",
         f"  mongodb     {mongo}",
         "A development token: .venv/bin/quorum-token --tenant acme --role client",
-        "Registration requests of tenant acme: topic quorum.media.requests.acme "
-        "(.venv/bin/quorum-tenant-topics <tenant> adds a tenant's)",
+        "Registration requests of tenant acme: topic quorum.media.requests.acme; its outcomes: "
+        "quorum.outcomes.acme (.venv/bin/quorum-tenant-topics <tenant> adds a tenant's)",
         "Ctrl-C stops everything.",
         "",
     ]

@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 
 from shared.contracts.rubric import Answers
 from shared.contracts.vocabulary import Box, Label, Polygon, RleMask, Severity, TimeSegment
-from shared.contracts.work import Resolution, Verdict
+from shared.contracts.work import MAX_FINAL_LABELS, Resolution, Verdict
 
 #: Slack in comparisons of measured values (IoU, seconds) with thresholds: float rounding
 #: (``1.3 - 1.0 > 0.3``) never decides a match.
@@ -422,8 +422,9 @@ class Spread:
     #: 1 - spread / (scale_max - scale_min), clamped to [0, 1]
     agreement: float
     passed: bool
-    #: the lower median of the points when passed, else None
-    value: int | None
+    #: the median of the points when passed (the midpoint of the two middle points for an
+    #: even count), else None
+    value: float | None
     #: max - min of the points
     spread: int
 
@@ -432,7 +433,9 @@ def rating_spread(
     points: Sequence[int], *, max_spread: int, scale_min: int, scale_max: int
 ) -> Spread:
     """Passes when the points span at most ``max_spread`` points; the consensus is their
-    lower median, always a point some judgment gave. On a one-point scale the agreement is
+    median: on an ordinal scale the middle point, and for an even count the midpoint of the
+    two middle points (3 and 4 give 3.5: the judges split between them; the lower median
+    would report the harsher judge as the consensus). On a one-point scale the agreement is
     1 when all points are equal, else 0."""
     if not points:
         raise ValueError("no points to compare")
@@ -445,7 +448,7 @@ def rating_spread(
     else:
         agreement = min(1.0, max(0.0, 1.0 - spread / width))
     passed = spread <= max_spread
-    return Spread(agreement, passed, statistics.median_low(points) if passed else None, spread)
+    return Spread(agreement, passed, float(statistics.median(points)) if passed else None, spread)
 
 
 @dataclass(frozen=True)
@@ -620,6 +623,13 @@ def severity_consensus(values: Sequence[Severity | None], *, quorum: float) -> S
     return Severity.none
 
 
+def flag_consensus(flags_per_judge: Sequence[Sequence[str]], *, quorum: float) -> tuple[str, ...]:
+    """The flags a qualified majority of the judgments raised (share >= ``quorum`` and more
+    than half), sorted."""
+    counts = Counter(flag for flags in flags_per_judge for flag in set(flags))
+    return tuple(sorted(f for f, n in counts.items() if _settled(n, len(flags_per_judge), quorum)))
+
+
 # --- the decision -------------------------------------------------------------------------
 
 
@@ -669,7 +679,7 @@ class ConsensusPolicy:
 class Reason:
     """Why an item goes to adjudication."""
 
-    code: Literal["disagreement", "flag", "severity", "audit"]
+    code: Literal["disagreement", "flag", "severity", "audit", "too_many_labels"]
     #: what it is about: ``verdict``, ``labels.<kind>``, ``ratings.<dim>``, ``flags.<flag>``,
     #: ``severity`` or ``audit``
     field: str
@@ -692,8 +702,12 @@ class Decision:
     labels: tuple[Label, ...]
     #: the judgment each label is taken from
     label_sources: tuple[int, ...]
-    ratings: Mapping[str, int]
+    ratings: Mapping[str, float]
+    #: dimension -> max - min of the points given
+    spreads: Mapping[str, int]
     severity: Severity | None
+    #: the flags a qualified majority raised (a single judgment: its own)
+    flags: tuple[str, ...]
     #: the lowest of ``figures``; None when nothing was compared (a single judgment)
     agreement: float | None
     #: ``verdict``, ``labels.<kind>``, ``ratings.<dim>`` -> agreement in [0, 1]
@@ -779,8 +793,10 @@ def decide(answers: Sequence[Answers], *, policy: ConsensusPolicy, audit_draw: f
             verdict=only.verdict,
             labels=tuple(only.labels),
             label_sources=(0,) * len(only.labels),
-            ratings=dict(only.ratings),
+            ratings={k: float(v) for k, v in only.ratings.items()},
+            spreads={k: 0 for k in only.ratings},
             severity=only.severity,
+            flags=tuple(only.flags),
             agreement=None,
             figures={},
         )
@@ -844,7 +860,8 @@ def decide(answers: Sequence[Answers], *, policy: ConsensusPolicy, audit_draw: f
                 )
             )
 
-    ratings: dict[str, int] = {}
+    ratings: dict[str, float] = {}
+    spreads: dict[str, int] = {}
     for dimension in sorted({d for a in answers for d in a.ratings}):
         at = f"ratings.{dimension}"
         rated = class_majority(
@@ -870,6 +887,7 @@ def decide(answers: Sequence[Answers], *, policy: ConsensusPolicy, audit_draw: f
             scale_max=scale_max,
         )
         figures[at] = spread.agreement
+        spreads[dimension] = spread.spread
         if spread.value is not None:
             ratings[dimension] = spread.value
         else:
@@ -877,6 +895,15 @@ def decide(answers: Sequence[Answers], *, policy: ConsensusPolicy, audit_draw: f
                 Reason("disagreement", at, f"spread {spread.spread} is over the limit {limit}")
             )
 
+    if len(labels) > MAX_FINAL_LABELS:
+        reasons.append(
+            Reason(
+                "too_many_labels",
+                "labels",
+                f"the consensus holds {len(labels)} labels, more than an outcome carries "
+                f"({MAX_FINAL_LABELS})",
+            )
+        )
     all_reasons = (*reasons, *escalations)
     return Decision(
         method=Resolution.adjudication if all_reasons else Resolution.consensus,
@@ -885,7 +912,9 @@ def decide(answers: Sequence[Answers], *, policy: ConsensusPolicy, audit_draw: f
         labels=tuple(labels),
         label_sources=tuple(sources),
         ratings=ratings,
+        spreads=spreads,
         severity=severity_consensus([a.severity for a in answers], quorum=quorum),
+        flags=flag_consensus([a.flags for a in answers], quorum=quorum),
         agreement=min(figures.values()) if figures else None,
         figures=figures,
     )

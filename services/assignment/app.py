@@ -18,6 +18,7 @@ from services.assignment.handlers.items import Items
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.ledger import Ledger
+from services.assignment.handlers.outcomes import Outcomes
 from services.assignment.handlers.profiles import Profiles
 from services.assignment.handlers.projects import Projects
 from services.assignment.handlers.qualification_serving import QualificationServing
@@ -110,6 +111,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
         ),
         use_cases=[
             item_uses,
+            Outcomes(item_store, forms, taxonomy, resolutions),
             expert_uses,
             Rubrics(rubric_store),
             Projects(project_store, rubric_store, item_store),

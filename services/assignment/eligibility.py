@@ -91,6 +91,18 @@ def skill_id_errors(skill_id: str) -> list[str]:
     return errors
 
 
+def adjudicator_skills(
+    required: Collection[str], adjudicator_skill: str | None, modality: str
+) -> frozenset[str]:
+    """The skills an adjudicator holds at the adjudicator's minimum level: the project's
+    ``adjudicator_skill`` when it names one; else each of its required skills; else, when it
+    requires none, ``modality.<modality>`` (the skill its gold calibrates then), so that an
+    expert without skills never adjudicates."""
+    if adjudicator_skill is not None:
+        return frozenset({adjudicator_skill})
+    return frozenset(required) or frozenset({f"modality.{modality}"})
+
+
 def level_errors(level: int) -> list[str]:
     """A skill level is a whole number from 1 to 5."""
     if isinstance(level, bool) or not isinstance(level, int):
@@ -137,11 +149,27 @@ class ProjectView:
     status: ProjectStatus
     #: skill -> the minimum level
     required: Mapping[str, int]
-    #: an adjudicator holds each required skill at this level at least
+    #: an adjudicator holds each of ``adjudicator_skills`` at this level at least
     adjudicator_min_level: int
     #: the experts who may work on the project; empty: nobody
     roster: frozenset[str]
     weight: float = 1.0
+    #: the skills the adjudicator's level applies to: :func:`adjudicator_skills` of the
+    #: project (the handout passes them); None, for a caller that does not know the
+    #: project's modality and adjudicator skill: the required skills. An adjudicator holds
+    #: the required skills at their minimum too, as every reviewer does.
+    adjudicator_skills: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.adjudicator_skills is not None and not self.adjudicator_skills:
+            raise ValueError("an adjudicator is held to one skill or more (adjudicator_skills)")
+
+    @property
+    def adjudicating(self) -> frozenset[str]:
+        """The skills an adjudicator holds at ``adjudicator_min_level``."""
+        if self.adjudicator_skills is None:
+            return frozenset(self.required)
+        return self.adjudicator_skills
 
 
 @dataclass(frozen=True)
@@ -251,15 +279,20 @@ def _qualification_reasons(expert: ExpertView, qualification: tuple[str, int]) -
 
 
 def _skill_reasons(expert: ExpertView, project: ProjectView, adjudicating: bool) -> list[Reason]:
+    """Per skill, in order: a required skill missing or below its minimum; for an
+    adjudication unit, an adjudicator's skill (:func:`adjudicator_skills`) below the
+    adjudicator's level, or missing when it is not a required one (already named)."""
     reasons = []
-    for skill in sorted(project.required):
+    adjudicating_skills = project.adjudicating if adjudicating else frozenset()
+    for skill in sorted({*project.required, *adjudicating_skills}):
         held = expert.skills.get(skill)
-        if held is None:
-            reasons.append(Reason(ReasonCode.missing_skill, skill))
-            continue
-        if held < project.required[skill]:
-            reasons.append(Reason(ReasonCode.skill_below_level, skill))
-        if adjudicating and held < project.adjudicator_min_level:
+        if skill in project.required:
+            if held is None:
+                reasons.append(Reason(ReasonCode.missing_skill, skill))
+                continue
+            if held < project.required[skill]:
+                reasons.append(Reason(ReasonCode.skill_below_level, skill))
+        if skill in adjudicating_skills and (held is None or held < project.adjudicator_min_level):
             reasons.append(Reason(ReasonCode.adjudicator_level, skill))
     return reasons
 
@@ -323,3 +356,55 @@ class FairShare:
     def served(self, project_id: str) -> None:
         """The project was handed a unit: its pass advances by 1/weight."""
         self._pass[project_id] = self._effective(project_id) + 1 / self._weights[project_id]
+
+
+class NoWorkReason(StrEnum):
+    """Why ``work:next`` hands an expert nothing now, as they are told it."""
+
+    #: not vetted (invited, in vetting without a qualification attempt, suspended,
+    #: offboarded): ops move them on
+    not_vetted = "not_vetted"
+    #: they hold as many units as they may at once: finish or give one back
+    at_capacity = "at_capacity"
+    #: on no project's roster: ops invite them, they accept
+    not_on_roster = "not_on_roster"
+    #: benched from every project of their roster for their gold score: ops reinstate them
+    benched = "benched"
+    #: no project of their roster is active (draft, paused or closed)
+    no_active_project = "no_active_project"
+    #: they lack a skill (or its level) every active project of their roster requires
+    missing_skill = "missing_skill"
+    #: nothing eligible for them just now: ask again after ``Retry-After``
+    nothing_left = "nothing_left"
+
+
+def no_work_reason(
+    expert: ExpertView,
+    projects: Collection[ProjectView],
+    *,
+    on_a_roster: bool,
+    screening: bool,
+) -> NoWorkReason:
+    """Why an expert who got no unit got none: the first of :class:`NoWorkReason` that holds,
+    ``projects`` being the projects of their roster they are not benched from, ``on_a_roster``
+    whether they are on any roster, ``screening`` whether they have an open qualification
+    attempt. Only what the expert may know decides it (their state, capacity, rosters,
+    benches, skills and the projects' status), never the units themselves: with every
+    project open to them it is ``nothing_left``, whatever gold or sample there is."""
+    vetted = expert.state is VettingState.vetted
+    if not vetted and not screening:
+        return NoWorkReason.not_vetted
+    if expert.active_leases >= expert.max_leases:
+        return NoWorkReason.at_capacity
+    if not vetted:  # their qualification items are handed out: the attempt is being finished
+        return NoWorkReason.nothing_left
+    if not on_a_roster:
+        return NoWorkReason.not_on_roster
+    if not projects:
+        return NoWorkReason.benched
+    active = [p for p in projects if p.status is ProjectStatus.active]
+    if not active:
+        return NoWorkReason.no_active_project
+    if all(_skill_reasons(expert, p, adjudicating=False) for p in active):
+        return NoWorkReason.missing_skill
+    return NoWorkReason.nothing_left

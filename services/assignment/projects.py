@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from services.assignment.eligibility import skill_id_errors
 from services.assignment.models.projects import Project
 from services.assignment.sampling import OverlapPolicy, policy_errors
 from shared.contracts.rubric import RubricDefinition
@@ -57,6 +58,15 @@ def settings_errors(project: Project, rubric: RubricDefinition) -> list[FieldErr
         else e
         for e in errors
     ]
+    skill = project.adjudication.adjudicator_skill
+    if skill is not None:
+        errors.extend(
+            FieldError(
+                field="body.adjudication.adjudicator_skill",
+                message=f"{message} (a skill id as experts' skills have, e.g. role.adjudicator)",
+            )
+            for message in skill_id_errors(skill)
+        )
     flags = {f.name for f in rubric.flags}
     for index, flag in enumerate(project.adjudication.escalate_flags):
         if flag not in flags:

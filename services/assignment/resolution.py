@@ -5,6 +5,8 @@ judgments disagree, a flag or severity escalates, or the audit draws it), or its
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,9 +14,9 @@ from services.assignment import agreement, sampling
 from services.assignment.models.projects import Project
 from services.assignment.models.work import UnitState, WorkItem
 from services.assignment.projects import overlap_policy
-from shared.contracts.rubric import RubricDefinition
+from shared.contracts.rubric import Answers, RubricDefinition
 from shared.contracts.vocabulary import Severity
-from shared.contracts.work import ItemResolvedV1, Resolution, WorkKind
+from shared.contracts.work import Escalation, ItemResolvedV1, Resolution, WorkKind
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,27 @@ def consensus_policy(project: Project, rubric: RubricDefinition) -> agreement.Co
         onset_tolerance_s=policy.onset_tolerance_s,
         offset_tolerance_s=policy.offset_tolerance_s,
         escalate_flags=frozenset(policy.escalate_flags),
+        escalate_severity=policy.escalate_severity,
         audit_rate=policy.audit_rate,
     )
+
+
+def escalation(reasons: Sequence[agreement.Reason]) -> list[Escalation]:
+    """The reasons an item goes to adjudication, as the outcome records them."""
+    return [Escalation(code=r.code, field=r.field, message=r.message[:2_000]) for r in reasons]
+
+
+def _flag_counts(answers: Sequence[Answers]) -> dict[str, int]:
+    return dict(sorted(Counter(f for a in answers for f in set(a.flags)).items()))
+
+
+def _spreads(answers: Sequence[Answers]) -> dict[str, float]:
+    dimensions = sorted({d for a in answers for d in a.ratings})
+    return {
+        d: float(max(points) - min(points))
+        for d in dimensions
+        if (points := [a.ratings[d] for a in answers if d in a.ratings])
+    }
 
 
 def awaits_step(item: WorkItem) -> bool:
@@ -69,27 +90,37 @@ def next_step(
     judged = [u for u in item.units if u.judgment is not None]
     adjudications = [u for u in judged if u.kind is WorkKind.adjudication]
     reviews = [u for u in judged if u.kind is not WorkKind.adjudication]
+    answers = [u.judgment.judged for u in reviews if u.judgment]
+    provenance = {
+        "item_id": item.item_id,
+        "project_id": item.project_id,
+        "tenant": item.tenant,
+        "judged_by": [u.judgment.expert_id for u in reviews if u.judgment],
+        "flag_counts": _flag_counts(answers),
+        "rating_spread": _spreads(answers),
+        "rubric_ref": reviews[0].rubric,
+        "taxonomy": reviews[0].taxonomy,
+        "resolved_at": now,
+        "revision": len(item.earlier_resolutions) + 1,
+    }
     if adjudications:
-        final = adjudications[-1].judgment
-        assert final is not None
+        last = adjudications[-1]
+        assert last.judgment is not None
+        final = last.judgment.judged
         return Resolve(
             ItemResolvedV1(
-                item_id=item.item_id,
-                project_id=item.project_id,
-                tenant=item.tenant,
-                final_labels=list(final.answers.labels),
-                ratings={k: float(v) for k, v in final.answers.ratings.items()},
-                severity=final.answers.severity or Severity.none,
+                **provenance,
+                final_labels=list(final.labels),
+                ratings={k: float(v) for k, v in final.ratings.items()},
+                severity=final.severity or Severity.none,
+                flags=list(final.flags),
                 method=Resolution.adjudication,
                 judgment_ids=[u.judgment.judgment_id for u in judged if u.judgment],
-                taxonomy=adjudications[-1].taxonomy,
-                resolved_at=now,
-                verdict=final.answers.verdict,
-                judged_by=[u.judgment.expert_id for u in reviews if u.judgment],
-                adjudicated_by=final.expert_id,
+                verdict=final.verdict,
+                adjudicated_by=last.judgment.expert_id,
+                escalation=last.escalation or [],
             )
         )
-    answers = [u.judgment.answers for u in reviews if u.judgment]
     decision = agreement.decide(
         answers,
         policy=consensus_policy(project, rubric),
@@ -97,19 +128,16 @@ def next_step(
     )
     if not decision.escalated:
         resolved = ItemResolvedV1(
-            item_id=item.item_id,
-            project_id=item.project_id,
-            tenant=item.tenant,
+            **provenance,
             final_labels=list(decision.labels),
-            ratings={k: float(v) for k, v in decision.ratings.items()},
+            ratings=dict(decision.ratings),
             severity=decision.severity or Severity.none,
+            flags=list(decision.flags),
             method=decision.method,
             judgment_ids=[u.judgment.judgment_id for u in reviews if u.judgment],
             agreement=decision.agreement,
-            taxonomy=reviews[0].taxonomy,
-            resolved_at=now,
+            figures=dict(decision.figures),
             verdict=decision.verdict,
-            judged_by=[u.judgment.expert_id for u in reviews if u.judgment],
         )
         return Resolve(resolved)
     only_disagreement = all(r.code == "disagreement" for r in decision.reasons)

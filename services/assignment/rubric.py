@@ -1,16 +1,20 @@
 """Rubric rules, free of I/O: whether a rubric definition makes sense, and every problem of
 an expert's answers against one, each naming its field (``body.ratings.visual_quality``).
 
-The form, in order: the verdict and the flags; a gate (a gate verdict such as
-``infeasible``, or a gate flag such as ``unsafe``) ends the form there; then the rated
-dimensions, the severity and the corrected labels; last the justification.
+The form, in order: the verdict (when the rubric offers verdicts: a ratings-only rubric
+offers none) and the flags; a gate (a gate verdict such as ``infeasible``, or a gate flag
+such as ``unsafe``) ends the form there; then the rated dimensions, the severity and the
+corrected labels; last the justification.
 
 After a gate:
 
 * the dimensions and corrected labels are not asked: given, they are refused;
 * the severity is not required by the rubric's ``asks_severity`` (it may still be given),
   but a raised flag that requires a severity requires it, gate or not;
-* the justification is required as the rule says: the gate skips nothing of it.
+* the justification is required as the rule says: the gate skips nothing of it;
+* a gate flag takes a verdict that vouches for nothing the gate skipped: ``reject`` or a
+  gate verdict. ``accept`` or ``correct`` with a gate flag contradict it (they stand for
+  ratings and labels that were not given) and are refused at ``body.verdict``.
 
 A requirement that depends on the verdict is judged only once the verdict is one the
 rubric offers: with a missing or unknown verdict the verdict's error is the one reported,
@@ -84,10 +88,7 @@ def definition_errors(rubric: RubricDefinition) -> list[FieldError]:
 
 
 def _verdict_definition_errors(rubric: RubricDefinition) -> list[FieldError]:
-    errors = []
-    if not rubric.verdicts:
-        errors.append(_err("body.verdicts", "offer at least one verdict"))
-    errors.extend(_duplicates(rubric.verdicts, "body.verdicts", "verdict"))
+    errors = _duplicates(rubric.verdicts, "body.verdicts", "verdict")
     if rubric.feasibility_check and Verdict.infeasible not in rubric.verdicts:
         errors.append(
             _err("body.verdicts", "a feasibility check offers the infeasible verdict: add it")
@@ -143,14 +144,9 @@ def _dimension_definition_errors(rubric: RubricDefinition) -> list[FieldError]:
                 )
             )
         else:
-            # anchors are judged against a sound scale only
+            # anchors are judged against a sound scale only; a point may go without one
             scale = range(dim.scale_min, dim.scale_max + 1)
-            missing = [p for p in scale if p not in dim.anchors]
             outside = sorted(p for p in dim.anchors if p not in scale)
-            if missing:
-                errors.append(
-                    _err(f"{at}.anchors", f"no anchor for point {_names(map(str, missing))}")
-                )
             if outside:
                 errors.append(
                     _err(
@@ -163,6 +159,12 @@ def _dimension_definition_errors(rubric: RubricDefinition) -> list[FieldError]:
             if not text.strip():
                 errors.append(_err(f"{at}.anchors.{point}", "the anchor text is empty"))
     return errors
+
+
+def gate_flag_verdicts(rubric: RubricDefinition) -> list[Verdict]:
+    """The verdicts that may go with a raised gate flag: ``reject`` and the gate verdicts,
+    those the rubric offers (``accept`` and ``correct`` vouch for what the gate skips)."""
+    return [v for v in rubric.verdicts if v is Verdict.reject or v in rubric.gate_verdicts]
 
 
 def _flag_definition_errors(rubric: RubricDefinition) -> list[FieldError]:
@@ -181,6 +183,14 @@ def _flag_definition_errors(rubric: RubricDefinition) -> list[FieldError]:
                     f"{at}.requires_severity",
                     "the flag needs a severity, but the rubric does not ask for one "
                     "(asks_severity)",
+                )
+            )
+        if flag.gate and rubric.verdicts and not gate_flag_verdicts(rubric):
+            errors.append(
+                _err(
+                    f"{at}.gate",
+                    "a gate flag is raised with the verdict reject or a gate verdict, and "
+                    "this rubric offers neither: offer one, or make the flag no gate",
                 )
             )
     return errors
@@ -248,9 +258,14 @@ def answer_errors(
     flag_specs = {f.name: f for f in rubric.flags}
     verdict = answers.verdict
     known = verdict if verdict is not None and verdict in rubric.verdicts else None
+    raised = [flag_specs[n] for n in dict.fromkeys(answers.flags) if n in flag_specs]
+    gate_flag = next((f"the flag {f.name!r}" for f in raised if f.gate), None)
     errors = []
     if verdict is None:
-        errors.append(_err("body.verdict", "a verdict is required"))
+        if rubric.verdicts:
+            errors.append(_err("body.verdict", "a verdict is required"))
+    elif not rubric.verdicts:
+        errors.append(_err("body.verdict", "this rubric asks for no verdict: it rates only"))
     elif known is None:
         errors.append(
             _err(
@@ -259,13 +274,21 @@ def answer_errors(
                 f"offered: {_names(v.value for v in rubric.verdicts)}",
             )
         )
+    elif gate_flag is not None and known not in gate_flag_verdicts(rubric):
+        errors.append(
+            _err(
+                "body.verdict",
+                f"the verdict {known.value!r} contradicts {gate_flag}, which ends the form: "
+                f"{known.value!r} vouches for the ratings and labels the gate skips; give "
+                f"{' or '.join(v.value for v in gate_flag_verdicts(rubric))}",
+            )
+        )
     errors.extend(_flag_errors(answers.flags, flag_specs))
-    raised = [flag_specs[n] for n in dict.fromkeys(answers.flags) if n in flag_specs]
     gate: str | None  # what ended the form, if anything did
     if known is not None and known in rubric.gate_verdicts:
         gate = f"the verdict {known.value!r}"
     else:
-        gate = next((f"the flag {f.name!r}" for f in raised if f.gate), None)
+        gate = gate_flag
     # a missing or unknown verdict may have been one that ends the form
     may_be_gated = gate is not None or (known is None and bool(rubric.gate_verdicts))
     errors.extend(_rating_errors(rubric, answers.ratings, gate, may_be_gated))

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from services.ingest.exports import JSONL_MEDIA_TYPE, jsonl_line
+from services.ingest.exports import JSONL_MEDIA_TYPE, jsonl_line, segment_lines
 from services.ingest.handlers.items import Items
 from services.ingest.handlers.registration import Registrations
 from services.ingest.models import (
@@ -27,6 +27,7 @@ from services.ingest.models import (
     MediaItem,
     MediaQuery,
     RegistrationBatch,
+    Rejections,
 )
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
@@ -35,7 +36,7 @@ from shared.contracts.vocabulary import Modality
 from shared.http.idempotency import IdempotencyKey, IdempotencyRecords, request_hash
 from shared.http.pagination import Page, bad_cursor, decode_cursor, encode_cursor
 from shared.http.problems import ProblemDetail, not_found
-from shared.http.routing import api_router
+from shared.http.routing import BODY_MODEL, api_router
 from shared.http.service import use_case
 
 ItemId = Annotated[str, Path(min_length=1, max_length=256)]
@@ -54,11 +55,16 @@ Idempotency = Annotated[IdempotencyRecords, Depends(use_case(IdempotencyRecords)
     responses={
         200: {"model": MediaItem, "description": "Already registered with the same content"},
         409: {"model": ProblemDetail, "description": "External id registered with other content"},
-        422: {"model": ProblemDetail, "description": "Refused; `errors` names every field"},
+        422: {
+            "model": ProblemDetail,
+            "description": "Refused; `errors` names every field at once: the schema's errors "
+            "and the rules' (project, taxonomy, placement) that the readable rest breaks",
+        },
     },
+    # read by the route: a body that fails the schema is still checked against the rules
+    openapi_extra={BODY_MODEL: MediaRegistration},
 )
 async def register_media(
-    body: MediaRegistration,
     principal: Client,
     registrations: RegistrationsDep,
     items: ItemsDep,
@@ -67,6 +73,7 @@ async def register_media(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> MediaItem:
+    body = await registrations.read_body(principal.tenant, await request.body())
     digest = request_hash(body.model_dump(mode="json")) if idempotency_key else ""
     if idempotency_key:
         record = await records.replay(principal.tenant, idempotency_key, digest)
@@ -210,8 +217,35 @@ async def get_by_external_id(
 
 
 @router.get(
+    "/media/rejections",
+    summary="Get the refused Kafka registration requests of an external id, with every reason",
+    description="A registration request published on your tenant's Kafka topic and refused "
+    "(invalid data, an unknown or closed project, a conflicting checksum) is kept with every "
+    "reason, newest first (up to `limit`). 404 when none of your tenant's requests with this "
+    "external id was refused. A refusal over HTTP was answered at once and is not kept.",
+    responses={404: {"model": ProblemDetail, "description": "No refused request of that id"}},
+)
+async def get_rejections(
+    principal: Client,
+    items: ItemsDep,
+    external_id: Annotated[str, Query(min_length=1, max_length=256)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Rejections:
+    return await items.rejections(principal.tenant, external_id, limit=limit)
+
+
+@router.get(
     "/media/export",
-    summary="Export a project's resolved items: JSON lines, or COCO for image projects",
+    summary="Export a project's resolved items: JSON lines, COCO for image projects, or "
+    "time segments as JSON lines",
+    description="`jsonl`: one resolved item a line, with its final labels and its resolution "
+    "(verdict, flags, severity, ratings with their spread, agreement, method, why it went to "
+    "adjudication). `coco`: image projects; each image carries `quorum_verdict`, "
+    "`quorum_flags` and `quorum_severity`, each annotation its label's `attributes` and the "
+    "item's `flags`. `segments`: one time-segment label a line (video, audio, and bundles' "
+    "video and audio parts): item, part, media URI, class, `start_s`, `end_s`, text, "
+    "attributes, the item's verdict and flags. Items rejected or found infeasible have no "
+    "labels; accepted items' labels are their pre-labels.",
     responses={
         200: {"content": {"application/x-ndjson": {}, "application/json": {}}},
         404: {"model": ProblemDetail, "description": "No such project in your tenant"},
@@ -221,7 +255,7 @@ async def export_resolved(
     principal: Client,
     items: ItemsDep,
     project_id: Annotated[str, Query(min_length=1, max_length=256)],
-    format: Literal["jsonl", "coco"] = "jsonl",
+    format: Literal["jsonl", "coco", "segments"] = "jsonl",
 ) -> Response:
     if format == "coco":
         return StreamingResponse(
@@ -231,13 +265,18 @@ async def export_resolved(
 
     async def lines() -> AsyncIterator[bytes]:
         async for item in items.resolved(principal.tenant, project_id):
-            yield jsonl_line(item)
+            if format == "segments":
+                for line in segment_lines(item):
+                    yield line
+            else:
+                yield jsonl_line(item)
 
     return StreamingResponse(
         lines(),
         media_type=JSONL_MEDIA_TYPE,
         headers={
-            "Content-Disposition": f'attachment; filename="{json.dumps(project_id)[1:-1]}.jsonl"'
+            "Content-Disposition": f'attachment; filename="{json.dumps(project_id)[1:-1]}'
+            f'{".segments" if format == "segments" else ""}.jsonl"'
         },
     )
 

@@ -1,4 +1,5 @@
-"""Ingest: registers media from client systems (HTTP and Kafka) and publishes the outcome."""
+"""Ingest: registers media from client systems (HTTP and Kafka), follows each item's review,
+and publishes the outcomes (to the other services, and to each tenant's outcome topic)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from services.ingest.handlers.registration import Registrations
 from services.ingest.handlers.review import ReviewProgress
 from services.ingest.settings import IngestSettings
 from shared.contracts.media import MEDIA, REGISTRATION_REQUESTED
+from shared.contracts.outcomes import OUTCOMES
 from shared.contracts.taxonomy import VERSION_PUBLISHED
 from shared.contracts.work import ITEM_RESOLVED, PROJECT_CHANGED, WORK_CREATED, WORK_LEASED
 from shared.http.app import create_service_app
@@ -25,17 +27,17 @@ def create_app(settings: IngestSettings) -> FastAPI:
     taxonomy = TaxonomyCache(runtime.db)
     projects = Projects(store.ProjectStore(runtime.db))
     registrations = Registrations(media, projects, taxonomy)
-    review = ReviewProgress(media)
+    review = ReviewProgress(media, projects)
     return create_service_app(
         settings,
         runtime=runtime,
         spec=RuntimeSpec(
             indexes=store.INDEXES,
             outbox_collections=store.OUTBOX_COLLECTIONS,
-            published_topics=[MEDIA],
+            published_topics=[MEDIA, OUTCOMES],
             consumed={
                 REGISTRATION_REQUESTED: registrations.register_request,
-                PROJECT_CHANGED: projects.on_project_changed,
+                PROJECT_CHANGED: review.on_project_changed,
                 VERSION_PUBLISHED: taxonomy.apply,
                 WORK_CREATED: review.on_review_started,
                 WORK_LEASED: review.on_review_started,

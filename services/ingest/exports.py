@@ -1,7 +1,11 @@
-"""Export formats of resolved items, free of I/O: JSON lines, and COCO for image projects."""
+"""Export formats of resolved items, free of I/O: JSON lines (one item a line), COCO for
+image projects (the item's verdict, flags and severity on its image and its flags and each
+label's attributes on every annotation), and time segments as JSON lines (one segment label
+of a video or audio item, or of a bundle's video or audio part, a line)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,7 +56,7 @@ def coco_image(item: MediaItem, image_id: int) -> dict[str, Any] | None:
     media = item.media
     if media is None or media.modality != "image":
         return None
-    return {
+    image: dict[str, Any] = {
         "id": image_id,
         "file_name": str(media.uri),
         "width": media.width,
@@ -60,6 +64,11 @@ def coco_image(item: MediaItem, image_id: int) -> dict[str, Any] | None:
         "quorum_item_id": item.item_id,
         "external_id": item.external_id,
     }
+    if item.resolution is not None:
+        image["quorum_verdict"] = item.resolution.verdict
+        image["quorum_flags"] = item.resolution.flags
+        image["quorum_severity"] = item.resolution.severity.value
+    return image
 
 
 def coco_item_annotations(
@@ -98,8 +107,39 @@ def coco_item_annotations(
                 annotation["bbox"], annotation["area"] = _rle_box(geometry.size, geometry.counts)
         if label.attributes:
             annotation["attributes"] = label.attributes
+        if item.resolution is not None and item.resolution.flags:
+            annotation["flags"] = list(item.resolution.flags)
         annotations.append(annotation)
     return annotations, skipped
+
+
+def segment_lines(item: MediaItem) -> list[bytes]:
+    """The item's time-segment labels, one JSON line each: which item and part, the media
+    file, the class, ``start_s`` / ``end_s`` in seconds from the start of the media, the
+    label's text and attributes, and the item's verdict and flags."""
+    media = {p.name: p.media for p in item.parts or ()}
+    lines = []
+    for label in item.final_labels or ():
+        if label.segment is None:
+            continue
+        on = media.get(label.part) if label.part is not None else item.media
+        line = {
+            "item_id": item.item_id,
+            "external_id": item.external_id,
+            "project_id": item.project_id,
+            "part": label.part,
+            "uri": str(on.uri) if on is not None else None,
+            "modality": on.modality if on is not None else item.modality.value,
+            "class_id": label.class_id,
+            "start_s": label.segment.start_s,
+            "end_s": label.segment.end_s,
+            "text": label.text,
+            "attributes": dict(label.attributes),
+            "verdict": item.resolution.verdict if item.resolution else None,
+            "flags": list(item.resolution.flags) if item.resolution else [],
+        }
+        lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
+    return lines
 
 
 def coco_info(skipped: int) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.media import MediaRegisteredV1, MediaRegistration
-from shared.contracts.vocabulary import Label, Modality, Severity
-from shared.contracts.work import Resolution
+from shared.contracts.media import MediaRegisteredV1, MediaRegistration, MediaRejectedV1
+from shared.contracts.outcomes import NotReviewedReason
+from shared.contracts.vocabulary import Label, Modality, Severity, TaxonomyRef
+from shared.contracts.work import Escalation, ItemResolvedV1, Resolution, RubricRef, Verdict
 from shared.errors import FieldError
 
 MAX_BATCH = 1000
@@ -20,18 +21,74 @@ MAX_BATCH = 1000
 class ItemStatus(StrEnum):
     queued = "queued"
     in_review = "in_review"
+    #: its project closed before it was resolved (a resolution arriving later still wins)
+    not_reviewed = "not_reviewed"
     resolved = "resolved"
 
 
+class NotReviewedInfo(BaseModel):
+    """Why an item will not be reviewed."""
+
+    reason: NotReviewedReason
+    message: str
+    project_revision: int
+    at: datetime
+
+
 class ResolutionInfo(BaseModel):
-    """How the final labels were decided, and from which judgments."""
+    """How the item was settled: the verdict, flags, severity and ratings of its outcome,
+    how (consensus, a single judgment, adjudication and why), how much the judges agreed,
+    and from which judgments. Labels are the item's ``final_labels``. Names no expert."""
 
     method: Resolution
-    judgment_ids: list[str]
-    agreement: float | None = None
+    verdict: Verdict | None = Field(
+        None,
+        description="accept: the pre-labels stand (they are the final labels); correct: the "
+        "final labels are the corrected ones; reject / infeasible: no final labels",
+    )
+    flags: list[str] = Field(default_factory=list)
+    flag_counts: dict[str, int] = Field(
+        default_factory=dict, description="flag -> how many judges raised it"
+    )
     severity: Severity = Severity.none
-    ratings: dict[str, float] = Field(default_factory=dict)
+    ratings: dict[str, float] = Field(
+        default_factory=dict, description="dimension -> median of the judges' points"
+    )
+    rating_spread: dict[str, float] = Field(
+        default_factory=dict, description="dimension -> max - min of the judges' points"
+    )
+    agreement: float | None = None
+    figures: dict[str, float] = Field(default_factory=dict, description="agreement per field")
+    escalation: list[Escalation] = Field(
+        default_factory=list, description="why the item went to adjudication"
+    )
+    rubric: RubricRef | None = None
+    taxonomy: TaxonomyRef | None = None
+    judgment_ids: list[str]
+    revision: int = 1
+    revision_reason: str | None = None
     resolved_at: datetime
+
+    @classmethod
+    def of(cls, resolved: ItemResolvedV1) -> ResolutionInfo:
+        return cls(
+            method=resolved.method,
+            verdict=resolved.verdict,
+            flags=resolved.flags,
+            flag_counts=resolved.flag_counts,
+            severity=resolved.severity,
+            ratings=resolved.ratings,
+            rating_spread=resolved.rating_spread,
+            agreement=resolved.agreement,
+            figures=resolved.figures,
+            escalation=resolved.escalation,
+            rubric=resolved.rubric_ref,
+            taxonomy=resolved.taxonomy,
+            judgment_ids=resolved.judgment_ids,
+            revision=resolved.revision,
+            revision_reason=resolved.revision_reason,
+            resolved_at=resolved.resolved_at,
+        )
 
 
 class MediaItem(MediaRegisteredV1):
@@ -42,6 +99,7 @@ class MediaItem(MediaRegisteredV1):
     review_started_at: datetime | None = None
     final_labels: list[Label] | None = None
     resolution: ResolutionInfo | None = None
+    not_reviewed: NotReviewedInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -91,3 +149,11 @@ class BatchOut(BaseModel):
     existing: int
     rejected: int
     results: list[BatchResult]
+
+
+class Rejections(BaseModel):
+    """The refused registration requests of one external id (from its tenant's Kafka topic),
+    newest first, each with every reason."""
+
+    external_id: str
+    rejections: list[MediaRejectedV1]

@@ -1,9 +1,12 @@
 """Ingest's MongoDB storage: the only place that knows its documents.
 
-* ``media``: items, each inserted with its ``media.registered`` event in its outbox. The
-  first item of each content in a project holds its ``content_key`` (unique): later ones
-  with that content name it in ``duplicate_of``.
-* ``rejections``: refused Kafka requests, with their ``media.rejected`` events.
+* ``media``: items, each inserted with its ``media.registered`` event and its client's
+  ``outcome.registered`` in its outbox. The first item of each content in a project holds
+  its ``content_key`` (unique): later ones with that content name it in ``duplicate_of``.
+  Each later step of an item that its client is told of (resolved, not reviewed) is written
+  with its outcome event.
+* ``rejections``: refused Kafka requests, with their ``media.rejected`` and
+  ``outcome.rejected`` events, read back by external id.
 * ``projects``: the newest revision of each project, from ``project.changed``.
 * ``taxonomy_versions`` (through :class:`shared.taxonomy.cache.TaxonomyCache`) and
   ``idempotency`` (through :class:`shared.http.idempotency.IdempotencyRecords`).
@@ -12,17 +15,24 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.ingest.models import ItemStatus, ListPosition, MediaItem, MediaQuery
-from shared.contracts.media import MediaRegisteredV1, MediaRejectedV1
+from services.ingest.models import (
+    ItemStatus,
+    ListPosition,
+    MediaItem,
+    MediaQuery,
+    NotReviewedInfo,
+    ResolutionInfo,
+)
+from shared.contracts.media import MediaRejectedV1
 from shared.contracts.work import ItemResolvedV1, ProjectChangedV1
 from shared.events.envelope import Event
 from shared.http import idempotency
@@ -46,18 +56,29 @@ INDEXES = (
             ),
         ),
     ),
+    CollectionIndexes(
+        REJECTIONS,
+        (
+            IndexModel(
+                [("tenant", ASCENDING), ("external_id", ASCENDING), ("rejected_at", DESCENDING)],
+                name="tenant_external_id",
+            ),
+        ),
+    ),
     idempotency.INDEXES,
 )
+#: An item not yet resolved: what a closing project leaves unreviewed.
+UNRESOLVED = (ItemStatus.queued, ItemStatus.in_review)
 OUTBOX_COLLECTIONS = (MEDIA, REJECTIONS)
 
 
 @dataclass(frozen=True)
 class NewItem:
-    """An item to insert with its ``media.registered`` event; ``content_key`` is set on the
-    item that owns its content (the first with it)."""
+    """An item to insert with its events (``media.registered``, and its client's outcome);
+    ``content_key`` is set on the item that owns its content (the first with it)."""
 
     item: MediaItem
-    event: Event[MediaRegisteredV1]
+    events: Sequence[Event[Any]]
     content_key: str | None
 
 
@@ -89,7 +110,7 @@ class MediaStore:
             }
             if new.content_key is not None:
                 doc["content_key"] = new.content_key
-            docs.append(self.outbox.new_document(doc, [new.event]))
+            docs.append(self.outbox.new_document(doc, new.events))
         refused: set[str] = set()
         try:
             await self.media.insert_many(docs, ordered=False)
@@ -112,19 +133,33 @@ class MediaStore:
         found = self.media.find({"_id": {"$in": list(item_ids)}, "tenant": tenant}, HIDE_OUTBOX)
         return {doc["_id"]: _item(doc) async for doc in found}
 
-    async def reject(self, rejection: MediaRejectedV1, event: Event[MediaRejectedV1]) -> bool:
-        """Store a refused request with its ``media.rejected`` event; False if it was already."""
+    async def reject(self, rejection: MediaRejectedV1, events: Sequence[Event[Any]]) -> bool:
+        """Store a refused request with its events; False if it was already."""
         doc = {
             "_id": f"rej_{rejection.request_id}",
             **rejection.model_dump(mode="json"),
             "rejected_at": rejection.rejected_at,
         }
         try:
-            await self.rejections.insert_one(self.outbox.new_document(doc, [event]))
+            await self.rejections.insert_one(self.outbox.new_document(doc, events))
         except DuplicateKeyError:
             return False
         self.outbox.written()
         return True
+
+    async def rejections_of(
+        self, tenant: str, external_id: str, *, limit: int
+    ) -> list[MediaRejectedV1]:
+        """The tenant's refused requests of an external id, newest first."""
+        docs = (
+            await self.rejections.find(
+                {"tenant": tenant, "external_id": external_id}, {**HIDE_OUTBOX, "_id": 0}
+            )
+            .sort([("rejected_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+            .to_list()
+        )
+        return [MediaRejectedV1.model_validate(doc) for doc in docs]
 
     # reading ------------------------------------------------------------------------
 
@@ -190,35 +225,100 @@ class MediaStore:
             {"status": ItemStatus.in_review.value, "review_started_at": at},
         )
 
-    async def mark_resolved(self, resolved: ItemResolvedV1) -> bool:
-        """An item's final labels; False if it was resolved already."""
-        return await self._advance(
-            resolved.tenant,
-            resolved.item_id,
-            [ItemStatus.queued, ItemStatus.in_review],
-            {
-                "status": ItemStatus.resolved.value,
-                "final_labels": [label.model_dump(mode="json") for label in resolved.final_labels],
-                "resolution": {
-                    "method": resolved.method.value,
-                    "judgment_ids": resolved.judgment_ids,
-                    "agreement": resolved.agreement,
-                    "severity": resolved.severity.value,
-                    "ratings": resolved.ratings,
-                    "resolved_at": resolved.resolved_at,
-                },
+    async def mark_resolved(
+        self, resolved: ItemResolvedV1, events: Sequence[Event[Any]] = ()
+    ) -> bool:
+        """An item's outcome; False if it has this revision of it or a later one already.
+        An outcome ops revised (a later ``revision``) replaces the one the item has."""
+        fields = {
+            "status": ItemStatus.resolved.value,
+            "final_labels": [label.model_dump(mode="json") for label in resolved.final_labels],
+            "resolution": {
+                **ResolutionInfo.of(resolved).model_dump(mode="json"),
+                "resolved_at": resolved.resolved_at,
             },
+        }
+        # a resolution decided before its project closed may arrive after the close: it wins
+        before = [*UNRESOLVED, ItemStatus.not_reviewed]
+        if resolved.revision == 1:
+            return await self._advance(resolved.tenant, resolved.item_id, before, fields, events)
+        result = await self.media.update_one(
+            {
+                "_id": resolved.item_id,
+                "tenant": resolved.tenant,
+                "$or": [
+                    {"status": {"$in": [s.value for s in before]}},
+                    {"resolution.revision": {"$lt": resolved.revision}},
+                    {"status": ItemStatus.resolved.value, "resolution.revision": None},
+                ],
+            },
+            self.outbox.with_events({"$set": fields}, events),
         )
+        return self._advanced(result.modified_count, events) == 1
+
+    async def unresolved(
+        self, tenant: str, project_id: str, *, after: str | None, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(item id, external id) of a project's items not yet resolved, by item id, after
+        ``after``."""
+        filters: dict[str, Any] = {
+            "tenant": tenant,
+            "project_id": project_id,
+            "status": {"$in": [s.value for s in UNRESOLVED]},
+        }
+        if after is not None:
+            filters["_id"] = {"$gt": after}
+        docs = (
+            await self.media.find(filters, {"external_id": 1})
+            .sort("_id", ASCENDING)
+            .limit(limit)
+            .to_list()
+        )
+        return [(doc["_id"], doc["external_id"]) for doc in docs]
+
+    async def mark_not_reviewed(
+        self, tenant: str, info: NotReviewedInfo, events: Mapping[str, Sequence[Event[Any]]]
+    ) -> int:
+        """Items (by id, each with its events) that will not be reviewed, in one bulk write:
+        each only if it is still unresolved. How many were marked."""
+        if not events:
+            return 0
+        fields = {
+            "status": ItemStatus.not_reviewed.value,
+            "not_reviewed": {**info.model_dump(mode="json"), "at": info.at},
+        }
+        unresolved = [s.value for s in UNRESOLVED]
+        result = await self.media.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": item_id, "tenant": tenant, "status": {"$in": unresolved}},
+                    self.outbox.with_events({"$set": fields}, item_events),
+                )
+                for item_id, item_events in events.items()
+            ],
+            ordered=False,
+        )
+        return self._advanced(result.modified_count, events)
 
     async def _advance(
-        self, tenant: str, item_id: str, before: Sequence[ItemStatus], fields: dict[str, Any]
+        self,
+        tenant: str,
+        item_id: str,
+        before: Sequence[ItemStatus],
+        fields: dict[str, Any],
+        events: Sequence[Event[Any]] = (),
     ) -> bool:
         """Move an item forward (never back): only from one of ``before``."""
         result = await self.media.update_one(
             {"_id": item_id, "tenant": tenant, "status": {"$in": [s.value for s in before]}},
-            {"$set": fields},
+            self.outbox.with_events({"$set": fields}, events),
         )
-        return result.modified_count == 1
+        return self._advanced(result.modified_count, events) == 1
+
+    def _advanced(self, modified: int, events: Collection[Any]) -> int:
+        if modified and events:
+            self.outbox.written()
+        return modified
 
 
 class ProjectStore:

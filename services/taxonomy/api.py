@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import yaml
-from fastapi import Body, Depends, Header, Path, Query, Response, status
+from fastapi import Depends, Header, Path, Query, Request, Response, status
 from fastapi.types import DecoratedCallable
 
 from services.taxonomy import formats, models, ontology
@@ -27,9 +27,9 @@ from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import MAX_VERSION
 from shared.errors import FieldError
-from shared.http.pagination import Page, decode_cursor, encode_cursor
+from shared.http.pagination import Page, decode_cursor, encode_cursor, page_of
 from shared.http.problems import Problem, ProblemDetail, Translation
-from shared.http.routing import api_router
+from shared.http.routing import accepted_type, api_router
 from shared.http.service import use_case
 from shared.outbox.entries import EventTooLarge
 
@@ -112,6 +112,10 @@ def _invalid(exc: ontology.Invalid | formats.ImportErrors) -> Problem:
     return Problem(status_code, title, str(exc)[:2000], errors=exc.errors)
 
 
+def _wrong_media_type(exc: formats.WrongMediaType) -> Problem:
+    return Problem(415, "Unsupported Media Type", str(exc), errors=exc.errors)
+
+
 def _too_large(exc: EventTooLarge) -> Problem:
     return Problem(
         422,
@@ -139,6 +143,7 @@ PROBLEMS: dict[type[Exception], Translation] = {
     DraftTooLarge: _draft_too_large,
     ontology.Invalid: _invalid,
     formats.ImportErrors: _invalid,
+    formats.WrongMediaType: _wrong_media_type,
 }
 
 DRAFT_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -157,7 +162,7 @@ def draft_edit(
         f"/{{ontology_id}}/draft{path}",
         methods=[method],
         summary=summary,
-        responses=DRAFT_ERRORS,
+        responses={**DRAFT_ERRORS, **options.pop("responses", {})},
         **options,
     )
 
@@ -263,22 +268,63 @@ async def split_draft_class(
     return _with_etag(response, await drafts.split(draft, body))
 
 
+#: The body of an import, by media type (formats.MEDIA_TYPES), as the route reads it itself.
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "description": '`{"classes": [...]}` (or a bare list of rows), or a COCO '
+                "document with `format=coco`",
+                "anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}],
+            }
+        },
+        "application/yaml": {
+            "schema": {"type": "string", "description": 'YAML of `{"classes": [...]}`'}
+        },
+        "application/octet-stream": {
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "JSON, COCO or YAML as `format` says (JSON by default)",
+            }
+        },
+    },
+}
+
+
 @draft_edit(
     "POST",
     "/import",
     "Replace the draft's classes with an imported document",
-    description="`format=coco`: a COCO document (its `categories`); `json` / `yaml`: "
+    description="Send the document as `application/json` (Quorum JSON, or COCO with "
+    "`format=coco`) or `application/yaml` (Quorum YAML); `application/octet-stream` is read as "
+    "`format` says. `format=coco`: a COCO document (its `categories`); `json` / `yaml`: "
     '`{"classes": [...]}` rows with class fields, `parent` (a name) or `parent_id`. '
-    "Every bad row is reported; nothing is imported then.",
+    "Every bad row is reported; nothing is imported then. Another media type, or one that "
+    "cannot carry the `format` asked for (YAML sent as JSON), is a 415.",
+    openapi_extra={"requestBody": IMPORT_BODY},
+    responses={
+        415: {
+            "model": ProblemDetail,
+            "description": "Not application/json, application/yaml or application/octet-stream, "
+            "or a media type that cannot carry the format asked for",
+        }
+    },
 )
 async def import_draft(
     draft: DraftEdit,
     drafts: DraftsDep,
+    request: Request,
     response: Response,
-    document: Annotated[bytes, Body(media_type="application/octet-stream")],
-    format: Annotated[models.ImportFormat, Query()] = models.ImportFormat.json,
+    format: Annotated[
+        models.ImportFormat | None,
+        Query(description="coco, json or yaml; by default the body's media type says"),
+    ] = None,
 ) -> models.ImportResult:
-    result = await drafts.import_classes(draft, document, format)
+    media_type = accepted_type(request.headers.get("content-type"), list(formats.MEDIA_TYPES))
+    read_as = formats.format_of(media_type or "application/octet-stream", format)
+    result = await drafts.import_classes(draft, await request.body(), read_as)
     response.headers["ETag"] = etag(result.draft_revision)
     return result
 
@@ -313,11 +359,17 @@ async def publish(draft: DraftEdit, versions: VersionsDep, response: Response) -
 # versions -----------------------------------------------------------------------
 
 
-@router.get("/{ontology_id}/versions", summary="Published versions")
+@router.get("/{ontology_id}/versions", summary="Published versions, oldest first")
 async def list_versions(
-    ontology_id: OntologyId, principal: Reader, versions: VersionsDep
-) -> list[models.VersionSummary]:
-    return await versions.list(principal, ontology_id)
+    ontology_id: OntologyId,
+    principal: Reader,
+    versions: VersionsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[models.VersionSummary]:
+    after = decode_cursor(cursor, int)[0] if cursor else None
+    found = await versions.list(principal, ontology_id, after=after, limit=limit)
+    return page_of(found, limit, lambda v: [v.version])
 
 
 @router.get("/{ontology_id}/versions/{version}", responses={404: {"model": ProblemDetail}})
@@ -412,8 +464,14 @@ async def list_examples(
     principal: Reader,
     examples: ExamplesDep,
     class_id: Annotated[str | None, Query(max_length=128)] = None,
-) -> list[models.Example]:
-    return await examples.of_version(principal, ontology_id, version, class_id)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[models.Example]:
+    after = decode_cursor(cursor, str)[0] if cursor else None
+    found = await examples.of_version(
+        principal, ontology_id, version, class_id, after=after, limit=limit
+    )
+    return page_of(found, limit, lambda e: [e.link_id])
 
 
 @router.delete(

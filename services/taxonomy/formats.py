@@ -49,6 +49,40 @@ class ImportErrors(ValueError):
         self.errors = errors
 
 
+#: The media types an import body may be sent as, and the formats each carries (the first
+#: when no ``format`` is asked for): an ``application/octet-stream`` body is read as ``format``
+#: says, as before JSON and YAML bodies were taken.
+MEDIA_TYPES: dict[str, tuple[ImportFormat, ...]] = {
+    "application/json": (ImportFormat.json, ImportFormat.coco),
+    "application/yaml": (ImportFormat.yaml,),
+    "application/octet-stream": (ImportFormat.json, ImportFormat.coco, ImportFormat.yaml),
+}
+
+
+class WrongMediaType(ValueError):
+    """An import body of a media type that cannot carry the format asked for."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.errors = [FieldError(field="header.content-type", message=message)]
+
+
+def format_of(media_type: str, asked: ImportFormat | None) -> ImportFormat:
+    """The format of an import body of ``media_type`` (one of :data:`MEDIA_TYPES`), ``asked``
+    for or the media type's own; :class:`WrongMediaType` when the two disagree."""
+    carried = MEDIA_TYPES.get(media_type)
+    if carried is None:
+        raise WrongMediaType(f"an import is sent as {', '.join(MEDIA_TYPES)}, not {media_type}")
+    if asked is None:
+        return carried[0]
+    if asked not in carried:
+        fits = [t for t, formats in MEDIA_TYPES.items() if asked in formats]
+        raise WrongMediaType(
+            f"format={asked} is not sent as {media_type}: send it as {' or '.join(fits)}"
+        )
+    return asked
+
+
 def parse_document(raw: bytes, fmt: ImportFormat) -> Any:
     try:
         if fmt is ImportFormat.yaml:

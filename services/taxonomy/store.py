@@ -246,10 +246,18 @@ class TaxonomyStore:
         )
         return _version(docs[0]) if docs else None
 
-    async def all_versions(self, tenant: str, ontology_id: str) -> list[StoredVersion]:
+    async def all_versions(
+        self, tenant: str, ontology_id: str, *, after: int | None = None, limit: int = 0
+    ) -> list[StoredVersion]:
+        """The ontology's versions, oldest first, after version ``after``; at most ``limit``
+        (0: all)."""
+        query: dict[str, Any] = {"tenant": tenant, "ontology_id": ontology_id}
+        if after is not None:
+            query["version"] = {"$gt": after}
         docs = (
-            await self.versions.find({"tenant": tenant, "ontology_id": ontology_id}, HIDE_OUTBOX)
+            await self.versions.find(query, HIDE_OUTBOX)
             .sort("version", ASCENDING)
+            .limit(limit)
             .to_list()
         )
         return [_version(doc) for doc in docs]
@@ -316,11 +324,16 @@ class TaxonomyStore:
         self.outbox.written()
         return True
 
-    async def links_of(self, tenant: str, ontology_id: str) -> list[ExampleLinkedV1]:
+    async def links_of(
+        self, tenant: str, ontology_id: str, *, after: str | None = None, limit: int = 0
+    ) -> list[ExampleLinkedV1]:
+        """The ontology's example links by link id, after ``after``; at most ``limit`` (0:
+        all)."""
+        query: dict[str, Any] = {"tenant": tenant, "ontology_id": ontology_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
         docs = (
-            await self.links.find({"tenant": tenant, "ontology_id": ontology_id}, HIDE_OUTBOX)
-            .sort("_id", ASCENDING)
-            .to_list()
+            await self.links.find(query, HIDE_OUTBOX).sort("_id", ASCENDING).limit(limit).to_list()
         )
         return [_link(doc) for doc in docs]
 

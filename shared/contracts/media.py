@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyUrl, ConfigDict, Field, UrlConstraints
 
-from shared.contracts.spec import Contract, EventSpec, Topic
+from shared.contracts.spec import CLIENT_SYSTEMS, Contract, EventSpec, Topic
 from shared.contracts.vocabulary import Count, Id, Label, Modality, Name, TaxonomyRef, TenantId
 
 PRODUCER = "ingest"
@@ -157,7 +157,7 @@ REGISTRATION_REQUESTED: EventSpec[MediaRegistration] = EventSpec(
     topic=MEDIA_REQUESTS,
     payload=MediaRegistration,
     key=lambda d: d.external_id,
-    producer="client systems",
+    producer=CLIENT_SYSTEMS,
     consumers=("ingest",),
     summary="A client asks to register one media item of the tenant whose topic it is "
     "published to; a `tenant` extension, if any, must name that tenant.",
@@ -183,8 +183,11 @@ MEDIA_REJECTED: EventSpec[MediaRejectedV1] = EventSpec(
     key=lambda d: d.external_id,
     subject=lambda d: d.external_id,
     producer=PRODUCER,
-    consumers=("client systems",),
-    summary="A registration was refused: every reason, with the request id.",
+    # clients cannot read quorum.media (every tenant's events): they get the same payload as
+    # quorum.outcome.rejected.v1 on their own quorum.outcomes.<tenant>
+    consumers=("ops",),
+    summary="A registration request was refused: every reason, with the request id. Client "
+    "systems read it on their tenant's outcome topic (`quorum.outcome.rejected.v1`).",
 )
 
 EVENTS = (REGISTRATION_REQUESTED, MEDIA_REGISTERED, MEDIA_REJECTED)

@@ -18,7 +18,11 @@ class Answers(Contract):
     """What an expert answered on a unit's rubric form: each field optional here, required
     or forbidden by the rubric version's rules (``services/assignment/rubric.py``)."""
 
-    verdict: Verdict | None = None
+    verdict: Verdict | None = Field(
+        None,
+        description="one of the rubric's verdicts; required when it offers any (a ratings-only "
+        "rubric offers none); with a gate flag raised, reject or a gate verdict",
+    )
     ratings: dict[Name, int] = Field(
         default_factory=dict, max_length=100, description="rubric dimension -> point of its scale"
     )
@@ -56,7 +60,7 @@ class LabelShape(StrEnum):
 
 
 class RatingDimension(Contract):
-    """One rated dimension: an integer scale with an anchor text for every point."""
+    """One rated dimension: an integer scale, with anchor texts for some or all of its points."""
 
     name: RubricKey
     title: str = Field(max_length=200)
@@ -66,18 +70,22 @@ class RatingDimension(Contract):
     anchors: dict[ScalePoint, Annotated[str, Field(max_length=500)]] = Field(
         default_factory=dict,
         max_length=MAX_SCALE_POINTS,
-        description="point of the scale -> what it means; one for every point",
+        description="point of the scale -> what it means; for any of its points (all, the ends, "
+        "none)",
     )
 
 
 class FlagSpec(Contract):
     """A flag the expert may raise. A ``gate`` flag ends the form: the dimensions (and
-    corrected labels) are not asked after it."""
+    corrected labels) are not asked after it, and the verdict with it is ``reject`` or a gate
+    verdict (``accept`` and ``correct`` would vouch for what it skipped)."""
 
     name: RubricKey
     title: str = Field(max_length=200)
     description: str = Field("", max_length=2_000)
-    gate: bool = False
+    gate: bool = Field(
+        False, description="ends the form; raised, the verdict is reject or a gate verdict"
+    )
     requires_severity: bool = Field(False, description="raised, it needs a severity above none")
 
 
@@ -115,7 +123,9 @@ class RubricDefinition(Contract):
     description: str = Field("", max_length=10_000)
     feasibility_check: bool = Field(False, description="offers the infeasible verdict")
     verdicts: list[Verdict] = Field(
-        default_factory=lambda: [Verdict.accept, Verdict.correct, Verdict.reject], max_length=4
+        default_factory=lambda: [Verdict.accept, Verdict.correct, Verdict.reject],
+        max_length=4,
+        description="the verdicts offered; empty: a ratings-only rubric, answered without one",
     )
     gate_verdicts: list[Verdict] = Field(
         default_factory=list, max_length=4, description="verdicts that end the form"

@@ -15,6 +15,10 @@ P = TypeVar("P", bound=BaseModel)
 #: No text field of a contract is longer, unless it says less; no number is infinite or NaN.
 MAX_TEXT = 100_000
 
+#: The producer or consumer of a contract outside Quorum: a tenant's own systems, bound to
+#: that tenant's per-tenant topics by the broker's ACLs (:mod:`shared.kafka.acls`).
+CLIENT_SYSTEMS = "client systems"
+
 
 class Contract(BaseModel):
     """Base of every event payload.

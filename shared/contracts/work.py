@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -59,7 +60,12 @@ class AdjudicationPolicy(Contract):
     min_agreement: float = Field(
         2 / 3, ge=0, le=1, description="share of judgments that must agree to resolve by consensus"
     )
-    adjudicator_skill: Name | None = None
+    adjudicator_skill: Name | None = Field(
+        None,
+        description="the skill an adjudicator holds at adjudicator_min_level (a skill id as "
+        "experts' skills have, e.g. role.adjudicator); none: each required skill, or "
+        "modality.<modality> when the project requires none",
+    )
     max_rating_spread: int = Field(
         1, ge=0, le=1_000, description="largest spread of a dimension's ratings that agrees"
     )
@@ -72,7 +78,14 @@ class AdjudicationPolicy(Contract):
     audit_rate: float = Field(
         0.0, ge=0, le=1, description="share of consensus-resolved items adjudicated anyway"
     )
-    adjudicator_min_level: int = Field(4, ge=1, le=5)
+    adjudicator_min_level: int = Field(
+        4, ge=1, le=5, description="the level an adjudicator holds the adjudicator's skills at"
+    )
+    escalate_severity: Severity | None = Field(
+        Severity.critical,
+        description="a judgment reporting this severity or a more severe one sends the item "
+        "to adjudication, even a single judge among several (null: severity never escalates)",
+    )
 
 
 class OverlapSpec(Contract):
@@ -149,7 +162,9 @@ class JudgmentSubmittedV1(Contract):
     tenant: TenantId
     expert_id: Id
     kind: WorkKind
-    verdict: Verdict
+    verdict: Verdict | None = Field(
+        None, description="none when the rubric offers no verdict (it rates only)"
+    )
     labels: list[Label] = Field(default_factory=list, max_length=2_000)
     ratings: dict[Name, float] = Field(
         default_factory=dict, max_length=100, description="rubric dimension -> score"
@@ -166,6 +181,13 @@ class JudgmentSubmittedV1(Contract):
     submitted_at: datetime
     # added compatibly: absent from events published before it
     rubric_ref: RubricRef | None = Field(None, description="the rubric version answered")
+    effective_labels: list[Label] | None = Field(
+        None,
+        max_length=2_000,
+        description="the labels the judgment stands for: its corrected labels when given, "
+        "else the item's pre-labels when it accepts them, none on reject or infeasible "
+        "(absent from events published before it)",
+    )
 
 
 class GoldScoredV1(Contract):
@@ -256,24 +278,80 @@ class Resolution(StrEnum):
     consensus = "consensus"
     adjudication = "adjudication"
     single = "single"
+    #: ops replaced the outcome, with a reason (``revised_by``, ``revision_reason``)
+    override = "override"
+
+
+class Escalation(Contract):
+    """Why an item went to adjudication."""
+
+    code: Literal["disagreement", "flag", "severity", "audit", "too_many_labels", "reopened"]
+    field: Name = Field(
+        description="``verdict``, ``labels.<kind>``, ``ratings.<dimension>``, "
+        "``flags.<flag>``, ``severity``, ``audit``, ``labels``, or ``resolution`` (ops sent it back)"
+    )
+    message: str = Field(max_length=2_000)
+
+
+#: The most labels an outcome carries (``item.resolved``, and so the client's item).
+MAX_FINAL_LABELS = 2_000
 
 
 class ItemResolvedV1(Contract):
+    """An item's outcome. Labels are effective labels (corrected labels, or the pre-labels
+    a judgment accepted; none on reject or infeasible); ratings are the median of the
+    judgments' points per dimension (the midpoint of the two middle points for an even count,
+    so 3 and 4 give 3.5), with their spread beside them."""
+
     item_id: Id
     project_id: Id
     tenant: TenantId
-    final_labels: list[Label] = Field(default_factory=list, max_length=2_000)
+    final_labels: list[Label] = Field(default_factory=list, max_length=MAX_FINAL_LABELS)
     ratings: dict[Name, float] = Field(default_factory=dict, max_length=100)
     severity: Severity = Severity.none
     method: Resolution
     judgment_ids: list[Id] = Field(min_length=1, max_length=100, description="provenance")
-    agreement: float | None = Field(None, ge=0, le=1)
+    agreement: float | None = Field(
+        None, ge=0, le=1, description="the lowest per-field agreement (None: one judgment)"
+    )
     taxonomy: TaxonomyRef | None = None
     resolved_at: datetime
     # added compatibly: absent from events published before them
     verdict: Verdict | None = None
     judged_by: list[Id] = Field(default_factory=list, max_length=100, description="provenance")
     adjudicated_by: Id | None = None
+    flags: list[Name] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the outcome's flags: the adjudicator's, or those a qualified majority of "
+        "the judgments raised",
+    )
+    flag_counts: dict[Name, int] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="flag -> how many review judgments raised it (any judge's ``unsafe`` shows)",
+    )
+    rating_spread: dict[Name, float] = Field(
+        default_factory=dict, max_length=100, description="dimension -> max - min of the points"
+    )
+    figures: dict[Name, float] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="agreement per field (``verdict``, ``labels.<kind>``, ``ratings.<dim>``)",
+    )
+    rubric_ref: RubricRef | None = Field(None, description="the rubric version answered")
+    escalation: list[Escalation] = Field(
+        default_factory=list, max_length=200, description="why it went to adjudication"
+    )
+    revision: int = Field(
+        1,
+        ge=1,
+        le=10_000,
+        description="1, then one more each time ops override the outcome or the item is "
+        "resolved again after ops sent it back: the highest revision is the outcome",
+    )
+    revised_by: Id | None = Field(None, description="the ops user who overrode the outcome")
+    revision_reason: str | None = Field(None, max_length=2_000)
 
 
 def _work(

@@ -18,6 +18,7 @@ from shared.auth.tokens import AuthError, TokenVerifier
 from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.context import RequestContextMiddleware
 from shared.http.problems import ProblemDetail, Translation, install_problem_handlers
+from shared.http.routing import BODY_MODELS
 from shared.http.service import Service
 from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
@@ -140,6 +141,33 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         _, definitions = models_json_schema(
             [(ProblemDetail, "serialization")], ref_template="#/components/schemas/{model}"
         )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions["$defs"])
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(definitions["$defs"])
+        # and the models of the bodies routes read themselves (routing.BODY_MODEL)
+        bodies = [
+            BODY_MODELS[name]
+            for name in sorted(_body_references(schema))
+            if name in BODY_MODELS and name not in schemas
+        ]
+        if bodies:
+            _, definitions = models_json_schema(
+                [(model, "validation") for model in bodies],
+                ref_template="#/components/schemas/{model}",
+            )
+            for name, definition in definitions["$defs"].items():
+                schemas.setdefault(name, definition)  # FastAPI's own, if it made one, stay
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _body_references(document: Mapping[str, Any]) -> set[str]:
+    """The names of the component schemas the operations' request bodies refer to."""
+    names = set()
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {}) if isinstance(operation, dict) else {}
+            for media in body.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith("#/components/schemas/"):
+                    names.add(ref.rpartition("/")[2])
+    return names

@@ -1,13 +1,20 @@
-"""Pages of a list, and the opaque cursors that continue them."""
+"""Pages of a list, and the opaque cursors that continue them.
+
+Every list endpoint pages the same way: ``?limit=&cursor=`` in, ``{items, next_cursor}`` out
+(:class:`Page`); ``next_cursor`` is null on the last page, else passed back as ``cursor`` for
+the next one. A cursor holds the sort key of the last item of its page (:func:`page_of`).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from shared.errors import FieldError
@@ -21,6 +28,21 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+#: The query parameters of a list: how many items a page holds, and where it starts.
+Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=1024, description="`next_cursor` of the page before; none: the first page"),
+]
+
+
+def page_of(items: Sequence[T], limit: int, key: Callable[[T], Sequence[Any]]) -> Page[T]:
+    """The page of ``items`` read after the cursor (at most ``limit``): a full page has a
+    cursor holding ``key`` of its last item, the next starts after it (and may be empty)."""
+    full = len(items) >= limit and bool(items)
+    return Page(items=list(items), next_cursor=encode_cursor(key(items[-1])) if full else None)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -43,6 +65,17 @@ def decode_cursor(cursor: str, *types: type) -> list[Any]:
     ):
         raise bad_cursor()
     return values
+
+
+def cursor_time(value: str) -> datetime:
+    """A time a cursor holds (as :func:`encode_cursor` writes a datetime); else a 400."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_cursor() from None
+    if moment.tzinfo is None:
+        raise bad_cursor()
+    return moment
 
 
 def bad_cursor() -> Problem:

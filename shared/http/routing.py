@@ -1,6 +1,7 @@
 """Routes of the services' APIs: every status an operation can answer is in the OpenAPI
-document, as ``application/problem+json`` with the problem schema, and a JSON body sent as
-anything else is refused with 415 before it is read.
+document, as ``application/problem+json`` with the problem schema, and a body of a media type
+the operation does not document (a JSON body sent as anything else) is refused with 415 before
+it is read.
 
 Each operation's OpenAPI also lists the roles it admits (``x-roles``, from its role check):
 the role-by-endpoint matrix of the tests is generated from it.
@@ -14,13 +15,14 @@ when it reaches a store. A route declares only what its own logic adds (409, 412
 from __future__ import annotations
 
 import email.message
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from shared.auth.dependencies import RoleCheck, authenticate
 from shared.errors import FieldError
@@ -69,19 +71,67 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def unsupported_media_type() -> Problem:
+def media_type_of(content_type: str | None) -> str:
+    """The ``type/subtype`` of a Content-Type, lower case, without its parameters."""
+    message = email.message.Message()
+    message["content-type"] = content_type or ""
+    return message.get_content_type() if content_type else ""
+
+
+def accepted_type(content_type: str | None, media_types: Sequence[str]) -> str | None:
+    """Which of ``media_types`` a body of ``content_type`` is, if any (``application/json``
+    takes the JSON types: ``application/problem+json``, ...)."""
+    if "application/json" in media_types and is_json(content_type):
+        return "application/json"
+    media_type = media_type_of(content_type)
+    return media_type if media_type in media_types else None
+
+
+def unsupported_media_type(media_types: Sequence[str] = ("application/json",)) -> Problem:
+    """The 415 for a body that is none of ``media_types``."""
+    if list(media_types) == ["application/json"]:
+        return Problem(
+            415,
+            "Unsupported Media Type",
+            "this route takes a JSON body: send it with Content-Type: application/json",
+            errors=[FieldError(field="header.content-type", message="must be application/json")],
+        )
+    *others, last = media_types
+    named = f"{', '.join(others)} or {last}" if others else last
     return Problem(
         415,
         "Unsupported Media Type",
-        "this route takes a JSON body: send it with Content-Type: application/json",
-        errors=[FieldError(field="header.content-type", message="must be application/json")],
+        f"this route takes a body of {named}: send it with that Content-Type",
+        errors=[FieldError(field="header.content-type", message=f"must be {named}")],
     )
+
+
+#: ``openapi_extra`` key of a route that reads its JSON body itself: the pydantic model it
+#: reads it as, documented as the operation's request body (``#/components/schemas/<name>``)
+BODY_MODEL = "x-body-model"
+
+
+#: The models of the bodies routes read themselves, by name: an app's OpenAPI document holds
+#: the schema of each its operations refer to (``shared.http.app``).
+BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def body_reference(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a JSON body of ``model``, by reference."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 class QuorumRoute(APIRoute):
     """An API route whose problem answers are documented and whose JSON body is checked."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        extra = dict(kwargs.get("openapi_extra") or {})
+        body_model: type[BaseModel] | None = extra.pop(BODY_MODEL, None)
+        if body_model is not None:
+            BODY_MODELS[body_model.__name__] = body_model
+            extra["requestBody"] = body_reference(body_model)
+        kwargs["openapi_extra"] = extra or None
         super().__init__(path, endpoint, **kwargs)
         declared = {
             code: documented_problem(int(code), answer.get("description"))
@@ -105,12 +155,19 @@ class QuorumRoute(APIRoute):
         return frozenset(r.value for r in frozenset.intersection(*checks))
 
     @property
-    def takes_json_body(self) -> bool:
-        """A body FastAPI reads as JSON, or one the route reads itself and documents as JSON."""
+    def body_media_types(self) -> tuple[str, ...]:
+        """The media types of the body: FastAPI's, or those the route documents as it reads
+        the body itself."""
         if self.body_field is not None:
-            return getattr(self.body_field.field_info, "media_type", "") == "application/json"
+            return (getattr(self.body_field.field_info, "media_type", ""),)
         body = (self.openapi_extra or {}).get("requestBody", {})
-        return "application/json" in body.get("content", {})
+        return tuple(body.get("content", {}))
+
+    @property
+    def takes_json_body(self) -> bool:
+        """A body FastAPI reads as JSON, or one the route reads itself and documents as JSON
+        (perhaps among other media types): a body of another type is a 415."""
+        return "application/json" in self.body_media_types
 
     def _derived_statuses(self) -> list[int]:
         tree = list(_tree(self.dependant))  # parameters of sub-dependencies count too
@@ -139,13 +196,18 @@ class QuorumRoute(APIRoute):
         if not self.takes_json_body:
             return handler
 
+        media_types = self.body_media_types
+
         async def json_only(request: Request) -> Response:
             sends_body = request.headers.get("content-length", "0") != "0" or (
                 "chunked" in request.headers.get("transfer-encoding", "")
             )
+            content_type = request.headers.get("content-type")
             if sends_body:
-                if not is_json(request.headers.get("content-type")):
-                    raise unsupported_media_type()
+                if accepted_type(content_type, media_types) is None:
+                    raise unsupported_media_type(media_types)
+                if not is_json(content_type):  # another type the route takes: it reads it
+                    return await handler(request)
                 try:  # JSON is UTF-8: other bytes are invalid JSON (422), as FastAPI says of bad JSON
                     (await request.body()).decode("utf-8")
                 except UnicodeDecodeError as exc:

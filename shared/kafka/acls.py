@@ -2,9 +2,10 @@
 
 A service may write the topics it produces and read those it consumes (and write their
 dead-letter topics, and create both: services create their topics at start). A tenant's
-client may write its tenant's request topic and nothing else. With these and no more, nothing
-but ingest writes ``quorum.media``, nothing but assignment ``quorum.work``, and no tenant's
-credentials can register media for another tenant.
+client may write its tenant's request topic, read its tenant's outcome topic (with consumer
+groups named after it), and nothing else. With these and no more, nothing but ingest writes
+``quorum.media`` or an outcome topic, nothing but assignment ``quorum.work``, no tenant's
+credentials can register media for another tenant, and none can read another's outcomes.
 
     python -m shared.kafka.acls [--prefix P] [--tenant T ...]
 
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.contracts.catalog import ALL_EVENTS
-from shared.contracts.spec import EventSpec, Topic
+from shared.contracts.outcomes import OUTCOMES
+from shared.contracts.spec import CLIENT_SYSTEMS, EventSpec, Topic
 from shared.kafka.topics import topic_name
 
 SERVICES = ("ingest", "assignment", "metrics", "taxonomy")
@@ -89,14 +91,29 @@ def service_acls(
     return sorted(rules)
 
 
+def client_group_prefix(tenant: str, *, prefix: str = "") -> str:
+    """The start of every consumer group name a tenant's client may use: its outcome topic's
+    name and a dot (``quorum.outcomes.acme.``; tenant ids have no dot, so ``acme``'s prefix
+    matches no group of ``acme-labs``)."""
+    return topic_name(prefix, OUTCOMES.of_tenant(tenant)) + "."
+
+
 def tenant_client_acls(tenant: str, principal: str, *, prefix: str = "") -> list[Acl]:
-    """What a tenant's client system needs: to write its own request topic (LITERAL: a prefix
-    rule for ``acme`` would also match ``acme-labs``'s topic)."""
-    topics = sorted({s.topic for s in ALL_EVENTS if s.topic.per_tenant}, key=lambda t: t.name)
-    return [
-        Acl(principal, "TOPIC", topic_name(prefix, topic.of_tenant(tenant)), "LITERAL", "WRITE")
-        for topic in topics
-    ]
+    """What a tenant's client system needs: to write its own request topic and read its own
+    outcome topic, LITERAL (a prefix rule for ``acme`` would also match ``acme-labs``'s
+    topics), and to read with the consumer groups of :func:`client_group_prefix`."""
+    rules: set[Acl] = set()
+    for spec in ALL_EVENTS:
+        if not spec.topic.per_tenant:
+            continue
+        name = topic_name(prefix, spec.topic.of_tenant(tenant))
+        if spec.producer == CLIENT_SYSTEMS:
+            rules.add(Acl(principal, "TOPIC", name, "LITERAL", "WRITE"))
+        if CLIENT_SYSTEMS in spec.consumers:
+            rules.add(Acl(principal, "TOPIC", name, "LITERAL", "READ"))
+            group = client_group_prefix(tenant, prefix=prefix)
+            rules.add(Acl(principal, "GROUP", group, "PREFIXED", "READ"))
+    return sorted(rules)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from shared.events.codec import encode
 from shared.events.envelope import Event
 from shared.kafka.packing import send_packed
 from shared.kafka.settings import KafkaSettings
-from shared.kafka.topics import ensure_tenant_topics, ensure_topics, topic_name
+from shared.kafka.topics import ensure_tenant_topics, ensure_topics, tenant_of, topic_name
 
 #: The producer's ``max_request_size``: the largest message any contract topic takes. Each
 #: topic's own limit is checked where events are written (:mod:`shared.outbox.entries`).
@@ -31,6 +31,10 @@ class KafkaBus:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._partitioner = DefaultPartitioner()  # the producer's, and send_batch's
+        #: per-tenant topics whose tenants' topics this bus creates when it first sends to one
+        self._per_tenant: tuple[Topic, ...] = ()
+        #: topic names sent to before, or created: nothing to create for them
+        self._known: set[str] = set()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -74,6 +78,27 @@ class KafkaBus:
         if per_tenant and tenants:
             await ensure_tenant_topics(self.settings, per_tenant, list(tenants))
 
+    def create_tenant_topics_on_send(self, topics: Iterable[Topic]) -> None:
+        """Before this bus first sends to a tenant's topic of one of these per-tenant topics,
+        create it if missing, with the topic's limits: a service that publishes to tenants'
+        topics (ingest's ``quorum.outcomes.<tenant>``) neither waits on one that the tenant's
+        setup did not make nor leaves the broker to auto-create it with its defaults."""
+        self._per_tenant = tuple(t for t in topics if t.per_tenant)
+
+    async def _create_tenant_topics(self, names: Iterable[str]) -> None:
+        new = set(names) - self._known
+        if not new:
+            return
+        missing: dict[Topic, list[str]] = {}
+        for name in new:
+            for topic in self._per_tenant:
+                tenant = tenant_of(self.settings.topic_prefix, topic, name)
+                if tenant is not None:
+                    missing.setdefault(topic, []).append(tenant)
+        for topic, tenants in missing.items():
+            await ensure_tenant_topics(self.settings, [topic], sorted(tenants))
+        self._known |= new
+
     async def publish(self, event: Event[Any]) -> None:
         """Publish one event and wait for the broker's acknowledgement."""
         key, value, headers = encode(event)
@@ -88,6 +113,8 @@ class KafkaBus:
         tenant: str | None = None,
     ) -> None:
         name = self.topic(topic, tenant)
+        if self._per_tenant:
+            await self._create_tenant_topics([name])
         await self.producer.send_and_wait(name, value=value, key=key, headers=list(headers))
         EVENTS_PUBLISHED.labels(name).inc()
 
@@ -100,6 +127,8 @@ class KafkaBus:
         named = [
             (self.topic(topic), key, value, headers) for topic, key, value, headers in messages
         ]
+        if self._per_tenant:
+            await self._create_tenant_topics({name for name, _, _, _ in named})
         await send_packed(self.producer, self._partitioner, named)
         sent: dict[str, int] = {}
         for name, _, _, _ in named:

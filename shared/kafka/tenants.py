@@ -1,12 +1,14 @@
 """``quorum-tenant-topics``: create a tenant's own topics (its registration request topic
-``quorum.media.requests.<tenant>`` and that topic's ``.dlq``) when the tenant is added.
+``quorum.media.requests.<tenant>`` and that topic's ``.dlq``, and its outcome topic
+``quorum.outcomes.<tenant>``) when the tenant is added.
 
     quorum-tenant-topics acme beta
 
 It connects with the ``QUORUM_KAFKA_*`` settings (an administrator's principal, allowed to
-create topics) and prints the ACL a tenant's client principal needs (docs/operations.md,
+create topics) and prints the ACLs a tenant's client principal needs (docs/operations.md,
 Security). A running ingest consumes a new tenant's topic within
-``QUORUM_KAFKA_METADATA_MAX_AGE_MS`` (30 s), without a restart.
+``QUORUM_KAFKA_METADATA_MAX_AGE_MS`` (30 s), without a restart; it creates a tenant's outcome
+topic itself, if missing, before it first publishes there.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from pydantic import ValidationError
 from shared.contracts.catalog import ALL_EVENTS
 from shared.contracts.spec import Topic
 from shared.contracts.vocabulary import TENANT_PATTERN
+from shared.kafka.acls import tenant_client_acls
 from shared.kafka.settings import KafkaSettings
-from shared.kafka.topics import ensure_tenant_topics, topic_name
+from shared.kafka.topics import ensure_tenant_topics
 from shared.settings import KafkaClientSettings
 
 #: The topics every tenant has one of.
@@ -68,13 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in created:
         print(f"topic {name}")
     for tenant in args.tenants:
-        for topic in PER_TENANT_TOPICS:
-            name = topic_name(settings.topic_prefix, topic.of_tenant(tenant))
-            print(
-                f"tenant {tenant}: let its client principal write {name} (a LITERAL ACL), "
-                f"e.g. kafka-acls.sh --add --allow-principal User:<client> --producer "
-                f"--topic {name}"
-            )
+        print(
+            f"tenant {tenant}: give its client principal these ACLs (kafka-acls.sh; put the "
+            "principal of its credentials for User:<client>):"
+        )
+        for acl in tenant_client_acls(tenant, "User:<client>", prefix=settings.topic_prefix):
+            print(f"  {acl.command()}")
     return 0
 
 

@@ -64,7 +64,7 @@ def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
         entry = {
             "id": event.id,
             "seq": next_seq(),
-            "topic": event.topic.name,
+            "topic": _topic_of(event),
             "key": key.decode(),
             "value": value,  # bytes are stored as BSON binary
             "type": event.type,
@@ -73,6 +73,15 @@ def outbox_entries(events: Sequence[Event[Any]]) -> list[dict[str, Any]]:
             entry["headers"] = [[name, val] for name, val in headers]
         entries.append(entry)
     return entries
+
+
+def _topic_of(event: Event[Any]) -> str:
+    """The (unprefixed) topic an event goes to: of a per-tenant topic, its tenant's."""
+    if not event.topic.per_tenant:
+        return event.topic.name
+    if not event.tenant:
+        raise ValueError(f"a {event.type} event goes to its tenant's topic: it needs a tenant")
+    return event.topic.of_tenant(event.tenant)
 
 
 def outbox_headers(entry: Mapping[str, Any]) -> list[tuple[str, bytes]]:

@@ -69,12 +69,21 @@ async def service(
                     "PATCH /v1/projects/{project_id}": {"name": "Q"},
                     "POST /v1/projects/{project_id}/status": {"status": "active"},
                     "POST /v1/projects/{project_id}/invitations": {"expert_id": "exp-acme-1"},
+                    "POST /v1/projects/{project_id}/invitations:batch": {
+                        "batch_id": "b1",
+                        "expert_ids": ["exp-acme-1"],
+                    },
                     "POST /v1/experts/{expert_id}/leases/{lease_id}/release": {"reason": "skip"},
                     "POST /v1/me/leases/{lease_id}/release": {"reason": "skip"},
                     "POST /v1/projects/{project_id}/benches/{expert_id}/reinstate": {"reason": "r"},
                     "PATCH /v1/projects/{project_id}/gold/{gold_id}": {"active": False},
                     "PATCH /v1/qualifications/{set_id}": {"active": False},
                     "POST /v1/feedback/{feedback_id}/resolve": {"note": "n"},
+                    "POST /v1/items/{item_id}/override": {
+                        "answers": {"verdict": "reject"},
+                        "reason": "r",
+                    },
+                    "POST /v1/items/{item_id}/send-back": {"reason": "r"},
                     "POST /v1/units/{unit_id}/feedback": {
                         "submission_id": "s",
                         "about": "rubric",

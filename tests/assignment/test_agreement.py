@@ -401,13 +401,13 @@ def test_two_of_three_pass_a_two_thirds_quorum_and_not_0_67() -> None:
     [
         ([3, 4, 4], True, 4, 0.75),  # spread 1, at the limit; 1 - 1/4
         ([3, 5, 4], False, None, 0.5),  # spread 2, just over
-        ([2, 3], True, 2, 0.75),  # the lower median of an even count
+        ([2, 3], True, 2.5, 0.75),  # an even count: the midpoint of the two middle points
         ([4, 4, 4], True, 4, 1.0),
         ([1, 5], False, None, 0.0),
     ],
 )
 def test_rating_spread_passes_up_to_the_limit(
-    points: list[int], passed: bool, value: int | None, figure: float
+    points: list[int], passed: bool, value: float | None, figure: float
 ) -> None:
     spread = agreement.rating_spread(points, max_spread=1, scale_min=1, scale_max=5)
     assert (spread.passed, spread.value, spread.agreement) == (passed, value, figure)
@@ -415,11 +415,16 @@ def test_rating_spread_passes_up_to_the_limit(
 
 
 @given(st.lists(st.integers(1, 7), min_size=1, max_size=7), st.integers(0, 6))
-def test_rating_consensus_is_the_lower_median(points: list[int], limit: int) -> None:
+def test_rating_consensus_is_the_median_between_the_middle_points(
+    points: list[int], limit: int
+) -> None:
     spread = agreement.rating_spread(points, max_spread=limit, scale_min=1, scale_max=7)
     assert spread.passed is (max(points) - min(points) <= limit)
     if spread.passed:
-        assert spread.value == statistics.median_low(points)
+        ordered = sorted(points)
+        middle = ordered[(len(ordered) - 1) // 2 : len(ordered) // 2 + 1]
+        assert spread.value == sum(middle) / len(middle)
+        assert statistics.median_low(points) <= spread.value <= statistics.median_high(points)
 
 
 THREE_CARS = [box(0, 0, 10, 10), box(20, 0, 10, 10), box(40, 0, 10, 10)]
@@ -530,7 +535,8 @@ def test_agreeing_judgments_resolve_by_consensus_with_every_value() -> None:
     assert decision.method is Resolution.consensus and not decision.escalated
     assert decision.reasons == ()
     assert decision.verdict is Verdict.correct
-    assert decision.ratings == {"accuracy": 2, "clarity": 3}
+    assert decision.ratings == {"accuracy": 2, "clarity": 3.5}  # judges split 4 / 3
+    assert decision.spreads == {"accuracy": 0, "clarity": 1}
     assert decision.severity is Severity.minor
     assert decision.labels == (Label(class_id="street"), *THREE_CARS, seg(1, 2))
     assert decision.label_sources == (0, 0, 0, 0, 0)

@@ -74,7 +74,7 @@ async def test_a_gold_score_feeds_calibration_though_the_replica_stopped_after_s
             found = await ok(
                 await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS)
             )
-            return found or None
+            return found["items"] or None
 
         [calibration] = await eventually(fed)
     assert (calibration["skill"], calibration["count"], calibration["mean"]) == (

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -16,14 +17,17 @@ from services.assignment.eligibility import (
     TRANSITIONS,
     ExpertView,
     FairShare,
+    NoWorkReason,
     ProjectView,
     Reason,
     ReasonCode,
     UnitKind,
     UnitView,
     VettingState,
+    adjudicator_skills,
     ineligibility,
     level_errors,
+    no_work_reason,
     priority_key,
     skill_id_errors,
     transition_errors,
@@ -239,6 +243,50 @@ def test_an_adjudicator_below_both_minimums_gets_both_reasons() -> None:
     ]
 
 
+def test_the_adjudicators_skill_is_the_one_the_project_names_else_its_required_ones() -> None:
+    assert adjudicator_skills({"task.detection": 2}, "role.adjudicator", "video") == {
+        "role.adjudicator"
+    }
+    assert adjudicator_skills({"task.detection": 2, "lang.ja": 3}, None, "video") == {
+        "task.detection",
+        "lang.ja",
+    }
+
+
+def test_a_project_requiring_no_skill_is_adjudicated_by_its_modality_skill() -> None:
+    assert adjudicator_skills({}, None, "image") == {"modality.image"}
+
+
+def test_an_adjudicator_holds_the_named_adjudicator_skill_at_the_adjudicator_level() -> None:
+    named = project(adjudicator_skills=frozenset({"role.adjudicator"}))
+    reviewer = expert(skills={"modality.video": 3, "task.detection": 2})
+    assert ineligibility(reviewer, named, unit(UnitKind.review)) == []
+    assert ineligibility(reviewer, named, unit(UnitKind.adjudication)) == [
+        Reason(R.adjudicator_level, "role.adjudicator")
+    ]
+    junior = expert(skills={**reviewer.skills, "role.adjudicator": 3})
+    assert codes(ineligibility(junior, named, unit(UnitKind.adjudication))) == [R.adjudicator_level]
+    # the required skills at their minimum, the adjudicator's skill at the adjudicator's level
+    senior = expert(skills={**reviewer.skills, "role.adjudicator": 4})
+    assert ineligibility(senior, named, unit(UnitKind.adjudication)) == []
+
+
+def test_without_required_skills_an_expert_without_skills_reviews_but_never_adjudicates() -> None:
+    open_project = project(required={}, adjudicator_skills=adjudicator_skills({}, None, "video"))
+    novice = expert(skills={})
+    assert ineligibility(novice, open_project, unit(UnitKind.review)) == []
+    assert ineligibility(novice, open_project, unit(UnitKind.adjudication)) == [
+        Reason(R.adjudicator_level, "modality.video")
+    ]
+    seasoned = expert(skills={"modality.video": 4})
+    assert ineligibility(seasoned, open_project, unit(UnitKind.adjudication)) == []
+
+
+def test_an_adjudicator_is_held_to_one_skill_or_more() -> None:
+    with pytest.raises(ValueError, match="adjudicator_skills"):
+        project(adjudicator_skills=frozenset())
+
+
 def test_an_original_judge_never_adjudicates_the_item() -> None:
     e = expert(skills={"modality.video": 5, "task.detection": 5})
     u = unit(UnitKind.adjudication, judges=frozenset({"e1", "e2"}))
@@ -330,7 +378,7 @@ def test_a_qualification_unit_and_only_one_names_a_skill_and_level() -> None:
         UnitView("u", "i", "p", UnitKind.review, qualification=("lang.ja", 2))
 
 
-SKILLS = ["a.x", "b.x"]
+SKILLS = ["a.x", "b.x", "modality.image"]
 levels = st.integers(1, 5)
 
 
@@ -343,6 +391,7 @@ levels = st.integers(1, 5)
     status=st.sampled_from(list(ProjectStatus)),
     required=st.dictionaries(st.sampled_from(SKILLS), levels),
     adjudicator_min=levels,
+    adjudicator_skill=st.none() | st.sampled_from(SKILLS),
     on_roster=st.booleans(),
     kind=st.sampled_from(list(UnitKind)),
     qualification=st.tuples(st.sampled_from(SKILLS), levels),
@@ -357,6 +406,7 @@ def test_an_expert_is_eligible_exactly_when_every_rule_of_the_issue_holds(
     status: ProjectStatus,
     required: dict[str, int],
     adjudicator_min: int,
+    adjudicator_skill: str | None,
     on_roster: bool,
     kind: UnitKind,
     qualification: tuple[str, int],
@@ -371,7 +421,14 @@ def test_an_expert_is_eligible_exactly_when_every_rule_of_the_issue_holds(
         benched_from=frozenset({"p1"} if benched else ()),
         screening=screening,
     )
-    p = ProjectView("p1", status, required, adjudicator_min, frozenset({"e1"} if on_roster else ()))
+    p = ProjectView(
+        "p1",
+        status,
+        required,
+        adjudicator_min,
+        frozenset({"e1"} if on_roster else ()),
+        adjudicator_skills=adjudicator_skills(required, adjudicator_skill, "image"),
+    )
     qualifying = kind is UnitKind.qualification
     u = UnitView(
         "u1",
@@ -387,8 +444,15 @@ def test_an_expert_is_eligible_exactly_when_every_rule_of_the_issue_holds(
         skilled = True
     else:
         admitted = state is V.vetted and on_roster
-        minimum = adjudicator_min if kind is UnitKind.adjudication else 1
-        skilled = all(skills.get(s, 0) >= max(m, minimum) for s, m in required.items())
+        skilled = all(skills.get(s, 0) >= m for s, m in required.items())
+        if kind is UnitKind.adjudication:
+            # the named skill, else every required one, else the modality's
+            held_to = (
+                [adjudicator_skill]
+                if adjudicator_skill is not None
+                else list(required) or ["modality.image"]
+            )
+            skilled = skilled and all(skills.get(s, 0) >= adjudicator_min for s in held_to)
     eligible = (
         admitted
         and skilled
@@ -560,3 +624,91 @@ def test_a_forgotten_project_is_no_longer_known() -> None:
     fair.forget("b")
     with pytest.raises(ValueError, match="no weight"):
         fair.pick(["b"])
+
+
+def _view(project_id: str = "p1", **changes: Any) -> ProjectView:
+    """A project as a no-work reason reads it: active, requiring lang.ja at 2."""
+    fields: dict[str, Any] = {
+        "project_id": project_id,
+        "status": ProjectStatus.active,
+        "required": {"lang.ja": 2},
+        "adjudicator_min_level": 4,
+        "adjudicator_skills": frozenset({"lang.ja"}),
+        "roster": frozenset({"e1"}),
+        **changes,
+    }
+    return ProjectView(**fields)
+
+
+def _reason(
+    expert_changes: dict[str, Any] | None = None,
+    projects: tuple[ProjectView, ...] = (),
+    *,
+    on_a_roster: bool = True,
+    screening: bool = False,
+) -> NoWorkReason:
+    fields: dict[str, Any] = {
+        "expert_id": "e1",
+        "state": VettingState.vetted,
+        "skills": {"lang.ja": 3},
+        "max_leases": 2,
+        **(expert_changes or {}),
+    }
+    return no_work_reason(
+        ExpertView(**fields), projects, on_a_roster=on_a_roster, screening=screening
+    )
+
+
+@pytest.mark.parametrize(
+    ("expert_changes", "projects", "on_a_roster", "screening", "reason"),
+    [
+        ({"state": VettingState.vetting}, (_view(),), True, False, NoWorkReason.not_vetted),
+        ({"state": VettingState.suspended}, (_view(),), True, False, NoWorkReason.not_vetted),
+        ({"active_leases": 2}, (_view(),), True, False, NoWorkReason.at_capacity),
+        # in vetting with a qualification attempt: its items come first
+        (
+            {"state": VettingState.vetting, "active_leases": 2},
+            (),
+            False,
+            True,
+            NoWorkReason.at_capacity,
+        ),
+        ({"state": VettingState.vetting}, (), False, True, NoWorkReason.nothing_left),
+        ({}, (), False, False, NoWorkReason.not_on_roster),
+        ({}, (), True, False, NoWorkReason.benched),
+        ({}, (_view(status=ProjectStatus.paused),), True, False, NoWorkReason.no_active_project),
+        ({"skills": {"lang.ja": 1}}, (_view(),), True, False, NoWorkReason.missing_skill),
+        ({"skills": {}}, (_view(),), True, False, NoWorkReason.missing_skill),
+        # one active project they qualify for: the others do not matter
+        (
+            {"skills": {"lang.ja": 1}},
+            (_view(), _view("p2", required={}), _view("p3", status=ProjectStatus.closed)),
+            True,
+            False,
+            NoWorkReason.nothing_left,
+        ),
+        # a paused project they would qualify for, an active one they do not
+        (
+            {"skills": {}},
+            (_view("p2", status=ProjectStatus.paused, required={}), _view()),
+            True,
+            False,
+            NoWorkReason.missing_skill,
+        ),
+        ({}, (_view(),), True, False, NoWorkReason.nothing_left),
+    ],
+)
+def test_an_expert_without_work_is_told_the_first_reason_that_holds(
+    expert_changes: dict[str, Any],
+    projects: tuple[ProjectView, ...],
+    on_a_roster: bool,
+    screening: bool,
+    reason: NoWorkReason,
+) -> None:
+    assert _reason(expert_changes, projects, on_a_roster=on_a_roster, screening=screening) is reason
+
+
+def test_an_adjudicators_level_is_no_reason_for_no_work() -> None:
+    """Review units need the required level only: a reviewer short of the adjudicator's is
+    not told they lack a skill."""
+    assert _reason({"skills": {"lang.ja": 2}}, (_view(),)) is NoWorkReason.nothing_left

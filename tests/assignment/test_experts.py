@@ -3,6 +3,8 @@ skills attested; every answer checked against what is stored afterwards."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -57,17 +59,120 @@ async def test_an_invited_expert_starts_invited_with_who_invited_them(
     assert await stored(assignment, expert_id) == created
 
 
-async def test_inviting_a_known_expert_again_is_a_conflict_that_changes_nothing(
+async def test_onboarding_a_known_expert_with_another_body_is_a_conflict_naming_each_field(
     assignment: AssignmentUnderTest,
 ) -> None:
     expert_id = new_id()
-    first = await invite(assignment, expert_id)
+    first = await invite(assignment, expert_id, capacity={"max_leases": 2})
     again = await assignment.client.post(
-        "/v1/experts", json={"expert_id": expert_id, "display_name": "Other"}, headers=OPS
+        "/v1/experts",
+        json={"expert_id": expert_id, "display_name": "Other", "capacity": {"max_leases": 4}},
+        headers=OPS,
     )
     assert again.status_code == 409
-    assert again.json()["errors"] == [{"field": "body.expert_id", "message": "already known"}]
+    assert again.json()["errors"] == [
+        {
+            "field": "body.display_name",
+            "message": 'differs from the first request with this id: "Kenji Sato"',
+        },
+        {
+            "field": "body.capacity.max_leases",
+            "message": "differs from the first request with this id: 2",
+        },
+    ]
     assert await stored(assignment, expert_id) == first
+
+
+async def test_onboarding_is_one_call_with_skills_their_proof_and_the_state_moves_recorded(
+    assignment: AssignmentUnderTest,
+) -> None:
+    expert_id = new_id()
+    body = {
+        "expert_id": expert_id,
+        "display_name": "Kenji Sato",
+        "languages": ["ja"],
+        "skills": [
+            {"skill": "modality.video", "level": 4, "note": "ten years of broadcast QA"},
+            {"skill": "lang.ja", "level": 5, "note": "native speaker, JLPT N1 examiner"},
+        ],
+        "state": "vetted",
+        "reason": "screened by the partner agency",
+    }
+    created = await assignment.client.post("/v1/experts", json=body, headers=OPS)
+    assert created.status_code == 201, created.text
+    expert = created.json()
+    assert expert["state"] == "vetted"
+    assert [(e["from_state"], e["to_state"], e["reason"]) for e in expert["history"]] == [
+        (None, "invited", "invited"),
+        ("invited", "vetting", "screened by the partner agency"),
+        ("vetting", "vetted", "screened by the partner agency"),
+    ]
+    assert [(s["skill"], s["level"], s["verified"]["note"]) for s in expert["skills"]] == [
+        ("lang.ja", 5, "native speaker, JLPT N1 examiner"),
+        ("modality.video", 4, "ten years of broadcast QA"),
+    ]
+    assert {s["verified"]["method"] for s in expert["skills"]} == {"attestation"}
+    assert {s["verified"]["by"] for s in expert["skills"]} == {"ops-ana"}
+    assert await stored(assignment, expert_id) == expert
+
+    again = await assignment.client.post("/v1/experts", json=body, headers=OPS)
+    assert again.status_code == 200, again.text
+    assert again.json() == expert
+    # the same body after the expert changed: the expert as stored now
+    await assignment.client.patch(
+        f"/v1/experts/{expert_id}", json={"timezone": "Asia/Tokyo"}, headers=OPS
+    )
+    later = await assignment.client.post("/v1/experts", json=body, headers=OPS)
+    assert later.status_code == 200
+    assert later.json() == await stored(assignment, expert_id)
+    assert later.json()["timezone"] == "Asia/Tokyo"
+
+    other = {**body, "skills": [{**body["skills"][0], "level": 3}, body["skills"][1]]}
+    conflict = await assignment.client.post("/v1/experts", json=other, headers=OPS)
+    assert conflict.status_code == 409
+    assert [e["field"] for e in conflict.json()["errors"]] == ["body.skills.0.level"]
+
+
+async def test_concurrent_onboardings_of_one_expert_make_one(
+    assignment: AssignmentUnderTest,
+) -> None:
+    expert_id = new_id()
+    body = {"expert_id": expert_id, "display_name": "K", "state": "vetting", "reason": "r"}
+    answers = await asyncio.gather(
+        *(assignment.client.post("/v1/experts", json=body, headers=OPS) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({json.dumps(a.json(), sort_keys=True) for a in answers}) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"state": "vetted"}, "reason"),
+        ({"state": "suspended", "reason": "r"}, "state"),
+        (
+            {
+                "skills": [
+                    {"skill": "lang.ja", "level": 3, "note": "n"},
+                    {"skill": "lang.ja", "level": 4, "note": "n"},
+                ]
+            },
+            "skills.1.skill",
+        ),
+        ({"skills": [{"skill": "lang.ja", "level": 3}]}, "skills.0.note"),
+        ({"skills": [{"skill": "Lang", "level": 3, "note": "n"}]}, "skills.0.skill"),
+    ],
+)
+async def test_a_bad_onboarding_names_its_field_and_stores_nothing(
+    assignment: AssignmentUnderTest, fields: dict[str, Any], where: str
+) -> None:
+    expert_id = new_id()
+    body = {"expert_id": expert_id, "display_name": "K", **fields}
+    response = await assignment.client.post("/v1/experts", json=body, headers=OPS)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [f"body.{where}"]
+    missing = await assignment.client.get(f"/v1/experts/{expert_id}", headers=OPS)
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ async def test_feedback_reaches_ops_queue_and_the_topic_once_and_ops_resolve_it(
     queue = await ok(
         await assignment.client.get("/v1/feedback", params={"project_id": project_id}, headers=OPS)
     )
-    assert [f["feedback_id"] for f in queue] == [made["feedback_id"]]
+    assert [f["feedback_id"] for f in queue["items"]] == [made["feedback_id"]]
     url = f"/v1/feedback/{made['feedback_id']}/resolve"
     resolved = await ok(
         await assignment.client.post(url, json={"note": "clarified in v2"}, headers=OPS)
@@ -87,11 +87,11 @@ async def test_feedback_reaches_ops_queue_and_the_topic_once_and_ops_resolve_it(
     still_open = await ok(
         await assignment.client.get("/v1/feedback", params={"project_id": project_id}, headers=OPS)
     )
-    assert still_open == []
+    assert still_open == {"items": [], "next_cursor": None}
     mine = await ok(
         await assignment.client.get("/v1/me/feedback", headers=auth("expert", subject=expert_id))
     )
-    assert [(f["feedback_id"], f["note"]) for f in mine] == [
+    assert [(f["feedback_id"], f["note"]) for f in mine["items"]] == [
         (made["feedback_id"], "clarified in v2")
     ]
 

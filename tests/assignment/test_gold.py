@@ -1,5 +1,5 @@
-"""Gold scoring: each field of the key against the answer, and the score as the share of
-fields correct."""
+"""Gold scoring: each field of the key against the answer, and the score as the weighted
+share of fields correct, or 0 with a decisive field wrong."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 
 from services.assignment import gold
 from services.assignment.gold import GoldTolerances
+from services.assignment.rubric import load_template
 from shared.contracts.rubric import Answers
 from shared.contracts.vocabulary import Box, Label, Severity, TimeSegment
 from shared.contracts.work import Verdict
 
 TOLERANCES = GoldTolerances()
+#: every field weighs the same and none decides alone: the plain share of fields correct
+PLAIN = GoldTolerances(decisive=frozenset())
 CAR = Label(class_id="car", geometry=Box(x=0, y=0, width=10, height=10))
 SPEECH = Label(class_id="speech", segment=TimeSegment(start_s=1, end_s=3))
 STREET = Label(class_id="street")
@@ -57,7 +60,101 @@ def test_each_field_wrong_alone_flips_exactly_that_field(field: str) -> None:
     result = gold.score(WRONG_ALONE[field](), KEY, tolerances=TOLERANCES)
     assert [name for name, ok in result.fields.items() if not ok] == [field]
     assert set(result.fields) == ALL_FIELDS
-    assert result.score == pytest.approx(5 / 6)
+    assert gold.score(WRONG_ALONE[field](), KEY, tolerances=PLAIN).score == pytest.approx(5 / 6)
+
+
+@pytest.mark.parametrize("field", sorted(WRONG_ALONE))
+def test_by_default_a_wrong_verdict_or_severity_scores_0_and_another_field_one_share_less(
+    field: str,
+) -> None:
+    result = gold.score(WRONG_ALONE[field](), KEY, tolerances=TOLERANCES)
+    decisive = field in ("verdict", "severity")
+    assert result.score == (0.0 if decisive else pytest.approx(5 / 6))
+    assert result.missed == ((field,) if decisive else ())
+
+
+#: the image-edit template's six dimensions
+EDIT_DIMENSIONS = [d.name for d in load_template("image_edit_evaluation").dimensions]
+EDIT_TOLERANCES = GoldTolerances(
+    decisive=gold.default_decisive(load_template("image_edit_evaluation"))
+)
+
+
+def test_accepting_an_edit_the_key_rejects_as_major_scores_0_however_close_the_ratings() -> None:
+    key = Answers(
+        verdict=Verdict.reject,
+        ratings=dict.fromkeys(EDIT_DIMENSIONS, 2),
+        severity=Severity.major,
+        justification="the edit removes the subject's face",
+    )
+    accepted = Answers(
+        verdict=Verdict.accept, ratings=dict.fromkeys(EDIT_DIMENSIONS, 3), severity=Severity.major
+    )
+    result = gold.score(accepted, key, tolerances=EDIT_TOLERANCES)
+    assert result.score == 0.0 and result.missed == ("verdict",)
+    # weighed like one rating, as before: 7 of 8 fields, above a calibration floor of 0.7
+    assert gold.score(accepted, key, tolerances=PLAIN).score == pytest.approx(7 / 8)
+
+
+def test_the_image_edit_templates_decisive_fields_are_the_verdict_severity_and_unsafe() -> None:
+    assert gold.default_decisive(load_template("image_edit_evaluation")) == {
+        "verdict",
+        "severity",
+        "flags.unsafe",
+    }
+    assert gold.default_decisive(load_template("multimodal_label_qa")) == {
+        "verdict",
+        "severity",
+        "flags.unsafe",
+    }
+
+
+def test_an_infeasible_key_is_answered_in_full_by_the_infeasible_verdict() -> None:
+    key = Answers(verdict=Verdict.infeasible)
+    result = gold.score(Answers(verdict=Verdict.infeasible), key, tolerances=EDIT_TOLERANCES)
+    assert result.fields == {"verdict": True, "flags.unsafe": True} and result.score == 1.0
+
+
+def test_a_decisive_flag_is_scored_of_its_own_and_missing_it_scores_0() -> None:
+    key = Answers(verdict=Verdict.reject, flags=["unsafe"], severity=Severity.critical)
+    missed = Answers(verdict=Verdict.reject, severity=Severity.critical)
+    result = gold.score(missed, key, tolerances=EDIT_TOLERANCES)
+    assert result.fields == {
+        "verdict": True,
+        "severity": True,
+        "flags": False,
+        "flags.unsafe": False,
+    }
+    assert result.score == 0.0 and result.missed == ("flags.unsafe",)
+
+
+def test_raising_a_decisive_flag_the_key_does_not_raise_scores_0() -> None:
+    key = Answers(verdict=Verdict.reject, ratings={"preservation": 1})
+    alarmed = Answers(verdict=Verdict.reject, flags=["unsafe"], severity=Severity.minor)
+    result = gold.score(alarmed, key, tolerances=EDIT_TOLERANCES)
+    assert result.fields["flags.unsafe"] is False and result.score == 0.0
+
+
+def test_a_decisive_field_the_key_does_not_set_decides_nothing() -> None:
+    key = Answers(ratings={"clarity": 3})  # a ratings-only key: no verdict, no severity
+    answer = Answers(ratings={"clarity": 3}, severity=Severity.major)
+    assert gold.score(answer, key, tolerances=TOLERANCES).fields == {"ratings.clarity": True}
+    assert gold.score(answer, key, tolerances=TOLERANCES).score == 1.0
+
+
+def test_a_field_weighs_as_the_tolerances_say() -> None:
+    answer = KEY.model_copy(update={"ratings": {"clarity": 1, "accuracy": 2}})
+    heavy = GoldTolerances(decisive=frozenset(), weights={"ratings.clarity": 5, "labels": 0.5})
+    # six fields weighing 1 + 5 + 1 + 1 + 1 + 0.5 = 9.5; clarity (5) wrong
+    assert gold.score(answer, KEY, tolerances=heavy).score == pytest.approx(4.5 / 9.5)
+
+
+def test_a_weighed_flag_is_scored_of_its_own_without_deciding() -> None:
+    tolerances = GoldTolerances(decisive=frozenset(), weights={"flags.safety": 2})
+    answer = KEY.model_copy(update={"flags": [*KEY.flags, "safety"]})
+    result = gold.score(answer, KEY, tolerances=tolerances)
+    assert result.fields["flags.safety"] is False and result.fields["flags"] is False
+    assert result.score == pytest.approx(5 / 8) and result.missed == ()
 
 
 @pytest.mark.parametrize(
@@ -160,6 +257,32 @@ def test_a_key_that_sets_nothing_is_refused() -> None:
 def test_tolerances_out_of_range_are_refused() -> None:
     with pytest.raises(ValueError, match="rating, iou_threshold, empty_is_answer"):
         GoldTolerances(rating=-1, iou_threshold=2.0, empty_is_answer=frozenset({"verdict"}))
+    with pytest.raises(ValueError, match="weights, decisive"):
+        GoldTolerances(weights={"verdict": 0}, decisive=frozenset({"justification"}))
+    with pytest.raises(ValueError, match="weights"):
+        GoldTolerances(weights={"ratings": 1})
+
+
+def test_a_weight_or_decisive_flag_that_scores_nothing_is_named() -> None:
+    key = Answers(verdict=Verdict.accept, ratings={"clarity": 3})
+    tolerances = GoldTolerances(
+        weights={"ratings.style": 2, "labels": 3, "flags.sparkly": 1, "verdict": 2},
+        decisive=frozenset({"verdict", "flags.glitter", "flags.unsafe"}),
+    )
+    errors = gold.key_errors(key, tolerances, flags={"unsafe"})
+    assert [(e.field, e.message) for e in errors] == [
+        ("tolerances.decisive", "'flags.glitter': the rubric has no flag 'glitter'"),
+        ("tolerances.weights.flags.sparkly", "the rubric has no flag 'sparkly'"),
+        (
+            "tolerances.weights.labels",
+            "the key does not score 'labels': a weight for it counts nothing",
+        ),
+        (
+            "tolerances.weights.ratings.style",
+            "the key does not score 'ratings.style': a weight for it counts nothing",
+        ),
+    ]
+    assert gold.key_errors(key, GoldTolerances(weights={"verdict": 2}), flags=()) == []
 
 
 answers = st.builds(
@@ -172,8 +295,69 @@ answers = st.builds(
 )
 
 
+FIELD_NAMES = ["verdict", "severity", "flags", "labels", "ratings.a", "ratings.b", "flags.safety"]
+tolerances = st.builds(
+    GoldTolerances,
+    weights=st.dictionaries(st.sampled_from(FIELD_NAMES), st.sampled_from([0.5, 1.0, 2.0, 7.0])),
+    decisive=st.frozensets(st.sampled_from(FIELD_NAMES)),
+)
+
+
+def reference_score(answer: Answers, key: Answers, rules: GoldTolerances) -> float | None:
+    """The score as the rules read, plainly: None when the key scores nothing."""
+    correct: dict[str, bool] = {}
+    if key.verdict is not None:
+        correct["verdict"] = answer.verdict == key.verdict
+    for dimension, point in key.ratings.items():
+        given = answer.ratings.get(dimension)
+        correct[f"ratings.{dimension}"] = given is not None and abs(given - point) <= 1
+    if key.severity is not None:
+        correct["severity"] = answer.severity == key.severity
+    if key.flags:
+        correct["flags"] = sorted(set(answer.flags)) == sorted(set(key.flags))
+    for name in set(rules.decisive) | set(rules.weights):
+        if name.startswith("flags."):
+            flag = name[len("flags.") :]
+            correct[name] = (flag in answer.flags) == (flag in key.flags)
+    if key.labels:
+        correct["labels"] = sorted(a.model_dump_json() for a in answer.labels) == sorted(
+            k.model_dump_json() for k in key.labels
+        )
+    if not correct:
+        return None
+    for name in correct:
+        if name in rules.decisive and not correct[name]:
+            return 0.0
+    total = 0.0
+    right = 0.0
+    for name in correct:
+        weight = rules.weights.get(name, 1.0)
+        total += weight
+        if correct[name]:
+            right += weight
+    return right / total
+
+
+@given(answers, answers, tolerances)
+def test_the_score_is_the_weighted_share_of_fields_correct_or_0_with_a_decisive_one_wrong(
+    answer: Answers, key: Answers, rules: GoldTolerances
+) -> None:
+    expected = reference_score(answer, key, rules)
+    if expected is None:
+        with pytest.raises(ValueError, match="no field"):
+            gold.score(answer, key, tolerances=rules)
+        return
+    result = gold.score(answer, key, tolerances=rules)
+    assert result.score == pytest.approx(expected)
+    assert 0.0 <= result.score <= 1.0
+    assert (result.score == 0.0) >= bool(result.missed)
+    assert gold.score(key, key, tolerances=rules).score == 1.0
+
+
 @given(answers, answers)
-def test_the_score_is_the_share_of_fields_correct(answer: Answers, key: Answers) -> None:
+def test_without_weights_or_decisive_fields_the_score_is_the_plain_share(
+    answer: Answers, key: Answers
+) -> None:
     expected_fields = (
         ({"verdict"} if key.verdict is not None else set())
         | {f"ratings.{d}" for d in key.ratings}
@@ -182,11 +366,7 @@ def test_the_score_is_the_share_of_fields_correct(answer: Answers, key: Answers)
         | ({"labels"} if key.labels else set())
     )
     if not expected_fields:
-        with pytest.raises(ValueError, match="no field"):
-            gold.score(answer, key, tolerances=TOLERANCES)
         return
-    result = gold.score(answer, key, tolerances=TOLERANCES)
+    result = gold.score(answer, key, tolerances=PLAIN)
     assert set(result.fields) == expected_fields
     assert result.score == sum(result.fields.values()) / len(result.fields)
-    assert 0.0 <= result.score <= 1.0
-    assert gold.score(key, key, tolerances=TOLERANCES).score == 1.0

@@ -60,7 +60,7 @@ async def test_a_gold_item_is_registered_with_its_key_and_listed_for_ops(
     )
     assert again.status_code == 409
     listed = await ok(await assignment.client.get(f"/v1/projects/{project_id}/gold", headers=OPS))
-    assert [g["gold_id"] for g in listed] == ["g-1"]
+    assert [g["gold_id"] for g in listed["items"]] == ["g-1"]
     retired = await ok(
         await assignment.client.patch(
             f"/v1/projects/{project_id}/gold/g-1", json={"active": False}, headers=OPS
@@ -70,7 +70,7 @@ async def test_a_gold_item_is_registered_with_its_key_and_listed_for_ops(
     active = await assignment.client.get(
         f"/v1/projects/{project_id}/gold", params={"active": "true"}, headers=OPS
     )
-    assert active.json() == []
+    assert active.json() == {"items": [], "next_cursor": None}
 
 
 async def test_a_gold_item_that_cannot_be_scored_or_shown_is_refused_naming_each_field(
@@ -179,14 +179,22 @@ async def test_a_gold_judgment_is_scored_per_field_and_feeds_the_experts_own_tre
     [scored] = [e.data for e in decoded(records) if e.type == GOLD_SCORED.type]
     assert scored.expert_id == expert_id and scored.item_id == handed["item_id"]
     assert scored.fields["ratings.visual_quality"] is False and scored.fields["verdict"] is True
-    assert scored.score == pytest.approx(7 / 8)  # verdict, six dimensions, severity
+    assert scored.fields["flags.unsafe"] is True  # the safety call is scored of its own
+    eight_of_nine = pytest.approx(8 / 9)  # verdict, six dimensions, severity, unsafe
+    assert scored.score == eight_of_nine
     mine = await ok(
         await assignment.client.get("/v1/me/calibration", headers=auth("expert", subject=expert_id))
     )
-    assert mine == [
-        {"skill": "task.image_edit", "mean": 0.875, "count": 1, "window": 20, "trend": [0.875]}
+    assert mine["items"] == [
+        {
+            "skill": "task.image_edit",
+            "mean": eight_of_nine,
+            "count": 1,
+            "window": 20,
+            "trend": [eight_of_nine],
+        }
     ]
-    assert "item" not in str(mine) and "unit" not in str(mine)
+    assert "item" not in str(mine["items"]) and "unit" not in str(mine["items"])
     ops_view = await ok(
         await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS)
     )
@@ -208,7 +216,7 @@ async def test_below_the_floor_an_expert_is_benched_from_the_project_until_reins
     assert await is_gold(assignment, handed)
     [benched] = [e.data for e in decoded(records)]
     assert (benched.expert_id, benched.project_id, benched.floor) == (expert_id, project_id, 0.9)
-    assert benched.skills == {"modality.image": 0.875}  # the verdict wrong: 7 of 8 fields
+    assert benched.skills == {"modality.image": 0.0}  # the verdict wrong: it is decisive
 
     async def no_work() -> bool:
         got = await next_unit(assignment, expert_id)  # until the bench reaches the handout
@@ -223,20 +231,27 @@ async def test_below_the_floor_an_expert_is_benched_from_the_project_until_reins
         return got is None
 
     await eventually(no_work)
+
+    async def told_benched() -> bool:  # once the bench reaches the handout (within a second)
+        told = await assignment.client.post(
+            "/v1/work:next", headers=auth("expert", subject=expert_id)
+        )
+        return told.status_code == 204 and told.headers["Quorum-No-Work-Reason"] == "benched"
+
+    await eventually(told_benched)
     benches = await ok(
         await assignment.client.get(f"/v1/projects/{project_id}/benches", headers=OPS)
     )
-    assert [b["expert_id"] for b in benches] == [expert_id]
+    assert [b["expert_id"] for b in benches["items"]] == [expert_id]
     url = f"/v1/projects/{project_id}/benches/{expert_id}/reinstate"
     async with reader(assignment, EXPERTS) as topic:
         await ok(await assignment.client.post(url, json={"reason": "retrained"}, headers=OPS), 204)
         records = await topic.until(lambda got: len(decoded(got)) == 1)
     assert decoded(records)[0].data.by == "ops-ana"
     assert (await assignment.client.post(url, json={"reason": "x"}, headers=OPS)).status_code == 404
-    assert (
-        await ok(await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS))
-        == []
-    )
+    assert await ok(
+        await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS)
+    ) == {"items": [], "next_cursor": None}
 
     await world.items(assignment, project_id, 1)  # the released ones were theirs once
 
@@ -244,6 +259,113 @@ async def test_below_the_floor_an_expert_is_benched_from_the_project_until_reins
         return await next_unit(assignment, expert_id) is not None
 
     await eventually(work_again)
+
+
+async def scored_once(
+    a: AssignmentUnderTest, project_id: str, key: dict[str, Any], given: dict[str, Any]
+) -> Any:
+    """An expert's answers ``given`` on a gold item of ``key``: its ``gold.scored`` payload."""
+    expert_id = await world.expert(a, projects=(project_id,))
+    await world.gold(a, project_id, key)
+    async with reader(a, WORK) as topic:
+        handed = await next_unit(a, expert_id)
+        assert await is_gold(a, handed)
+        await ok(await world.submit(a, expert_id, handed, given), 201)
+        records = await topic.until(
+            lambda got: any(
+                e.type == GOLD_SCORED.type and e.data.expert_id == expert_id for e in decoded(got)
+            )
+        )
+    [scored] = [e.data for e in decoded(records) if e.type == GOLD_SCORED.type]
+    return scored
+
+
+async def test_accepting_an_edit_gold_rejects_as_major_scores_0_and_benches_at_the_default_floor(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=1.0, calibration={"min_count": 1})
+    key = answers("reject", point=2, severity="major")
+    why = "the seam shows, but the edit does what was asked"
+    accepted = answers("accept", point=3, severity="major", justification=why)
+    scored = await scored_once(assignment, project_id, key, accepted)
+    # every rating within a point and the severity right: only the verdict is wrong
+    assert [name for name, right in scored.fields.items() if not right] == ["verdict"]
+    assert scored.score == 0.0  # the verdict is decisive (weighed like a rating: 8 of 9)
+    benches = await ok(
+        await assignment.client.get(f"/v1/projects/{project_id}/benches", headers=OPS)
+    )
+    assert [(b["expert_id"], b["skills"]) for b in benches["items"]] == [
+        (scored.expert_id, {"modality.image": 0.0})
+    ]
+
+
+async def test_an_infeasible_gold_item_is_keyed_and_answered_by_the_verdict_alone_and_scores_1(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=1.0)
+    twice = await assignment.client.post(
+        f"/v1/projects/{project_id}/gold",
+        json={
+            "gold_id": "g-twice",
+            "media": world.image("g-twice"),
+            "key": {"verdict": "infeasible", "flags": ["infeasible_instruction"]},
+        },
+        headers=OPS,
+    )
+    assert twice.status_code == 422
+    assert [e["field"] for e in twice.json()["errors"]] == ["body.key.flags.0"]
+    scored = await scored_once(
+        assignment, project_id, {"verdict": "infeasible"}, {"verdict": "infeasible"}
+    )
+    assert scored.fields == {"verdict": True, "flags.unsafe": True} and scored.score == 1.0
+
+
+async def test_a_gold_items_weights_are_kept_and_its_decisive_fields_default_to_the_safety_calls(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    weighed = await world.gold(assignment, project_id, KEY, tolerances={"weights": {"verdict": 3}})
+    assert weighed["tolerances"]["weights"] == {"verdict": 3.0}
+    assert weighed["tolerances"]["decisive"] == ["flags.unsafe", "severity", "verdict"]
+    plain = await world.gold(assignment, project_id, KEY, tolerances={"decisive": []})
+    assert plain["tolerances"]["decisive"] == []
+    listed = await ok(await assignment.client.get(f"/v1/projects/{project_id}/gold", headers=OPS))
+    assert sorted(tuple(g["tolerances"]["decisive"]) for g in listed["items"]) == [
+        (),
+        ("flags.unsafe", "severity", "verdict"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tolerances", "fields"),
+    [
+        (
+            {
+                "weights": {"labels": 2, "flags.sparkly": 1},
+                "decisive": ["verdict", "flags.glitter"],
+            },
+            [
+                "body.tolerances.decisive",
+                "body.tolerances.weights.flags.sparkly",
+                "body.tolerances.weights.labels",
+            ],
+        ),
+        ({"decisive": ["verdict", "justification"]}, ["body.tolerances.decisive.1"]),
+        ({"weights": {"verdict": 0}}, ["body.tolerances.weights.verdict"]),
+    ],
+    ids=["scores-nothing", "not-a-field", "weighs-nothing"],
+)
+async def test_weights_and_decisive_fields_that_cannot_apply_are_refused_naming_each(
+    assignment: AssignmentUnderTest, tolerances: dict[str, Any], fields: list[str]
+) -> None:
+    project_id = await world.project(assignment)
+    response = await assignment.client.post(
+        f"/v1/projects/{project_id}/gold",
+        json={"gold_id": "g-w", "media": world.image("g-w"), "key": KEY, "tolerances": tolerances},
+        headers=OPS,
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == fields
 
 
 async def test_a_gold_unit_given_back_is_closed_and_never_served_again(
@@ -278,3 +400,35 @@ async def test_an_id_in_a_path_that_no_document_can_have_is_a_422(
         headers=OPS,
     )
     assert response.status_code == 422, response.text  # a control character: not an id
+
+
+@pytest.mark.parametrize("case", world.MISPLACED, ids=[c.name for c in world.MISPLACED])
+async def test_a_gold_key_whose_labels_do_not_fit_the_media_is_refused_naming_the_field(
+    assignment: AssignmentUnderTest, case: world.Misplaced
+) -> None:
+    taxonomy = await world.taxonomy(
+        assignment, *world.PLACEMENT_CLASSES, modalities=world.PLACEMENT_MODALITIES
+    )
+    project_id = await world.project(
+        assignment, template="multimodal_label_qa", taxonomy=taxonomy, modality=case.modality
+    )
+
+    async def registered(*labels: dict[str, Any]) -> Any:
+        response = await assignment.client.post(
+            f"/v1/projects/{project_id}/gold",
+            json={
+                "gold_id": world.short_id("gold"),
+                **case.content,
+                "key": world.label_answers(*labels),
+            },
+            headers=OPS,
+        )
+        return response if response.status_code != 409 else None  # version not consumed yet
+
+    refused = await eventually(lambda: registered(case.fits, case.label))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {"field": f"body.key.labels.1.{case.field}", "message": case.message}
+    ]
+    fits = await registered(case.fits)
+    assert fits.status_code == 201, fits.text

@@ -59,12 +59,26 @@ async def test_a_vetted_expert_on_the_roster_gets_a_unit_with_its_form_and_conte
     assert item["open"] == 0 and item["judges"] == [expert_id]
 
 
+async def no_work_reason(a: AssignmentUnderTest, expert_id: str) -> str:
+    """Why the expert gets nothing now: the reason header of a 204 (with its Retry-After)."""
+    response = await a.client.post("/v1/work:next", headers=auth("expert", subject=expert_id))
+    assert response.status_code == 204, response.text
+    assert response.headers["Retry-After"].isdigit() and response.content == b""
+    return response.headers["Quorum-No-Work-Reason"]
+
+
 @pytest.mark.parametrize(
-    "who",
-    ["not vetted", "suspended", "not on the roster", "skill below the level", "paused project"],
+    ("who", "reason"),
+    [
+        ("not vetted", "not_vetted"),
+        ("suspended", "not_vetted"),
+        ("not on the roster", "not_on_roster"),
+        ("skill below the level", "missing_skill"),
+        ("paused project", "no_active_project"),
+    ],
 )
-async def test_an_ineligible_expert_gets_204_and_the_unit_stays_open(
-    assignment: AssignmentUnderTest, who: str
+async def test_an_ineligible_expert_gets_204_saying_why_and_the_unit_stays_open(
+    assignment: AssignmentUnderTest, who: str, reason: str
 ) -> None:
     required = {"task.image_edit_eval": 3}
     status = "paused" if who == "paused project" else "active"
@@ -74,7 +88,7 @@ async def test_an_ineligible_expert_gets_204_and_the_unit_stays_open(
     rostered = () if who == "not on the roster" else (project_id,)
     expert_id = await world.expert(assignment, projects=rostered, state=state, skills=skills)
     [item_id] = await world.items(assignment, project_id, 1)
-    assert await next_unit(assignment, expert_id) is None
+    assert await no_work_reason(assignment, expert_id) == reason
     assert (await world.known(assignment, item_id))["open"] == 1
 
 
@@ -87,7 +101,7 @@ async def test_an_expert_at_capacity_gets_204_until_a_lease_is_released(
     first = await next_unit(assignment, expert_id)
     second = await next_unit(assignment, expert_id)
     assert first and second and first["unit_id"] != second["unit_id"]
-    assert await next_unit(assignment, expert_id) is None
+    assert await no_work_reason(assignment, expert_id) == "at_capacity"
     me = auth("expert", subject=expert_id)
     await ok(
         await assignment.client.post(
@@ -96,6 +110,47 @@ async def test_an_expert_at_capacity_gets_204_until_a_lease_is_released(
     )
     third = await next_unit(assignment, expert_id)
     assert third is not None and third["item_id"] not in {first["item_id"], second["item_id"]}
+
+
+async def test_an_expert_who_had_every_unit_open_to_them_is_told_nothing_is_left(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    assert await next_unit(assignment, expert_id) is not None
+    assert await no_work_reason(assignment, expert_id) == "nothing_left"
+
+
+async def test_nothing_left_says_the_same_with_gold_in_the_project_or_without(
+    assignment: AssignmentUnderTest,
+) -> None:
+    """Neither the status, the headers nor the body of an empty handout tells a project with
+    gold (served or not due) from one without."""
+    answers, handed = [], []
+    for gold_rate in (1.0, 0.0):
+        project_id = await world.project(assignment, gold_rate=gold_rate)
+        expert_id = await world.expert(assignment, projects=(project_id,), max_leases=5)
+        if gold_rate:
+            await world.gold(assignment, project_id, world.edit_answers())
+        await world.items(assignment, project_id, 1)
+        units = 0
+        while await next_unit(assignment, expert_id) is not None:
+            units += 1
+        handed.append(units)
+        me = auth("expert", subject=expert_id)
+        response = await assignment.client.post("/v1/work:next", headers=me)
+        answers.append(
+            (
+                response.status_code,
+                response.content,
+                {k: v for k, v in response.headers.items() if k not in ("date", "x-request-id")},
+            )
+        )
+    assert handed == [2, 1]  # the gold copy, then the item; the item alone
+    with_gold, without = answers
+    assert with_gold == without
+    assert with_gold[2]["quorum-no-work-reason"] == "nothing_left"
 
 
 async def test_overlap_k_means_exactly_k_distinct_experts(assignment: AssignmentUnderTest) -> None:
@@ -191,8 +246,10 @@ async def test_a_lease_expires_without_any_call_and_a_late_heartbeat_is_told_so(
     late = await assignment.client.post(f"/v1/me/leases/{handed['lease_id']}/heartbeat", headers=me)
     assert late.status_code == 409
     assert "has expired" in late.json()["detail"]
-    leases = await ok(await assignment.client.get("/v1/leases", headers=OPS))
-    assert handed["lease_id"] not in [lease["lease_id"] for lease in leases]
+    leases = await ok(
+        await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
+    )
+    assert leases == {"items": [], "next_cursor": None}
 
 
 async def test_a_heartbeat_moves_the_deadline_of_a_live_lease(
@@ -223,9 +280,9 @@ async def test_ops_list_live_leases_and_force_release_one(assignment: Assignment
                 "/v1/leases", params={"project_id": project_id}, headers=OPS
             )
         )
-        assert [(lease["lease_id"], lease["expert_id"], lease["unit_id"]) for lease in listed] == [
-            (handed["lease_id"], expert_id, handed["unit_id"])
-        ]
+        assert [
+            (lease["lease_id"], lease["expert_id"], lease["unit_id"]) for lease in listed["items"]
+        ] == [(handed["lease_id"], expert_id, handed["unit_id"])]
         url = f"/v1/experts/{expert_id}/leases/{handed['lease_id']}/release"
         await ok(
             await assignment.client.post(url, json={"reason": "needs_another_skill"}, headers=OPS)
@@ -237,6 +294,29 @@ async def test_ops_list_live_leases_and_force_release_one(assignment: Assignment
     assert (await world.known(assignment, item_id))["open"] == 1
     again = await assignment.client.post(url, json={"reason": "skip"}, headers=OPS)
     assert again.status_code == 409
+
+
+async def test_ops_page_through_live_leases_soonest_deadline_first(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, lease_ttl_s=600)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=3)
+    await world.items(assignment, project_id, 3)
+    handed = [await next_unit(assignment, expert_id) for _ in range(3)]
+    seen: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"project_id": project_id, "limit": 2}
+    while True:
+        page = await ok(await assignment.client.get("/v1/leases", params=params, headers=OPS))
+        seen += page["items"]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert sorted(lease["lease_id"] for lease in seen) == sorted(h["lease_id"] for h in handed)
+    deadlines = [(lease["expires_at"], lease["lease_id"]) for lease in seen]
+    assert deadlines == sorted(deadlines)
+    bad = await assignment.client.get("/v1/leases", params={"cursor": "bm90LW91cnM"}, headers=OPS)
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == [{"field": "query.cursor", "message": "invalid cursor"}]
 
 
 async def test_an_expert_cannot_touch_another_experts_lease(
@@ -256,7 +336,7 @@ async def test_an_expert_cannot_touch_another_experts_lease(
     listed = await ok(
         await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
     )
-    assert [lease["lease_id"] for lease in listed] == [handed["lease_id"]]
+    assert [lease["lease_id"] for lease in listed["items"]] == [handed["lease_id"]]
 
 
 async def test_concurrent_experts_never_share_a_unit_nor_see_an_item_twice(
@@ -432,6 +512,6 @@ async def test_a_client_may_prefetch_the_next_unit_while_it_works_on_the_current
     listed = await ok(
         await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
     )
-    assert sorted(lease["lease_id"] for lease in listed) == sorted(
+    assert sorted(lease["lease_id"] for lease in listed["items"]) == sorted(
         [prefetched["lease_id"], after["lease_id"]]
     )

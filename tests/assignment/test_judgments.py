@@ -14,7 +14,7 @@ from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.assignment.world import OPS, next_unit, ok
 from tests.kafka_helpers import TopicReader, eventually
-from tests.service_helpers import auth
+from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +76,7 @@ async def test_a_judgment_is_stored_on_the_unit_and_published_once_with_its_rubr
     leases = await ok(
         await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
     )
-    assert leases == []  # the slot is free again
+    assert leases["items"] == []  # the slot is free again
 
 
 async def test_answers_that_break_the_rubric_name_each_field_and_keep_the_lease(
@@ -109,7 +109,6 @@ async def test_the_gate_ends_the_form_and_ratings_after_it_are_refused(
     handed = await next_unit(assignment, expert_id)
     infeasible = {
         "verdict": "infeasible",
-        "flags": ["infeasible_instruction"],
         "justification": "the instruction asks for a second moon",
     }
     with_ratings = await submit(
@@ -124,6 +123,33 @@ async def test_the_gate_ends_the_form_and_ratings_after_it_are_refused(
     ]
     gated = await submit(assignment, expert_id, handed, submission(handed, infeasible))
     assert gated.status_code == 201, gated.text
+
+
+async def test_a_gate_flag_with_a_verdict_that_vouches_for_the_skipped_form_is_refused(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    # the template's old duplicate of the infeasible verdict ended the form under accept
+    twice = {"verdict": "accept", "flags": ["infeasible_instruction"]}
+    refused = await submit(assignment, expert_id, handed, submission(handed, twice))
+    assert refused.status_code == 422
+    assert "body.answers.flags.0" in [e["field"] for e in refused.json()["errors"]]
+    unsafe = {
+        "verdict": "accept",
+        "flags": ["unsafe"],
+        "severity": "critical",
+        "justification": "the edit adds a weapon to the child's hand",
+    }
+    accepted = await submit(assignment, expert_id, handed, submission(handed, unsafe))
+    assert accepted.status_code == 422
+    assert [e["field"] for e in accepted.json()["errors"]] == ["body.answers.verdict"]
+    rejected = await submit(
+        assignment, expert_id, handed, submission(handed, {**unsafe, "verdict": "reject"})
+    )
+    assert rejected.status_code == 201, rejected.text
 
 
 async def test_corrected_labels_must_use_classes_of_the_units_taxonomy_version(
@@ -209,3 +235,65 @@ async def test_review_is_blind_the_second_expert_sees_nothing_of_the_first_judgm
     theirs = await next_unit(assignment, second)
     assert theirs is not None and theirs["item_id"] == handed["item_id"]
     assert secret not in str(theirs) and first not in str(theirs)
+
+
+@pytest.mark.parametrize("case", world.MISPLACED, ids=[c.name for c in world.MISPLACED])
+async def test_corrected_labels_that_do_not_fit_the_items_media_are_refused_naming_the_field(
+    assignment: AssignmentUnderTest, case: world.Misplaced
+) -> None:
+    taxonomy = await world.taxonomy(
+        assignment, *world.PLACEMENT_CLASSES, modalities=world.PLACEMENT_MODALITIES
+    )
+    project_id = await world.project(
+        assignment, template="multimodal_label_qa", taxonomy=taxonomy, modality=case.modality
+    )
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    event = world.registered(project_id, modality=case.modality, **case.content)
+    await publish(assignment.settings, event)
+    await eventually(lambda: world.known(assignment, event.data.item_id))
+    handed = await next_unit(assignment, expert_id)
+    assert handed["item_id"] == event.data.item_id
+
+    async def tried() -> Any:
+        answers = world.label_answers(case.fits, case.label)
+        response = await submit(assignment, expert_id, handed, submission(handed, answers))
+        return response if response.status_code != 503 else None  # version not consumed yet
+
+    refused = await eventually(tried)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {"field": f"body.answers.labels.1.{case.field}", "message": case.message}
+    ]
+    unit = (await world.known(assignment, event.data.item_id))["units"][0]
+    assert unit["state"] == "leased" and unit["judgment"] is None
+    answers = world.label_answers(case.fits)
+    fixed = await submit(assignment, expert_id, handed, submission(handed, answers))
+    assert fixed.status_code == 201, fixed.text
+
+
+async def test_a_class_the_version_lacks_is_named_once_though_two_rules_check_it(
+    assignment: AssignmentUnderTest,
+) -> None:
+    taxonomy = await world.taxonomy(assignment, "car")
+    project_id = await world.project(assignment, template="multimodal_label_qa", taxonomy=taxonomy)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    event = world.registered(project_id, media=world.image("one", 640, 480))
+    await publish(assignment.settings, event)
+    await eventually(lambda: world.known(assignment, event.data.item_id))
+    handed = await next_unit(assignment, expert_id)
+    box = {"kind": "box", "x": 600, "y": 0, "width": 50, "height": 10}
+
+    async def tried() -> Any:
+        answers = world.label_answers({"class_id": "bus", "geometry": box})
+        response = await submit(assignment, expert_id, handed, submission(handed, answers))
+        return response if response.status_code != 503 else None
+
+    refused = await eventually(tried)
+    assert refused.status_code == 422, refused.text
+    assert [(e["field"], e["message"]) for e in refused.json()["errors"]] == [
+        ("body.answers.labels.0.class_id", "no class 'bus' in the taxonomy version"),
+        (
+            "body.answers.labels.0.geometry.width",
+            "x + width = 650.0: not inside the 640x480 media",
+        ),
+    ]

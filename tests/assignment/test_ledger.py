@@ -82,7 +82,24 @@ async def test_ops_export_the_ledger_of_a_project_as_csv(assignment: AssignmentU
             "/v1/ledger", params={"project_id": project_id, "format": "json"}, headers=OPS
         )
     )
-    assert [row["judgments"] for row in as_json] == [2, 1]
+    assert [row["judgments"] for row in as_json["items"]] == [2, 1]
+    first = await ok(
+        await assignment.client.get(
+            "/v1/ledger",
+            params={"project_id": project_id, "format": "json", "limit": 1},
+            headers=OPS,
+        )
+    )
+    assert [row["expert_id"] for row in first["items"]] == [experts[0]]
+    rest = await ok(
+        await assignment.client.get(
+            "/v1/ledger",
+            params={"project_id": project_id, "format": "json", "cursor": first["next_cursor"]},
+            headers=OPS,
+        )
+    )
+    assert [row["expert_id"] for row in rest["items"]] == [experts[1]]
+    assert rest["next_cursor"] is None
 
 
 @pytest.mark.integration
@@ -107,11 +124,13 @@ async def test_the_ledger_counts_units_given_back_and_the_gold_score(
             headers=auth("expert", subject=expert_id),
         )
     )
-    [row] = await ok(
-        await assignment.client.get(
-            "/v1/ledger", params={"project_id": project_id, "format": "json"}, headers=OPS
+    [row] = (
+        await ok(
+            await assignment.client.get(
+                "/v1/ledger", params={"project_id": project_id, "format": "json"}, headers=OPS
+            )
         )
-    )
+    )["items"]
     assert (row["units"], row["judgments"], row["gold_scored"], row["gold_score"]) == (
         3,
         2,

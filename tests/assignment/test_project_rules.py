@@ -247,6 +247,37 @@ def test_the_flags_are_sorted_by_name_whatever_the_rubric_order() -> None:
     ]
 
 
+@pytest.mark.parametrize("skill", ["lead", "Role.Lead", "role..lead", "a.b.c.d.e"])
+def test_an_adjudicator_skill_that_is_no_skill_id_is_refused(skill: str) -> None:
+    errors = settings_errors(
+        project(adjudication=AdjudicationPolicy(adjudicator_skill=skill)), EDIT
+    )
+    assert errors and {e.field for e in errors} == {"body.adjudication.adjudicator_skill"}
+    assert all("e.g. role.adjudicator" in e.message for e in errors)
+
+
+def test_an_adjudicator_skill_is_refused_naming_every_problem_of_its_id() -> None:
+    policy = AdjudicationPolicy(adjudicator_skill="Lead")
+    assert settings_errors(project(adjudication=policy), EDIT) == [
+        err(
+            "body.adjudication.adjudicator_skill",
+            "a skill id has 2 to 4 dot-separated segments, not 1 (e.g. modality.video, "
+            "task.av_sync) (a skill id as experts' skills have, e.g. role.adjudicator)",
+        ),
+        err(
+            "body.adjudication.adjudicator_skill",
+            "segment 1 ('Lead') may hold only lower-case letters a-z, digits and _ "
+            "(a skill id as experts' skills have, e.g. role.adjudicator)",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("skill", ["role.adjudicator", "task.image_edit", "a.b.c.d", None])
+def test_an_adjudicator_skill_of_the_experts_skill_id_form_is_accepted(skill: str | None) -> None:
+    policy = AdjudicationPolicy(adjudicator_skill=skill)
+    assert settings_errors(project(adjudication=policy), EDIT) == []
+
+
 TAXONOMY_MESSAGE = (
     "the rubric asks for corrected labels: name the taxonomy version their classes come from"
 )
@@ -299,7 +330,7 @@ def test_every_settings_error_is_reported_at_once_in_order() -> None:
 
 @pytest.mark.parametrize(
     ("rubric", "escalate_flags"),
-    [(EDIT, ["unsafe", "infeasible_instruction"]), (QA, ["rare_class", "unsafe"]), (PLAIN, [])],
+    [(EDIT, ["unsafe"]), (QA, ["rare_class", "unsafe"]), (PLAIN, [])],
     ids=["image_edit_evaluation", "multimodal_label_qa", "plain"],
 )
 def test_a_consistent_project_has_no_settings_errors(
@@ -323,7 +354,7 @@ RUBRIC = RubricDefinition(
     ],
 )
 ADJUDICATION = AdjudicationPolicy(
-    min_agreement=0.8, adjudicator_skill="lead", escalate_flags=["unsafe"], audit_rate=0.1
+    min_agreement=0.8, adjudicator_skill="role.lead", escalate_flags=["unsafe"], audit_rate=0.1
 )
 OVERLAP = OverlapSpec(k=2, iaa_share=0.25, k_iaa=4, dynamic=True, k_max=6)
 DUE = CREATED + timedelta(days=30)

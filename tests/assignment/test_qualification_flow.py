@@ -16,7 +16,7 @@ from shared.events.codec import EventRegistry, decode
 from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.assignment.world import OPS, next_unit, ok
-from tests.kafka_helpers import TopicReader
+from tests.kafka_helpers import TopicReader, eventually
 from tests.service_helpers import auth
 
 pytestmark = pytest.mark.integration
@@ -88,8 +88,10 @@ async def test_ops_create_a_set_and_list_it_without_its_keys(
     created = await qualification_set(assignment)
     assert len(created["items"]) == 3 and created["items"][1]["key"]["verdict"] == "reject"
     assert created["items"][0]["content"]["media"]["uri"].endswith("-0.png")
-    listed = await ok(await assignment.client.get("/v1/qualifications", headers=OPS))
-    mine = [s for s in listed if s["set_id"] == created["set_id"]]
+    listed = await ok(
+        await assignment.client.get("/v1/qualifications", params={"limit": 200}, headers=OPS)
+    )
+    mine = [s for s in listed["items"] if s["set_id"] == created["set_id"]]
     assert mine and mine[0]["items"] == 3 and "key" not in str(mine[0])
     again = await assignment.client.post(
         "/v1/qualifications",
@@ -164,7 +166,7 @@ async def test_an_expert_in_vetting_gets_the_items_in_order_and_a_pass_grants_th
         "task.image_edit_eval",
         3,
     )
-    assert event.score == pytest.approx((1 + 1 + 1 / 8) / 3)  # the last: only severity right
+    assert event.score == pytest.approx((1 + 1 + 0) / 3)  # the last: the verdict wrong, decisive
     assert await next_unit(assignment, expert_id) is None  # each item once, nothing else
     skill = (await skills_of(assignment, expert_id))["task.image_edit_eval"]
     assert skill["level"] == 3
@@ -180,7 +182,7 @@ async def test_an_expert_in_vetting_gets_the_items_in_order_and_a_pass_grants_th
     ops_view = await ok(
         await assignment.client.get(f"/v1/experts/{expert_id}/qualifications", headers=OPS)
     )
-    assert [(a["set_id"], a["state"]) for a in ops_view] == [(set_id, "passed")]
+    assert [(a["set_id"], a["state"]) for a in ops_view["items"]] == [(set_id, "passed")]
 
 
 async def test_an_item_given_back_scores_zero_and_a_failed_attempt_grants_nothing(
@@ -302,3 +304,40 @@ async def test_a_project_id_cannot_take_the_prefix_qualification_copies_are_file
     )
     assert response.status_code == 422
     assert "qualification:" in response.text
+
+
+@pytest.mark.parametrize("case", world.MISPLACED, ids=[c.name for c in world.MISPLACED])
+async def test_a_set_whose_key_labels_do_not_fit_an_items_media_is_refused_naming_it(
+    assignment: AssignmentUnderTest, case: world.Misplaced
+) -> None:
+    taxonomy = await world.taxonomy(
+        assignment, *world.PLACEMENT_CLASSES, modalities=world.PLACEMENT_MODALITIES
+    )
+    rubric_id = await world.rubric(assignment, "multimodal_label_qa")
+
+    async def created(*keys: dict[str, Any]) -> Any:
+        response = await assignment.client.post(
+            "/v1/qualifications",
+            json={
+                "set_id": world.short_id("qs"),
+                "name": "Labels",
+                "skill": "task.label_qa",
+                "level": 2,
+                "modality": case.modality,
+                "rubric": {"rubric_id": rubric_id, "version": 1},
+                "taxonomy": taxonomy,
+                "threshold": 0.8,
+                "items": [{**case.content, "key": key} for key in keys],
+            },
+            headers=OPS,
+        )
+        return response if response.status_code != 409 else None  # version not consumed yet
+
+    fits = world.label_answers(case.fits)
+    refused = await eventually(lambda: created(fits, world.label_answers(case.label)))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {"field": f"body.items[1].key.labels.0.{case.field}", "message": f"item 1: {case.message}"}
+    ]
+    accepted = await created(fits, fits)
+    assert accepted.status_code == 201, accepted.text

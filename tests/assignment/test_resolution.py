@@ -69,7 +69,9 @@ async def test_judgments_that_agree_resolve_by_consensus(assignment: AssignmentU
     data = resolved(records, item_id)[0].data
     assert data.method == "consensus" and data.verdict == "accept"
     assert sorted(data.judged_by) == sorted([first, second]) and len(data.judgment_ids) == 2
-    assert data.ratings == {d: 4.0 for d in DIMENSIONS}  # the lower median
+    assert data.ratings == {d: 4.5 for d in DIMENSIONS}  # the judges split between 4 and 5
+    assert data.rating_spread == {d: 1.0 for d in DIMENSIONS}
+    assert data.rubric_ref is not None and data.figures["verdict"] == 1.0
     assert 0 < data.agreement < 1
 
 
@@ -79,7 +81,10 @@ async def test_judgments_that_disagree_go_to_an_adjudicator_who_did_not_judge(
     project_id = await world.project(assignment, overlap={"k": 2})
     first = await world.expert(assignment, projects=(project_id,))
     second = await world.expert(assignment, projects=(project_id,))
-    adjudicator = await world.expert(assignment, projects=(project_id,))
+    # no skill required: an adjudicator holds the modality's at the adjudicator's level
+    adjudicator = await world.expert(
+        assignment, projects=(project_id,), skills={"modality.image": 4}
+    )
     [item_id] = await world.items(assignment, project_id, 1)
     async with await reading(assignment) as reader:
         await judge(assignment, first, answers("accept"))

@@ -4,6 +4,7 @@ accepts or declines, ops remove; each answer moves only from the state it answer
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -53,8 +54,19 @@ async def invite(a: AssignmentUnderTest, project_id: str, expert_id: str) -> Any
 
 
 async def states(a: AssignmentUnderTest, project_id: str) -> dict[str, str]:
-    listed = await a.client.get(f"/v1/projects/{project_id}/invitations", headers=OPS)
-    return {i["expert_id"]: i["state"] for i in listed.json()}
+    """The project's invitations, every page of them."""
+    found: dict[str, str] = {}
+    params: dict[str, Any] = {"limit": 3}
+    while True:
+        listed = await a.client.get(
+            f"/v1/projects/{project_id}/invitations", params=params, headers=OPS
+        )
+        assert listed.status_code == 200, listed.text
+        page = listed.json()
+        found |= {i["expert_id"]: i["state"] for i in page["items"]}
+        if page["next_cursor"] is None:
+            return found
+        params["cursor"] = page["next_cursor"]
 
 
 async def test_an_invited_expert_who_accepts_is_on_the_roster(
@@ -66,7 +78,9 @@ async def test_an_invited_expert_who_accepts_is_on_the_roster(
     assert invited.json()["invited_by"] == "ops-ana"
     me = auth("expert", subject=expert_id)
     mine = await assignment.client.get("/v1/me/invitations", headers=me)
-    assert [(i["project_id"], i["state"]) for i in mine.json()] == [(project_id, "invited")]
+    assert [(i["project_id"], i["state"]) for i in mine.json()["items"]] == [
+        (project_id, "invited")
+    ]
     accepted = await assignment.client.post(f"/v1/me/invitations/{project_id}/accept", headers=me)
     assert accepted.status_code == 200 and accepted.json()["answered_at"]
     assert (await states(assignment, project_id))[expert_id] == "accepted"
@@ -168,3 +182,132 @@ async def test_invitations_to_an_unknown_project_are_not_found(
     assert (await invite(assignment, "p-nowhere", expert_id)).status_code == 404
     listed = await assignment.client.get("/v1/projects/p-nowhere/invitations", headers=OPS)
     assert listed.status_code == 404
+
+
+async def invite_many(a: AssignmentUnderTest, project_id: str, body: dict[str, Any]) -> Any:
+    return await a.client.post(
+        f"/v1/projects/{project_id}/invitations:batch", json=body, headers=OPS
+    )
+
+
+async def test_ops_invite_many_experts_in_one_call_each_with_its_outcome(
+    assignment: AssignmentUnderTest, project_id: str
+) -> None:
+    new, invited, on_roster, declined, gone = [await expert(assignment) for _ in range(5)]
+    await invite(assignment, project_id, invited)
+    for expert_id in (on_roster, declined):
+        await invite(assignment, project_id, expert_id)
+    me = auth("expert", subject=on_roster)
+    await assignment.client.post(f"/v1/me/invitations/{project_id}/accept", headers=me)
+    me = auth("expert", subject=declined)
+    await assignment.client.post(f"/v1/me/invitations/{project_id}/decline", headers=me)
+    await assignment.client.post(
+        f"/v1/experts/{gone}/state", json={"state": "offboarded", "reason": "left"}, headers=OPS
+    )
+    ids = [new, invited, on_roster, declined, "exp-nobody", gone]
+    made = await invite_many(assignment, project_id, {"batch_id": "b-1", "expert_ids": ids})
+    assert made.status_code == 201, made.text
+    batch = made.json()
+    assert (batch["invited"], batch["unchanged"], batch["refused"]) == (2, 2, 2)
+    assert [(r["expert_id"], r["outcome"]) for r in batch["results"]] == [
+        (new, "invited"),
+        (invited, "unchanged"),
+        (on_roster, "unchanged"),
+        (declined, "invited"),
+        ("exp-nobody", "refused"),
+        (gone, "refused"),
+    ]
+    assert batch["results"][2]["invitation"]["state"] == "accepted"
+    assert batch["results"][4]["errors"] == [
+        {"field": "body.expert_ids.4", "message": "no such expert"}
+    ]
+    assert batch["results"][5]["errors"][0]["field"] == "body.expert_ids.5"
+    now = await states(assignment, project_id)
+    assert [now.get(e) for e in ids] == [
+        "invited",
+        "invited",
+        "accepted",
+        "invited",
+        None,
+        None,
+    ]
+
+
+async def test_the_same_batch_again_gets_the_first_answer_and_another_body_a_conflict(
+    assignment: AssignmentUnderTest, project_id: str
+) -> None:
+    first_expert, second_expert, third_expert = [await expert(assignment) for _ in range(3)]
+    body = {"batch_id": f"b-{uuid.uuid4().hex[:6]}", "expert_ids": [first_expert, second_expert]}
+    made = await invite_many(assignment, project_id, body)
+    assert made.status_code == 201
+    me = auth("expert", subject=first_expert)
+    await assignment.client.post(f"/v1/me/invitations/{project_id}/decline", headers=me)
+
+    again = await invite_many(assignment, project_id, body)
+    assert again.status_code == 200
+    assert again.json() == made.json()  # the first answer: the declined expert not invited again
+    assert (await states(assignment, project_id))[first_expert] == "declined"
+
+    swapped = await invite_many(
+        assignment, project_id, {**body, "expert_ids": [first_expert, third_expert]}
+    )
+    assert swapped.status_code == 409
+    assert [e["field"] for e in swapped.json()["errors"]] == ["body.expert_ids.1"]
+    longer = await invite_many(
+        assignment, project_id, {**body, "expert_ids": [*body["expert_ids"], third_expert]}
+    )
+    assert longer.status_code == 409
+    assert [e["field"] for e in longer.json()["errors"]] == ["body.expert_ids"]
+    assert third_expert not in await states(assignment, project_id)
+
+
+async def test_concurrent_calls_of_one_batch_invite_once_and_answer_alike(
+    assignment: AssignmentUnderTest, project_id: str
+) -> None:
+    ids = [await expert(assignment) for _ in range(3)]
+    body = {"batch_id": f"b-{uuid.uuid4().hex[:6]}", "expert_ids": ids}
+    answers = await asyncio.gather(*(invite_many(assignment, project_id, body) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({json.dumps(a.json(), sort_keys=True) for a in answers}) == 1
+    assert answers[0].json()["invited"] == 3
+
+
+async def test_a_batch_naming_an_expert_twice_or_to_a_closed_or_unknown_project_invites_nobody(
+    assignment: AssignmentUnderTest, project_id: str
+) -> None:
+    expert_id = await expert(assignment)
+    twice = await invite_many(
+        assignment, project_id, {"batch_id": "b-twice", "expert_ids": [expert_id, expert_id]}
+    )
+    assert twice.status_code == 422
+    assert twice.json()["errors"] == [
+        {"field": "body.expert_ids.1", "message": "this expert is named twice"}
+    ]
+    unknown = await invite_many(
+        assignment, "p-nowhere", {"batch_id": "b-1", "expert_ids": [expert_id]}
+    )
+    assert unknown.status_code == 404
+    closed = await closed_project(assignment)
+    refused = await invite_many(assignment, closed, {"batch_id": "b-1", "expert_ids": [expert_id]})
+    assert refused.status_code == 409
+    assert expert_id not in await states(assignment, project_id)
+    assert await states(assignment, closed) == {}
+
+
+async def closed_project(a: AssignmentUnderTest) -> str:
+    rubric_id = f"rub-{uuid.uuid4().hex[:8]}"
+    body = {"rubric_id": rubric_id, "template": "image_edit_evaluation"}
+    assert (await a.client.post("/v1/rubrics", json=body, headers=OPS)).status_code == 201
+    project_id = f"p-{uuid.uuid4().hex[:8]}"
+    body = {
+        "project_id": project_id,
+        "name": "P",
+        "modality": "image",
+        "rubric": {"rubric_id": rubric_id},
+    }
+    assert (await a.client.post("/v1/projects", json=body, headers=OPS)).status_code == 201
+    closed = await a.client.post(
+        f"/v1/projects/{project_id}/status", json={"status": "closed"}, headers=OPS
+    )
+    assert closed.status_code == 200, closed.text
+    return project_id

@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.assignment import rubric
@@ -154,12 +154,10 @@ def test_an_unknown_template_name_is_refused_naming_the_templates() -> None:
 def test_the_image_edit_template_gates_on_feasibility_and_safety_and_rates_six_dimensions() -> None:
     t = rubric.load_template("image_edit_evaluation")
     assert t.feasibility_check and INF in t.verdicts and t.gate_verdicts == [INF]
-    flags = {f.name: f for f in t.flags}
-    assert (
-        flags["infeasible_instruction"].gate
-        and not flags["infeasible_instruction"].requires_severity
-    )
-    assert flags["unsafe"].gate and flags["unsafe"].requires_severity
+    # feasibility is the infeasible verdict alone: no flag says it again
+    assert [f.name for f in t.flags] == ["unsafe"]
+    [unsafe] = t.flags
+    assert unsafe.gate and unsafe.requires_severity
     assert [d.name for d in t.dimensions] == [
         "instruction_adherence",
         "structural_integrity",
@@ -201,10 +199,30 @@ def test_the_label_qa_template_asks_severity_flags_and_corrected_labels_of_every
 
 def test_an_infeasible_image_edit_needs_no_ratings_and_a_complete_one_passes() -> None:
     t = rubric.load_template("image_edit_evaluation")
-    infeasible = Answers(verdict=INF, flags=["infeasible_instruction"])
-    assert _check(infeasible, t) == []
+    assert _check(Answers(verdict=INF), t) == []
     complete = Answers(verdict=A, ratings={d.name: 5 for d in t.dimensions}, severity=Severity.none)
     assert _check(complete, t) == []
+
+
+def test_an_image_edit_says_infeasible_by_its_verdict_only_not_by_a_second_flag() -> None:
+    t = rubric.load_template("image_edit_evaluation")
+    complete = Answers(verdict=A, ratings={d.name: 5 for d in t.dimensions}, severity=Severity.none)
+    twice = complete.model_copy(update={"flags": ["infeasible_instruction"]})
+    assert _check(twice, t) == [("body.flags.0", "no flag 'infeasible_instruction' in this rubric")]
+
+
+def test_an_image_edit_accepted_as_unsafe_contradicts_the_gate_and_names_the_verdict() -> None:
+    t = rubric.load_template("image_edit_evaluation")
+    unsafe = Answers(verdict=A, flags=["unsafe"], severity=Severity.critical, justification=LONG)
+    assert _check(unsafe, t) == [
+        (
+            "body.verdict",
+            "the verdict 'accept' contradicts the flag 'unsafe', which ends the form: 'accept' "
+            "vouches for the ratings and labels the gate skips; give reject or infeasible",
+        )
+    ]
+    assert _check(unsafe.model_copy(update={"verdict": R}), t) == []
+    assert _check(unsafe.model_copy(update={"verdict": INF}), t) == []
 
 
 # --- definition errors: each named, and gone once fixed ---
@@ -212,11 +230,12 @@ def test_an_infeasible_image_edit_needs_no_ratings_and_a_complete_one_passes() -
 DEFINITION_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, str]] = [
     ("blank_name", {"name": "  "}, {"name": "Named"}, "body.name", "a rubric needs a name"),
     (
-        "no_verdict",
-        {"verdicts": [], "labels": LabelsSpec(), "justification": JustificationRule()},
-        {"verdicts": [A], "labels": LabelsSpec(), "justification": JustificationRule()},
-        "body.verdicts",
-        "offer at least one verdict",
+        "gate_flag_with_no_verdict_to_go_with_it",
+        {"verdicts": [A, C], "justification": JustificationRule()},
+        {"verdicts": [A, C, R], "justification": JustificationRule()},
+        "body.flags.0.gate",
+        "a gate flag is raised with the verdict reject or a gate verdict, and this rubric "
+        "offers neither: offer one, or make the flag no gate",
     ),
     (
         "verdict_twice",
@@ -248,8 +267,18 @@ DEFINITION_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, str]] = [
     ),
     (
         "gate_verdict_not_offered",
-        {"verdicts": [A, C], "gate_verdicts": [R], "justification": JustificationRule()},
-        {"verdicts": [A, C, R], "gate_verdicts": [R], "justification": JustificationRule()},
+        {
+            "verdicts": [A, C],
+            "gate_verdicts": [R],
+            "justification": JustificationRule(),
+            "flags": [],
+        },
+        {
+            "verdicts": [A, C, R],
+            "gate_verdicts": [R],
+            "justification": JustificationRule(),
+            "flags": [],
+        },
         "body.gate_verdicts.0",
         "the verdict 'reject' is not offered (verdicts)",
     ),
@@ -294,13 +323,6 @@ DEFINITION_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, str]] = [
         {"dimensions": [_dim("q", 0, 100)]},
         "body.dimensions.0.scale_max",
         "a scale has at most 101 points; 0 to 101 has 102",
-    ),
-    (
-        "point_without_anchor",
-        {"dimensions": [_dim("q", anchors={1: "a", 2: "b", 5: "e"})]},
-        {"dimensions": [_dim("q", anchors={1: "a", 2: "b", 3: "c", 4: "d", 5: "e"})]},
-        "body.dimensions.0.anchors",
-        "no anchor for point 3, 4",
     ),
     (
         "anchor_outside_the_scale",
@@ -354,11 +376,13 @@ DEFINITION_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str, str]] = [
             "verdicts": [A, C],
             "labels": LabelsSpec(),
             "justification": JustificationRule(verdicts=[R]),
+            "flags": [],
         },
         {
             "verdicts": [A, C],
             "labels": LabelsSpec(),
             "justification": JustificationRule(verdicts=[C]),
+            "flags": [],
         },
         "body.justification.verdicts.0",
         "the verdict 'reject' is not offered (verdicts)",
@@ -443,11 +467,21 @@ def test_a_definition_error_names_its_field_and_goes_once_fixed(
     assert rubric.definition_errors(_rubric(**fixed)) == []
 
 
+def test_a_ratings_only_rubric_offers_no_verdict_and_is_sound() -> None:
+    ratings_only = _rubric(verdicts=[], labels=LabelsSpec(), justification=JustificationRule())
+    assert rubric.definition_errors(ratings_only) == []
+
+
+def test_a_scale_may_anchor_only_some_of_its_points_or_none() -> None:
+    ends = _dim("q", 1, 7, anchors={1: "poor", 7: "excellent"})
+    assert rubric.definition_errors(_rubric(dimensions=[ends, _dim("fit", 0, 2, anchors={})])) == []
+
+
 def test_every_definition_error_is_reported_at_once() -> None:
     bad = _rubric(
         name="",
         verdicts=[A, C, R, INF],
-        dimensions=[_dim("q", 2, 2), _dim("q", anchors={1: "a"})],
+        dimensions=[_dim("q", 2, 2), _dim("q", anchors={9: "a"})],
         asks_severity=False,
         justification=JustificationRule(min_length=3),
         labels=LabelsSpec(shapes=[LabelShape.mask]),
@@ -477,6 +511,16 @@ def test_a_dimension_or_flag_name_that_would_break_a_field_path_is_refused_by_th
 
 def test_an_answer_without_a_verdict_names_the_verdict() -> None:
     assert _check(_answers(verdict=None)) == [("body.verdict", "a verdict is required")]
+
+
+def test_a_ratings_only_rubric_is_answered_without_a_verdict_and_refuses_one() -> None:
+    ratings_only = _rubric(verdicts=[], labels=LabelsSpec(), justification=JustificationRule())
+    assert _check(_answers(verdict=None), ratings_only) == []
+    assert _check(_answers(), ratings_only) == [
+        ("body.verdict", "this rubric asks for no verdict: it rates only")
+    ]
+    unsafe = Answers(flags=["unsafe"], severity=Severity.major)
+    assert _check(unsafe, ratings_only) == []  # the gate flag ends it; no verdict to contradict
 
 
 def test_a_verdict_the_rubric_does_not_offer_is_refused_naming_those_offered() -> None:
@@ -551,12 +595,33 @@ def test_an_infeasible_verdict_without_ratings_or_severity_is_accepted() -> None
     assert _check(Answers(verdict=INF), _feasibility()) == []
 
 
-def test_a_gate_flag_ends_the_form_whatever_the_verdict() -> None:
-    gated = Answers(verdict=A, flags=["unsafe"], severity=Severity.minor, ratings={"fit": 2})
+def test_a_gate_flag_ends_the_form() -> None:
+    gated = Answers(
+        verdict=R, flags=["unsafe"], severity=Severity.minor, ratings={"fit": 2}, justification=LONG
+    )
     assert _check(gated) == [
         ("body.ratings.fit", "not asked after the gate: the flag 'unsafe' ends the form")
     ]
     assert _check(gated.model_copy(update={"ratings": {}})) == []
+
+
+@pytest.mark.parametrize("verdict", [A, C])
+def test_a_gate_flag_with_a_verdict_that_vouches_for_what_it_skipped_is_refused(
+    verdict: Verdict,
+) -> None:
+    gated = Answers(verdict=verdict, flags=["unsafe"], severity=Severity.minor, justification=LONG)
+    assert _check(gated) == [
+        (
+            "body.verdict",
+            f"the verdict '{verdict.value}' contradicts the flag 'unsafe', which ends the form: "
+            f"'{verdict.value}' vouches for the ratings and labels the gate skips; give reject",
+        )
+    ]
+
+
+def test_a_gate_flag_goes_with_a_gate_verdict_too() -> None:
+    gated = Answers(verdict=INF, flags=["unsafe"], severity=Severity.minor)
+    assert _check(gated, _feasibility()) == []
 
 
 def test_a_plain_flag_does_not_end_the_form() -> None:
@@ -616,7 +681,7 @@ def test_a_severity_the_rubric_does_not_ask_for_is_refused() -> None:
 
 
 def test_a_safety_flag_without_severity_names_the_severity() -> None:
-    answers = Answers(verdict=A, flags=["unsafe"])
+    answers = Answers(verdict=R, flags=["unsafe"], justification=LONG)
     assert _check(answers) == [
         ("body.severity", "a severity is required: the flag 'unsafe' needs one")
     ]
@@ -624,7 +689,7 @@ def test_a_safety_flag_without_severity_names_the_severity() -> None:
 
 
 def test_a_safety_flag_with_severity_none_is_refused() -> None:
-    answers = Answers(verdict=A, flags=["unsafe"], severity=Severity.none)
+    answers = Answers(verdict=R, flags=["unsafe"], severity=Severity.none, justification=LONG)
     assert _check(answers) == [("body.severity", "the flag 'unsafe' needs a severity above none")]
 
 
@@ -888,15 +953,22 @@ def _subset(draw: st.DrawFn, values: list[Any]) -> list[Any]:
 @st.composite
 def definitions(draw: st.DrawFn) -> RubricDefinition:
     feasibility = draw(st.booleans())
-    verdicts = draw(st.lists(st.sampled_from([A, C, R]), min_size=1, unique=True))
+    verdicts = draw(st.lists(st.sampled_from([A, C, R]), unique=True))  # none: ratings only
     if feasibility:
         verdicts.insert(draw(st.integers(0, len(verdicts))), INF)
     gates = [INF] if feasibility else []
     gates += _subset(draw, [v for v in verdicts if v is not INF])
     names = draw(st.lists(KEYS, max_size=4, unique=True))
     flag_names = draw(st.lists(KEYS, max_size=5, unique=True))
+    # a gate flag goes with reject or a gate verdict: a rubric offering verdicts offers one
+    gates_possible = not verdicts or R in verdicts or bool(gates)
     flags = [
-        FlagSpec(name=n, title=n, gate=draw(st.booleans()), requires_severity=draw(st.booleans()))
+        FlagSpec(
+            name=n,
+            title=n,
+            gate=gates_possible and draw(st.booleans()),
+            requires_severity=draw(st.booleans()),
+        )
         for n in flag_names
     ]
     asks_severity = draw(st.booleans()) or any(f.requires_severity for f in flags)
@@ -964,7 +1036,7 @@ def _required_fields(definition: RubricDefinition, answers: Answers) -> list[str
     """The fields a complete answer cannot leave out (the definition of the rules)."""
     gated = _is_gated(definition, answers)
     raised = [f for f in definition.flags if f.name in answers.flags]
-    fields = ["body.verdict"]
+    fields = ["body.verdict"] if definition.verdicts else []
     if not gated:
         fields += [f"body.ratings.{d.name}" for d in definition.dimensions]
     if any(f.requires_severity for f in raised) or (definition.asks_severity and not gated):
@@ -986,10 +1058,18 @@ def _required_fields(definition: RubricDefinition, answers: Answers) -> list[str
     return fields
 
 
+def _with_a_gate_flag(definition: RubricDefinition) -> list[Verdict]:
+    """The verdicts that may go with a raised gate flag: reject and the gate verdicts."""
+    return [v for v in definition.verdicts if v is R or v in definition.gate_verdicts]
+
+
 @st.composite
 def valid_answers(draw: st.DrawFn, definition: RubricDefinition) -> Answers:
-    verdict = draw(st.sampled_from(definition.verdicts))
+    verdict = draw(st.sampled_from(definition.verdicts)) if definition.verdicts else None
     flags = _subset(draw, [f.name for f in definition.flags])
+    gate_flags = {f.name for f in definition.flags if f.gate}
+    if verdict is not None and gate_flags & set(flags):
+        verdict = draw(st.sampled_from(_with_a_gate_flag(definition)))
     draft = Answers(verdict=verdict, flags=flags)
     gated = _is_gated(definition, draft)
     ratings = (
@@ -1060,9 +1140,28 @@ def test_removing_any_one_required_field_yields_an_error_naming_exactly_that_fie
     case: tuple[RubricDefinition, Answers, dict[str, ClassSnapshot] | None], data: st.DataObject
 ) -> None:
     definition, answers, classes = case
-    field = data.draw(st.sampled_from(_required_fields(definition, answers)))
+    required = _required_fields(definition, answers)
+    assume(required)  # a ratings-only answer after a gate flag may require nothing
+    field = data.draw(st.sampled_from(required))
     errors = rubric.answer_errors(definition, _without(answers, field), classes=classes)
     assert [e.field for e in errors] == [field]
+
+
+@settings(max_examples=150)
+@given(cases(), st.data())
+def test_with_a_gate_flag_raised_exactly_a_verdict_other_than_reject_or_a_gate_is_refused(
+    case: tuple[RubricDefinition, Answers, dict[str, ClassSnapshot] | None], data: st.DataObject
+) -> None:
+    definition, answers, classes = case
+    gate_flags = [f.name for f in definition.flags if f.gate]
+    if not gate_flags or not definition.verdicts:
+        return
+    verdict = data.draw(st.sampled_from(definition.verdicts))
+    flags = sorted({*answers.flags, data.draw(st.sampled_from(gate_flags))})
+    gated = answers.model_copy(update={"verdict": verdict, "flags": flags})
+    errors = rubric.answer_errors(definition, gated, classes=classes)
+    refused = verdict not in _with_a_gate_flag(definition)
+    assert ("body.verdict" in [e.field for e in errors]) == refused
 
 
 Fault = Callable[[Answers], Answers]

@@ -50,7 +50,7 @@ async def test_the_templates_shipped_are_listed_with_their_definitions(
 ) -> None:
     response = await assignment.client.get("/v1/rubric-templates", headers=OPS)
     assert response.status_code == 200
-    listed = {t["name"]: t["definition"] for t in response.json()}
+    listed = {t["name"]: t["definition"] for t in response.json()["items"]}
     assert sorted(listed) == sorted(rubric.TEMPLATES)
     dims = [d["name"] for d in listed["image_edit_evaluation"]["dimensions"]]
     assert len(dims) == 6 and "instruction_adherence" in dims
@@ -96,7 +96,7 @@ async def test_a_rubric_id_is_taken_once(assignment: AssignmentUnderTest) -> Non
                         "title": "F",
                         "scale_min": 1,
                         "scale_max": 3,
-                        "anchors": {"1": "a"},
+                        "anchors": {"1": "a", "4": "beyond"},
                     }
                 ]
             ),
@@ -109,7 +109,7 @@ async def test_a_rubric_id_is_taken_once(assignment: AssignmentUnderTest) -> Non
             ["body.definition.flags.0.gaet"],
         ),
     ],
-    ids=["anchors-missing", "infeasible-without-feasibility-check", "typo", "nested-typo"],
+    ids=["anchor-off-the-scale", "infeasible-without-feasibility-check", "typo", "nested-typo"],
 )
 async def test_a_definition_that_does_not_hold_together_is_refused_whole(
     assignment: AssignmentUnderTest, definition: dict[str, Any], fields: list[str] | None

@@ -54,7 +54,9 @@ def test_a_vetted_expert_meeting_every_requirement_with_spare_capacity_is_propos
         spare_leases=2,
         hours_per_week=20.0,
         skills={"modality.video": 3, "task.detection": 4},
+        adjudicates=True,  # no adjudicator level given: level 1
     )
+    assert proposal.why == ("required_skills", "adjudicator_level")
 
 
 @pytest.mark.parametrize("state", [V.invited, V.vetting, V.suspended, V.offboarded])
@@ -287,6 +289,7 @@ def test_proposals_are_sorted_by_the_documented_key(
     found = proposals(pool, required, limit)
     keys = [
         (
+            -p.unblocks,  # 0 without stuck work (tests/assignment/test_stuck.py has it)
             p.calibration is None,
             -(p.calibration or 0.0),
             -p.spare_leases,

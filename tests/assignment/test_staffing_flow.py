@@ -71,7 +71,7 @@ async def test_proposals_are_the_eligible_experts_best_calibrated_first(
     found = await proposed(assignment, project_id)
     assert [p["expert_id"] for p in found] == [good, weak, new]
     assert found[0]["calibration"] == 1.0
-    assert found[1]["calibration"] == pytest.approx(1 / 8)  # only the severity right
+    assert found[1]["calibration"] == 0.0  # the verdict wrong: it is decisive
     assert found[2]["calibration"] is None and found[2]["skills"] == {skill_id: 4}
     assert found[0]["display_name"] == "E" and found[0]["spare_leases"] == 3
     assert [p["expert_id"] for p in await proposed(assignment, project_id, limit=1)] == [good]

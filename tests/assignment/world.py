@@ -4,6 +4,7 @@ its topics only: a rubric, an active project, vetted experts on its roster, regi
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,17 +27,26 @@ async def ok(response: Any, status: int = 200) -> Any:
     return response.json() if response.content else None
 
 
-async def taxonomy(a: AssignmentUnderTest, *class_ids: str) -> dict[str, Any]:
-    """A new ontology's version 1 with ``class_ids``, published to assignment as taxonomy
-    would (it reaches the service's cache shortly: callers retry on a 503); its reference."""
+async def taxonomy(
+    a: AssignmentUnderTest, *class_ids: str, modalities: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """A new ontology's version 1 with ``class_ids`` (of the ``modalities`` given for them),
+    published to assignment as taxonomy would (it reaches the service's cache shortly:
+    callers retry on a 503); its reference."""
     ontology = short_id("ont")
+    only = modalities or {}
     version = VersionPublishedV1(
         ontology_id=ontology,
         tenant="acme",
         name="Street",
         version=1,
         content_hash="sha256:test",
-        classes=[ClassSnapshot(id=c, name=c.title()) for c in class_ids],
+        classes=[
+            ClassSnapshot.model_validate(
+                {"id": c, "name": c.title(), "modalities": only.get(c, [])}
+            )
+            for c in class_ids
+        ],
         published_at=datetime.now(UTC),
     )
     await publish(a.settings, make_event(VERSION_PUBLISHED, version, source="/t", tenant="acme"))
@@ -145,6 +155,141 @@ def image(name: str = "a", width: int = 640, height: int = 480) -> dict[str, Any
         "width": width,
         "height": height,
         "format": "png",
+    }
+
+
+def audio(name: str = "a", duration_s: float = 10.0) -> dict[str, Any]:
+    """An audio file as ingest registers it."""
+    return {
+        "modality": "audio",
+        "uri": f"s3://bucket/{name}.wav",
+        "sha256": uuid.uuid5(uuid.NAMESPACE_URL, name).hex * 2,
+        "size_bytes": 1024,
+        "duration_s": duration_s,
+        "sample_rate_hz": 16_000,
+        "channels": 1,
+    }
+
+
+def video(name: str = "a", duration_s: float = 10.0) -> dict[str, Any]:
+    """A 1280x720 video file as ingest registers it."""
+    return {
+        "modality": "video",
+        "uri": f"s3://bucket/{name}.mp4",
+        "sha256": uuid.uuid5(uuid.NAMESPACE_URL, name).hex * 2,
+        "size_bytes": 1024,
+        "duration_s": duration_s,
+        "fps": 25,
+        "frame_count": int(duration_s * 25),
+        "width": 1280,
+        "height": 720,
+    }
+
+
+def text(name: str = "a") -> dict[str, Any]:
+    """A text file as ingest registers it."""
+    return {
+        "modality": "text",
+        "uri": f"s3://bucket/{name}.txt",
+        "sha256": uuid.uuid5(uuid.NAMESPACE_URL, name).hex * 2,
+        "size_bytes": 1024,
+        "language": "en",
+        "length_chars": 100,
+    }
+
+
+@dataclass(frozen=True)
+class Misplaced:
+    """A label that does not fit the media it marks (as experts and clients sent them before
+    the placement rule), what is wrong with it, and a label that fits instead."""
+
+    name: str
+    modality: str
+    content: dict[str, Any]
+    label: dict[str, Any]
+    field: str
+    message: str
+    fits: dict[str, Any]
+
+
+#: the classes the labels of :data:`MISPLACED` use, with their modalities
+PLACEMENT_CLASSES = ("car", "speech", "explosion")
+PLACEMENT_MODALITIES = {"speech": ["audio"], "explosion": ["video"]}
+_BOX = {"kind": "box", "x": 0, "y": 0, "width": 10, "height": 10}
+#: a sync-review bundle: a video clip, its audio track, the transcript
+_AV = {
+    "parts": [
+        {"name": "clip", "role": "video", "media": video("clip")},
+        {"name": "track", "role": "audio_track", "media": audio("track")},
+        {"name": "transcript", "role": "transcript", "media": text("transcript")},
+    ]
+}
+MISPLACED = [
+    Misplaced(
+        "box-past-the-image",
+        "image",
+        {"media": image("large", 4032, 3024)},
+        {"class_id": "car", "geometry": {**_BOX, "x": 5000, "width": 200}},
+        "geometry.width",
+        "x + width = 5200.0: not inside the 4032x3024 media",
+        {"class_id": "car", "geometry": {**_BOX, "x": 3800, "width": 200}},
+    ),
+    Misplaced(
+        "segment-past-the-audio",
+        "audio",
+        {"media": audio("ten-seconds", 10.0)},
+        {"class_id": "speech", "segment": {"start_s": 1, "end_s": 25}},
+        "segment.end_s",
+        "ends at 25.0s, after the media's 10.0s",
+        {"class_id": "speech", "segment": {"start_s": 1, "end_s": 10}},
+    ),
+    Misplaced(
+        "segment-on-a-still-image",
+        "image",
+        {"media": image("still")},
+        {"class_id": "car", "segment": {"start_s": 0, "end_s": 1}},
+        "segment",
+        "image media has no time segments",
+        {"class_id": "car", "geometry": _BOX},
+    ),
+    Misplaced(
+        "part-the-bundle-lacks",
+        "multimodal",
+        _AV,
+        {"class_id": "car", "part": "thumbnail", "geometry": _BOX},
+        "part",
+        "no part named 'thumbnail'",
+        {"class_id": "car", "part": "clip", "geometry": _BOX},
+    ),
+    Misplaced(
+        "box-on-the-text-part",
+        "multimodal",
+        _AV,
+        {"class_id": "car", "part": "transcript", "geometry": _BOX},
+        "geometry",
+        "text media has no geometry",
+        {"class_id": "car", "part": "transcript", "text": "a car passes"},
+    ),
+    Misplaced(
+        "video-class-on-the-audio-part",
+        "multimodal",
+        _AV,
+        {"class_id": "explosion", "part": "track", "segment": {"start_s": 1, "end_s": 2}},
+        "class_id",
+        "class 'explosion' applies to video only; part 'track' is audio",
+        {"class_id": "explosion", "part": "clip", "segment": {"start_s": 1, "end_s": 2}},
+    ),
+]
+
+
+def label_answers(*labels: dict[str, Any]) -> dict[str, Any]:
+    """Complete answers on the multimodal label QA template correcting the labels."""
+    return {
+        "verdict": "correct",
+        "ratings": {"class_correctness": 2, "temporal_alignment": 3, "guideline_fit": 3},
+        "severity": "minor",
+        "labels": list(labels),
+        "justification": "the pre-labels mark the wrong objects",
     }
 
 

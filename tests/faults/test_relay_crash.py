@@ -4,7 +4,7 @@ each event once.
 
 The kill lands in that window by construction, with real faults of the servers: a backlog is
 stored while the broker is paused (SIGSTOP); once the relay has read its first page (500
-events; its pending-events gauge says so) and waits on the broker, the database is stopped
+items' documents; its pending-events gauge says so) and waits on the broker, the database is stopped
 (in its persistent mode) and the broker resumed. The page is sent, its clear cannot reach the
 database, and the process is killed as soon as the page is on the topic. The database is
 started again and a new process sends that page again."""
@@ -35,7 +35,11 @@ pytestmark = pytest.mark.integration
 
 CLIENT = auth("client")
 BACKLOG = 2_000
-PAGE = 500  # the relay's page (OutboxRelay.batch_size)
+PAGE = 500  # the relay's page (OutboxRelay.batch_size) of documents
+#: The events of a page: each item holds two (its media.registered and its client's
+#: outcome.registered, written in that order), and the relay publishes nothing written after
+#: the page's last document's oldest event: all but that document's outcome.
+PAGE_EVENTS = 2 * PAGE - 1
 
 
 def event_ids(records: list[Any]) -> list[str]:
@@ -74,6 +78,8 @@ async def test_a_relay_killed_between_send_and_clear_is_applied_once_downstream(
             await eventually(registered_one)
             async with TopicReader(own_kafka.bootstrap, topic, from_beginning=True) as reader:
                 await reader.until(lambda got: len(got) >= 1)
+                # and its client's outcome, sent with it, is acknowledged and cleared too
+                await eventually(lambda: _gauge_is(first, "quorum_outbox_pending_events", 0))
                 broker = own_kafka.pid()
                 assert broker is not None
                 os.kill(broker, signal.SIGSTOP)
@@ -83,7 +89,9 @@ async def test_a_relay_killed_between_send_and_clear_is_applied_once_downstream(
                         answer = await client.post("/v1/media/batch", json=body)
                         assert answer.json()["created"] == 1_000
                     # the relay has read its first page and is sending it to the paused broker
-                    await eventually(lambda: _gauge_is(first, "quorum_outbox_pending_events", PAGE))
+                    await eventually(
+                        lambda: _gauge_is(first, "quorum_outbox_pending_events", PAGE_EVENTS)
+                    )
                     own_mongo.stop()  # its data is kept: it is in its persistent mode
                 finally:
                     os.kill(broker, signal.SIGCONT)

@@ -60,6 +60,7 @@ def taxonomy_v1() -> VersionPublishedV1:
             ),
             ClassSnapshot(id="person", name="Person"),
             ClassSnapshot(id="siren", name="Siren", modalities=["audio"]),
+            ClassSnapshot(id="explosion", name="Explosion", modalities=["video"]),
             ClassSnapshot(id="edit_ok", name="Edit OK"),
         ],
         published_at=datetime.now(UTC),

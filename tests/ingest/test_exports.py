@@ -133,8 +133,9 @@ def test_a_resolved_item_line_leaves_out_empty_fields_at_every_depth() -> None:
         b'"capture":{"device":"rig-2","tags":[]},"taxonomy":{"ontology_id":"street","version":1},'
         b'"registered_at":"2026-01-02T03:04:05Z","status":"resolved","final_labels":[{"class_id":'
         b'"car","geometry":{"kind":"box","x":1.0,"y":2.0,"width":3.0,"height":4.0},'
-        b'"attributes":{}}],"resolution":{"method":"consensus","judgment_ids":["j1"],'
-        b'"severity":"none","ratings":{},"resolved_at":"2026-01-03T00:00:00Z"}}\n'
+        b'"attributes":{}}],"resolution":{"method":"consensus","flags":[],"flag_counts":{},'
+        b'"severity":"none","ratings":{},"rating_spread":{},"figures":{},"escalation":[],'
+        b'"judgment_ids":["j1"],"revision":1,"resolved_at":"2026-01-03T00:00:00Z"}}\n'
     )
 
 
@@ -482,3 +483,78 @@ def test_the_box_of_any_mask_is_the_extent_of_its_pixels_and_its_area_their_coun
     }
     [annotation], _ = annotations_of(label)
     assert (annotation["bbox"], annotation["area"]) == (extent(ones), len(ones))
+
+
+RESOLUTION = {
+    "method": "consensus",
+    "verdict": "correct",
+    "flags": ["occlusion", "unsafe"],
+    "severity": "major",
+    "judgment_ids": ["j1", "j2"],
+    "resolved_at": datetime(2026, 1, 3, tzinfo=UTC),
+}
+
+
+def test_a_coco_image_carries_the_items_verdict_flags_and_severity() -> None:
+    image = coco_image(media_item(resolution=RESOLUTION), 5)
+    assert image is not None
+    assert (image["quorum_verdict"], image["quorum_flags"], image["quorum_severity"]) == (
+        "correct",
+        ["occlusion", "unsafe"],
+        "major",
+    )
+
+
+def test_every_coco_annotation_keeps_the_items_flags_and_its_labels_attributes() -> None:
+    item = media_item(
+        {"class_id": "car", "geometry": box(1, 2, 3, 4), "attributes": {"colour": "red"}},
+        {"class_id": "person", "geometry": box(5, 6, 7, 8)},
+        resolution=RESOLUTION,
+    )
+    found, _ = coco_item_annotations(item, 1, CATEGORY_OF, 1)
+    assert [a.get("attributes") for a in found] == [{"colour": "red"}, None]
+    assert [a["flags"] for a in found] == [["occlusion", "unsafe"]] * 2
+
+
+def test_each_time_segment_is_one_json_line_with_its_part_media_and_seconds() -> None:
+    audio = {
+        "modality": "audio",
+        "uri": "s3://acme/a.wav",
+        "sha256": SHA,
+        "size_bytes": 10,
+        "duration_s": 10.0,
+        "sample_rate_hz": 16000,
+        "channels": 1,
+    }
+    item = media_item(
+        {"class_id": "siren", "segment": {"start_s": 1.0, "end_s": 2.5}, "part": "track"},
+        {"class_id": "car", "geometry": box(1, 2, 3, 4), "part": "frame"},
+        modality="multimodal",
+        media=None,
+        parts=[
+            {"name": "track", "role": "audio", "media": audio},
+            {"name": "frame", "role": "image", "media": IMAGE},
+        ],
+        resolution=RESOLUTION,
+    )
+    [line] = exports.segment_lines(item)
+    assert line.endswith(b"\n")
+    assert json.loads(line) == {
+        "item_id": "it-1",
+        "external_id": "ext-1",
+        "project_id": "p-image",
+        "part": "track",
+        "uri": "s3://acme/a.wav",
+        "modality": "audio",
+        "class_id": "siren",
+        "start_s": 1.0,
+        "end_s": 2.5,
+        "text": None,
+        "attributes": {},
+        "verdict": "correct",
+        "flags": ["occlusion", "unsafe"],
+    }
+
+
+def test_an_item_without_segments_has_no_segment_lines() -> None:
+    assert exports.segment_lines(media_item({"class_id": "car", "geometry": box(1, 2, 3, 4)})) == []

@@ -26,7 +26,14 @@ from shared.contracts.work import (
 from shared.events.codec import EventRegistry, decode
 from shared.events.envelope import make_event
 from shared.http.service import service_of
-from tests.ingest.bodies import image_file, prelabels, registration
+from tests.ingest.bodies import (
+    audio_file,
+    image_file,
+    prelabels,
+    registration,
+    text_file,
+    video_file,
+)
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import caught_up, eventually, read_all
 from tests.service_helpers import auth, project_changed, publish
@@ -232,6 +239,102 @@ async def test_prelabels_are_checked_against_the_taxonomy_and_the_media(
     assert expected <= fields(response), response.json()
 
 
+def av_bundle(*labels: dict[str, Any]) -> dict[str, Any]:
+    """A sync-review bundle (a video clip, its audio track, the transcript) with pre-labels."""
+    parts = [
+        {"name": "clip", "role": "video", "media": video_file()},
+        {"name": "track", "role": "audio_track", "media": audio_file(duration_s=10.0)},
+        {"name": "transcript", "role": "transcript", "media": text_file()},
+    ]
+    return registration("multimodal", parts=parts, prelabels=prelabels(*labels))
+
+
+def on(modality: str, media: dict[str, Any], *labels: dict[str, Any]) -> dict[str, Any]:
+    return registration(modality, media=media, prelabels=prelabels(*labels))
+
+
+BOX = {"kind": "box", "x": 0, "y": 0, "width": 1, "height": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            on(
+                "image",
+                image_file(width=4032, height=3024),
+                {"class_id": "car", "geometry": {**BOX, "x": 5000, "width": 200}},
+            ),
+            "geometry.width",
+            "x + width = 5200.0: not inside the 4032x3024 media",
+        ),
+        (
+            on(
+                "audio",
+                audio_file(duration_s=10.0),
+                {"class_id": "siren", "segment": {"start_s": 1, "end_s": 25}},
+            ),
+            "segment.end_s",
+            "ends at 25.0s, after the media's 10.0s",
+        ),
+        (
+            on("image", image_file(), {"class_id": "car", "segment": {"start_s": 0, "end_s": 1}}),
+            "segment",
+            "image media has no time segments",
+        ),
+        (
+            av_bundle({"class_id": "car", "part": "thumbnail", "geometry": BOX}),
+            "part",
+            "no part named 'thumbnail'",
+        ),
+        (
+            av_bundle({"class_id": "car", "part": "transcript", "geometry": BOX}),
+            "geometry",
+            "text media has no geometry",
+        ),
+        (
+            av_bundle(
+                {"class_id": "explosion", "part": "track", "segment": {"start_s": 1, "end_s": 2}}
+            ),
+            "class_id",
+            "class 'explosion' applies to video only; part 'track' is audio",
+        ),
+    ],
+    ids=[
+        "box-past-the-image",
+        "segment-past-the-audio",
+        "segment-on-an-image",
+        "unknown-part",
+        "box-on-the-text-part",
+        "video-class-on-the-audio-part",
+    ],
+)
+async def test_prelabels_that_do_not_fit_their_media_are_refused_naming_the_field(
+    ingest: IngestUnderTest, body: dict[str, Any], field: str, message: str
+) -> None:
+    response = await post(ingest, body)
+    assert response.status_code == 422, response.text
+    assert {"field": f"body.prelabels.labels.0.{field}", "message": message} in response.json()[
+        "errors"
+    ]
+    stored = await ingest.client.get(
+        "/v1/media/by-external-id", params={"external_id": body["external_id"]}, headers=CLIENT
+    )
+    assert stored.status_code == 404
+
+
+async def test_a_video_class_on_the_video_part_of_a_bundle_is_registered(
+    ingest: IngestUnderTest,
+) -> None:
+    segment = {"start_s": 1, "end_s": 2}
+    body = av_bundle(
+        {"class_id": "explosion", "part": "clip", "segment": segment},
+        {"class_id": "siren", "part": "track", "segment": segment},
+    )
+    response = await post(ingest, body)
+    assert response.status_code == 201, response.text
+
+
 async def test_valid_prelabels_are_kept_with_the_project_taxonomy_version(
     ingest: IngestUnderTest,
 ) -> None:
@@ -268,6 +371,138 @@ async def test_unknown_closed_or_mismatched_projects_are_refused(
     response = await post(ingest, registration(modality, project_id=project_id))
     assert response.status_code == 422
     assert any(message in e["message"] for e in response.json()["errors"]), response.json()
+
+
+def box(x: float, width: float, **over: Any) -> dict[str, Any]:
+    return {"kind": "box", "x": x, "y": 0, "width": width, "height": 10, **over}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {
+                **registration(
+                    "video",
+                    prelabels=prelabels(
+                        {"class_id": "car", "confidence": 1.5},
+                        {"class_id": "car", "segment": {"start_s": 9, "end_s": 12}},
+                    ),
+                ),
+                "modality": "vidoe",
+            },
+            {
+                "body.modality",
+                "body.prelabels.labels.0.confidence",
+                "body.prelabels.labels.1.segment.end_s",
+            },
+        ),
+        (
+            registration("image", project_id="nope", media=image_file(width=0)),
+            {"body.media.image.width", "body.project_id"},
+        ),
+        (
+            registration(
+                "image",
+                capture={"device": 7},
+                prelabels={"model_name": "", "labels": [{"class_id": "boat"}]},
+            ),
+            {
+                "body.capture.device",
+                "body.prelabels.model_name",
+                "body.prelabels.model_version",
+                "body.prelabels.labels.0.class_id",
+            },
+        ),
+        (
+            registration(
+                "multimodal",
+                parts=[
+                    {"name": "source", "role": "source_image", "media": image_file(width=0)},
+                    {"name": "edited", "role": "edited_image", "media": image_file()},
+                ],
+                prelabels=prelabels(
+                    {"class_id": "edit_ok", "part": "source", "geometry": box(0, 1)},
+                    {"class_id": "edit_ok", "part": "edited", "geometry": box(600, 100)},
+                    {"class_id": "boat", "part": "edited"},
+                ),
+            ),
+            {
+                "body.parts.0.media.image.width",
+                "body.prelabels.labels.1.geometry.width",
+                "body.prelabels.labels.2.class_id",
+            },
+        ),
+        (
+            registration(
+                "multimodal",
+                parts=[
+                    {"name": "source", "role": "source_image", "media": image_file(width=0)},
+                    {"name": "edited", "role": "edited_image", "media": image_file()},
+                    {"name": "edited", "role": "edited_image", "media": image_file()},
+                ],
+            ),
+            {"body.parts.0.media.image.width", "body.parts.2.name"},
+        ),
+        (
+            registration("image", surprise=1, prelabels=prelabels({"class_id": "boat"})),
+            {"body.surprise", "body.prelabels.labels.0.class_id"},
+        ),
+        (
+            {"external_id": "only-an-id", "project_id": "nope"},
+            {"body.modality", "body.project_id"},
+        ),
+    ],
+    ids=[
+        "enum-typo-and-a-segment-past-the-end",
+        "bad-media-and-an-unknown-project",
+        "bad-capture-and-model-and-an-unknown-class",
+        "bad-part-and-labels-on-the-readable-parts",
+        "bad-part-and-a-name-used-twice",
+        "unknown-field-and-an-unknown-class",
+        "no-modality-no-media-and-an-unknown-project",
+    ],
+)
+async def test_a_schema_error_and_the_rule_errors_of_the_rest_are_named_together(
+    ingest: IngestUnderTest, body: dict[str, Any], expected: set[str]
+) -> None:
+    """Every error at once: what fails the schema, and what the readable rest breaks; a rule
+    error that only echoes an unreadable field (a missing media, a label on an unreadable
+    part) is not named."""
+    response = await post(ingest, body)
+    assert response.status_code == 422, response.text
+    assert fields(response) == expected, response.json()
+    stored = await ingest.client.get(
+        "/v1/media/by-external-id", params={"external_id": body["external_id"]}, headers=CLIENT
+    )
+    assert stored.status_code == 404
+
+
+async def test_a_batch_item_that_fails_its_schema_names_the_rule_errors_of_its_rest_too(
+    ingest: IngestUnderTest,
+) -> None:
+    bad = registration("image", surprise=1, prelabels=prelabels({"class_id": "boat"}))
+    response = await ingest.client.post(
+        "/v1/media/batch", json={"items": [registration("image"), bad]}, headers=CLIENT
+    )
+    assert response.status_code == 200, response.text
+    created, rejected = response.json()["results"]
+    assert created["outcome"] == "created" and rejected["outcome"] == "rejected"
+    assert {e["field"] for e in rejected["errors"]} == {
+        "body.items.1.surprise",
+        "body.items.1.prelabels.labels.0.class_id",
+    }
+
+
+async def test_a_body_that_is_not_json_or_not_an_object_is_a_422_naming_the_body(
+    ingest: IngestUnderTest,
+) -> None:
+    for content in (b"{not json", b"[1, 2]"):
+        response = await ingest.client.post(
+            "/v1/media", content=content, headers={**CLIENT, "content-type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        assert fields(response) == {"body"}
 
 
 async def test_idempotent_resends_conflicts_and_idempotency_keys(ingest: IngestUnderTest) -> None:

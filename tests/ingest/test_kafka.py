@@ -18,7 +18,7 @@ from shared.events.codec import EventRegistry, decode
 from shared.kafka.dead_letters import dead_letter_reason
 from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
-from tests.ingest.bodies import image_file, registration
+from tests.ingest.bodies import audio_file, image_file, prelabels, registration, video_file
 from tests.ingest.conftest import IngestUnderTest
 from tests.kafka_helpers import eventually, key_beside, produce, read_all, read_topic
 from tests.service_helpers import auth
@@ -124,7 +124,8 @@ async def test_bad_and_conflicting_requests_get_rejection_events(ingest: IngestU
     assert [e.type for e in rejected] == [MEDIA_REJECTED.type]
     data = rejected[0].data
     assert data.request_id == bad_id and rejected[0].key == bad["external_id"]
-    assert {r.field for r in data.reasons} == {"data.media.image.width"}
+    # the bad media and the unknown project, named together
+    assert {r.field for r in data.reasons} == {"data.media.image.width", "data.project_id"}
 
     async def conflict_rejected() -> list[Any]:
         return [
@@ -148,6 +149,65 @@ async def test_bad_and_conflicting_requests_get_rejection_events(ingest: IngestU
     await send(ingest, sdk_message(marker))
     await eventually(lambda: outcomes(ingest, marker["external_id"]))
     assert len(await outcomes(ingest, bad["external_id"])) == 1
+
+
+async def test_prelabels_outside_their_media_get_a_rejection_naming_each_field(
+    ingest: IngestUnderTest,
+) -> None:
+    parts = [
+        {"name": "clip", "role": "video", "media": video_file()},
+        {"name": "track", "role": "audio_track", "media": audio_file(duration_s=10.0)},
+    ]
+    body = registration(
+        "multimodal",
+        parts=parts,
+        prelabels=prelabels(
+            {"class_id": "explosion", "part": "track", "segment": {"start_s": 1, "end_s": 25}},
+            {
+                "class_id": "car",
+                "part": "clip",
+                "geometry": {"kind": "mask", "size": [1, 1], "counts": [1]},
+            },
+        ),
+    )
+    await send(ingest, sdk_message(body))
+    [rejected] = await eventually(lambda: outcomes(ingest, body["external_id"]))
+    assert rejected.type == MEDIA_REJECTED.type
+    assert [(r.field, r.message) for r in rejected.data.reasons] == [
+        (
+            "data.prelabels.labels.0.class_id",
+            "class 'explosion' applies to video only; part 'track' is audio",
+        ),
+        ("data.prelabels.labels.0.segment.end_s", "ends at 25.0s, after the media's 10.0s"),
+        ("data.prelabels.labels.1.geometry.size", "mask size [1, 1] is not [720, 1280]"),
+    ]
+    assert await by_external_id(ingest, body["external_id"]) is None
+
+
+async def test_a_request_that_fails_its_schema_is_rejected_with_the_rule_errors_of_the_rest(
+    ingest: IngestUnderTest,
+) -> None:
+    """A typo in an enum and a pre-label segment past the end of the track, in one
+    rejection: the modality is taken from the media to check the rest."""
+    body = {
+        **registration(
+            "video",
+            prelabels=prelabels(
+                {"class_id": "car", "confidence": 1.5},
+                {"class_id": "car", "segment": {"start_s": 9, "end_s": 12}},
+            ),
+        ),
+        "modality": "vidoe",
+    }
+    await send(ingest, sdk_message(body))
+    [rejected] = await eventually(lambda: outcomes(ingest, body["external_id"]))
+    assert rejected.type == MEDIA_REJECTED.type
+    assert {r.field for r in rejected.data.reasons} == {
+        "data.modality",
+        "data.prelabels.labels.0.confidence",
+        "data.prelabels.labels.1.segment.end_s",
+    }
+    assert await by_external_id(ingest, body["external_id"]) is None
 
 
 async def test_a_request_belongs_to_the_tenant_of_its_topic(ingest: IngestUnderTest) -> None:

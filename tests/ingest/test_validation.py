@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.ingest.validation import (
-    EPSILON,
     all_errors,
     prelabel_errors,
     project_errors,
@@ -23,6 +22,7 @@ from shared.contracts.taxonomy import AttributeSpec, ClassSnapshot, VersionPubli
 from shared.contracts.vocabulary import Modality, TaxonomyRef
 from shared.contracts.work import ProjectChangedV1, ProjectStatus
 from shared.errors import FieldError
+from shared.media.placement import EPSILON
 from tests.ingest.bodies import (
     audio_file,
     image_file,
@@ -66,6 +66,8 @@ TAXONOMY = VersionPublishedV1(
         ClassSnapshot(id="siren", name="Siren", modalities=["audio", "video"]),
         ClassSnapshot(id="speech", name="Speech", modalities=["audio"]),
         ClassSnapshot(id="edit_ok", name="Edit OK"),
+        ClassSnapshot(id="seam", name="Seam", modalities=["image"]),
+        ClassSnapshot(id="edit_region", name="Edit region", modalities=["multimodal"]),
     ],
     published_at=NOW,
 )
@@ -329,7 +331,6 @@ def test_an_unknown_class_and_its_geometry_past_the_edge_are_both_named() -> Non
         ("video", "siren", []),
         ("audio", "speech", []),
         ("image", "person", []),
-        ("multimodal", "speech", []),
     ],
     ids=[
         "image-siren",
@@ -338,13 +339,38 @@ def test_an_unknown_class_and_its_geometry_past_the_edge_are_both_named() -> Non
         "video-siren",
         "audio-speech",
         "any-person",
-        "bundle-speech",
     ],
 )
-def test_a_class_of_some_modalities_only_applies_to_those_and_to_bundles(
+def test_a_class_of_some_modalities_only_applies_to_those(
     modality: str, class_id: str, expected: list[tuple[str, str]]
 ) -> None:
     assert labelled(modality, {"class_id": class_id}) == expected
+
+
+def test_a_class_of_some_modalities_on_a_bundle_is_held_to_the_modality_of_its_part() -> None:
+    # the bundle of bodies.py: source (image), instruction (text), edited (image)
+    labels = [
+        {"class_id": "seam", "part": "edited", "geometry": box(0, 0, 1, 1)},
+        {"class_id": "seam", "part": "instruction", "text": "make the sky orange"},
+        {"class_id": "speech", "part": "instruction", "text": "make the sky orange"},
+        {"class_id": "edit_region", "part": "edited", "geometry": box(0, 0, 1, 1)},
+        {"class_id": "seam"},
+        {"class_id": "speech"},
+    ]
+    assert labelled("multimodal", *labels) == [
+        (
+            "prelabels.labels.1.class_id",
+            "class 'seam' applies to image only; part 'instruction' is text",
+        ),
+        (
+            "prelabels.labels.2.class_id",
+            "class 'speech' applies to audio only; part 'instruction' is text",
+        ),
+        (
+            "prelabels.labels.5.class_id",
+            "class 'speech' applies to audio only; no part of the bundle is",
+        ),
+    ]
 
 
 def test_every_attribute_problem_of_a_label_is_named_in_order_then_the_missing_ones() -> None:

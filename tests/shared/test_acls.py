@@ -1,5 +1,6 @@
 """The Kafka ACLs derived from the contracts: each topic writable by its producing service
-alone, each tenant's request topic by that tenant's client alone."""
+alone, each tenant's request topic by that tenant's client alone, each tenant's outcome topic
+readable by that tenant's client alone."""
 
 from __future__ import annotations
 
@@ -42,10 +43,26 @@ def test_ingest_reads_every_tenants_request_topic_and_its_group() -> None:
     assert not any(a.pattern == "PREFIXED" for a in service_acls("taxonomy"))
 
 
-def test_a_tenants_client_may_write_its_own_request_topic_only() -> None:
-    assert tenant_client_acls("acme", "User:acme-up") == [
-        Acl("User:acme-up", "TOPIC", "quorum.media.requests.acme", "LITERAL", "WRITE")
+def test_a_tenants_client_may_write_its_own_request_topic_and_read_its_own_outcomes_only() -> None:
+    assert tenant_client_acls("acme", "User:acme-up", prefix="p.") == [
+        # its consumer groups are named after its outcome topic: acme-labs' are not acme's
+        Acl("User:acme-up", "GROUP", "p.quorum.outcomes.acme.", "PREFIXED", "READ"),
+        Acl("User:acme-up", "TOPIC", "p.quorum.media.requests.acme", "LITERAL", "WRITE"),
+        Acl("User:acme-up", "TOPIC", "p.quorum.outcomes.acme", "LITERAL", "READ"),
     ]
+    (group,) = [a for a in tenant_client_acls("acme", "x", prefix="p.") if a.resource == "GROUP"]
+    assert not "p.quorum.outcomes.acme-labs.reader".startswith(group.name)
+
+
+def test_only_ingest_writes_and_only_the_tenants_client_reads_an_outcome_topic() -> None:
+    services = [acl for service in SERVICES for acl in service_acls(service, prefix="p.")]
+    on_outcomes = [a for a in services if a.name.startswith("p.quorum.outcomes")]
+    assert {(a.principal, a.name, a.pattern, a.operation) for a in on_outcomes} == {
+        ("User:ingest", "p.quorum.outcomes.", "PREFIXED", "WRITE"),
+        ("User:ingest", "p.quorum.outcomes.", "PREFIXED", "CREATE"),
+    }
+    betas = tenant_client_acls("beta", "User:beta-up", prefix="p.")
+    assert not any("acme" in a.name for a in betas)
 
 
 def test_the_acls_print_as_kafka_acls_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,6 +76,14 @@ def test_the_acls_print_as_kafka_acls_commands(capsys: pytest.CaptureFixture[str
         "--allow-principal User:acme --operation Write --topic prod.quorum.media.requests.acme"
         in printed
     )
+    assert (
+        "--allow-principal User:acme --operation Read --topic prod.quorum.outcomes.acme "
+        "--resource-pattern-type literal"
+    ) in printed
+    assert (
+        "--allow-principal User:acme --operation Read --group prod.quorum.outcomes.acme. "
+        "--resource-pattern-type prefixed"
+    ) in printed
 
 
 def expected_names(rules: set[tuple[str, str, str, str]]) -> set[str]:
@@ -67,14 +92,17 @@ def expected_names(rules: set[tuple[str, str, str, str]]) -> set[str]:
 
 def test_ingest_needs_exactly_these_rules() -> None:
     """What ingest's contracts give it: it writes quorum.media and creates it and its DLQ;
-    it reads (and creates) what it consumes, writing only their DLQs; the request topics of
-    every tenant and their DLQs share one prefix; and it reads its group."""
+    it writes and creates every tenant's outcome topic (one prefix); it reads (and creates)
+    what it consumes, writing only their DLQs; the request topics of every tenant and their
+    DLQs share one prefix; and it reads its group."""
     consumed = ("p.quorum.projects", "p.quorum.taxonomy", "p.quorum.work")
     expected = {
         ("GROUP", "quorum-ingest", "LITERAL", "READ"),
         ("TOPIC", "p.quorum.media", "LITERAL", "CREATE"),
         ("TOPIC", "p.quorum.media", "LITERAL", "WRITE"),
         ("TOPIC", "p.quorum.media.dlq", "LITERAL", "CREATE"),
+        ("TOPIC", "p.quorum.outcomes.", "PREFIXED", "CREATE"),
+        ("TOPIC", "p.quorum.outcomes.", "PREFIXED", "WRITE"),
         *(
             ("TOPIC", "p.quorum.media.requests.", "PREFIXED", op)
             for op in ("CREATE", "READ", "WRITE")

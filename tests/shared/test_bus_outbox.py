@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
+from shared.contracts.media import MediaRejectedV1, RejectionReason
+from shared.contracts.outcomes import OUTCOME_REJECTED
 from shared.events.codec import encode
 from shared.events.envelope import Event, make_event
 from shared.inbox import Inbox
@@ -25,6 +28,7 @@ from shared.outbox.entries import (
     OUTBOX_OLDEST,
     create_outbox_indexes,
     new_document,
+    outbox_entries,
     with_events,
 )
 from shared.outbox.relay import OutboxRelay
@@ -293,3 +297,19 @@ async def _count_effects(world: World, count: int) -> bool:
 
 def test_dead_letter_reason_is_absent_on_normal_messages() -> None:
     assert dead_letter_reason([("content-type", b"x")]) is None
+
+
+def test_an_event_of_a_per_tenant_topic_is_stored_for_its_tenants_topic() -> None:
+    payload = MediaRejectedV1(
+        external_id="x-1",
+        tenant="acme",
+        reasons=[RejectionReason(field="data", message="no")],
+        rejected_at=datetime.now(UTC),
+    )
+    event = make_event(OUTCOME_REJECTED, payload, source="/t", tenant="acme")
+    (entry,) = outbox_entries([event])
+    assert entry["topic"] == "quorum.outcomes.acme"  # the relay puts the prefix before it
+    # without a tenant it has no topic: refused before anything is written
+    untenanted = make_event(OUTCOME_REJECTED, payload, source="/t", tenant=None)
+    with pytest.raises(ValueError, match="needs a tenant"):
+        new_document({"_id": "x"}, [untenanted])

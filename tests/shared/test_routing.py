@@ -9,13 +9,13 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import mint_token
-from shared.http.routing import api_router
+from shared.http.routing import BODY_MODEL, api_router
 from shared.settings import ServiceSettings
 from tests.service_helpers import app_of
 
@@ -30,6 +30,33 @@ class Thing(BaseModel):
 @router.post("/things")
 async def create_thing(body: Thing, caller: Caller) -> Thing:
     return body
+
+
+class Gadget(BaseModel):
+    """Only the route that reads its own body names it: the document holds it all the same."""
+
+    size: int
+
+
+@router.post("/gadgets", openapi_extra={BODY_MODEL: Gadget})
+async def create_gadget(request: Request, caller: Caller) -> Gadget:
+    return Gadget.model_validate_json(await request.body())
+
+
+@router.post(
+    "/documents",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def post_document(request: Request, caller: Caller) -> Thing:
+    return Thing(name=request.headers["content-type"])
 
 
 @router.get("/things/{thing_id}")
@@ -80,6 +107,34 @@ async def test_a_json_body_sent_as_another_type_is_a_415_problem(
     assert response.json()["errors"][0]["field"] == "header.content-type"
     ok = await client.post("/v1/things", json={"name": "x"}, headers=CLIENT)
     assert ok.status_code == 200
+
+
+def test_a_body_a_route_reads_itself_is_documented_by_its_model() -> None:
+    spec = app().openapi()
+    post = spec["paths"]["/v1/gadgets"]["post"]
+    assert post["requestBody"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Gadget"}}
+    }
+    assert spec["components"]["schemas"]["Gadget"]["required"] == ["size"]
+    assert {"413", "415", "422"} <= set(post["responses"])
+
+
+async def test_a_route_taking_several_media_types_takes_each_and_refuses_others_with_415(
+    client: httpx.AsyncClient,
+) -> None:
+    for content_type in ("application/json", "application/yaml; charset=utf-8"):
+        taken = await client.post(
+            "/v1/documents", content=b"{}", headers={**CLIENT, "Content-Type": content_type}
+        )
+        assert taken.status_code == 200, taken.text
+    refused = await client.post(
+        "/v1/documents", content=b"{}", headers={**CLIENT, "Content-Type": "text/plain"}
+    )
+    assert refused.status_code == 415
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["errors"] == [
+        {"field": "header.content-type", "message": "must be application/json or application/yaml"}
+    ]
 
 
 async def test_a_body_over_the_limit_is_a_413_problem_before_it_is_read(

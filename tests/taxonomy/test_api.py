@@ -191,7 +191,59 @@ async def test_publish_makes_an_immutable_numbered_hashed_version(
     assert deprecated.status_code == 200
     assert deprecated.json()["status"] == "deprecated"
     listed = (await client.get(f"/v1/ontologies/{oid}/versions", headers=OPS)).json()
-    assert [(v["version"], v["status"]) for v in listed] == [(1, "deprecated"), (2, "published")]
+    assert [(v["version"], v["status"]) for v in listed["items"]] == [
+        (1, "deprecated"),
+        (2, "published"),
+    ]
+
+
+async def pages(client: httpx.AsyncClient, url: str, limit: int, **query: str) -> list[list[Any]]:
+    """Every page of a list, ``limit`` items at a time."""
+    found: list[list[Any]] = []
+    params: dict[str, Any] = {"limit": limit, **query}
+    while True:
+        response = await client.get(url, params=params, headers=OPS)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found.append(page["items"])
+        if page["next_cursor"] is None:
+            return found
+        params["cursor"] = page["next_cursor"]
+
+
+async def test_versions_and_examples_are_listed_in_pages(
+    service: tuple[httpx.AsyncClient, Any],
+) -> None:
+    client, settings = service
+    oid, _ = await build_v1(client)
+    for number in (2, 3):
+        url = f"/v1/ontologies/{oid}/draft/classes/person"
+        _, etag = await edit(
+            client, "PATCH", url, await start_draft(client, oid), {"guideline": f"v{number}"}
+        )
+        await publish(client, oid, etag)
+    versions = await pages(client, f"/v1/ontologies/{oid}/versions", 2)
+    assert [[v["version"] for v in page] for page in versions] == [[1, 2], [3]]
+
+    items = [f"{oid}-page-{i}" for i in range(5)]
+    await register_items(settings, *items)
+    for index, item_id in enumerate(items):
+        class_id = "car" if index % 2 == 0 else "person"
+        url = f"/v1/ontologies/{oid}/versions/1/classes/{class_id}/examples"
+        await link_when_known(client, url, {"item_id": item_id})
+    every = await pages(client, f"/v1/ontologies/{oid}/versions/3/examples", 2)
+    assert [len(page) for page in every] == [2, 2, 1]
+    link_ids = [e["link_id"] for page in every for e in page]
+    assert link_ids == sorted(link_ids) and len(set(link_ids)) == 5
+    # a class filter pages over the links that carry to the class, skipping the others
+    cars = await pages(client, f"/v1/ontologies/{oid}/versions/3/examples", 2, class_id="car")
+    assert [len(page) for page in cars] == [2, 1]
+    assert sorted(e["item_id"] for page in cars for e in page) == [items[0], items[2], items[4]]
+    bad = await client.get(
+        f"/v1/ontologies/{oid}/versions", params={"cursor": "not-ours"}, headers=OPS
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == [{"field": "query.cursor", "message": "invalid cursor"}]
 
 
 async def test_stale_draft_write_is_412_and_loses_nothing(client: httpx.AsyncClient) -> None:
@@ -403,7 +455,7 @@ async def test_examples_carry_forward_and_candidates_become_examples(
         await client.get(
             f"/v1/ontologies/{oid}/versions/2/examples?class_id=car", headers=auth("expert")
         )
-    ).json()
+    ).json()["items"]
     assert [(e["link_id"], e["class_id"], e["current_class_id"]) for e in at_v2] == [
         (linked.json()["link_id"], "sedan", "car")
     ]
@@ -457,7 +509,7 @@ async def test_examples_carry_forward_and_candidates_become_examples(
     assert accepted.json()["status"] == "accepted"
     examples = (
         await client.get(f"/v1/ontologies/{oid}/versions/2/examples?class_id=truck", headers=OPS)
-    ).json()
+    ).json()["items"]
     assert len(examples) == 1
     assert examples[0]["provenance"] == {
         "source": "judgment",
@@ -471,7 +523,7 @@ async def test_examples_carry_forward_and_candidates_become_examples(
     again = await client.get(
         f"/v1/ontologies/{oid}/versions/2/examples?class_id=truck", headers=OPS
     )
-    assert again.json() == examples  # no second link
+    assert again.json()["items"] == examples  # no second link
 
 
 async def test_feedback_about_the_taxonomy_becomes_a_candidate_with_the_feedback_as_provenance(
@@ -525,7 +577,7 @@ async def test_feedback_about_the_taxonomy_becomes_a_candidate_with_the_feedback
     await eventually(accepted)
     [example] = (
         await client.get(f"/v1/ontologies/{oid}/versions/1/examples?class_id=car", headers=OPS)
-    ).json()
+    ).json()["items"]
     assert example["provenance"] == {"source": "feedback", "judgment_id": None, "actor": "user-1"}
 
 
@@ -688,6 +740,77 @@ classes:
     assert draft["classes"] == [] and draft["revision"] == 1
 
 
+async def test_an_import_is_read_as_its_media_type_says_json_or_yaml(
+    client: httpx.AsyncClient,
+) -> None:
+    oid, etag = await new_ontology(client)
+    rows = {"classes": [{"name": "Animal"}, {"name": "Dog", "parent": "Animal"}]}
+    as_json = await client.post(
+        f"/v1/ontologies/{oid}/draft/import",
+        json=rows,
+        headers={**OPS, "If-Match": etag},
+    )
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.json()["classes"] == 2
+    as_yaml = await client.post(
+        f"/v1/ontologies/{oid}/draft/import",
+        content="classes:\n  - {name: Plant}\n",
+        headers={**OPS, "If-Match": as_json.headers["etag"], "content-type": "application/yaml"},
+    )
+    assert as_yaml.status_code == 200, as_yaml.text
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert [c["name"] for c in draft["classes"]] == ["Plant"]
+    coco = {"categories": [{"id": 1, "name": "person", "supercategory": "person"}]}
+    as_coco = await client.post(
+        f"/v1/ontologies/{oid}/draft/import",
+        params={"format": "coco"},
+        json=coco,
+        headers={**OPS, "If-Match": as_yaml.headers["etag"]},
+    )
+    assert as_coco.status_code == 200, as_coco.text
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert [(c["id"], c["name"]) for c in draft["classes"]] == [("1", "person")]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "format_"),
+    [
+        ("text/plain", None),
+        ("multipart/form-data; boundary=x", None),
+        ("application/yaml", "coco"),
+        ("application/yaml", "json"),
+        ("application/json", "yaml"),
+    ],
+)
+async def test_an_import_of_another_media_type_or_one_that_cannot_carry_its_format_is_a_415(
+    client: httpx.AsyncClient, content_type: str, format_: str | None
+) -> None:
+    oid, etag = await new_ontology(client)
+    response = await client.post(
+        f"/v1/ontologies/{oid}/draft/import",
+        params={"format": format_} if format_ else {},
+        content=b'{"classes": [{"name": "Animal"}]}',
+        headers={**OPS, "If-Match": etag, "content-type": content_type},
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["header.content-type"]
+    draft = (await client.get(f"/v1/ontologies/{oid}/draft", headers=OPS)).json()
+    assert draft["classes"] == [] and draft["revision"] == 1
+
+
+def test_the_import_documents_the_media_types_it_takes_and_its_415() -> None:
+    operation = create_app(TaxonomySettings(environment="test")).openapi()["paths"][
+        "/v1/ontologies/{ontology_id}/draft/import"
+    ]["post"]
+    assert set(operation["requestBody"]["content"]) == {
+        "application/json",
+        "application/yaml",
+        "application/octet-stream",
+    }
+    assert "415" in operation["responses"]
+
+
 async def test_a_yaml_import_with_aliases_is_refused_before_it_expands(
     client: httpx.AsyncClient,
 ) -> None:
@@ -846,7 +969,7 @@ async def test_a_version_too_large_for_one_event_is_a_422_and_publishes_nothing(
     assert published.status_code == 422
     assert "too large to publish" in published.json()["detail"]
     versions = await client.get(f"/v1/ontologies/{oid}/versions", headers=OPS)
-    assert versions.json() == []
+    assert versions.json() == {"items": [], "next_cursor": None}
 
 
 async def test_an_example_may_link_only_an_item_of_the_callers_tenant(
@@ -862,4 +985,4 @@ async def test_an_example_may_link_only_an_item_of_the_callers_tenant(
     assert refused.status_code == 404
     assert refused.json()["errors"][0]["field"] == "body.item_id"
     links = (await client.get(f"/v1/ontologies/{oid}/versions/1/examples", headers=OPS)).json()
-    assert [link["item_id"] for link in links] == [f"{oid}-ours"]
+    assert [link["item_id"] for link in links["items"]] == [f"{oid}-ours"]

@@ -39,13 +39,26 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/experts",
     status_code=status.HTTP_201_CREATED,
-    summary="Invite an expert (state invited)",
-    responses={409: {"model": ProblemDetail, "description": "The expert is already known"}},
+    summary="Onboard an expert: profile, skills with their proof and vetting state, in one call",
+    description="The expert starts `invited`, or `vetting` or `vetted` (each move recorded "
+    "with `reason`), with the skills ops attest. Idempotent by `expert_id`: the same body "
+    "again answers 200 with the expert as stored now; another body is a 409 naming each "
+    "field that differs.",
+    responses={
+        200: {"model": Expert, "description": "Onboarded before with the same body"},
+        409: {
+            "model": ProblemDetail,
+            "description": "The expert was onboarded with another body: `errors` names each "
+            "field that differs",
+        },
+    },
 )
-async def invite_expert(
+async def onboard_expert(
     body: ExpertIn, principal: Staff, experts: ExpertsDep, response: Response
 ) -> Expert:
-    expert = await experts.invite(principal, body)
+    expert, created = await experts.onboard(principal, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/experts/{quote(expert.expert_id, safe='')}"
     return expert
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Response, status
@@ -9,6 +10,7 @@ from fastapi import Depends, Path, Query, Response, status
 from services.assignment.api.access import ExpertCaller, Staff
 from services.assignment.handlers.feedback import Feedbacks
 from services.assignment.models.feedback import Feedback, FeedbackIn, FeedbackStatus, ResolveIn
+from shared.http.pagination import Cursor, Page, cursor_time, decode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -53,11 +55,22 @@ async def submit_feedback(
     return made
 
 
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    moment, feedback_id = decode_cursor(cursor, str, str)
+    return cursor_time(moment), feedback_id
+
+
+def _page(found: list[Feedback], limit: int) -> Page[Feedback]:
+    return page_of(found, limit, lambda f: [f.submitted_at, f.feedback_id])
+
+
 @router.get("/me/feedback", summary="Your feedback and what ops made of it, oldest first")
 async def my_feedback(
-    principal: ExpertCaller, feedback: FeedbackDep, limit: Limit = 200
-) -> list[Feedback]:
-    return await feedback.mine(principal, limit)
+    principal: ExpertCaller, feedback: FeedbackDep, limit: Limit = 200, cursor: Cursor = None
+) -> Page[Feedback]:
+    return _page(await feedback.mine(principal, after=_after(cursor), limit=limit), limit)
 
 
 @router.get("/feedback", summary="The tenant's guideline feedback queue, oldest first")
@@ -67,8 +80,10 @@ async def feedback_queue(
     status_: Annotated[FeedbackStatus | None, Query(alias="status")] = FeedbackStatus.open,
     project_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     limit: Limit = 200,
-) -> list[Feedback]:
-    return await feedback.queue(principal, status_, project_id, limit)
+    cursor: Cursor = None,
+) -> Page[Feedback]:
+    found = await feedback.queue(principal, status_, project_id, after=_after(cursor), limit=limit)
+    return _page(found, limit)
 
 
 @router.post(

@@ -19,6 +19,7 @@ from services.assignment.models.gold import (
     ReinstateIn,
     SkillCalibration,
 )
+from shared.http.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -27,6 +28,13 @@ router = api_router("/v1", ["gold"])
 
 GoldDep = Annotated[GoldItems, Depends(use_case(GoldItems))]
 CalibrationsDep = Annotated[Calibrations, Depends(use_case(Calibrations))]
+
+
+def _after(cursor: str | None) -> str | None:
+    """The id (of a gold item, a skill, an expert) a page starts after."""
+    return decode_cursor(cursor, str)[0] if cursor else None
+
+
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetail, "description": "No such project (or gold item) of your tenant"}
 }
@@ -41,6 +49,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
         409: {
             "model": ProblemDetail,
             "description": "The gold id is taken, or the key's taxonomy version is not published",
+        },
+        422: {
+            "model": ProblemDetail,
+            "description": "Refused; `errors` names every field at once: the content's shape, "
+            "the key against the rubric and taxonomy versions, the key's labels against the "
+            "media (as ingest checks pre-labels), tolerances, a key that scores nothing",
         },
     },
 )
@@ -58,8 +72,11 @@ async def list_gold(
     principal: Staff,
     gold: GoldDep,
     active: Annotated[bool | None, Query(description="only the active or retired ones")] = None,
-) -> list[GoldItem]:
-    return await gold.of_project(principal, project_id, active)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[GoldItem]:
+    found = await gold.of_project(principal, project_id, active, after=_after(cursor), limit=limit)
+    return page_of(found, limit, lambda g: [g.gold_id])
 
 
 @router.patch(
@@ -75,16 +92,22 @@ async def change_gold(
 
 @router.get("/me/calibration", summary="Your rolling gold score and its trend, per skill")
 async def my_calibration(
-    principal: ExpertCaller, calibrations: CalibrationsDep
-) -> list[SkillCalibration]:
-    return await calibrations.mine(principal)
+    principal: ExpertCaller, calibrations: CalibrationsDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[SkillCalibration]:
+    found = await calibrations.mine(principal, after=_after(cursor), limit=limit)
+    return page_of(found, limit, lambda c: [c.skill])
 
 
 @router.get("/experts/{expert_id}/calibration", summary="An expert's calibration per skill")
 async def expert_calibration(
-    expert_id: ExpertPath, principal: Staff, calibrations: CalibrationsDep
-) -> list[SkillCalibration]:
-    return await calibrations.of_expert(principal, expert_id)
+    expert_id: ExpertPath,
+    principal: Staff,
+    calibrations: CalibrationsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[SkillCalibration]:
+    found = await calibrations.of_expert(principal, expert_id, after=_after(cursor), limit=limit)
+    return page_of(found, limit, lambda c: [c.skill])
 
 
 @router.get(
@@ -93,9 +116,14 @@ async def expert_calibration(
     responses=NOT_FOUND,
 )
 async def list_benches(
-    project_id: ProjectPath, principal: Staff, calibrations: CalibrationsDep
-) -> list[Bench]:
-    return await calibrations.benches(principal, project_id)
+    project_id: ProjectPath,
+    principal: Staff,
+    calibrations: CalibrationsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[Bench]:
+    found = await calibrations.benches(principal, project_id, after=_after(cursor), limit=limit)
+    return page_of(found, limit, lambda b: [b.expert_id])
 
 
 @router.post(

@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Response
 from services.assignment import ledger
 from services.assignment.api.access import Staff
 from services.assignment.handlers.ledger import Ledger
+from shared.http.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
@@ -22,6 +23,9 @@ LedgerDep = Annotated[Ledger, Depends(use_case(Ledger))]
     "/ledger",
     summary="Units, judgments, adjudications, time spent and gold score per expert and project "
     "(CSV or JSON)",
+    description="`format=csv` (the default) is the whole ledger, for payouts; `format=json` "
+    "pages it like every list (`limit`, `cursor`; `{items, next_cursor}`), by expert and "
+    "project.",
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
     response_model=None,
 )
@@ -30,10 +34,14 @@ async def work_ledger(
     book: LedgerDep,
     project_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     format: Literal["csv", "json"] = "csv",
-) -> Response | list[dict[str, object]]:
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response | Page[dict[str, object]]:
     rows = await book.rows(principal.tenant, project_id)
     if format == "json":
-        return [vars(row) for row in rows]
+        after = tuple(decode_cursor(cursor, str, str)) if cursor else None
+        kept = [r for r in rows if after is None or (r.expert_id, r.project_id) > after][:limit]
+        return page_of([vars(r) for r in kept], limit, lambda r: [r["expert_id"], r["project_id"]])
     return Response(
         ledger.to_csv(rows),
         media_type="text/csv",

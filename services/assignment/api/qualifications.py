@@ -4,6 +4,7 @@ over, their answers next to the key; the items themselves come through ``work:ne
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, status
@@ -20,6 +21,7 @@ from services.assignment.models.qualifications import (
     QualificationSetIn,
     QualificationSetSummary,
 )
+from shared.http.pagination import Cursor, Limit, Page, cursor_time, decode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -40,7 +42,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
         409: {
             "model": ProblemDetail,
             "description": "The set id is taken, or a key's taxonomy version is not published",
-        }
+        },
+        422: {
+            "model": ProblemDetail,
+            "description": "Refused; `errors` names every field of every item at once, each "
+            "checked as a gold item is (its key's labels against its media included)",
+        },
     },
 )
 async def create_set(
@@ -49,11 +56,24 @@ async def create_set(
     return await qualifications.create(principal, body)
 
 
+def _attempts(found: list[Attempt], limit: int) -> Page[Attempt]:
+    return page_of(found, limit, lambda a: [a.enrolled_at, a.set_id])
+
+
+def _after_attempt(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    moment, set_id = decode_cursor(cursor, str, str)
+    return cursor_time(moment), set_id
+
+
 @router.get("/qualifications", summary="The tenant's qualification sets (without their items)")
 async def list_sets(
-    principal: Staff, qualifications: QualificationsDep
-) -> list[QualificationSetSummary]:
-    return await qualifications.sets(principal)
+    principal: Staff, qualifications: QualificationsDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[QualificationSetSummary]:
+    after = decode_cursor(cursor, str)[0] if cursor else None
+    found = await qualifications.sets(principal, after=after, limit=limit)
+    return page_of(found, limit, lambda s: [s.set_id])
 
 
 @router.get(
@@ -101,14 +121,27 @@ async def enrol(
     responses=NOT_FOUND,
 )
 async def expert_attempts(
-    expert_id: ExpertPath, principal: Staff, qualifications: QualificationsDep
-) -> list[Attempt]:
-    return await qualifications.attempts_of(principal, expert_id)
+    expert_id: ExpertPath,
+    principal: Staff,
+    qualifications: QualificationsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[Attempt]:
+    after = _after_attempt(cursor)
+    return _attempts(
+        await qualifications.attempts_of(principal, expert_id, after=after, limit=limit), limit
+    )
 
 
 @router.get("/me/qualifications", summary="Your qualification attempts and their outcomes")
-async def my_attempts(principal: ExpertCaller, qualifications: QualificationsDep) -> list[Attempt]:
-    return await qualifications.mine(principal)
+async def my_attempts(
+    principal: ExpertCaller,
+    qualifications: QualificationsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[Attempt]:
+    after = _after_attempt(cursor)
+    return _attempts(await qualifications.mine(principal, after=after, limit=limit), limit)
 
 
 @router.get(

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, status
+from fastapi import Depends, Response, status
 
 from services.assignment.api.access import ExpertCaller, Staff
 from services.assignment.api.paths import ExpertPath, ProjectPath
 from services.assignment.handlers.rosters import Rosters
-from services.assignment.models.rosters import Invitation, InvitationIn
+from services.assignment.models.rosters import (
+    Invitation,
+    InvitationBatch,
+    InvitationBatchIn,
+    InvitationIn,
+)
+from shared.http.pagination import Cursor, Limit, Page, decode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -37,15 +43,52 @@ async def invite_to_project(
     return await rosters.invite(principal, project_id, body.expert_id)
 
 
+@router.post(
+    "/projects/{project_id}/invitations:batch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Invite many experts to a project's roster in one call",
+    description="Each expert gets an outcome: `invited` (now, or again after declining or "
+    "being removed), `unchanged` (invited or on the roster already) or `refused` (not known, "
+    "or offboarded; `errors` says why). Idempotent by `batch_id`: the same body again "
+    "answers 200 with the first answer; another body under it is a 409 naming each field "
+    "that differs.",
+    responses={
+        200: {"model": InvitationBatch, "description": "This batch was sent before"},
+        **NOT_FOUND,
+        409: {
+            "model": ProblemDetail,
+            "description": "The project is closed, or the batch id was sent with another body",
+        },
+    },
+)
+async def invite_many_to_project(
+    project_id: ProjectPath,
+    body: InvitationBatchIn,
+    principal: Staff,
+    rosters: RostersDep,
+    response: Response,
+) -> InvitationBatch:
+    batch, created = await rosters.invite_many(principal, project_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return batch
+
+
 @router.get(
     "/projects/{project_id}/invitations",
-    summary="A project's invitations: the roster (accepted) and the rest",
+    summary="A project's invitations by expert id: the roster (accepted) and the rest",
     responses=NOT_FOUND,
 )
 async def project_invitations(
-    project_id: ProjectPath, principal: Staff, rosters: RostersDep
-) -> list[Invitation]:
-    return await rosters.roster(principal, project_id)
+    project_id: ProjectPath,
+    principal: Staff,
+    rosters: RostersDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[Invitation]:
+    after = decode_cursor(cursor, str)[0] if cursor else None
+    found = await rosters.roster(principal, project_id, after=after, limit=limit)
+    return page_of(found, limit, lambda i: [i.expert_id])
 
 
 @router.delete(
@@ -59,9 +102,13 @@ async def remove_from_project(
     return await rosters.remove(principal, project_id, expert_id)
 
 
-@router.get("/me/invitations", summary="Your invitations to projects")
-async def my_invitations(principal: ExpertCaller, rosters: RostersDep) -> list[Invitation]:
-    return await rosters.mine(principal)
+@router.get("/me/invitations", summary="Your invitations to projects, by project id")
+async def my_invitations(
+    principal: ExpertCaller, rosters: RostersDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[Invitation]:
+    after = decode_cursor(cursor, str)[0] if cursor else None
+    found = await rosters.mine(principal, after=after, limit=limit)
+    return page_of(found, limit, lambda i: [i.project_id])
 
 
 @router.post(

@@ -15,7 +15,7 @@ from services.assignment.models.rubrics import (
     RubricVersionIn,
     Template,
 )
-from shared.http.pagination import Page, decode_cursor, encode_cursor
+from shared.http.pagination import Page, decode_cursor, encode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -30,9 +30,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/rubric-templates", summary="The rubric templates Quorum ships")
-async def list_templates(principal: Staff, rubrics: RubricsDep) -> list[Template]:
-    return rubrics.templates()
+@router.get("/rubric-templates", summary="The rubric templates Quorum ships, by name")
+async def list_templates(
+    principal: Staff,
+    rubrics: RubricsDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[Template]:
+    after = decode_cursor(cursor, str)[0] if cursor else None
+    return page_of(rubrics.templates(after=after, limit=limit), limit, lambda t: [t.name])
 
 
 @router.post(

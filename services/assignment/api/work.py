@@ -9,10 +9,12 @@ from fastapi import Depends, Path, Query, Response, status
 
 from services.assignment.api.access import ExpertCaller, Staff
 from services.assignment.api.paths import ExpertPath
+from services.assignment.eligibility import NoWorkReason
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.models.work import HandedOut, Judgment, JudgmentIn, Lease, ReleaseIn
+from shared.http.pagination import Cursor, Limit, Page, cursor_time, decode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
@@ -32,22 +34,39 @@ EXPIRED: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: The header that says why ``work:next`` handed out nothing (an ``eligibility.NoWorkReason``).
+NO_WORK_REASON = "Quorum-No-Work-Reason"
+
+
 @router.post(
     "/work:next",
-    summary="Lease your next unit (204 with Retry-After when nothing is eligible now)",
+    summary="Lease your next unit (204 with Retry-After and the reason when there is none)",
     responses={
-        204: {"description": "Nothing eligible now: ask again after Retry-After seconds"},
+        204: {
+            "description": "Nothing for you now: ask again after `Retry-After` seconds; "
+            f"`{NO_WORK_REASON}` says why (docs/assignment.md: for frontend authors)",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds to wait before asking again",
+                    "schema": {"type": "integer"},
+                },
+                NO_WORK_REASON: {
+                    "description": "why nothing was handed out: `not_vetted`, `at_capacity`, "
+                    "`not_on_roster`, `benched`, `no_active_project`, `missing_skill` or "
+                    "`nothing_left` (the first that holds)",
+                    "schema": {"type": "string", "enum": [r.value for r in NoWorkReason]},
+                },
+            },
+        },
         404: {"model": ProblemDetail, "description": "You have no expert profile here"},
     },
 )
-async def next_unit(
-    principal: ExpertCaller, handout: HandoutDep, response: Response
-) -> HandedOut | None:
-    handed = await handout.next(principal)
-    if handed is None:
-        return Response(  # type: ignore[return-value]
-            status_code=status.HTTP_204_NO_CONTENT, headers={"Retry-After": str(RETRY_AFTER_S)}
-        )
+async def next_unit(principal: ExpertCaller, handout: HandoutDep) -> HandedOut:
+    handed = await handout.next_or_reason(principal)
+    if isinstance(handed, NoWorkReason):
+        headers = {"Retry-After": str(RETRY_AFTER_S), NO_WORK_REASON: handed.value}
+        nothing = Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+        return nothing  # type: ignore[return-value]
     return handed
 
 
@@ -76,8 +95,15 @@ async def live_leases(
     principal: Staff,
     leases: LeasesDep,
     project_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
-) -> list[Lease]:
-    return await leases.of_tenant(principal, project_id)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[Lease]:
+    after = None
+    if cursor:
+        deadline, lease_id = decode_cursor(cursor, str, str)
+        after = (cursor_time(deadline), lease_id)
+    found = await leases.of_tenant(principal, project_id, after=after, limit=limit)
+    return page_of(found, limit, lambda lease: [lease.expires_at, lease.lease_id])
 
 
 @router.post(
@@ -104,6 +130,13 @@ async def force_release(
         200: {"model": Judgment, "description": "This submission was made before"},
         404: {"model": ProblemDetail, "description": "Not a unit of yours"},
         409: {"model": ProblemDetail, "description": "The lease expired or was released"},
+        422: {
+            "model": ProblemDetail,
+            "description": "Refused, the lease kept; `errors` names every field at once: the "
+            "rubric version's rules, and the corrected labels' against the taxonomy version "
+            "and the item's media (a part that exists, geometry inside the frame, segments "
+            "within the duration, classes of the part's modality: refused, never clipped)",
+        },
         503: {"model": ProblemDetail, "description": "The taxonomy version is not known yet"},
     },
 )

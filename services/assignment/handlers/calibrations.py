@@ -135,18 +135,26 @@ class Calibrations:
             for skill, c in sorted(calibrations.items())
         ]
 
-    async def mine(self, principal: Principal) -> list[SkillCalibration]:
-        """The calling expert's calibration per skill: means and trend, nothing of the items."""
-        return self._shown(await self._of(principal.tenant, principal.subject))
+    async def mine(
+        self, principal: Principal, *, after: str | None, limit: int
+    ) -> list[SkillCalibration]:
+        """The calling expert's calibration per skill (by skill id, after ``after``): means
+        and trend, nothing of the items."""
+        shown = self._shown(await self._of(principal.tenant, principal.subject))
+        return _page(shown, after, limit)
 
-    async def of_expert(self, principal: Principal, expert_id: str) -> list[SkillCalibration]:
+    async def of_expert(
+        self, principal: Principal, expert_id: str, *, after: str | None, limit: int
+    ) -> list[SkillCalibration]:
         if await self.experts.get(principal.tenant, expert_id) is None:
             raise not_found(f"expert {expert_id}")
-        return self._shown(await self._of(principal.tenant, expert_id))
+        return _page(self._shown(await self._of(principal.tenant, expert_id)), after, limit)
 
-    async def benches(self, principal: Principal, project_id: str) -> list[Bench]:
+    async def benches(
+        self, principal: Principal, project_id: str, *, after: str | None, limit: int
+    ) -> list[Bench]:
         await project_of(self.projects, principal.tenant, project_id)
-        return await self.store.benches_of(principal.tenant, project_id)
+        return await self.store.benches_of(principal.tenant, project_id, after=after, limit=limit)
 
     async def reinstate(
         self, principal: Principal, project_id: str, expert_id: str, body: ReinstateIn
@@ -174,3 +182,8 @@ class Calibrations:
         log.info(
             "expert reinstated", expert_id=expert_id, project_id=project_id, reason=body.reason
         )
+
+
+def _page(shown: list[SkillCalibration], after: str | None, limit: int) -> list[SkillCalibration]:
+    """The calibrations (in skill order) after skill ``after``; at most ``limit``."""
+    return [c for c in shown if after is None or c.skill > after][:limit]

@@ -20,7 +20,7 @@ from services.assignment.models.experts import (
 from services.assignment.stores.experts import ExpertExists, ExpertStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
-from shared.errors import FieldError
+from shared.errors import FieldError, differences
 from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 
@@ -36,8 +36,44 @@ class Experts:
         self.store = store
         self.clock = clock
 
-    async def invite(self, principal: Principal, body: ExpertIn) -> Expert:
+    async def onboard(self, principal: Principal, body: ExpertIn) -> tuple[Expert, bool]:
+        """Onboard an expert in one call: the profile, the skills ops attest (each with its
+        proof) and the vetting state, each move to it recorded; one insert. True when made
+        now; the same body again gives the expert as stored (False), another body for the
+        id is a 409 naming each field that differs."""
+        errors = onboarding_errors(body)
+        if errors:
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                "invalid request: " + ", ".join(e.field for e in errors),
+                errors=errors,
+            )
         now = self.clock()
+        by = principal.subject
+        history = [
+            StateChange(
+                from_state=None, to_state=VettingState.invited, by=by, at=now, reason="invited"
+            )
+        ]
+        for state in ONBOARDING_PATHS[body.state]:
+            history.append(
+                StateChange(
+                    from_state=history[-1].to_state,
+                    to_state=state,
+                    by=by,
+                    at=now,
+                    reason=body.reason or "",
+                )
+            )
+        skills = [
+            Skill(
+                skill=s.skill,
+                level=s.level,
+                verified=SkillProof(method="attestation", at=now, by=by, note=s.note),
+            )
+            for s in sorted(body.skills, key=lambda s: s.skill)
+        ]
         expert = Expert(
             expert_id=body.expert_id,
             tenant=principal.tenant,
@@ -45,29 +81,31 @@ class Experts:
             languages=body.languages,
             timezone=body.timezone,
             capacity=body.capacity,
-            skills=[],
-            state=VettingState.invited,
-            history=[
-                StateChange(
-                    from_state=None,
-                    to_state=VettingState.invited,
-                    by=principal.subject,
-                    at=now,
-                    reason="invited",
-                )
-            ],
+            skills=skills,
+            state=history[-1].to_state,
+            history=history,
             revision=1,
             created_at=now,
         )
+        onboarding = body.model_dump(mode="json")
         try:
-            await self.store.insert(expert)
+            await self.store.insert(expert, onboarding)
         except ExpertExists:
-            raise _conflict(
-                f"expert {body.expert_id} is already known: change them with PATCH",
-                [FieldError(field="body.expert_id", message="already known")],
-            ) from None
-        log.info("expert invited", expert_id=expert.expert_id)
-        return expert
+            first = await self.store.onboarding(principal.tenant, body.expert_id)
+            differ = (
+                differences(first, onboarding)
+                if first is not None
+                else [FieldError(field="body.expert_id", message="already known")]
+            )
+            if differ:
+                raise _conflict(
+                    f"expert {body.expert_id} was onboarded with another body: change them "
+                    "with PATCH, their state and skills with their own calls",
+                    differ,
+                ) from None
+            return await self.get(principal, body.expert_id), False
+        log.info("expert onboarded", expert_id=expert.expert_id, state=expert.state.value)
+        return expert, True
 
     async def get(self, principal: Principal, expert_id: str) -> Expert:
         expert = await self.store.get(principal.tenant, expert_id)
@@ -164,6 +202,32 @@ class Experts:
         )
         log.info(what, expert_id=expert_id)
         return changed.model_copy(update={"revision": changed.revision + 1})
+
+
+#: The moves from invited that onboarding in each state records.
+ONBOARDING_PATHS: dict[str, tuple[VettingState, ...]] = {
+    "invited": (),
+    "vetting": (VettingState.vetting,),
+    "vetted": (VettingState.vetting, VettingState.vetted),
+}
+
+
+def onboarding_errors(body: ExpertIn) -> list[FieldError]:
+    """What the schema leaves to check of an onboarding: each skill once, and a reason for
+    a state beyond invited."""
+    errors = []
+    seen: set[str] = set()
+    for index, skill in enumerate(body.skills):
+        if skill.skill in seen:
+            errors.append(
+                FieldError(field=f"body.skills.{index}.skill", message="this skill is named twice")
+            )
+        seen.add(skill.skill)
+    if body.state != "invited" and body.reason is None:
+        errors.append(
+            FieldError(field="body.reason", message=f"say why the expert starts {body.state}")
+        )
+    return errors
 
 
 def _with_skill(expert: Expert, skill: Skill) -> Expert:

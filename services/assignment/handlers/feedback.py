@@ -12,7 +12,7 @@ from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import classes_of
 from services.assignment.handlers.items import unit_of
 from services.assignment.models.feedback import Feedback, FeedbackIn, FeedbackStatus, ResolveIn
-from services.assignment.stores.feedback import FeedbackStore
+from services.assignment.stores.feedback import FeedbackStore, Position
 from services.assignment.stores.items import ItemStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
@@ -87,17 +87,25 @@ class Feedbacks:
             )
         return stored, False
 
-    async def mine(self, principal: Principal, limit: int) -> list[Feedback]:
-        return await self.store.of_expert(principal.tenant, principal.subject, limit)
+    async def mine(
+        self, principal: Principal, *, after: Position | None, limit: int
+    ) -> list[Feedback]:
+        return await self.store.of_expert(
+            principal.tenant, principal.subject, after=after, limit=limit
+        )
 
     async def queue(
         self,
         principal: Principal,
         status: FeedbackStatus | None,
         project_id: str | None,
+        *,
+        after: Position | None,
         limit: int,
     ) -> list[Feedback]:
-        return await self.store.queue(principal.tenant, status, project_id, limit)
+        return await self.store.queue(
+            principal.tenant, status, project_id, after=after, limit=limit
+        )
 
     async def resolve(self, principal: Principal, feedback_id: str, body: ResolveIn) -> Feedback:
         resolved = await self.store.resolve(

@@ -1,16 +1,20 @@
 """What answers are checked against: rubric versions' definitions (immutable, so kept once
-read) and the classes of a taxonomy version (from the cached taxonomy events)."""
+read), the classes of a taxonomy version (from the cached taxonomy events) and the media the
+labels mark."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from services.assignment.stores.rubrics import RubricStore
+from shared.contracts.media import BundlePart, MediaFile
 from shared.contracts.rubric import RubricDefinition
 from shared.contracts.taxonomy import ClassSnapshot
-from shared.contracts.vocabulary import TaxonomyRef
+from shared.contracts.vocabulary import Label, Modality, TaxonomyRef
 from shared.contracts.work import RubricRef
+from shared.errors import FieldError
 from shared.http.problems import Problem
+from shared.media.placement import label_errors
 from shared.taxonomy.cache import TaxonomyCache
 
 #: seconds a client waits before trying again when the taxonomy version is not known yet
@@ -48,12 +52,32 @@ async def classes_of(
     tenant: str,
     ref: TaxonomyRef | None,
     unknown: Callable[[TaxonomyRef], Problem] = not_known_yet,
-) -> dict[str, ClassSnapshot] | None:
-    """The classes of taxonomy version ``ref`` by id (None: no taxonomy to check against);
+) -> Mapping[str, ClassSnapshot] | None:
+    """The classes of taxonomy version ``ref`` by id (None: no taxonomy to check against),
+    the version's own index (built once per version read, so asking again costs nothing);
     ``unknown(ref)`` is raised while the version is not known here."""
     if ref is None:
         return None
     version = await cache.fetch(tenant, ref.ontology_id, ref.version)
     if version is None:
         raise unknown(ref)
-    return {c.id: c for c in version.classes}
+    return version.class_index
+
+
+def placed_label_errors(
+    labels: Sequence[Label],
+    *,
+    modality: Modality | str,
+    media: MediaFile | None,
+    parts: Sequence[BundlePart] | None,
+    classes: Mapping[str, ClassSnapshot] | None,
+    at: str,
+    reported: Sequence[FieldError] = (),
+) -> list[FieldError]:
+    """Every problem of ``labels`` on the media they mark (``shared.media.placement``, the
+    rule ingest applies to pre-labels: refused, never clipped), each at ``<at>.<index>...``,
+    less those ``reported`` names already (the rubric names a class the version lacks too)."""
+    placed = label_errors(
+        labels, modality=modality, media=media, parts=parts, classes=classes, at=at
+    )
+    return [e for e in placed if e not in reported]

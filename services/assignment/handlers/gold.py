@@ -5,7 +5,7 @@ that the key scores something); listed, retired and put back."""
 from __future__ import annotations
 
 from services.assignment import gold, rubric
-from services.assignment.handlers.forms import RubricForms, classes_of
+from services.assignment.handlers.forms import RubricForms, classes_of, placed_label_errors
 from services.assignment.handlers.projects import project_of
 from services.assignment.models.gold import GoldItem, GoldItemIn, KeyedContentIn
 from services.assignment.stores.gold import GoldStore
@@ -47,18 +47,32 @@ async def keyed_content_errors(
     ref: TaxonomyRef | None,
 ) -> list[FieldError]:
     """Every problem of media with a key: its shape for ``modality``, the key against the
-    rubric ``form`` and the classes of taxonomy version ``ref``, and that the key scores a
-    field."""
+    rubric ``form`` and the classes of taxonomy version ``ref``, the key's labels on the
+    media (once its shape is sound), and that the key scores a field."""
     errors = shape_errors(modality, body.media, body.parts, at="body.")
+    sound = not errors
     # only labels need the taxonomy version's classes
     classes = await classes_of(taxonomy, tenant, ref, _unpublished) if body.key.labels else None
-    key = rubric.answer_errors(form, body.key, classes=classes)
-    errors += [
-        FieldError(field=e.field.replace("body.", "body.key.", 1), message=e.message) for e in key
+    key = [
+        FieldError(field=e.field.replace("body.", "body.key.", 1), message=e.message)
+        for e in rubric.answer_errors(form, body.key, classes=classes)
     ]
+    errors += key
+    if sound:
+        errors += placed_label_errors(
+            body.key.labels,
+            modality=modality,
+            media=body.media,
+            parts=body.parts,
+            classes=classes,
+            at="body.key.labels",
+            reported=key,
+        )
     errors += [
         FieldError(field=f"body.{e.field}", message=e.message)
-        for e in gold.key_errors(body.key, body.tolerances.rules())
+        for e in gold.key_errors(
+            body.key, body.tolerances.settled(form).rules(), flags={f.name for f in form.flags}
+        )
     ]
     return errors
 
@@ -93,7 +107,7 @@ class GoldItems:
             project_id=project_id,
             content=body.shown(project.taxonomy),
             key=body.key,
-            tolerances=body.tolerances,
+            tolerances=body.tolerances.settled(form),
             rubric=project.rubric,
             created_at=self.clock(),
             created_by=principal.subject,
@@ -105,10 +119,18 @@ class GoldItems:
         return item
 
     async def of_project(
-        self, principal: Principal, project_id: str, active: bool | None
+        self,
+        principal: Principal,
+        project_id: str,
+        active: bool | None,
+        *,
+        after: str | None,
+        limit: int,
     ) -> list[GoldItem]:
         await project_of(self.projects, principal.tenant, project_id)
-        return await self.store.of_project(principal.tenant, project_id, active=active)
+        return await self.store.of_project(
+            principal.tenant, project_id, active=active, after=after, limit=limit
+        )
 
     async def set_active(
         self, principal: Principal, project_id: str, gold_id: str, active: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from services.assignment import gold, sampling
+from services.assignment import effective_labels, gold, sampling
 from services.assignment.handlers.events import SOURCE, unit_event
 from services.assignment.handlers.items import leased_copy
 from services.assignment.models.gold import GoldItem
@@ -126,7 +126,11 @@ class GoldServing:
         if found is None:
             log.warning("gold item of a copy is gone; not scored", gold_id=item.gold_id)
             return None
-        result = gold.score(judgment.answers, found.key, tolerances=found.tolerances.rules())
+        result = gold.score(
+            judgment.judged,
+            effective_labels.keyed(found.key, found.content),
+            tolerances=found.tolerances.rules(),
+        )
         payload = GoldScoredV1(
             judgment_id=judgment.judgment_id,
             unit_id=judgment.unit_id,

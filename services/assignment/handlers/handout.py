@@ -19,7 +19,9 @@ Projects share handouts by weight (stride scheduling, :class:`eligibility.FairSh
 project whose turn it is has gold due for the expert, a gold copy is leased instead
 (:mod:`services.assignment.handlers.gold_serving`); it is handed out in the same shape. An
 expert with an open qualification attempt gets its items first
-(:mod:`services.assignment.handlers.qualification_serving`).
+(:mod:`services.assignment.handlers.qualification_serving`). An expert with nothing else
+eligible may get back an item they gave back (skipped or let expire) that nobody else on
+its roster may take (``staffing.stuck_units``: it returns to them).
 """
 
 from __future__ import annotations
@@ -35,16 +37,15 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from services.assignment import qualification
-from services.assignment.eligibility import (
-    FairShare,
-)
+from services.assignment import qualification, staffing
+from services.assignment.eligibility import FairShare, NoWorkReason, UnitKind
 from services.assignment.handlers.events import unit_event
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.items import unit_id as unit_id_of
-from services.assignment.handlers.profiles import Profiles, eligible_projects
+from services.assignment.handlers.profiles import Profiles, eligible_projects, why_no_work
 from services.assignment.handlers.qualification_serving import LEASE_TTL_S, QualificationServing
+from services.assignment.handlers.staffing import open_item, roster_members, rules_of
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
 from services.assignment.models.qualifications import Attempt
@@ -64,6 +65,8 @@ ATTEMPTS = 64
 #: After a lost claim, the next try starts at a random one of this many best candidates, so
 #: experts racing for the top of a list spread out instead of colliding again.
 SPREAD = 16
+#: Project rosters a replica keeps for returning items (more: it forgets them all).
+MAX_ROSTERS = 10_000
 
 
 @dataclass
@@ -136,6 +139,18 @@ def _fitting(
     return random.choice(fitting) if spread else fitting[0]
 
 
+def gave_back(item: WorkItem, expert_id: str) -> bool:
+    """Whether the expert had the ordinary item and gave it back: among its judges, none of
+    its units judged or held by them (so it may return to them, once nobody else may)."""
+    return (
+        item.open > 0
+        and item.gold_id is None
+        and item.qualification is None
+        and expert_id in item.judges
+        and all(u.expert_id != expert_id for u in item.units)
+    )
+
+
 def _read_done(project_id: str, read: asyncio.Future[None]) -> None:
     """A failed candidate read is logged here, also when nobody waited for it (a background
     read of an old list); the next request reads again."""
@@ -150,7 +165,8 @@ def _kind_view(item: WorkItem, unit: Unit) -> dict[str, Any]:
         return {"kind": "qualification"}
     if unit.kind is not WorkKind.adjudication:
         return {}
-    answers = [u.judgment.answers for u in item.units if u.judgment is not None]
+    # with their effective labels: an accept shows the pre-labels it stands for
+    answers = [u.judgment.judged for u in item.units if u.judgment is not None]
     return {"kind": "adjudication", "judgments": answers}
 
 
@@ -179,6 +195,18 @@ class Handout:
         self.clock = clock
         self._candidates: dict[tuple[str, str], Candidates] = {}
         self._fair: dict[str, FairShare] = {}
+        self._rosters: dict[tuple[str, str], tuple[float, list[staffing.Member]]] = {}
+
+    async def next_or_reason(self, principal: Principal) -> HandedOut | NoWorkReason:
+        """Lease the calling expert's next unit; when nothing is eligible now, why. The
+        reason rests on the expert's profile and leases only, never on the units: with work
+        open to them it is ``nothing_left``, whatever gold there is or is not."""
+        handed = await self.next(principal)
+        if handed is not None:
+            return handed
+        profile = await self.profiles.of(principal.tenant, principal.subject)
+        held = await self.leases.held(principal.tenant, profile.expert.expert_id)
+        return why_no_work(profile, len(held))
 
     async def next(self, principal: Principal) -> HandedOut | None:
         """Lease the calling expert's next unit; None when nothing is eligible now."""
@@ -209,7 +237,7 @@ class Handout:
                 principal.tenant, expert, projects, adjudicates, fair, attempt > 0
             )
             if found is None:
-                return None
+                return await self._returning(principal.tenant, expert, projects, adjudicates, free)
             project, item, n = found
             try:
                 if not free:
@@ -263,6 +291,67 @@ class Handout:
         if found is not None:
             pool.reserve(found[0].item_id, found[1])  # released once the claim is decided
         return found
+
+    async def _returning(
+        self,
+        tenant: str,
+        expert: Expert,
+        projects: dict[str, Project],
+        adjudicates: set[str],
+        free: list[int],
+    ) -> HandedOut | None:
+        """With nothing else eligible for the expert: an item they gave back whose open unit
+        nobody else on the project's roster may take and that returns to them
+        (``staffing.stuck_units``: the oldest give-back first), claimed again on the same
+        conditions plus "judged or holds none of its units"; None when there is none."""
+        fair = self._fair[tenant]
+        for project_id in sorted(projects):
+            pool = self._candidates.get((tenant, project_id))
+            if pool is None:
+                continue
+            mine = [i for i in pool.items if gave_back(i, expert.expert_id)]
+            if not mine and len(pool.items) == self.page:
+                mine = await self.items.given_back_by(tenant, project_id, expert.expert_id, SPREAD)
+            project = projects[project_id]
+            for item in mine:
+                n = await self._returns_to(tenant, project, item, expert, project_id in adjudicates)
+                if n is None:
+                    continue
+                handed = await self._lease(tenant, expert, project, item, n, free, again=True)
+                if handed is not None:
+                    fair.served(project_id)
+                    log.info("unit returned", unit_id=handed.unit_id, lease_id=handed.lease_id)
+                    return handed
+        return None
+
+    async def _returns_to(
+        self, tenant: str, project: Project, item: WorkItem, expert: Expert, adjudicator: bool
+    ) -> int | None:
+        """The number of the item's stuck unit that returns to the expert, if one does."""
+        members = await self._roster(tenant, project.project_id)
+        numbers = {u.unit_id: u.n for u in item.units}
+        for stuck in staffing.stuck_units(open_item(item), members, rules_of(project)):
+            if stuck.returns_to == expert.expert_id and (
+                adjudicator or stuck.kind is not UnitKind.adjudication
+            ):
+                return numbers[stuck.unit_id]
+        return None
+
+    async def _roster(self, tenant: str, project_id: str) -> list[staffing.Member]:
+        """The project's roster as stuck work reads it, read again when older than
+        ``max_age_s`` (a change of roster reaches returns within it)."""
+        key = (tenant, project_id)
+        kept = self._rosters.get(key)
+        if kept is not None and time.monotonic() < kept[0]:
+            return kept[1]
+        profiles = self.profiles
+        members = await roster_members(
+            profiles.rosters, profiles.experts, profiles.calibrations, tenant, project_id
+        )
+        if len(self._rosters) > MAX_ROSTERS:
+            self._rosters.clear()
+        self._rosters[key] = (time.monotonic() + self.max_age_s, members)
+        return members
 
     async def _refill(self, tenant: str, project_id: str, pool: Candidates) -> None:
         """Read the project's candidates again and wait for them, once at a time: the
@@ -376,9 +465,12 @@ class Handout:
         item: WorkItem,
         n: int,
         free: list[int],
+        *,
+        again: bool = False,
     ) -> HandedOut | None:
-        """Take a free slot and claim unit ``n`` of the item with it; None when the claim
-        lost a race (or no slot is left)."""
+        """Take a free slot and claim unit ``n`` of the item with it (``again``: an item
+        returning to the expert who gave it back); None when the claim lost a race (or no
+        slot is left)."""
         unit = item.units[n]
         taken = await self._take_slot(
             tenant, expert, project.project_id, project.lease_ttl_s, unit.unit_id, free
@@ -405,6 +497,7 @@ class Handout:
             leased_at=lease.leased_at,
             expires_at=lease.expires_at,
             event=event,
+            again=again,
         )
         if claimed is None:
             await self.leases.drop(tenant, expert.expert_id, slot, lease.lease_id)

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import uuid
 
-from services.assignment import rubric
+from services.assignment.handlers.answers import answer_errors
 from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.events import SOURCE
-from services.assignment.handlers.forms import RubricForms, classes_of
+from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.items import unit_of
 from services.assignment.handlers.leases import lease_expired, slot_of
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.resolutions import Resolutions
-from services.assignment.models.work import Judgment, JudgmentIn, Unit, UnitState, WorkItem
+from services.assignment.models.work import (
+    Judgment,
+    JudgmentIn,
+    Unit,
+    UnitState,
+    WorkItem,
+)
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
 from shared.auth.principal import Principal
@@ -101,22 +107,11 @@ class Judgments:
             or unit.expires_at <= now
         ):
             raise lease_expired(body.lease_id)
-        errors = rubric.answer_errors(
-            await self.forms.get(tenant, unit.rubric),
-            body.answers,
-            classes=await classes_of(self.taxonomy, tenant, unit.taxonomy),
-        )
+        errors, effective = await answer_errors(self.forms, self.taxonomy, item, unit, body.answers)
         if errors:
-            raise _refused(
-                [
-                    FieldError(
-                        field=e.field.replace("body.", "body.answers.", 1), message=e.message
-                    )
-                    for e in errors
-                ]
-            )
+            raise _refused(errors)
         verdict = body.answers.verdict
-        assert unit.leased_at is not None and verdict is not None  # the rubric requires one
+        assert unit.leased_at is not None  # the verdict is None on a ratings-only rubric
         judgment = Judgment(
             judgment_id=f"jdg_{uuid.uuid4().hex}",
             submission_id=body.submission_id,
@@ -126,6 +121,7 @@ class Judgments:
             expert_id=expert_id,
             rubric=unit.rubric,
             answers=body.answers,
+            effective_labels=effective,
             time_spent_s=round((now - unit.leased_at).total_seconds(), 3),
             submitted_at=now,
         )
@@ -141,6 +137,7 @@ class Judgments:
                 kind=unit.kind,
                 verdict=verdict,
                 labels=body.answers.labels,
+                effective_labels=judgment.effective_labels,
                 ratings={k: float(v) for k, v in body.answers.ratings.items()},
                 severity=body.answers.severity or Severity.none,
                 flags=body.answers.flags,

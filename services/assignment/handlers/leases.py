@@ -6,11 +6,11 @@ whichever replica gets there first)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.assignment import qualification
 from services.assignment.handlers.events import unit_event
-from services.assignment.models.work import Lease, ReleaseIn
+from services.assignment.models.work import GiveBack, GiveBackHow, Lease, ReleaseIn
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.leases import LeaseStore
 from services.assignment.stores.projects import ProjectStore
@@ -94,17 +94,25 @@ class Leases:
         reason = f"{body.reason}: {body.note}" if body.note else body.reason
         if expert_id is not None:
             reason = f"released by {principal.subject}: {reason}"
-        await self._reopen(principal.tenant, slot, lease, WORK_RELEASED, reason)
+        await self._reopen(principal.tenant, slot, lease, WORK_RELEASED, reason, body.reason)
         return lease
 
-    async def of_tenant(self, principal: Principal, project_id: str | None) -> list[Lease]:
-        return await self.leases.of_tenant(principal.tenant, project_id)
+    async def of_tenant(
+        self,
+        principal: Principal,
+        project_id: str | None,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Lease]:
+        """The tenant's live leases, soonest deadline first, after ``after``."""
+        return await self.leases.of_tenant(principal.tenant, project_id, after=after, limit=limit)
 
     async def expire_due(self, limit: int = 500) -> int:
         """Return every lease past its deadline to the pool; how many were expired."""
         expired = 0
         for tenant, slot, lease in await self.leases.expired(self.clock(), limit):
-            if await self._reopen(tenant, slot, lease, WORK_EXPIRED, "lease expired"):
+            if await self._reopen(tenant, slot, lease, WORK_EXPIRED, "lease expired", "expired"):
                 expired += 1
         return expired
 
@@ -125,7 +133,10 @@ class Leases:
         lease: Lease,
         spec: EventSpec[WorkUnitEventV1],
         reason: str,
+        how: GiveBackHow,
     ) -> bool:
+        """Return the lease's unit to the pool (a gold or qualification copy's: closed),
+        recording on the item that its expert gave it back, ``how``."""
         now = self.clock()
         reopened = False
         if lease.unit_id is not None and lease.item_id is not None:
@@ -143,8 +154,9 @@ class Leases:
             n = unit_number(lease.unit_id)
             # a qualification unit is an assessment, not the project's work: no work events
             events = [] if qualification.is_copy_project(lease.project_id) else [event]
+            given_back = GiveBack(expert_id=lease.expert_id, at=now, how=how)
             reopened = await self.items.reopen(
-                tenant, lease.item_id, n, lease.lease_id, events
+                tenant, lease.item_id, n, lease.lease_id, events, given_back
             ) or await self.items.close(tenant, lease.item_id, n, lease.lease_id, events)
         await self.leases.drop(tenant, lease.expert_id, slot, lease.lease_id)
         if reopened:

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 from services.assignment.eligibility import (
     ExpertView,
+    NoWorkReason,
     ProjectView,
     UnitKind,
     UnitView,
+    adjudicator_skills,
     ineligibility,
+    no_work_reason,
 )
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.models.experts import Expert
@@ -37,6 +40,20 @@ class Profile:
     projects: list[Project]
     #: their open qualification attempts, oldest first (handed out before project work)
     attempts: list[Attempt]
+    #: whether they are on any project's roster (benched from it or not)
+    on_a_roster: bool = False
+
+
+def why_no_work(profile: Profile, active: int) -> NoWorkReason:
+    """Why the expert of ``profile``, holding ``active`` leases, got no unit (only what they
+    may know decides it: see :func:`eligibility.no_work_reason`)."""
+    expert = profile.expert
+    return no_work_reason(
+        _expert_view(expert, active),
+        [_project_view(p, expert.expert_id) for p in profile.projects],
+        on_a_roster=profile.on_a_roster,
+        screening=bool(profile.attempts),
+    )
 
 
 def _expert_view(expert: Expert, active: int) -> ExpertView:
@@ -55,6 +72,11 @@ def _project_view(project: Project, expert_id: str) -> ProjectView:
         status=project.status,
         required=project.required_skills,
         adjudicator_min_level=project.adjudication.adjudicator_min_level,
+        adjudicator_skills=adjudicator_skills(
+            project.required_skills,
+            project.adjudication.adjudicator_skill,
+            project.modality.value,
+        ),
         roster=frozenset({expert_id}),  # read from the expert's accepted invitations
         weight=project.priority_weight,
     )
@@ -64,8 +86,8 @@ def eligible_projects(
     expert: Expert, rostered: list[Project], active: int
 ) -> tuple[dict[str, Project], set[str]]:
     """The active projects whose review units the expert may take, and those of them
-    whose adjudication units they may take too (every required skill at the
-    adjudicator's level)."""
+    whose adjudication units they may take too (the adjudicator's skills at the
+    adjudicator's level: ``eligibility.adjudicator_skills``)."""
     view = _expert_view(expert, active)
     eligible, adjudicates = {}, set()
     for project in rostered:
@@ -124,6 +146,6 @@ class Profiles:
         attempts = await self.qualifying.open_attempts(tenant, expert_id, expert.state)
         if len(self._profiles) > MAX_PROFILES:
             self._profiles.clear()
-        profile = Profile(expert, projects, attempts)
+        profile = Profile(expert, projects, attempts, on_a_roster=bool(rostered))
         self._profiles[key] = (time.monotonic() + self.ttl_s, profile)
         return profile

@@ -8,7 +8,7 @@ the same outcome; the first write of it wins."""
 
 from __future__ import annotations
 
-from services.assignment import gold, qualification
+from services.assignment import effective_labels, gold, qualification
 from services.assignment.eligibility import VettingState
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.experts import Experts
@@ -56,10 +56,15 @@ def reviewed(
     for index, copy in enumerate(copy_ids(attempt)):
         item = found.items[index]
         unit = copies[copy].units[0] if copy in copies else None
-        answers = unit.judgment.answers if unit is not None and unit.judgment else None
+        judgment = unit.judgment if unit is not None else None
+        answers = judgment.answers if judgment is not None else None
         result = (
-            gold.score(answers, item.key, tolerances=item.tolerances.rules())
-            if answers is not None
+            gold.score(
+                judgment.judged,
+                effective_labels.keyed(item.key, item.content),
+                tolerances=item.tolerances.rules(),
+            )
+            if judgment is not None
             else None
         )
         out.append(

@@ -5,6 +5,8 @@ answers next to the key."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold import keyed_content_errors, refused
 from services.assignment.handlers.qualification_serving import (
@@ -92,7 +94,7 @@ class Qualifications:
                 QualificationItem(
                     content=item.shown(body.taxonomy),
                     key=item.key,
-                    tolerances=item.tolerances,
+                    tolerances=item.tolerances.settled(form),
                 )
                 for item in body.items
             ],
@@ -109,8 +111,11 @@ class Qualifications:
             raise not_found(f"qualification set {set_id}")
         return found
 
-    async def sets(self, principal: Principal) -> list[QualificationSetSummary]:
-        return [QualificationSetSummary.of(s) for s in await self.store.sets_of(principal.tenant)]
+    async def sets(
+        self, principal: Principal, *, after: str | None, limit: int
+    ) -> list[QualificationSetSummary]:
+        found = await self.store.sets_of(principal.tenant, after=after, limit=limit)
+        return [QualificationSetSummary.of(s) for s in found]
 
     async def set_active(self, principal: Principal, set_id: str, active: bool) -> QualificationSet:
         """Retire a set (no new enrolments) or put it back."""
@@ -154,13 +159,22 @@ class Qualifications:
             )
         return attempt
 
-    async def attempts_of(self, principal: Principal, expert_id: str) -> list[Attempt]:
+    async def attempts_of(
+        self,
+        principal: Principal,
+        expert_id: str,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Attempt]:
         if await self.experts.get(principal.tenant, expert_id) is None:
             raise not_found(f"expert {expert_id}")
-        return await self._settled(principal.tenant, expert_id)
+        return await self._settled(principal.tenant, expert_id, after, limit)
 
-    async def mine(self, principal: Principal) -> list[Attempt]:
-        return await self._settled(principal.tenant, principal.subject)
+    async def mine(
+        self, principal: Principal, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Attempt]:
+        return await self._settled(principal.tenant, principal.subject, after, limit)
 
     async def review(self, principal: Principal, set_id: str) -> AttemptReview:
         """The caller's attempt at the set and, once it is over, each answer next to the
@@ -176,7 +190,8 @@ class Qualifications:
         copies = await self.items.many(tenant, copy_ids(attempt))
         return AttemptReview(attempt=attempt, items=reviewed(found, copies, attempt))
 
-    async def _settled(self, tenant: str, expert_id: str) -> list[Attempt]:
-        return [
-            await self.serving.settle(a) for a in await self.store.attempts_of(tenant, expert_id)
-        ]
+    async def _settled(
+        self, tenant: str, expert_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Attempt]:
+        found = await self.store.attempts_of(tenant, expert_id, after=after, limit=limit)
+        return [await self.serving.settle(a) for a in found]

@@ -12,7 +12,14 @@ from services.assignment.models.work import Unit, WorkItem
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
 from shared.clock import Clock, now_ms
-from shared.contracts.work import ITEM_RESOLVED, WORK_CREATED, JudgmentSubmittedV1, WorkKind
+from shared.contracts.work import (
+    ITEM_RESOLVED,
+    WORK_CREATED,
+    Escalation,
+    JudgmentSubmittedV1,
+    WorkKind,
+    WorkUnitEventV1,
+)
 from shared.events.envelope import Event, make_event
 from shared.logging import get_logger
 
@@ -55,12 +62,32 @@ class Resolutions:
         elif isinstance(step, resolution.AddReview):
             await self.add(item, WorkKind.review)
         elif isinstance(step, resolution.Adjudicate):
-            reasons = "; ".join(r.message for r in step.reasons)
-            if await self.add(item, WorkKind.adjudication):
-                log.info("item sent to adjudication", item_id=item_id, reasons=reasons)
+            reasons = resolution.escalation(step.reasons)
+            if await self.add(item, WorkKind.adjudication, escalation=reasons):
+                log.info(
+                    "item sent to adjudication",
+                    item_id=item_id,
+                    reasons="; ".join(r.message for r in reasons),
+                )
 
-    async def add(self, item: WorkItem, kind: WorkKind, *, because: str | None = None) -> bool:
-        """One more unit of ``kind`` on the item as read (see ``ItemStore.add_unit``)."""
+    async def add(
+        self,
+        item: WorkItem,
+        kind: WorkKind,
+        *,
+        because: str | None = None,
+        escalation: list[Escalation] | None = None,
+    ) -> bool:
+        """One more unit of ``kind`` on the item as read (see ``ItemStore.add_unit``); an
+        adjudication unit records why (``escalation``)."""
+        unit, event = self.unit(item, kind, escalation=escalation)
+        return await self.items.add_unit(item.tenant, item.item_id, unit, event, because=because)
+
+    def unit(
+        self, item: WorkItem, kind: WorkKind, *, escalation: list[Escalation] | None = None
+    ) -> tuple[Unit, Event[WorkUnitEventV1]]:
+        """The item's next unit of ``kind`` (the rubric and taxonomy versions of its last)
+        and its ``work.created`` event."""
         n = len(item.units)
         last = item.units[-1]
         unit = Unit(
@@ -70,6 +97,7 @@ class Resolutions:
             rubric=last.rubric,
             taxonomy=last.taxonomy,
             created_at=self.clock(),
+            escalation=escalation,
         )
         event = unit_event(
             WORK_CREATED,
@@ -80,4 +108,4 @@ class Resolutions:
             kind=kind,
             at=unit.created_at,
         )
-        return await self.items.add_unit(item.tenant, item.item_id, unit, event, because=because)
+        return unit, event

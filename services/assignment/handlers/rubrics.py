@@ -54,8 +54,11 @@ class Rubrics:
         self.store = store
         self.clock = clock
 
-    def templates(self) -> list[Template]:
-        return [Template(name=n, definition=rubric.load_template(n)) for n in rubric.TEMPLATES]
+    def templates(self, *, after: str | None = None, limit: int = 0) -> list[Template]:
+        """The templates Quorum ships, by name after ``after``; at most ``limit`` (0: all)."""
+        names = [n for n in sorted(rubric.TEMPLATES) if after is None or n > after]
+        names = names[:limit] if limit else names
+        return [Template(name=n, definition=rubric.load_template(n)) for n in names]
 
     async def create(self, principal: Principal, body: RubricIn, raw: Any) -> RubricVersion:
         if body.definition is not None:

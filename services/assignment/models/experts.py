@@ -91,14 +91,37 @@ class Expert(BaseModel):
     created_at: datetime
 
 
+class SkillIn(Strict):
+    """A skill an expert is onboarded with, at a level, and its proof: ops' attestation."""
+
+    skill: SkillId
+    level: Level
+    note: Reason = Field(description="why ops vouch for it: the proof, e.g. a certificate")
+
+
+#: The vetting states an expert may be onboarded in (the moves to it are recorded).
+OnboardingState = Literal["invited", "vetting", "vetted"]
+
+
 class ExpertIn(Strict):
-    """An invitation: the expert starts as ``invited``."""
+    """An onboarding: the profile, skills with their proof, and the vetting state, in one
+    call. The same body again for the expert id is the same onboarding (200); another body
+    for it is a 409 naming what differs."""
 
     expert_id: ExpertId = Field(description="the `sub` of the expert's tokens")
     display_name: DisplayName
     languages: list[Language] = Field(default_factory=list, max_length=20)
     timezone: Timezone = "UTC"
     capacity: Capacity = Field(default_factory=Capacity)
+    skills: list[SkillIn] = Field(
+        default_factory=list, max_length=50, description="attested at onboarding, each once"
+    )
+    state: OnboardingState = Field(
+        "invited",
+        description="invited (the default), or vetting or vetted: each move from invited "
+        "is recorded with `reason`",
+    )
+    reason: Reason | None = Field(None, description="why; required beyond invited")
 
 
 class ExpertPatch(Strict):

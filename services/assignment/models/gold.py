@@ -4,21 +4,27 @@ gold rate looking like any other unit; an expert's calibration from the scores; 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
+from services.assignment import gold
 from services.assignment.gold import GoldTolerances
 from services.assignment.models.work import ItemContent
 from shared.contracts.media import BundlePart, CaptureMetadata, MediaFile, PreLabels
-from shared.contracts.rubric import Answers
+from shared.contracts.rubric import Answers, RubricDefinition
 from shared.contracts.spec import Strict
 from shared.contracts.vocabulary import Id, Name, TaxonomyRef
 from shared.contracts.work import RubricRef
 
+#: A scored field: ``verdict``, ``severity``, ``flags``, ``labels``, ``ratings.<dimension>``,
+#: ``flags.<flag>`` (one flag, raised or not).
+ScoredField = Annotated[str, StringConstraints(max_length=100, pattern=gold.FIELD_PATTERN)]
+
 
 class TolerancesIn(Strict):
-    """How close an answer must be to the key to count as correct."""
+    """How close an answer must be to the key to count as correct, and what each field
+    weighs in the item's score."""
 
     rating: int = Field(1, ge=0, le=1_000, description="points a rating may differ by")
     ratings: dict[Name, int] = Field(
@@ -32,8 +38,32 @@ class TolerancesIn(Strict):
         max_length=2,
         description="list fields scored even when the key's is empty (no objects, no flags)",
     )
+    weights: dict[ScoredField, Annotated[float, Field(gt=0, le=gold.MAX_WEIGHT)]] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="scored field -> its weight in the score, where not 1: verdict, severity, "
+        "flags, labels, ratings.<dimension>, flags.<flag> (weighed, one flag is scored: "
+        "raised by the answer exactly when by the key); only fields the key scores",
+    )
+    decisive: list[ScoredField] | None = Field(
+        None,
+        max_length=200,
+        description="fields that, wrong, score the item 0 whatever the others (a decisive "
+        "flags.<flag> is scored; another field the key does not set decides nothing). "
+        "Not given: the verdict, the severity and flags.<flag> for each gate flag and flag "
+        "needing a severity of the rubric (flags.unsafe), stored so; [] for none",
+    )
+
+    def settled(self, rubric: RubricDefinition) -> TolerancesIn:
+        """These tolerances with the decisive fields named: as given, or by default those of
+        ``rubric`` (:func:`services.assignment.gold.default_decisive`)."""
+        if self.decisive is not None:
+            return self
+        return self.model_copy(update={"decisive": sorted(gold.default_decisive(rubric))})
 
     def rules(self) -> GoldTolerances:
+        """The scoring rules; stored before decisive fields were named (None), the verdict
+        and the severity are decisive."""
         return GoldTolerances(
             rating=self.rating,
             ratings=dict(self.ratings),
@@ -41,6 +71,8 @@ class TolerancesIn(Strict):
             onset_tolerance_s=self.onset_tolerance_s,
             offset_tolerance_s=self.offset_tolerance_s,
             empty_is_answer=frozenset(self.empty_is_answer),
+            weights=dict(self.weights),
+            decisive=gold.DEFAULT_DECISIVE if self.decisive is None else frozenset(self.decisive),
         )
 
 

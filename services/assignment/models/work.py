@@ -9,11 +9,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from services.assignment import effective_labels
 from shared.contracts.media import BundlePart, CaptureMetadata, MediaFile, PreLabels
 from shared.contracts.rubric import Answers, RubricDefinition
 from shared.contracts.spec import Strict
-from shared.contracts.vocabulary import Modality, TaxonomyRef
-from shared.contracts.work import GoldScoredV1, ItemResolvedV1, RubricRef, WorkKind
+from shared.contracts.vocabulary import Label, Modality, TaxonomyRef
+from shared.contracts.work import (
+    Escalation,
+    GoldScoredV1,
+    ItemResolvedV1,
+    RubricRef,
+    WorkKind,
+)
 
 
 class UnitState(StrEnum):
@@ -40,6 +47,11 @@ class ItemContent(BaseModel):
 class Judgment(BaseModel):
     """An expert's answers on a unit, against the unit's rubric version."""
 
+    @property
+    def judged(self) -> Answers:
+        """The answers as consensus and scoring compare them: with the effective labels."""
+        return effective_labels.judged(self.answers, self.effective_labels)
+
     judgment_id: str
     submission_id: str
     unit_id: str
@@ -48,6 +60,9 @@ class Judgment(BaseModel):
     expert_id: str
     rubric: RubricRef
     answers: Answers
+    #: the labels the judgment stands for (``effective_labels``); None in judgments stored
+    #: before they were kept, which stand for their corrected labels
+    effective_labels: list[Label] | None = None
     time_spent_s: float
     submitted_at: datetime
 
@@ -68,6 +83,22 @@ class Unit(BaseModel):
     leased_at: datetime | None = None
     expires_at: datetime | None = None
     judgment: Judgment | None = None
+    #: an adjudication unit's: why the item went to adjudication
+    escalation: list[Escalation] | None = None
+
+
+#: How a unit is given back unjudged: a release's reason, or an expiry.
+GiveBackHow = Literal["skip", "cannot_judge", "unsafe_content", "needs_another_skill", "expired"]
+
+
+class GiveBack(BaseModel):
+    """An expert gave a unit of the item back unjudged: released (the release's reason) or
+    let expire (``expired``). The item may return to them when nobody else on the roster
+    can take it (``staffing.stuck_units``)."""
+
+    expert_id: str
+    at: datetime
+    how: GiveBackHow
 
 
 class QualificationMark(BaseModel):
@@ -94,6 +125,8 @@ class WorkItem(BaseModel):
     planned: int = 0
     #: how the item was settled, once it is
     resolution: ItemResolvedV1 | None = None
+    #: the outcomes it had before ops overrode one or sent it back, oldest first
+    earlier_resolutions: list[ItemResolvedV1] = Field(default_factory=list)
     #: the gold item this one serves to one expert (never shown to them), and its score
     gold_id: str | None = None
     gold_score: GoldScoredV1 | None = None
@@ -101,6 +134,8 @@ class WorkItem(BaseModel):
     qualification: QualificationMark | None = None
     #: the metrics alerts that added a review unit to the item (each adds one at most)
     alerts: list[str] = Field(default_factory=list)
+    #: every give-back of one of its units, oldest first
+    given_back: list[GiveBack] = Field(default_factory=list)
 
 
 class Lease(BaseModel):
@@ -145,6 +180,21 @@ class JudgmentIn(Strict):
     submission_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     lease_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     answers: Answers
+
+
+class OverrideIn(Strict):
+    """Ops replace a resolved item's outcome: answers on the item's rubric version (checked
+    as a judgment's are), and why."""
+
+    answers: Answers
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+class SendBackIn(Strict):
+    """Ops send a resolved item back for another review (by an expert who has not judged
+    it, as an adjudication), and why."""
+
+    reason: str = Field(min_length=1, max_length=1_900)
 
 
 class ReleaseIn(Strict):

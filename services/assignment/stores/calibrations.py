@@ -113,11 +113,14 @@ class CalibrationStore:
         )
         return {doc["project_id"] async for doc in cursor}
 
-    async def benches_of(self, tenant: str, project_id: str) -> list[Bench]:
-        """The project's benched experts, in id order."""
-        cursor = self.benches.find(
-            {"tenant": tenant, "project_id": project_id, "benched": True}, HIDE_OUTBOX
-        ).sort("expert_id", ASCENDING)
+    async def benches_of(
+        self, tenant: str, project_id: str, *, after: str | None, limit: int
+    ) -> list[Bench]:
+        """The project's benched experts, in id order after ``after``; at most ``limit``."""
+        query: dict[str, Any] = {"tenant": tenant, "project_id": project_id, "benched": True}
+        if after is not None:
+            query["expert_id"] = {"$gt": after}
+        cursor = self.benches.find(query, HIDE_OUTBOX).sort("expert_id", ASCENDING).limit(limit)
         return [Bench.model_validate(doc) async for doc in cursor]
 
     async def lift(self, tenant: str, project_id: str, expert_id: str, event: Event[Any]) -> bool:

@@ -15,6 +15,8 @@ from services.assignment.models.experts import Expert
 from shared.mongo import CollectionIndexes
 
 EXPERTS = "experts"
+#: The field of an expert's document holding the body that onboarded them.
+ONBOARDING = "onboarding"
 
 INDEXES = (
     CollectionIndexes(
@@ -46,12 +48,22 @@ class ExpertStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.experts = db[EXPERTS]
 
-    async def insert(self, expert: Expert) -> None:
+    async def insert(self, expert: Expert, onboarding: dict[str, Any] | None = None) -> None:
+        """Store a new expert with the body that onboarded them (what a repeated onboarding
+        is compared with); :class:`ExpertExists` when the id is taken."""
         doc = {"_id": _key(expert.tenant, expert.expert_id), **expert.model_dump(mode="python")}
+        if onboarding is not None:
+            doc[ONBOARDING] = onboarding
         try:
             await self.experts.insert_one(doc)
         except DuplicateKeyError as exc:
             raise ExpertExists(expert.expert_id) from exc
+
+    async def onboarding(self, tenant: str, expert_id: str) -> dict[str, Any] | None:
+        """The body that onboarded the expert; None for an expert stored without one."""
+        doc = await self.experts.find_one({"_id": _key(tenant, expert_id)}, {ONBOARDING: 1})
+        found = doc.get(ONBOARDING) if doc else None
+        return found if isinstance(found, dict) else None
 
     async def get(self, tenant: str, expert_id: str) -> Expert | None:
         doc = await self.experts.find_one({"_id": _key(tenant, expert_id)})
@@ -74,7 +86,9 @@ class ExpertStore:
         ``expert.revision``; False when it changed meanwhile."""
         doc = expert.model_dump(mode="python")
         doc["revision"] = expert.revision + 1
-        result = await self.experts.replace_one(
-            {"_id": _key(expert.tenant, expert.expert_id), "revision": expert.revision}, doc
+        # $set, not a replacement: the onboarding body stays
+        result = await self.experts.update_one(
+            {"_id": _key(expert.tenant, expert.expert_id), "revision": expert.revision},
+            {"$set": doc},
         )
         return result.modified_count == 1

@@ -12,10 +12,12 @@ from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.feedback import Feedback, FeedbackStatus
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 FEEDBACK = "feedback"
+#: Where a page of feedback starts: after this submission time and feedback id.
+Position = tuple[datetime, str]
 
 INDEXES = (
     CollectionIndexes(
@@ -55,23 +57,39 @@ class FeedbackStore:
         return feedback
 
     async def queue(
-        self, tenant: str, status: FeedbackStatus | None, project_id: str | None, limit: int
+        self,
+        tenant: str,
+        status: FeedbackStatus | None,
+        project_id: str | None,
+        *,
+        after: Position | None,
+        limit: int,
     ) -> list[Feedback]:
-        """The tenant's feedback, oldest first."""
+        """The tenant's feedback, oldest first, after ``after``."""
         query: dict[str, Any] = {"tenant": tenant}
         if status is not None:
             query["status"] = status.value
         if project_id is not None:
             query["project_id"] = project_id
-        cursor = self.feedback.find(query, HIDE_OUTBOX).sort("submitted_at", ASCENDING)
-        return [Feedback.model_validate(doc) async for doc in cursor.limit(limit)]
+        return await self._oldest_first(query, after, limit)
 
-    async def of_expert(self, tenant: str, expert_id: str, limit: int) -> list[Feedback]:
-        cursor = self.feedback.find({"tenant": tenant, "expert_id": expert_id}, HIDE_OUTBOX)
-        return [
-            Feedback.model_validate(doc)
-            async for doc in cursor.sort("submitted_at", ASCENDING).limit(limit)
-        ]
+    async def of_expert(
+        self, tenant: str, expert_id: str, *, after: Position | None, limit: int
+    ) -> list[Feedback]:
+        """An expert's feedback, oldest first, after ``after``."""
+        return await self._oldest_first({"tenant": tenant, "expert_id": expert_id}, after, limit)
+
+    async def _oldest_first(
+        self, query: dict[str, Any], after: Position | None, limit: int
+    ) -> list[Feedback]:
+        if after is not None:
+            moment, feedback_id = after
+            position = [("submitted_at", moment), ("feedback_id", feedback_id)]
+            query = {"$and": [query, keyset_after(position)]}
+        cursor = self.feedback.find(query, HIDE_OUTBOX).sort(
+            [("submitted_at", ASCENDING), ("feedback_id", ASCENDING)]
+        )
+        return [Feedback.model_validate(doc) async for doc in cursor.limit(limit)]
 
     async def resolve(
         self, tenant: str, feedback_id: str, by: str, at: datetime, note: str

@@ -74,13 +74,22 @@ class GoldStore:
         return (_gold(doc), doc["salt"]) if doc else None
 
     async def of_project(
-        self, tenant: str, project_id: str, *, active: bool | None
+        self,
+        tenant: str,
+        project_id: str,
+        *,
+        active: bool | None,
+        after: str | None = None,
+        limit: int = 0,
     ) -> list[GoldItem]:
-        """The project's gold items in id order (only the active or retired ones if given)."""
+        """The project's gold items in id order after ``after`` (only the active or retired
+        ones if given); at most ``limit`` (0: all)."""
         query: dict[str, Any] = {"tenant": tenant, "project_id": project_id}
         if active is not None:
             query["active"] = active
-        cursor = self.gold.find(query).sort("gold_id", ASCENDING)
+        if after is not None:
+            query["gold_id"] = {"$gt": after}
+        cursor = self.gold.find(query).sort("gold_id", ASCENDING).limit(limit)
         return [_gold(doc) async for doc in cursor]
 
     async def set_active(self, tenant: str, project_id: str, gold_id: str, active: bool) -> bool:

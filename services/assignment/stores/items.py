@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.ledger import Judged
-from services.assignment.models.work import Judgment, Unit, UnitState, WorkItem
+from services.assignment.models.work import GiveBack, Judgment, Unit, UnitState, WorkItem
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, WorkKind
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes
@@ -98,6 +98,46 @@ class ItemStore:
         cursor = self.items.find(query, HIDE_OUTBOX).sort(ORDER).limit(limit)
         return [_item(doc) async for doc in cursor]
 
+    async def given_back_by(
+        self, tenant: str, project_id: str, expert_id: str, limit: int
+    ) -> list[WorkItem]:
+        """The project's ordinary items with open units that the expert had and gave back
+        (among their judges, none of their units judged or held by them), first in handout
+        order: those that may return to them."""
+        query: dict[str, Any] = {
+            "tenant": tenant,
+            "project_id": project_id,
+            "open": {"$gt": 0},
+            "judges": expert_id,
+            "units.expert_id": {"$ne": expert_id},
+            "gold_id": None,
+            "qualification": None,
+        }
+        cursor = self.items.find(query, HIDE_OUTBOX).sort(ORDER).limit(limit)
+        return [_item(doc) async for doc in cursor]
+
+    async def open_items(
+        self, tenant: str, project_id: str, *, from_id: str | None, limit: int
+    ) -> list[WorkItem]:
+        """The project's ordinary items (no gold or qualification copy) with open units, by
+        item id from ``from_id`` on (itself included), without their content: the stuck-work
+        report's pages (not the hot path)."""
+        query: dict[str, Any] = {
+            "tenant": tenant,
+            "project_id": project_id,
+            "open": {"$gt": 0},
+            "gold_id": None,
+            "qualification": None,
+        }
+        if from_id is not None:
+            query["_id"] = {"$gte": from_id}
+        cursor = (
+            self.items.find(query, {**HIDE_OUTBOX, "content": 0})
+            .sort("_id", ASCENDING)
+            .limit(limit)
+        )
+        return [_item(doc) async for doc in cursor]
+
     async def tally(self, tenant: str, project_id: str) -> dict[str, Any]:
         """Counts of the project's items, units by kind and state, and resolutions by method
         (a pass over the project's items: for reports, not for the hot path)."""
@@ -165,16 +205,29 @@ class ItemStore:
         leased_at: datetime,
         expires_at: datetime,
         event: Event[Any],
+        again: bool = False,
     ) -> WorkItem | None:
         """Lease unit ``n`` of the item to the expert if it is open and the expert has never
-        had the item; the item after the write, or None."""
+        had the item; the item after the write, or None. ``again``: an ordinary item the
+        expert had and gave back instead (among its judges, none of its units judged or held
+        by them), returning to them; so an expert still judges an item once at most."""
         unit = f"units.{n}"
+        had: dict[str, Any] = (
+            {
+                "judges": expert_id,
+                "units.expert_id": {"$ne": expert_id},
+                "gold_id": None,
+                "qualification": None,
+            }
+            if again
+            else {"judges": {"$ne": expert_id}}
+        )
         doc = await self.items.find_one_and_update(
             {
                 "_id": item_id,
                 "tenant": tenant,
                 f"{unit}.state": UnitState.open.value,
-                "judges": {"$ne": expert_id},
+                **had,
             },
             self.outbox.with_events(
                 {
@@ -302,13 +355,58 @@ class ItemStore:
         result = await self.items.update_one(
             {"_id": item_id, "tenant": tenant, "resolution": None},
             self.outbox.with_events(
+                {"$set": {"resolution": _resolution_doc(resolution)}},
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True
+
+    def _revisable(self, item: WorkItem) -> dict[str, Any]:
+        """The item as read: resolved, with as many earlier outcomes and units as then."""
+        return {
+            "_id": item.item_id,
+            "tenant": item.tenant,
+            "resolution": {"$ne": None},
+            f"earlier_resolutions.{len(item.earlier_resolutions)}": {"$exists": False},
+            f"units.{len(item.units)}": {"$exists": False},
+        }
+
+    async def override(self, item: WorkItem, resolution: ItemResolvedV1, event: Event[Any]) -> bool:
+        """Replace the outcome of ``item`` as read with ``resolution``, keeping the one it
+        had; False when the item changed since (another revision, a unit added)."""
+        assert item.resolution is not None
+        result = await self.items.update_one(
+            self._revisable(item),
+            self.outbox.with_events(
                 {
-                    "$set": {
-                        "resolution": {
-                            **resolution.model_dump(mode="json"),
-                            "resolved_at": resolution.resolved_at,
-                        }
-                    }
+                    "$push": {"earlier_resolutions": _resolution_doc(item.resolution)},
+                    "$set": {"resolution": _resolution_doc(resolution)},
+                },
+                [event],
+            ),
+        )
+        if result.modified_count != 1:
+            return False
+        self.outbox.written()
+        return True
+
+    async def send_back(self, item: WorkItem, unit: Unit, event: Event[Any]) -> bool:
+        """Send ``item`` as read back for review: its outcome is kept among the earlier
+        ones, and ``unit`` added; False when the item changed since."""
+        assert item.resolution is not None
+        result = await self.items.update_one(
+            self._revisable(item),
+            self.outbox.with_events(
+                {
+                    "$push": {
+                        "earlier_resolutions": _resolution_doc(item.resolution),
+                        "units": unit.model_dump(mode="python"),
+                    },
+                    "$set": {"resolution": None},
+                    "$inc": {"open": 1},
                 },
                 [event],
             ),
@@ -330,12 +428,19 @@ class ItemStore:
         return result.matched_count == 1
 
     async def reopen(
-        self, tenant: str, item_id: str, n: int, lease_id: str, events: list[Event[Any]]
+        self,
+        tenant: str,
+        item_id: str,
+        n: int,
+        lease_id: str,
+        events: list[Event[Any]],
+        given_back: GiveBack | None = None,
     ) -> bool:
         """Return unit ``n`` to the pool (released or expired) if ``lease_id`` still holds it;
-        the expert stays among the item's judges. Never a gold or qualification copy's unit
-        (see close)."""
+        the expert stays among the item's judges, and ``given_back`` records how they gave
+        it back. Never a gold or qualification copy's unit (see close)."""
         unit = f"units.{n}"
+        recorded = {} if given_back is None else {"$push": {"given_back": given_back.model_dump()}}
         result = await self.items.update_one(
             {
                 "_id": item_id,
@@ -355,6 +460,7 @@ class ItemStore:
                         f"{unit}.expires_at": None,
                     },
                     "$inc": {"open": 1},
+                    **recorded,
                 },
                 events,
             ),
@@ -388,3 +494,8 @@ class ItemStore:
             return False
         self.outbox.written()
         return True
+
+
+def _resolution_doc(resolution: ItemResolvedV1) -> dict[str, Any]:
+    """An outcome as stored on its item (its time as a date, not a string)."""
+    return {**resolution.model_dump(mode="json"), "resolved_at": resolution.resolved_at}

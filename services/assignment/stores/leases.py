@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.work import Lease
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, keyset_after
 
 LEASES = "leases"
 
@@ -92,9 +92,22 @@ class LeaseStore:
         cursor = self.leases.find({"expires_at": {"$lte": now}}).sort("expires_at").limit(limit)
         return [(doc["tenant"], doc["slot"], _lease(doc)) async for doc in cursor]
 
-    async def of_tenant(self, tenant: str, project_id: str | None) -> list[Lease]:
+    async def of_tenant(
+        self,
+        tenant: str,
+        project_id: str | None,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 0,
+    ) -> list[Lease]:
+        """The tenant's live leases, soonest deadline first (then by lease id), after
+        ``after`` (a deadline and lease id); at most ``limit`` (0: all)."""
         query: dict[str, Any] = {"tenant": tenant}
         if project_id is not None:
             query["project_id"] = project_id
-        cursor = self.leases.find(query).sort("expires_at", ASCENDING)
-        return [_lease(doc) async for doc in cursor]
+        if after is not None:
+            query = {
+                "$and": [query, keyset_after([("expires_at", after[0]), ("lease_id", after[1])])]
+            }
+        cursor = self.leases.find(query).sort([("expires_at", ASCENDING), ("lease_id", ASCENDING)])
+        return [_lease(doc) async for doc in cursor.limit(limit)]

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
@@ -16,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.qualifications import Attempt, AttemptState, QualificationSet
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 SETS = "qualification_sets"
@@ -62,8 +63,14 @@ class QualificationStore:
         doc = await self.sets.find_one({"_id": _key(tenant, set_id)})
         return QualificationSet.model_validate(doc) if doc else None
 
-    async def sets_of(self, tenant: str) -> list[QualificationSet]:
-        cursor = self.sets.find({"tenant": tenant}).sort("set_id", ASCENDING)
+    async def sets_of(
+        self, tenant: str, *, after: str | None = None, limit: int = 0
+    ) -> list[QualificationSet]:
+        """The tenant's sets by id, after ``after``; at most ``limit`` (0: all)."""
+        query: dict[str, Any] = {"tenant": tenant}
+        if after is not None:
+            query["set_id"] = {"$gt": after}
+        cursor = self.sets.find(query).sort("set_id", ASCENDING).limit(limit)
         return [QualificationSet.model_validate(doc) async for doc in cursor]
 
     async def set_active(self, tenant: str, set_id: str, active: bool) -> bool:
@@ -89,16 +96,26 @@ class QualificationStore:
         return Attempt.model_validate(doc) if doc else None
 
     async def attempts_of(
-        self, tenant: str, expert_id: str, state: AttemptState | None = None
+        self,
+        tenant: str,
+        expert_id: str,
+        state: AttemptState | None = None,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 0,
     ) -> list[Attempt]:
-        """The expert's attempts, oldest enrolment first."""
+        """The expert's attempts, oldest enrolment first, after ``after`` (an enrolment time
+        and set id); at most ``limit`` (0: all)."""
         query: dict[str, Any] = {"tenant": tenant, "expert_id": expert_id}
         if state is not None:
             query["state"] = state.value
+        if after is not None:
+            position = [("enrolled_at", after[0]), ("set_id", after[1])]
+            query = {"$and": [query, keyset_after(position)]}
         cursor = self.attempts.find(query, HIDE_OUTBOX).sort(
             [("enrolled_at", ASCENDING), ("set_id", ASCENDING)]
         )
-        return [Attempt.model_validate(doc) async for doc in cursor]
+        return [Attempt.model_validate(doc) async for doc in cursor.limit(limit)]
 
     async def advance(self, tenant: str, expert_id: str, set_id: str, next_index: int) -> None:
         """The handout is at item ``next_index`` at least (never moves back)."""

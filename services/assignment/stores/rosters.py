@@ -15,6 +15,9 @@ from services.assignment.models.rosters import Invitation, InvitationState
 from shared.mongo import CollectionIndexes
 
 INVITATIONS = "invitations"
+#: Calls that invited many experts at once: ``_id`` ``<tenant>/<project>/<batch id>``, the body
+#: and the answer (a repeated call is compared with the body and given the answer).
+BATCHES = "invitation_batches"
 
 INDEXES = (
     CollectionIndexes(
@@ -44,6 +47,27 @@ def _invitation(doc: dict[str, Any]) -> Invitation:
 class RosterStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.invitations = db[INVITATIONS]
+        self.batches = db[BATCHES]
+
+    async def batch(self, tenant: str, project_id: str, batch_id: str) -> dict[str, Any] | None:
+        """The body and answer of a batch of invitations made before (``body``, ``answer``)."""
+        return await self.batches.find_one({"_id": _key(tenant, project_id, batch_id)})
+
+    async def record_batch(
+        self,
+        tenant: str,
+        project_id: str,
+        batch_id: str,
+        body: dict[str, Any],
+        answer: dict[str, Any],
+    ) -> bool:
+        """Keep a batch's body and answer; False when one is kept under its id already."""
+        doc = {"_id": _key(tenant, project_id, batch_id), "body": body, "answer": answer}
+        try:
+            await self.batches.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def invite(
         self, tenant: str, project_id: str, expert_id: str, *, by: str, at: datetime
@@ -99,19 +123,32 @@ class RosterStore:
         doc = await self.invitations.find_one({"_id": _key(tenant, project_id, expert_id)})
         return _invitation(doc) if doc else None
 
-    async def of_project(self, tenant: str, project_id: str) -> list[Invitation]:
-        cursor = self.invitations.find({"tenant": tenant, "project_id": project_id}).sort(
-            "expert_id", ASCENDING
-        )
+    async def of_project(
+        self, tenant: str, project_id: str, *, after: str | None = None, limit: int = 0
+    ) -> list[Invitation]:
+        """The project's invitations by expert id, after ``after``; at most ``limit`` (0: all)."""
+        query: dict[str, Any] = {"tenant": tenant, "project_id": project_id}
+        if after is not None:
+            query["expert_id"] = {"$gt": after}
+        cursor = self.invitations.find(query).sort("expert_id", ASCENDING).limit(limit)
         return [_invitation(doc) async for doc in cursor]
 
     async def of_expert(
-        self, tenant: str, expert_id: str, state: InvitationState | None = None
+        self,
+        tenant: str,
+        expert_id: str,
+        state: InvitationState | None = None,
+        *,
+        after: str | None = None,
+        limit: int = 0,
     ) -> list[Invitation]:
+        """The expert's invitations by project id, after ``after``; at most ``limit``."""
         query: dict[str, Any] = {"tenant": tenant, "expert_id": expert_id}
         if state is not None:
             query["state"] = state.value
-        cursor = self.invitations.find(query).sort("project_id", ASCENDING)
+        if after is not None:
+            query["project_id"] = {"$gt": after}
+        cursor = self.invitations.find(query).sort("project_id", ASCENDING).limit(limit)
         return [_invitation(doc) async for doc in cursor]
 
     async def of_expert_accepted(self, tenant: str, expert_id: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Reading registered items: one, a page, or every resolved item of a project for export."""
+"""Reading registered items: one, a page, or every resolved item of a project for export; and
+the refused registration requests of an external id."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from services.ingest import exports
 from services.ingest.handlers.projects import Projects
-from services.ingest.models import ItemStatus, ListPosition, MediaItem, MediaQuery
+from services.ingest.models import ItemStatus, ListPosition, MediaItem, MediaQuery, Rejections
 from services.ingest.planning import item_id_for
 from services.ingest.store import MediaStore
 from shared.errors import FieldError
@@ -33,6 +34,14 @@ class Items:
 
     async def by_external_id(self, tenant: str, external_id: str) -> MediaItem | None:
         return await self.store.get(tenant, item_id_for(tenant, external_id))
+
+    async def rejections(self, tenant: str, external_id: str, *, limit: int) -> Rejections:
+        """The tenant's refused requests of an external id, newest first: a 404 if it has none
+        (another tenant's are not its own: a 404 too)."""
+        found = await self.store.rejections_of(tenant, external_id, limit=limit)
+        if not found:
+            raise not_found(f"rejection of external id {external_id}")
+        return Rejections(external_id=external_id, rejections=found)
 
     async def list(
         self, tenant: str, query: MediaQuery, *, after: ListPosition | None, limit: int

@@ -3,13 +3,14 @@ registration requests, so all three run the same validation and storage."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from services.ingest import validation
+from services.ingest import partial, validation
 from services.ingest.handlers.projects import Projects
 from services.ingest.models import BatchResult, ItemStatus, MediaItem
 from services.ingest.planning import Entry, RegistrationPlan, checksum, content_key, item_id_for
@@ -23,6 +24,11 @@ from shared.contracts.media import (
     MediaRejectedV1,
     RegistrationRequest,
     RejectionReason,
+)
+from shared.contracts.outcomes import (
+    OUTCOME_REGISTERED,
+    OUTCOME_REJECTED,
+    ItemRegisteredOutcomeV1,
 )
 from shared.contracts.taxonomy import VersionPublishedV1
 from shared.contracts.work import ProjectChangedV1
@@ -57,25 +63,15 @@ class Registered:
 
 
 def _prefixed(errors: Sequence[FieldError], prefix: str) -> list[FieldError]:
-    return [FieldError(field=f"{prefix}{e.field}", message=e.message) for e in errors]
-
-
-def _field_errors(exc: ValidationError) -> list[FieldError]:
-    """Each failing field of a pydantic error, as ``media.image.width``."""
+    """``errors`` under ``prefix`` (``body.``): one about the whole data is at ``body``."""
     return [
-        FieldError(field=".".join(str(p) for p in err["loc"]), message=err["msg"])
-        for err in exc.errors()
+        FieldError(field=f"{prefix}{e.field}" if e.field else prefix.rstrip("."), message=e.message)
+        for e in errors
     ]
 
 
-def _registration_errors(request: RegistrationRequest) -> list[FieldError]:
-    """Every reason a request's data is not a valid registration."""
-    try:
-        MediaRegistration.model_validate(request.model_dump())
-    except ValidationError as exc:
-        return _field_errors(exc)
-    # decoded leniently only because it did not validate; should it now, say so plainly
-    return [FieldError(field="", message="the registration could not be read")]
+#: Data decoded leniently only because it did not validate, but that validates now.
+UNREADABLE = [FieldError(field="", message="the registration could not be read")]
 
 
 def _conflict(external_id: str) -> list[FieldError]:
@@ -125,7 +121,7 @@ class Registrations:
         """
         request_ids = _per_item(request_id, len(registrations))
         traceparents = _per_item(traceparent, len(registrations))
-        contexts = await self._contexts(tenant, registrations)
+        contexts = await self._contexts(tenant, [r.project_id for r in registrations])
         results: list[Registered | None] = [None] * len(registrations)
         valid: list[int] = []
         for index, registration in enumerate(registrations):
@@ -182,13 +178,21 @@ class Registrations:
             log.info("media registered", count=created)
         return [r for r in results if r is not None]
 
-    async def _contexts(
-        self, tenant: str, registrations: Sequence[MediaRegistration]
-    ) -> dict[str, Context]:
+    async def refusals(self, tenant: str, bodies: Sequence[Any]) -> list[list[FieldError]]:
+        """Every error of each body that is not a valid registration, at once: its schema
+        errors and the rule errors its readable rest shows (:mod:`services.ingest.partial`)."""
+        readings = [partial.read(body) for body in bodies]
+        contexts = await self._contexts(tenant, [r.project_id for r in readings if r.project_id])
+        return [
+            partial.every_error(reading, *contexts.get(reading.project_id or "", (None, None)))
+            or UNREADABLE
+            for reading in readings
+        ]
+
+    async def _contexts(self, tenant: str, project_ids: Sequence[str]) -> dict[str, Context]:
         """The project and taxonomy version of each project of the call, read once each."""
         contexts: dict[str, Context] = {}
-        for registration in registrations:
-            project_id = registration.project_id
+        for project_id in project_ids:
             if project_id in contexts:
                 continue
             project = await self.projects.current(tenant, project_id)
@@ -235,10 +239,50 @@ class Registrations:
             traceparent=traceparent,
             time=now,
         )
+        # its client's outcome: the same facts, without the media and pre-labels it sent
+        outcome = make_event(
+            OUTCOME_REGISTERED,
+            ItemRegisteredOutcomeV1.model_construct(
+                item_id=payload.item_id,
+                tenant=tenant,
+                external_id=payload.external_id,
+                project_id=payload.project_id,
+                modality=payload.modality,
+                taxonomy=payload.taxonomy,
+                duplicate_of=duplicate_of,
+                request_id=request_id,
+                registered_at=now,
+            ),
+            source=SOURCE,
+            tenant=tenant,
+            traceparent=event.traceparent,
+            time=now,
+        )
         item = MediaItem.model_construct(**dict(payload), status=ItemStatus.queued)
-        return NewItem(item, event, None if duplicate_of else entry.content_key)
+        return NewItem(item, [event, outcome], None if duplicate_of else entry.content_key)
 
     # HTTP ---------------------------------------------------------------------------------
+
+    async def read_body(self, tenant: str, raw: bytes) -> MediaRegistration:
+        """The body of ``POST /v1/media`` as a registration; else a 422 problem naming every
+        error at once: the schema's, and the rules' that its readable rest shows."""
+        try:
+            return MediaRegistration.model_validate_json(raw)
+        except ValidationError as exc:
+            invalid = exc
+        try:
+            data = json.loads(raw)
+        except ValueError:  # not JSON: the parser's error is all there is
+            errors = partial.field_errors(invalid)
+        else:
+            (errors,) = await self.refusals(tenant, [data])
+        problems = _prefixed(errors, "body.")
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "invalid request: " + ", ".join(e.field for e in problems[:10]),
+            errors=problems,
+        )
 
     async def register(
         self,
@@ -274,9 +318,10 @@ class Registrations:
         traceparent: str | None,
     ) -> list[BatchResult]:
         """Up to 1,000 registrations, each validated on its own (or already validated);
-        per-item outcomes."""
+        per-item outcomes. An invalid item's errors are all named at once (:meth:`refusals`)."""
         parsed: list[MediaRegistration] = []
         positions: list[int] = []
+        invalid: dict[int, dict[str, Any]] = {}
         results: dict[int, BatchResult] = {}
         for index, body in enumerate(bodies):
             if isinstance(body, MediaRegistration):
@@ -286,12 +331,13 @@ class Registrations:
             try:
                 parsed.append(MediaRegistration.model_validate(body))
                 positions.append(index)
-            except ValidationError as exc:
-                results[index] = BatchResult(
-                    index=index,
-                    outcome="rejected",
-                    errors=_prefixed(_field_errors(exc), f"body.items.{index}."),
-                )
+            except ValidationError:
+                invalid[index] = body
+        refusals = await self.refusals(tenant, list(invalid.values()))
+        for index, errors in zip(invalid, refusals, strict=True):
+            results[index] = BatchResult(
+                index=index, outcome="rejected", errors=_prefixed(errors, f"body.items.{index}.")
+            )
         outcomes = await self.register_many(
             tenant, parsed, request_id=request_id, traceparent=traceparent
         )
@@ -321,11 +367,12 @@ class Registrations:
 
         Valid data arrives as a :class:`MediaRegistration` (validated as it was decoded);
         anything else as a :class:`RegistrationRequest`, answered with a rejection naming
-        every bad field. Returns the events without a tenant: :meth:`register_request`
-        dead-letters them one by one.
+        every bad field and every rule its readable rest breaks. Returns the events without a
+        tenant: :meth:`register_request` dead-letters them one by one.
         """
         untenanted: list[Event[Request]] = []
         by_tenant: dict[str, list[tuple[Event[Request], MediaRegistration]]] = {}
+        unreadable: dict[str, list[Event[Request]]] = {}
         for event in events:
             tenant, data = event.tenant, event.data
             if not tenant:
@@ -333,7 +380,11 @@ class Registrations:
             elif isinstance(data, MediaRegistration):
                 by_tenant.setdefault(tenant, []).append((event, data))
             else:
-                await self._reject(event, tenant, _registration_errors(data))
+                unreadable.setdefault(tenant, []).append(event)
+        for tenant, bad in unreadable.items():
+            refusals = await self.refusals(tenant, [event.data.model_dump() for event in bad])
+            for event, errors in zip(bad, refusals, strict=True):
+                await self._reject(event, tenant, errors)
         for tenant, pairs in by_tenant.items():
             results = await self.register_many(
                 tenant,
@@ -363,12 +414,11 @@ class Registrations:
             reasons=[RejectionReason(field=f"data.{e.field}", message=e.message) for e in errors],
             rejected_at=self.clock(),
         )
-        rejected = make_event(
-            MEDIA_REJECTED,
-            rejection,
-            source=SOURCE,
-            tenant=tenant,
-            traceparent=child_traceparent(event.traceparent),
-        )
+        traceparent = child_traceparent(event.traceparent)
+        # on quorum.media, and on the tenant's outcome topic for its client
+        rejected = [
+            make_event(spec, rejection, source=SOURCE, tenant=tenant, traceparent=traceparent)
+            for spec in (MEDIA_REJECTED, OUTCOME_REJECTED)
+        ]
         if await self.store.reject(rejection, rejected):
             log.info("registration rejected", external_id=data.external_id, reasons=len(errors))

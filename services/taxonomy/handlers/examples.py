@@ -16,6 +16,9 @@ from shared.events.envelope import make_event
 from shared.http.problems import Problem, not_found
 from shared.taxonomy.translation import UnknownVersion
 
+#: Example links read at once while a page of those seen from a version is gathered.
+LINKS_READ = 500
+
 
 def _view(link: ExampleLinkedV1, current_class_id: str | None) -> Example:
     return Example.model_validate({**link.model_dump(), "current_class_id": current_class_id})
@@ -83,22 +86,40 @@ class Examples:
         return _view(link, None)
 
     async def of_version(
-        self, principal: Principal, ontology_id: str, number: int, class_id: str | None
+        self,
+        principal: Principal,
+        ontology_id: str,
+        number: int,
+        class_id: str | None,
+        *,
+        after: str | None,
+        limit: int,
     ) -> list[Example]:
-        """Links as seen from version ``number``: each carried through the version mappings."""
+        """Links as seen from version ``number``, by link id after ``after``: each carried
+        through the version mappings (those that map to no class there, or to another than
+        ``class_id``, left out); at most ``limit``."""
         await self.ontologies.require(principal, ontology_id)
         catalog = await self.versions.catalog(principal, ontology_id)
         if catalog.get(number) is None:
             raise not_found(f"version {number} of ontology {ontology_id}")
-        out = []
-        for link in await self.store.links_of(principal.tenant, ontology_id):
-            try:
-                moved = catalog.translate(link.class_id, link.version, number)
-            except UnknownVersion:
-                continue
-            if moved.class_id is None or (class_id is not None and moved.class_id != class_id):
-                continue
-            out.append(_view(link, moved.class_id))
+        out: list[Example] = []
+        while len(out) < limit:
+            read = await self.store.links_of(
+                principal.tenant, ontology_id, after=after, limit=LINKS_READ
+            )
+            for link in read:
+                after = link.link_id
+                try:
+                    moved = catalog.translate(link.class_id, link.version, number)
+                except UnknownVersion:
+                    continue
+                if moved.class_id is None or (class_id is not None and moved.class_id != class_id):
+                    continue
+                out.append(_view(link, moved.class_id))
+                if len(out) == limit:
+                    break
+            if len(read) < LINKS_READ:
+                break
         return out
 
     async def unlink(self, principal: Principal, ontology_id: str, link_id: str) -> None:

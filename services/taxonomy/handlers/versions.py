@@ -143,8 +143,14 @@ class Versions:
             raise not_found(f"version {number} of ontology {ontology_id}")
         return version.view()
 
-    async def list(self, principal: Principal, ontology_id: str) -> list[VersionSummary]:
+    async def list(
+        self, principal: Principal, ontology_id: str, *, after: int | None, limit: int
+    ) -> list[VersionSummary]:
+        """The published versions, oldest first, after version ``after``."""
         await self.ontologies.require(principal, ontology_id)
+        found = await self.store.all_versions(
+            principal.tenant, ontology_id, after=after, limit=limit
+        )
         return [
             VersionSummary(
                 version=v.number,
@@ -153,7 +159,7 @@ class Versions:
                 classes=len(v.snapshot.classes),
                 published_at=v.snapshot.published_at,
             )
-            for v in await self.store.all_versions(principal.tenant, ontology_id)
+            for v in found
         ]
 
     async def catalog(self, principal: Principal, ontology_id: str) -> OntologyVersions:
