@@ -26,6 +26,7 @@ from shared.mongo import CollectionIndexes, connect, ensure_indexes, ping
 from shared.outbox.entries import Outbox, create_outbox_indexes
 from shared.outbox.relay import OutboxRelay
 from shared.settings import Environment, ServiceSettings
+from shared.supervision import Loops
 
 log = get_logger(__name__)
 
@@ -43,7 +44,8 @@ class RuntimeSpec:
     #: consumed types whose handlers are idempotent by construction: no inbox for them
     consumed_without_inbox: Sequence[EventSpec[Any]] = ()
     #: loops that run while the service does (started last, cancelled first); each handles
-    #: its own errors, so an outage does not end it
+    #: its own errors (an outage, one bad record) and is started again should it raise
+    #: all the same (:class:`shared.supervision.Loops`)
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
 
 
@@ -64,6 +66,9 @@ class Runtime:
         self.outbox = Outbox()
         self.relay: OutboxRelay | None = None
         self.consumer: ConsumerRunner | None = None
+        #: the relay's, the consumer's and the background loops: restarted should they
+        #: raise, and the service unready while one is down
+        self.loops = Loops()
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self, spec: RuntimeSpec) -> None:
@@ -81,6 +86,7 @@ class Runtime:
                 self.bus,
                 poll_interval=self.settings.outbox_poll_interval_ms / 1000,
                 name=f"outbox-{self.settings.service_name}",
+                loops=self.loops,
             )
             self.outbox.relay_to(self.relay.wake)
             await self.relay.start()
@@ -100,10 +106,11 @@ class Runtime:
                 commit_interval_ms=self.settings.consumer_commit_interval_ms,
                 batch_handlers=spec.consumed_in_batches,
                 without_inbox=spec.consumed_without_inbox,
+                loops=self.loops,
             )
             await self.consumer.start()
         self._background = [
-            asyncio.create_task(loop(), name=getattr(loop, "__qualname__", "background"))
+            self.loops.start(getattr(loop, "__qualname__", "background"), loop)
             for loop in spec.background
         ]
         log.info("runtime started", settings=self.settings.safe_dump())
@@ -130,4 +137,9 @@ class Runtime:
         await self.client.close()
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
-        return {"mongodb": lambda: ping(self.client), "kafka": self.bus.ping}
+        """What ``/readyz`` checks: the servers answer, and no loop is down."""
+        return {
+            "mongodb": lambda: ping(self.client),
+            "kafka": self.bus.ping,
+            "loops": self.loops.check,
+        }

@@ -31,7 +31,7 @@ from shared.settings import ServiceSettings
 from tests.kafka_helpers import published_offsets
 from tests.service_helpers import auth
 
-PUBLIC = {"GET /healthz", "GET /readyz", "GET /metrics"}
+PUBLIC = {"GET /healthz", "GET /readyz"}
 TENANT, OTHER_TENANT = "acme", "globex"
 
 

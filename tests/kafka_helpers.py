@@ -270,6 +270,27 @@ class TopicReader:
                 self.records.extend(records)
         return self.records
 
+    async def to_end(self, *, timeout: float = 60.0) -> list[ConsumerRecord[bytes, bytes]]:
+        """Read up to where the topic ends now; every record read since the reader started.
+        Called once the events of interest are all on the topic (after ``published_offsets``,
+        which waits for the service's outbox to hold nothing pending), the records hold every
+        publication of them, a duplicate included: a test that reads to the first match
+        would miss a second one."""
+        assert self._consumer is not None, "use the reader in `async with`"
+        consumer = self._consumer
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        deadline = time.monotonic() + timeout
+        while await behind():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.topic}: not read to its end within {timeout}s")
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                self.records.extend(records)
+        return self.records
+
 
 def key_beside(key: str, partitions: int, prefix: str = "marker") -> str:
     """A new key whose records go to the partition of ``key``'s (Kafka's default partitioner,

@@ -19,6 +19,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from shared.auth.tokens import mint_token
 from shared.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,9 +101,17 @@ class ServiceProcess:
         return httpx.AsyncClient(base_url=self.base_url, timeout=30, **kwargs)
 
     async def metric(self, name: str, **labels: str) -> float:
-        """The value of one sample of the service's ``/metrics`` (0 when it has none yet)."""
+        """The value of one sample of the service's ``/metrics`` (0 when it has none yet),
+        read as ops (only staff read metrics)."""
+        token = mint_token(
+            subject="metrics-scraper",
+            tenant="ops",
+            role="ops",
+            secret=self.settings.jwt_secret.get_secret_value(),
+        )
         async with self.client() as client:
-            text = (await client.get("/metrics")).text
+            response = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            text = response.raise_for_status().text
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 if sample.name == name and all(

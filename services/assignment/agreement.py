@@ -36,6 +36,7 @@ from scipy.optimize import linear_sum_assignment
 from shared.contracts.rubric import Answers
 from shared.contracts.vocabulary import Box, Label, Polygon, RleMask, Severity, TimeSegment
 from shared.contracts.work import MAX_FINAL_LABELS, Resolution, Verdict
+from shared.errors import FieldError
 
 #: Slack in comparisons of measured values (IoU, seconds) with thresholds: float rounding
 #: (``1.3 - 1.0 > 0.3``) never decides a match.
@@ -44,6 +45,21 @@ EPSILON = 1e-9
 SEVERITY_ORDER = (Severity.none, Severity.minor, Severity.major, Severity.critical)
 #: The most 5-bit groups one number of a compressed COCO string may take (65 bits).
 _MAX_GROUPS = 13
+#: The most runs a mask is compared with: a 4K frame (3,840 columns) crossed by its object's
+#: edges 13 times a column, in column-major runs. A mask with more (a pre-label from a
+#: client; answers and keys are refused: :func:`mask_errors`) matches nothing.
+MAX_MASK_RUNS = 100_000
+#: The most masks, and runs of masks in all, one answer or key may hold (:func:`mask_errors`).
+#: Two masks compare in the smaller one's runs (times a binary search in the other), so two
+#: answers compare in at most ``MAX_ANSWER_MASKS x MAX_ANSWER_MASK_RUNS`` steps: about a
+#: second in the worst case (every mask overlapping every other), milliseconds for masks of
+#: distinct objects, whose extents do not overlap.
+MAX_ANSWER_MASKS = 100
+MAX_ANSWER_MASK_RUNS = 200_000
+#: The work one matching spends on mask pairs (the smaller mask's runs, summed over the
+#: pairs compared): what two answers within the limits above may need. Past it (pre-labels
+#: from a client are not held to those limits), the pairs left match only when identical.
+MAX_MASK_WORK = MAX_ANSWER_MASKS * MAX_ANSWER_MASK_RUNS
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -65,14 +81,40 @@ class _Area:
     area: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Runs:
-    """A mask as the intervals of its 1 pixels, in column-major pixel order."""
+    """A mask as the intervals of its 1 pixels, in column-major pixel order, and the number
+    of 1 pixels before each interval (``before``, one more: the area at the end)."""
 
     size: tuple[int, int]
     starts: Ints
     ends: Ints
-    area: int
+    before: Ints
+    #: the runs of 0s and 1s the mask was given in
+    runs: int
+
+    @property
+    def area(self) -> int:
+        return int(self.before[-1])
+
+    @property
+    def extent(self) -> tuple[int, int]:
+        """The first pixel of the mask's 1s and the pixel after its last (0, 0: none)."""
+        return (int(self.starts[0]), int(self.ends[-1])) if self.starts.size else (0, 0)
+
+    def same(self, other: _Runs) -> bool:
+        return (
+            self.size == other.size
+            and np.array_equal(self.starts, other.starts)
+            and np.array_equal(self.ends, other.ends)
+        )
+
+    def ones_before(self, points: Ints) -> Ints:
+        """How many of the mask's 1 pixels lie before each of ``points``."""
+        k = np.searchsorted(self.starts, points, "right")  # intervals starting at or before
+        last = np.maximum(k - 1, 0)
+        beyond = np.where(k > 0, np.maximum(self.ends[last] - points, 0), 0)
+        return self.before[k] - beyond
 
 
 _Region = _Area | _Runs | None  # None: a malformed mask, which matches nothing
@@ -84,18 +126,60 @@ def rle_counts(mask: RleMask) -> list[int]:
 
     Raises ValueError when the string is not in COCO's encoding or a run comes out negative.
     """
+    return [int(count) for count in _counts(mask)]
+
+
+def _counts(mask: RleMask) -> Ints:
     if not isinstance(mask.counts, str):
-        return list(mask.counts)
-    text, at = mask.counts, 0
+        return np.asarray(mask.counts, dtype=np.int64)
+    return _decode(mask.counts)
+
+
+def _decode(text: str) -> Ints:
+    """COCO's compressed string (``rleFrString``) decoded with numpy, one pass per step."""
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # code points
+    codes = points.astype(np.int64) - 48
+    bad = np.flatnonzero((codes < 0) | (codes >= 64))
+    if bad.size:
+        at = int(bad[0])
+        raise ValueError(f"character {text[at]!r} at {at} is not of COCO's encoding")
+    if not codes.size:
+        return np.zeros(0, dtype=np.int64)
+    last = np.flatnonzero((codes & 0x20) == 0)  # the last character of each number
+    first = np.concatenate([[0], last[:-1] + 1]) if last.size else np.zeros(0, dtype=np.int64)
+    lengths = last - first + 1
+    long = np.flatnonzero(lengths > _MAX_GROUPS)
+    if long.size:
+        at = int(first[long[0]]) + _MAX_GROUPS
+        raise ValueError(f"a number ending at character {at} has over {_MAX_GROUPS} groups")
+    if not last.size or last[-1] != codes.size - 1:
+        raise ValueError("the compressed counts end inside a number")
+    if int(lengths.max()) > 12:  # over 60 bits: beyond int64, Python's integers decode it
+        return np.asarray(_decode_exactly(text), dtype=object)
+    shifts = 5 * (np.arange(codes.size) - np.repeat(first, lengths))
+    values = np.add.reduceat((codes & 0x1F) << shifts, first)
+    negative = (codes[last] & 0x10) != 0
+    values = np.where(negative, values - (np.int64(1) << (5 * lengths)), values)
+    if values.size * int(np.abs(values).max()) >= 2**62:  # the sums below could overflow
+        return np.asarray(_decode_exactly(text), dtype=object)
+    counts = values.copy()
+    counts[1::2] = np.cumsum(values[1::2])  # from the 4th run on, each adds the one 2 before
+    counts[2::2] = np.cumsum(values[2::2])
+    negatives = np.flatnonzero(counts < 0)
+    if negatives.size:
+        raise ValueError(f"run {int(negatives[0])} is negative")
+    return counts
+
+
+def _decode_exactly(text: str) -> list[int]:
+    """COCO's compressed string decoded one character at a time, with Python's integers:
+    for numbers of over 60 bits (no real mask has runs that long)."""
+    at = 0
     counts: list[int] = []
     while at < len(text):
         value = shift = 0
         while True:
-            if at >= len(text):
-                raise ValueError("the compressed counts end inside a number")
             char = ord(text[at]) - 48
-            if not 0 <= char < 64:
-                raise ValueError(f"character {text[at]!r} at {at} is not of COCO's encoding")
             at += 1
             value |= (char & 0x1F) << shift
             shift += 5
@@ -103,8 +187,6 @@ def rle_counts(mask: RleMask) -> list[int]:
                 if char & 0x10:
                     value |= -1 << shift
                 break
-            if shift >= 5 * _MAX_GROUPS:
-                raise ValueError(f"a number ending at character {at} has over {_MAX_GROUPS} groups")
         if len(counts) > 2:
             value += counts[-2]
         if value < 0:
@@ -114,14 +196,55 @@ def rle_counts(mask: RleMask) -> list[int]:
 
 
 def _runs(mask: RleMask) -> _Runs:
-    counts = rle_counts(mask)
+    """The mask's 1 intervals; ValueError when malformed or over :data:`MAX_MASK_RUNS`."""
+    if isinstance(mask.counts, str) and len(mask.counts) > MAX_MASK_RUNS * _MAX_GROUPS:
+        raise ValueError(f"over {MAX_MASK_RUNS:,} runs")
+    counts = _counts(mask)
+    if counts.size > MAX_MASK_RUNS:
+        raise ValueError(f"{counts.size:,} runs: over {MAX_MASK_RUNS:,}")
     height, width = mask.size
-    if sum(counts) != height * width:
-        raise ValueError(f"the runs cover {sum(counts)} pixels, not {height} x {width}")
-    ends = np.cumsum(np.asarray(counts, dtype=np.int64))
-    starts = ends - np.asarray(counts, dtype=np.int64)
+    covered = int(counts.sum())
+    if covered != height * width:
+        raise ValueError(f"the runs cover {covered} pixels, not {height} x {width}")
+    counts = counts.astype(np.int64)
+    ends = np.cumsum(counts)
+    starts = ends - counts
     ones_starts, ones_ends = starts[1::2], ends[1::2]
-    return _Runs(mask.size, ones_starts, ones_ends, int(np.sum(ones_ends - ones_starts)))
+    keep = ones_ends > ones_starts  # runs of length 0 hold no pixel
+    ones_starts, ones_ends = ones_starts[keep], ones_ends[keep]
+    before = np.concatenate([[0], np.cumsum(ones_ends - ones_starts)])
+    return _Runs(mask.size, ones_starts, ones_ends, before, int(counts.size))
+
+
+def mask_errors(labels: Sequence[Label], *, at: str) -> list[FieldError]:
+    """Every problem of the masks among ``labels`` (an answer's or a key's), each at
+    ``<at>.<index>.geometry.counts``: runs that do not cover ``size`` exactly, a string not in
+    COCO's encoding, over :data:`MAX_MASK_RUNS` runs; and (at ``<at>``) over
+    :data:`MAX_ANSWER_MASKS` masks or :data:`MAX_ANSWER_MASK_RUNS` runs in all. A mask that
+    is refused would match nothing, and unbounded ones would stall matching."""
+    errors: list[FieldError] = []
+    masks = total = 0
+    for index, label in enumerate(labels):
+        if not isinstance(label.geometry, RleMask):
+            continue
+        masks += 1
+        here = f"{at}.{index}.geometry.counts"
+        try:
+            runs = _runs(label.geometry)
+        except ValueError as error:
+            errors.append(FieldError(field=here, message=f"not a mask of its size: {error}"))
+            continue
+        total += runs.runs
+    if masks > MAX_ANSWER_MASKS:
+        errors.append(FieldError(field=at, message=f"at most {MAX_ANSWER_MASKS} masks"))
+    if total > MAX_ANSWER_MASK_RUNS:
+        errors.append(
+            FieldError(
+                field=at,
+                message=f"at most {MAX_ANSWER_MASK_RUNS:,} mask runs in all, not {total:,}",
+            )
+        )
+    return errors
 
 
 def _polygons(geometry: Any) -> list[Any]:
@@ -157,13 +280,12 @@ def _ratio(intersection: float, union: float) -> float:
 
 
 def _runs_intersection(a: _Runs, b: _Runs) -> int:
-    points = np.unique(np.concatenate([a.starts, a.ends, b.starts, b.ends]))
-    if points.size < 2:
+    """The 1 pixels two masks share: for each interval of the one with fewer, the other's 1s
+    within it (a cost of the smaller mask's runs, times a binary search in the larger)."""
+    small, large = (a, b) if a.starts.size <= b.starts.size else (b, a)
+    if not small.starts.size or not large.starts.size:
         return 0
-    left = points[:-1]
-    in_a = np.searchsorted(a.starts, left, "right") > np.searchsorted(a.ends, left, "right")
-    in_b = np.searchsorted(b.starts, left, "right") > np.searchsorted(b.ends, left, "right")
-    return int(np.sum(np.diff(points)[in_a & in_b]))
+    return int(np.sum(large.ones_before(small.ends) - large.ones_before(small.starts)))
 
 
 def _region_iou(a: _Region, b: _Region) -> float:
@@ -201,11 +323,22 @@ def _iou_matrix(left: Sequence[_Region], right: Sequence[_Region]) -> Floats:
         for f, t, c in zip(found, tree_index, common, strict=True):
             i, j = left_areas[f], right_areas[t]
             matrix[i, j] = _ratio(float(c), _area(left[i]) + _area(right[j]) - float(c))
+    work = 0
     for i, a in enumerate(left):
-        if isinstance(a, _Runs):
-            for j, b in enumerate(right):
-                if isinstance(b, _Runs):
-                    matrix[i, j] = _region_iou(a, b)
+        if not isinstance(a, _Runs):
+            continue
+        first, last = a.extent
+        for j, b in enumerate(right):
+            if not isinstance(b, _Runs) or a.size != b.size:
+                continue
+            start, end = b.extent
+            if end <= first or last <= start:
+                continue  # no pixel in common
+            work += min(a.starts.size, b.starts.size)
+            if work > MAX_MASK_WORK:  # past the budget, the pairs left match when identical
+                matrix[i, j] = 1.0 if a.same(b) else 0.0
+            else:
+                matrix[i, j] = _region_iou(a, b)
     return matrix
 
 

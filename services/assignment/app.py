@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.assignment import api, calibration
+from services.assignment.api.problems import PROBLEMS
 from services.assignment.handlers.alerts import Alerts
 from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.experts import Experts
@@ -15,6 +16,7 @@ from services.assignment.handlers.gold import GoldItems
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.items import Items
+from services.assignment.handlers.judgment_export import JudgmentExport
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
 from services.assignment.handlers.ledger import Ledger
@@ -27,6 +29,7 @@ from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.handlers.rosters import Rosters
 from services.assignment.handlers.rubrics import Rubrics
 from services.assignment.handlers.staffing import Staffing
+from services.assignment.handlers.withdrawals import WITHDRAWAL_GRACE_S, Withdrawals
 from services.assignment.settings import AssignmentSettings
 from services.assignment.stores import (
     calibrations,
@@ -39,12 +42,22 @@ from services.assignment.stores import (
     qualifications,
     rosters,
     rubrics,
+    secrets,
 )
+from services.assignment.stores import withdrawals as withdrawal_store
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.taxonomy import VERSION_PUBLISHED
-from shared.contracts.work import EXPERTS, GOLD_SCORED, JUDGMENT_SUBMITTED, PROJECTS, WORK
+from shared.contracts.work import (
+    EXPERTS,
+    GOLD_SCORED,
+    JUDGMENT_SUBMITTED,
+    PROJECT_CHANGED,
+    PROJECTS,
+    WORK,
+)
 from shared.http.app import create_service_app
+from shared.kafka.consumer import in_turn
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy.cache import TaxonomyCache
 
@@ -63,17 +76,35 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
     calibration_store = calibrations.CalibrationStore(
         runtime.db, runtime.outbox, keep=calibration.kept()
     )
-    gold_serving = GoldServing(gold_store, item_store)
-    calibration_uses = Calibrations(calibration_store, project_store, expert_store)
-    item_uses = Items(item_store, project_store)
-    expert_uses = Experts(expert_store)
+    project_secrets = secrets.ProjectSecrets(runtime.db)
+    gold_serving = GoldServing(gold_store, item_store, project_secrets)
+    lease_uses = Leases(
+        lease_store,
+        item_store,
+        project_store,
+        gold=gold_store,
+        sweep_interval_s=settings.lease_sweep_interval_s,
+    )
+    withdrawals = Withdrawals(
+        withdrawal_store.WithdrawalStore(runtime.db),
+        lease_uses,
+        lease_store,
+        expert_store,
+        roster_store,
+        calibration_store,
+        project_store,
+        # settled again once no replica can hand out from a profile read before the change
+        grace_s=settings.handout_profile_ttl_s + WITHDRAWAL_GRACE_S,
+        sweep_interval_s=settings.lease_sweep_interval_s,
+    )
+    calibration_uses = Calibrations(calibration_store, project_store, expert_store, withdrawals)
+    item_uses = Items(item_store, project_store, project_secrets)
+    expert_uses = Experts(expert_store, withdrawals)
     qualification_store = qualifications.QualificationStore(runtime.db, runtime.outbox)
     qualifying = QualificationServing(qualification_store, item_store, expert_uses)
-    resolutions = Resolutions(item_store, project_store, forms)
+    resolutions = Resolutions(item_store, project_store, forms, project_secrets)
     alerts = Alerts(item_store, project_store, resolutions)
-    lease_uses = Leases(
-        lease_store, item_store, project_store, sweep_interval_s=settings.lease_sweep_interval_s
-    )
+    gold_items = GoldItems(gold_store, project_store, forms, taxonomy)
     return create_service_app(
         settings,
         runtime=runtime,
@@ -89,6 +120,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 *calibrations.INDEXES,
                 *qualifications.INDEXES,
                 *feedback.INDEXES,
+                *withdrawal_store.INDEXES,
             ),
             outbox_collections=(
                 *items.OUTBOX_COLLECTIONS,
@@ -100,22 +132,25 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
             published_topics=[PROJECTS, WORK, EXPERTS],
             consumed={
                 MEDIA_REGISTERED: item_uses.on_media_registered,
-                VERSION_PUBLISHED: taxonomy.apply,
+                # a version gold was stale under for want of it: checked again
+                VERSION_PUBLISHED: in_turn(taxonomy.apply, gold_items.on_version_published),
                 METRICS_ALERT: alerts.on_metrics_alert,
                 # the step after a stored judgment, again: taken if a replica stopped first
                 JUDGMENT_SUBMITTED: resolutions.on_judgment_submitted,
                 GOLD_SCORED: calibration_uses.on_gold_scored,
+                # the project's gold checked against the versions it uses now
+                PROJECT_CHANGED: gold_items.on_project_changed,
             },
-            consumed_without_inbox=[JUDGMENT_SUBMITTED, GOLD_SCORED],
-            background=[lease_uses.run_expiry],
+            consumed_without_inbox=[JUDGMENT_SUBMITTED, GOLD_SCORED, PROJECT_CHANGED],
+            background=[lease_uses.run_expiry, withdrawals.run],
         ),
         use_cases=[
             item_uses,
             Outcomes(item_store, forms, taxonomy, resolutions),
             expert_uses,
             Rubrics(rubric_store),
-            Projects(project_store, rubric_store, item_store),
-            Rosters(roster_store, project_store, expert_store),
+            Projects(project_store, rubric_store, item_store, withdrawals),
+            Rosters(roster_store, project_store, expert_store, withdrawals),
             Handout(
                 item_store,
                 lease_store,
@@ -133,7 +168,9 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 page=settings.handout_candidates,
             ),
             lease_uses,
+            withdrawals,
             Ledger(item_store),
+            JudgmentExport(item_store, project_store, project_secrets),
             Judgments(
                 item_store,
                 lease_store,
@@ -144,7 +181,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 calibration_uses,
                 qualifying,
             ),
-            GoldItems(gold_store, project_store, forms, taxonomy),
+            gold_items,
             calibration_uses,
             Feedbacks(feedback.FeedbackStore(runtime.db, runtime.outbox), item_store, taxonomy),
             Staffing(
@@ -170,4 +207,5 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
         description="Routes review work to vetted experts by skill, with overlap, gold items, "
         "leases and adjudication.",
         routers=api.ROUTERS,
+        problems=PROBLEMS,
     )

@@ -11,15 +11,20 @@ A gold score in a project feeds the calibration of each skill the project requir
 (:func:`feed`); the expert is benched from a project when the calibration of one of its
 required skills, resting on ``min_count`` scores or more, is strictly below the project's
 floor (:func:`benched_skills`). Nothing here holds an item or unit id, so nothing an expert
-is shown from it can name a gold item.
+is shown from it can name a gold item; and an expert sees their own calibration only as
+:func:`expert_view` cuts it (whole batches, at the boundaries of a period), so its changes
+cannot be traced to a unit either.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from statistics import fmean
+
+from shared.errors import FieldError
 
 #: Gold scores the rolling mean is over, by default.
 DEFAULT_WINDOW = 20
@@ -68,6 +73,26 @@ class Calibration:
     def mean(self) -> float | None:
         """The mean of the scores in the window; None before the first."""
         return fmean(self.scores) if self.scores else None
+
+
+def policy_errors(floor: float, min_count: int, window: int = DEFAULT_WINDOW) -> list[FieldError]:
+    """Why a project's calibration policy cannot bench anyone as it says (fields ``floor``,
+    ``min_count``): a ``min_count`` above the window is never reached, so it is refused
+    rather than never benching (and :func:`benched` refuses it too)."""
+    errors = []
+    if not _is_score(floor):
+        errors.append(FieldError(field="floor", message=f"the floor is from 0 to 1, not {floor}"))
+    if min_count < 1:
+        errors.append(FieldError(field="min_count", message="at least 1 gold score"))
+    elif min_count > window:
+        errors.append(
+            FieldError(
+                field="min_count",
+                message=f"at most the {window} gold scores a calibration rests on (its "
+                f"window), not {min_count}: more are never reached",
+            )
+        )
+    return errors
 
 
 def benched(calibration: Calibration, floor: float, min_count: int) -> bool:
@@ -135,3 +160,83 @@ def replay(
 def kept(window: int = DEFAULT_WINDOW, history: int = DEFAULT_HISTORY) -> int:
     """How many last scores :func:`replay` needs for the full window and trend."""
     return window + history - 1
+
+
+# --- what the expert is shown of it ---------------------------------------------------------
+
+#: The expert's own view moves by whole batches of this many gold scores, never fewer.
+VIEW_BATCH = 5
+#: ... and only at the boundaries of this period (counted from the Unix epoch: UTC midnight).
+VIEW_PERIOD = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def view_cutoff(now: datetime, period: timedelta = VIEW_PERIOD) -> datetime:
+    """The last boundary of ``period`` at or before ``now`` (UTC midnight for a day)."""
+    return _EPOCH + ((now - _EPOCH) // period) * period
+
+
+@dataclass(frozen=True)
+class ExpertView:
+    """What an expert sees of their calibration on one skill: the rolling mean over the
+    scores in their view, how many it rests on (up to the window), and the rolling mean after
+    each whole batch, oldest first; ``as_of`` is the boundary it was cut at."""
+
+    mean: float
+    count: int
+    window: int
+    trend: tuple[float, ...]
+    as_of: datetime
+
+
+def expert_view(
+    scores: Sequence[float],
+    scored_at: Sequence[datetime],
+    fed: int,
+    now: datetime,
+    *,
+    window: int = DEFAULT_WINDOW,
+    history: int = DEFAULT_HISTORY,
+    batch: int = VIEW_BATCH,
+    period: timedelta = VIEW_PERIOD,
+) -> ExpertView | None:
+    """The expert's own view at ``now`` of a calibration fed ``fed`` scores in all, of which
+    ``scores`` are the last kept (oldest first) and ``scored_at`` the times of the last of
+    them (a score without one is older than any boundary); None while it holds no whole
+    batch.
+
+    The view holds the scores scored before the last boundary of ``period``, in whole
+    batches of ``batch`` counted from the first score fed, so it moves only at a boundary,
+    by ``batch`` scores or more at once: never in the request that submitted a gold judgment,
+    and never by one score an expert could trace to the unit they just judged. The trend is
+    the rolling mean after each whole batch (a mean after each score would give each score
+    away). Ops keep the exact figures (:func:`replay`)."""
+    if batch < 1:
+        raise ValueError("a batch holds one score or more")
+    cutoff = view_cutoff(now, period)
+    times = list(scored_at[-len(scores) :]) if scores else []
+    before = len(scores) - len(times)  # scores without a time: older than any boundary
+    for at in times:
+        if at >= cutoff:
+            break
+        before += 1
+    dropped = max(fed - len(scores), 0)
+    eligible = dropped + before
+    shown = eligible - eligible % batch - dropped
+    if shown <= 0:
+        return None
+    calibration = replay(scores[:shown], window, history)
+    first = shown - len(calibration.means)  # the kept position of the first mean left
+    trend = tuple(
+        mean
+        for j, mean in enumerate(calibration.means)
+        if (dropped + first + j + 1) % batch == 0 and (dropped == 0 or first + j >= window - 1)
+    )
+    assert calibration.mean is not None
+    return ExpertView(
+        mean=calibration.mean,
+        count=calibration.count,
+        window=window,
+        trend=trend,
+        as_of=cutoff,
+    )

@@ -22,7 +22,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from services.assignment.agreement import match_labels
+from services.assignment.agreement import EPSILON, iou, match_labels
 from shared.contracts.rubric import Answers, RubricDefinition
 from shared.errors import FieldError
 
@@ -167,16 +167,58 @@ def score(answer: Answers, key: Answers, *, tolerances: GoldTolerances) -> GoldS
     return GoldScore(fields, right / sum(weights.values()))
 
 
+def _unmatched_by_itself(
+    key: Answers, itself: GoldScore, tolerances: GoldTolerances
+) -> list[FieldError]:
+    """The fields of ``key`` that its own answers would get wrong (``itself``: the key
+    scored against the key): each label whose geometry does not match itself at the IoU
+    threshold (a polygon without area, a box too small to measure, a malformed or empty
+    mask), or the field as a whole."""
+    errors = []
+    for name, right in itself.fields.items():
+        if right:
+            continue
+        if name != "labels":
+            errors.append(FieldError(field=f"key.{name}", message="the key does not match itself"))
+            continue
+        found = [
+            FieldError(
+                field=f"key.labels.{i}.geometry",
+                message="this shape does not match itself (no area to overlap: a degenerate "
+                "polygon, a box too small to measure, a malformed or empty mask): no answer "
+                "could ever match it",
+            )
+            for i, label in enumerate(key.labels)
+            if label.geometry is not None
+            and iou(label.geometry, label.geometry) < tolerances.iou_threshold - EPSILON
+        ]
+        errors += found or [
+            FieldError(field="key.labels", message="the key's labels do not match themselves")
+        ]
+    return errors
+
+
 def key_errors(
     key: Answers, tolerances: GoldTolerances, *, flags: Collection[str]
 ) -> list[FieldError]:
     """Why ``key`` cannot score as the tolerances say (empty: it can): it must set a field
-    :func:`score` scores, under the tolerances' ``empty_is_answer``; a per-dimension
-    tolerance must be for a dimension the key rates; a weight for a field the key scores;
-    a ``flags.<flag>`` weighed or decisive for one of the rubric's ``flags``."""
+    :func:`score` scores, under the tolerances' ``empty_is_answer``, and score 1 against
+    itself (a label whose shape has no area, or a malformed mask, matches nothing: not even
+    the key); the IoU threshold must be above 0 (at 0 disjoint shapes match); a
+    per-dimension tolerance must be for a dimension the key rates; a weight for a field the
+    key scores; a ``flags.<flag>`` weighed or decisive for one of the rubric's ``flags``."""
     errors = []
+    if tolerances.iou_threshold <= 0:
+        errors.append(
+            FieldError(
+                field="tolerances.iou_threshold",
+                message="must be above 0: at 0 any two shapes match, even disjoint ones",
+            )
+        )
     try:
-        scored = set(score(key, key, tolerances=tolerances).fields)
+        itself = score(key, key, tolerances=tolerances)
+        scored = set(itself.fields)
+        errors += _unmatched_by_itself(key, itself, tolerances)
     except ValueError:
         scored = set()
         errors.append(

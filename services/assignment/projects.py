@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from services.assignment import calibration, leasing
 from services.assignment.eligibility import skill_id_errors
 from services.assignment.models.projects import Project
 from services.assignment.sampling import OverlapPolicy, policy_errors
@@ -77,6 +78,11 @@ def settings_errors(project: Project, rubric: RubricDefinition) -> list[FieldErr
                     message=f"the rubric has no flag {flag!r} (its flags: {known})",
                 )
             )
+    errors.extend(
+        FieldError(field=f"body.calibration.{e.field}", message=e.message)
+        for e in calibration.policy_errors(project.calibration.floor, project.calibration.min_count)
+    )
+    errors.extend(leasing.life_errors(project.lease_ttl_s, project.lease_max_life_s))
     if rubric.labels.asked and project.taxonomy is None:
         errors.append(
             FieldError(
@@ -113,6 +119,7 @@ def changed_event(project: Project, rubric: RubricDefinition) -> ProjectChangedV
         skill_levels=dict(project.required_skills),
         overlap_policy=project.overlap,
         lease_ttl_s=project.lease_ttl_s,
+        lease_max_life_s=project.lease_max_life_s,
         priority_weight=project.priority_weight,
         due_at=project.due_at,
     )

@@ -12,11 +12,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shared.contracts.spec import max_length
+from shared.contracts.work import WorkUnitEventV1
+
 #: The namespace of qualification copies' ids (uuid5, like registered items' ids).
 COPY_NAMESPACE = uuid.UUID("5b0f1c4e-8a3d-4c61-9e2f-7d4a1b6c3e90")
 #: Copies' items are filed under this prefix and the set id, so no project can own them
 #: (project ids may not start with it).
 PROJECT_PREFIX = "qualification:"
+#: The longest set id: a copy's ``project_id`` (the prefix and the set id) is published in
+#: events whose project ids take at most this many characters less the prefix.
+SET_ID_MAX = max_length(WorkUnitEventV1, "project_id") - len(PROJECT_PREFIX)
 
 
 def project_of(set_id: str) -> str:

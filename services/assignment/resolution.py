@@ -82,9 +82,11 @@ def awaits_step(item: WorkItem) -> bool:
 
 
 def next_step(
-    item: WorkItem, project: Project, rubric: RubricDefinition, now: datetime
+    item: WorkItem, project: Project, rubric: RubricDefinition, now: datetime, audit_draw: float
 ) -> Step | None:
-    """What the item needs now; None unless it :func:`awaits_step`."""
+    """What the item needs now; None unless it :func:`awaits_step`. ``audit_draw`` is the
+    item's keyed draw (``sampling.audit_draw``): a consensus is audited when it falls below the
+    policy's audit share."""
     if not awaits_step(item):
         return None
     judged = [u for u in item.units if u.judgment is not None]
@@ -124,7 +126,7 @@ def next_step(
     decision = agreement.decide(
         answers,
         policy=consensus_policy(project, rubric),
-        audit_draw=sampling.draw(item.item_id, 0, "audit"),
+        audit_draw=audit_draw,
     )
     if not decision.escalated:
         resolved = ItemResolvedV1(

@@ -1,10 +1,12 @@
 """How much work an item gets, free of I/O: the overlap policy, the agreement sample, dynamic
 overlap, and the injection of gold units.
 
-Every choice is a pure function of its inputs and of :func:`draw`, a stable hash: a replay of
-the same events, or another replica, makes the same plan.
+Every choice is a pure function of its inputs and of :func:`draw`, a stable hash keyed by the
+project's secret (``stores/secrets.py``: generated once, stored, never in a response or an
+event): a replay of the same events, or another replica, makes the same plan, and nobody who
+lacks the key can tell from the ids they see which units will be gold, audited or sampled.
 
-* An item is in the agreement sample when ``draw(item_id, revision, "iaa") < iaa_share``;
+* An item is in the agreement sample when ``draw(key, item_id, revision, "iaa") < iaa_share``;
   it then needs ``k_iaa`` distinct experts at first, else ``k``.
 * Dynamic overlap: when the judgments in disagree, one more unit at a time, up to ``k_max``.
 * Gold: an expert's gold units track ``gold_rate`` times the units they were served, within
@@ -74,11 +76,18 @@ def policy_errors(policy: OverlapPolicy, where: str = "overlap") -> list[FieldEr
     return errors
 
 
-def draw(item_id: str, revision: int, purpose: str) -> float:
-    """A number in [0, 1) that depends only on the three: the first 53 bits of their BLAKE2b
-    hash. Stable across processes, replicas and Python versions (unlike ``hash``)."""
+#: The longest key :func:`draw` takes (BLAKE2b's).
+MAX_KEY_BYTES = 64
+
+
+def draw(key: bytes, item_id: str, revision: int, purpose: str) -> float:
+    """A number in [0, 1) that depends only on the four: the first 53 bits of their BLAKE2b
+    hash keyed with ``key`` (a MAC: without the key the draw cannot be computed). Stable across
+    processes, replicas and Python versions (unlike ``hash``)."""
+    if len(key) > MAX_KEY_BYTES:
+        raise ValueError(f"a draw key has at most {MAX_KEY_BYTES} bytes, not {len(key)}")
     data = _SEP.join((purpose, str(revision), item_id)).encode()
-    digest = hashlib.blake2b(data, digest_size=8).digest()
+    digest = hashlib.blake2b(data, digest_size=8, key=key).digest()
     return (int.from_bytes(digest, "big") >> 11) / 2**53
 
 
@@ -92,9 +101,9 @@ class ItemPlan:
     needed: int
 
 
-def plan(item_id: str, revision: int, policy: OverlapPolicy) -> ItemPlan:
+def plan(key: bytes, item_id: str, revision: int, policy: OverlapPolicy) -> ItemPlan:
     """The item's first units under the policy of project revision ``revision``."""
-    sampled = draw(item_id, revision, "iaa") < policy.iaa_share
+    sampled = draw(key, item_id, revision, "iaa") < policy.iaa_share
     return ItemPlan(
         item_id=item_id,
         revision=revision,
@@ -115,9 +124,9 @@ def needs_more(plan: ItemPlan, judgments_in: int, agreed: bool, policy: OverlapP
     return judgments_in < policy.k_max
 
 
-def gold_phase(expert_id: str, project_id: str, served: int) -> float:
+def gold_phase(key: bytes, expert_id: str, project_id: str, served: int) -> float:
     """The per-expert draw :func:`gold_due` takes: where in [0, 1) the next gold unit falls."""
-    return draw(expert_id, served, f"gold{_SEP}{project_id}")
+    return draw(key, expert_id, served, f"gold{_SEP}{project_id}")
 
 
 def gold_due(served: int, gold_served: int, gold_rate: float, phase: float = 0.0) -> bool:
@@ -136,12 +145,17 @@ def gold_due(served: int, gold_served: int, gold_rate: float, phase: float = 0.0
     return gold_served < Fraction(gold_rate) * (served + 1) - Fraction(phase)
 
 
+def audit_draw(key: bytes, item_id: str) -> float:
+    """The draw that decides whether a consensus is audited (``agreement.decide``)."""
+    return draw(key, item_id, 0, "audit")
+
+
 def pick_gold(
-    gold_item_ids: Iterable[str], seen_by_expert: Collection[str], expert_id: str = ""
+    key: bytes, gold_item_ids: Iterable[str], seen_by_expert: Collection[str], expert_id: str = ""
 ) -> str | None:
     """A gold item the expert has not seen (judged or leased), or None when none is left. The
     order is a draw per expert, so experts do not all get the same gold item first."""
     unseen = [g for g in gold_item_ids if g not in seen_by_expert]
     if not unseen:
         return None
-    return min(unseen, key=lambda g: (draw(g, 0, f"gold-order{_SEP}{expert_id}"), g))
+    return min(unseen, key=lambda g: (draw(key, g, 0, f"gold-order{_SEP}{expert_id}"), g))

@@ -18,7 +18,9 @@ expert id, so the list is deterministic.
 
 Demand (:func:`demand`). The pending units take ``seconds_per_unit`` each: the median of the
 time spent on the project's judgments (the median, so a judgment left open overnight does
-not inflate it), or a default before the first judgment. The roster offers the sum of its
+not inflate it), or a default before the first judgment. The time spent on a judgment is its
+share of its expert's time (``worktime.shares``), so units prefetched side by side are not
+counted each from its own handout. The roster offers the sum of its
 experts' hours per week, for the weeks until the project's due date (none when it has
 passed) or, without a due date, for a horizon (a week by default). The demand has
 *outgrown* the roster when the hours needed exceed the hours available, or when it is
@@ -37,7 +39,7 @@ skills, ``eligibility.adjudicator_skills``, at the adjudicator's level too, or e
 does judged the item), and
 ``every_roster_member_had_it`` (each member who could take it is among the item's judges).
 A stuck unit *returns* to a member who had the item and gave it back: judged none of its
-units, holds none, and their last give-back was a ``skip`` or an expiry (not
+units, holds none, and their last give-back was a ``skip``, an expiry or a withdrawal (not
 ``cannot_judge``, ``unsafe_content`` or ``needs_another_skill``: they said it is not for
 them). Such members take the item's stuck units of a kind in turn, the oldest give-back
 first: the first unit returns to the first of them, the second to the second, and so on;
@@ -106,10 +108,13 @@ class StuckReason(StrEnum):
     every_roster_member_had_it = "every_roster_member_had_it"
 
 
-#: How an expert gives a unit back: the reasons of a release, and an expiry.
-GIVE_BACKS = frozenset({"skip", "cannot_judge", "unsafe_content", "needs_another_skill", "expired"})
+#: How an expert gives a unit back: the reasons of a release, an expiry, and a withdrawal
+#: (their standing changed: ``standing.py``).
+GIVE_BACKS = frozenset(
+    {"skip", "cannot_judge", "unsafe_content", "needs_another_skill", "expired", "withdrawn"}
+)
 #: Give-backs after which the item may return to the expert when nobody else can take it.
-RETURNABLE = frozenset({"skip", "expired"})
+RETURNABLE = frozenset({"skip", "expired", "withdrawn"})
 
 #: What keeps a roster member from a unit for now only: not a reason it is stuck.
 PASSING = frozenset(
@@ -581,7 +586,8 @@ def demand(
 ) -> Demand:
     """The demand of ``pending_units`` units, ``stuck_units`` of them blocked (nobody on the
     roster may take them), on a roster whose experts offer ``roster_hours_per_week`` (one
-    number per expert), the project's judgments having taken ``time_spent_s`` seconds each.
+    number per expert), the project's judgments having taken ``time_spent_s`` seconds each
+    (each judgment's share of its expert's time: ``ledger.seconds_spent``).
     ``now`` and ``due_at`` must be timezone-aware; counts, seconds and hours are finite and
     not negative; the default seconds per unit and the horizon are positive."""
     if not _is_count(pending_units):

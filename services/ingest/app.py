@@ -39,7 +39,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 REGISTRATION_REQUESTED: registrations.register_request,
                 PROJECT_CHANGED: review.on_project_changed,
                 VERSION_PUBLISHED: taxonomy.apply,
-                WORK_CREATED: review.on_review_started,
+                WORK_CREATED: review.on_work_created,
                 WORK_LEASED: review.on_review_started,
                 ITEM_RESOLVED: review.on_item_resolved,
             },

@@ -5,6 +5,7 @@ Consumers import these models; they are the single definition of the payloads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -128,9 +129,39 @@ class MediaRegisteredV1(Contract):
     registered_at: datetime
 
 
+#: Limits of a rejection: most reasons, longest field path and message.
+MAX_REJECTION_REASONS = 1_000
+MAX_REASON_FIELD = 1_000
+MAX_REASON_MESSAGE = 10_000
+
+
 class RejectionReason(Contract):
-    field: Annotated[str, Field(max_length=1_000)]
-    message: Annotated[str, Field(max_length=10_000)]
+    field: Annotated[str, Field(max_length=MAX_REASON_FIELD)]
+    message: Annotated[str, Field(max_length=MAX_REASON_MESSAGE)]
+
+    @classmethod
+    def all_of(cls, errors: Sequence[tuple[str, str]]) -> list[RejectionReason]:
+        """Reasons for ``(field, message)`` errors that always fit a rejection: a field or
+        message over its limit is cut with ``…``, and past :data:`MAX_REJECTION_REASONS` the
+        last reason says how many more errors there were (the client fixes the first ones
+        and sends the request again)."""
+
+        def cut(text: str, limit: int) -> str:
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+
+        kept = (
+            errors if len(errors) <= MAX_REJECTION_REASONS else errors[: MAX_REJECTION_REASONS - 1]
+        )
+        reasons = [
+            cls(field=cut(field, MAX_REASON_FIELD), message=cut(message, MAX_REASON_MESSAGE))
+            for field, message in kept
+        ]
+        if len(kept) < len(errors):
+            more = len(errors) - len(kept)
+            reasons.append(
+                cls(field="data", message=f"and {more} more errors (only the first are listed)")
+            )
+        return reasons
 
 
 class MediaRejectedV1(Contract):
@@ -138,7 +169,7 @@ class MediaRejectedV1(Contract):
     tenant: TenantId
     project_id: str | None = Field(None, max_length=256)
     request_id: Name | None = None
-    reasons: list[RejectionReason] = Field(min_length=1, max_length=1_000)
+    reasons: list[RejectionReason] = Field(min_length=1, max_length=MAX_REJECTION_REASONS)
     rejected_at: datetime
 
 

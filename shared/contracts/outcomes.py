@@ -11,8 +11,10 @@ decided before the project closed arrives after the close).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from pydantic import Field
 
@@ -29,6 +31,8 @@ from shared.contracts.vocabulary import (
     TenantId,
 )
 from shared.contracts.work import MAX_FINAL_LABELS, Escalation, Resolution, RubricRef, Verdict
+
+P = TypeVar("P", bound=Contract)
 
 OUTCOMES = Topic(
     "quorum.outcomes",
@@ -125,48 +129,54 @@ class ItemNotReviewedOutcomeV1(Contract):
     not_reviewed_at: datetime = Field(description="when the project closed")
 
 
-OUTCOME_REGISTERED: EventSpec[ItemRegisteredOutcomeV1] = EventSpec(
-    type="quorum.outcome.registered.v1",
-    topic=OUTCOMES,
-    payload=ItemRegisteredOutcomeV1,
-    key=lambda d: d.external_id,
-    subject=lambda d: d.item_id,
-    producer=PRODUCER,
-    consumers=(CLIENT_SYSTEMS,),
-    summary="A media item was registered (over HTTP or Kafka): its item id, project, "
-    "duplicate_of and the request id.",
+def _external_id(payload: Any) -> str:
+    return str(payload.external_id)
+
+
+def _item_id(payload: Any) -> str:
+    return str(payload.item_id)
+
+
+def _outcome(
+    name: str, payload: type[P], summary: str, subject: Callable[[Any], str] | None = None
+) -> EventSpec[P]:
+    """The outcome event ``quorum.outcome.<name>.v1``: on the tenant's outcome topic, keyed by
+    the external id, about the item (or, for a refusal, the external id)."""
+    return EventSpec(
+        type=f"quorum.outcome.{name}.v1",
+        topic=OUTCOMES,
+        payload=payload,
+        key=_external_id,
+        subject=subject or _item_id,
+        producer=PRODUCER,
+        consumers=(CLIENT_SYSTEMS,),
+        summary=summary,
+    )
+
+
+OUTCOME_REGISTERED = _outcome(
+    "registered",
+    ItemRegisteredOutcomeV1,
+    "A media item was registered (over HTTP or Kafka): its item id, project, duplicate_of and "
+    "the request id.",
 )
-OUTCOME_REJECTED: EventSpec[MediaRejectedV1] = EventSpec(
-    type="quorum.outcome.rejected.v1",
-    topic=OUTCOMES,
-    payload=MediaRejectedV1,
-    key=lambda d: d.external_id,
-    subject=lambda d: d.external_id,
-    producer=PRODUCER,
-    consumers=(CLIENT_SYSTEMS,),
-    summary="A registration request on Kafka was refused: every reason, with the request id "
-    "(also kept for `GET /v1/media/rejections?external_id=…`).",
+OUTCOME_REJECTED = _outcome(
+    "rejected",
+    MediaRejectedV1,
+    "A registration request on Kafka was refused: every reason, with the request id (also kept "
+    "for `GET /v1/media/rejections?external_id=…`).",
+    subject=_external_id,
 )
-OUTCOME_RESOLVED: EventSpec[ItemResolvedOutcomeV1] = EventSpec(
-    type="quorum.outcome.resolved.v1",
-    topic=OUTCOMES,
-    payload=ItemResolvedOutcomeV1,
-    key=lambda d: d.external_id,
-    subject=lambda d: d.item_id,
-    producer=PRODUCER,
-    consumers=(CLIENT_SYSTEMS,),
-    summary="An item was resolved, or ops revised its outcome: its final labels, verdict, "
-    "flags, ratings and severity, and how they were decided.",
+OUTCOME_RESOLVED = _outcome(
+    "resolved",
+    ItemResolvedOutcomeV1,
+    "An item was resolved, or ops revised its outcome: its final labels, verdict, flags, "
+    "ratings and severity, and how they were decided.",
 )
-OUTCOME_NOT_REVIEWED: EventSpec[ItemNotReviewedOutcomeV1] = EventSpec(
-    type="quorum.outcome.not_reviewed.v1",
-    topic=OUTCOMES,
-    payload=ItemNotReviewedOutcomeV1,
-    key=lambda d: d.external_id,
-    subject=lambda d: d.item_id,
-    producer=PRODUCER,
-    consumers=(CLIENT_SYSTEMS,),
-    summary="An item will not be reviewed: its project closed before it was resolved.",
+OUTCOME_NOT_REVIEWED = _outcome(
+    "not_reviewed",
+    ItemNotReviewedOutcomeV1,
+    "An item will not be reviewed: its project closed before it was resolved.",
 )
 
 EVENTS = (OUTCOME_REGISTERED, OUTCOME_REJECTED, OUTCOME_RESOLVED, OUTCOME_NOT_REVIEWED)

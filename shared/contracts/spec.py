@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import annotated_types
 from pydantic import BaseModel, ConfigDict
 
 P = TypeVar("P", bound=BaseModel)
@@ -31,6 +32,16 @@ class Contract(BaseModel):
     model_config = ConfigDict(
         extra="ignore", frozen=True, str_max_length=MAX_TEXT, allow_inf_nan=False
     )
+
+
+def max_length(model: builtins.type[BaseModel], field: str) -> int:
+    """The most characters (or items) ``model``'s ``field`` takes: the limit to derive the
+    limits of what is composed into it from (a prefix and an id, a reason and a note), so a
+    request refused at its own field never fails later at the event's."""
+    for constraint in model.model_fields[field].metadata:
+        if isinstance(constraint, annotated_types.MaxLen):
+            return int(constraint.max_length)
+    raise ValueError(f"{model.__name__}.{field} has no max_length")
 
 
 class Strict(BaseModel):

@@ -127,6 +127,13 @@ class ProjectChangedV1(Contract):
     lease_ttl_s: int = Field(1_800, ge=5, le=7 * 86_400)
     priority_weight: float = Field(1.0, gt=0, le=1_000)
     due_at: datetime | None = None
+    lease_max_life_s: int | None = Field(
+        None,
+        ge=5,
+        le=30 * 86_400,
+        description="seconds from the handout after which heartbeats no longer extend a lease; "
+        "none: 4 times lease_ttl_s",
+    )
 
 
 class WorkKind(StrEnum):
@@ -377,7 +384,8 @@ PROJECT_CHANGED: EventSpec[ProjectChangedV1] = EventSpec(
     key=lambda d: f"{d.tenant}/{d.project_id}",
     subject=lambda d: d.project_id,
     producer=PRODUCER,
-    consumers=("ingest", "metrics"),
+    # assignment reads its own: each change checks the project's gold keys against its versions
+    consumers=("ingest", "metrics", "assignment"),
     summary="A project was created or changed: its full configuration and status.",
 )
 WORK_CREATED = _work(

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from shared.auth.dependencies import require_roles
+from shared.auth.principal import Principal, Role
 from shared.auth.tokens import AuthError, TokenVerifier
 from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.context import RequestContextMiddleware
 from shared.http.problems import ProblemDetail, Translation, install_problem_handlers
-from shared.http.routing import BODY_MODELS
+from shared.http.routing import BODY_MODELS, api_router
 from shared.http.service import Service
 from shared.runtime import Runtime, RuntimeSpec
 from shared.settings import ServiceSettings
 
+#: Who may read ``/metrics``.
+STAFF = (Role.ops, Role.admin)
 #: Work to do before the runtime starts (e.g. loading a cache from the database).
 StartStep = Callable[[], Awaitable[None]]
 
@@ -51,7 +55,7 @@ def create_service_app(
     shutdown. Routes reach ``use_cases`` with :func:`shared.http.service.use_case`; ``problems``
     says how to answer the service's own domain exceptions. Adds
     ``/healthz`` (liveness), ``/readyz`` (MongoDB and Kafka answer), ``/metrics``
-    (Prometheus), request ids, problem+json for every error, and the token verifier of
+    (Prometheus, for ops and admin tokens), request ids, problem+json for every error, and the token verifier of
     :mod:`shared.auth`.
     """
 
@@ -88,8 +92,11 @@ def create_service_app(
     @app.get(
         "/readyz",
         tags=["operations"],
-        summary="Readiness: MongoDB and Kafka answer (each check's outcome for ops and admin)",
-        responses={503: {"model": Health, "description": "A dependency is not ready"}},
+        summary="Readiness: MongoDB and Kafka answer and no background loop is down (each "
+        "check's outcome for ops and admin)",
+        responses={
+            503: {"model": Health, "description": "A dependency or a background loop is down"}
+        },
     )
     async def readyz(request: Request) -> Response:
         results: dict[str, str] = {}
@@ -105,16 +112,20 @@ def create_service_app(
         body = Health(status="ready" if ok else "unready", checks=shown)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
-    @app.get(
+    # staff only: counts of events and requests move with what one expert does (a gold
+    # judgment is scored and fed), so a reader could learn from them what no expert may
+    operations = api_router("", ["operations"])
+
+    @operations.get(
         "/metrics",
-        tags=["operations"],
-        summary="Prometheus metrics",
+        summary="Prometheus metrics (ops and admin tokens: a scraper gets an ops token)",
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
     )
-    async def metrics() -> Response:
+    async def metrics(_: Annotated[Principal, Depends(require_roles(*STAFF))]) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(operations)
     for router in routers:
         app.include_router(router)
     return app

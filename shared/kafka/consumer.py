@@ -50,6 +50,7 @@ from shared.kafka.settings import KafkaSettings
 from shared.kafka.topics import create_topics, tenant_of, tenant_topics
 from shared.logging import bind_event, get_logger, unbind_event
 from shared.outages import OUTAGES
+from shared.supervision import Loops
 
 log = get_logger(__name__)
 
@@ -155,11 +156,14 @@ class ConsumerRunner:
         without_inbox: Iterable[EventSpec[Any]] = (),
         session_timeout_ms: int = 30_000,
         commit_interval_ms: int = 0,
+        loops: Loops | None = None,
     ) -> None:
         """``without_inbox``: types whose handlers are idempotent by construction all the
         way (a redelivery stores and publishes nothing new), so the inbox is skipped.
         ``commit_interval_ms``: 0 commits after every batch; more commits the offsets of the
-        batches stored meanwhile at most this often (and always before a rebalance or a stop)."""
+        batches stored meanwhile at most this often (and always before a rebalance or a stop).
+        ``loops``: where the consuming loop runs, started again should it raise (the
+        runtime's, so ``/readyz`` says when it is down); by default loops of its own."""
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
         if batch_handlers and not set(batch_handlers) <= set(handlers):
@@ -201,6 +205,8 @@ class ConsumerRunner:
         self._epoch = 0  # advanced when partitions are revoked
         self._idle = asyncio.Event()  # clear while a batch is being applied
         self._idle.set()
+        self.loops = loops or Loops()
+        self._runs = 0  # times the loop was started: after the first, it resumes
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -228,7 +234,7 @@ class ConsumerRunner:
         if by_pattern:
             await self._find_fixed_topics(self._consumer)
         self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+        self._task = self.loops.start(f"consumer-{self.name}", self._run)
 
     def subscription_pattern(self) -> str:
         """The consumed topics as one regular expression: the fixed topics by name, and every
@@ -297,6 +303,12 @@ class ConsumerRunner:
         """
         consumer = self._consumer
         assert consumer is not None
+        self._runs += 1
+        if self._runs > 1:
+            # started again after it raised: what was applied and not committed is
+            # redelivered from the committed offsets (and skipped by the inbox)
+            await self._abandon_pending()
+            await self._rewind(consumer)
         batch: _Batch | None = None
         ahead: asyncio.Task[_Batch | None] | None = None
         while not self._stopping.is_set():

@@ -7,13 +7,19 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Counter
 
 from shared.contracts.spec import Topic
 from shared.events.codec import encode
 from shared.events.envelope import Event
-from shared.kafka.packing import send_packed
+from shared.kafka.packing import Message, send_packed
 from shared.kafka.settings import KafkaSettings
 from shared.kafka.topics import ensure_tenant_topics, ensure_topics, tenant_of, topic_name
 
@@ -22,6 +28,19 @@ from shared.kafka.topics import ensure_tenant_topics, ensure_topics, tenant_of, 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 EVENTS_PUBLISHED = Counter("quorum_events_published_total", "Events published", ["topic"])
+
+#: Errors that refuse one message for what it is (too large, a topic name Kafka refuses):
+#: sending it again cannot help, so a publisher sets it aside and goes on with the others.
+#: Any other error (an outage, a timeout, a leader moving, an ACL) is the cluster's: wait.
+#: What a record batch adds to a message, at most (the batch header, the record's framing).
+RECORD_FRAMING = 512
+
+MESSAGE_REFUSED: tuple[type[Exception], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    CorruptRecordException,
+)
 
 
 class KafkaBus:
@@ -35,6 +54,8 @@ class KafkaBus:
         self._per_tenant: tuple[Topic, ...] = ()
         #: topic names sent to before, or created: nothing to create for them
         self._known: set[str] = set()
+        #: the largest message each topic this bus made (or knows) takes, by real name
+        self._limits: dict[str, int] = {}
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -74,6 +95,9 @@ class KafkaBus:
         those of ``tenants``."""
         topics = list(topics)
         await ensure_topics(self.settings, topics)
+        self._limits.update(
+            (self.topic(t), t.max_message_bytes) for t in topics if not t.per_tenant
+        )
         per_tenant = [t for t in topics if t.per_tenant]
         if per_tenant and tenants:
             await ensure_tenant_topics(self.settings, per_tenant, list(tenants))
@@ -113,6 +137,7 @@ class KafkaBus:
         tenant: str | None = None,
     ) -> None:
         name = self.topic(topic, tenant)
+        self._refuse_too_large([(name, key, value, headers)])
         if self._per_tenant:
             await self._create_tenant_topics([name])
         await self.producer.send_and_wait(name, value=value, key=key, headers=list(headers))
@@ -127,6 +152,7 @@ class KafkaBus:
         named = [
             (self.topic(topic), key, value, headers) for topic, key, value, headers in messages
         ]
+        self._refuse_too_large(named)
         if self._per_tenant:
             await self._create_tenant_topics({name for name, _, _, _ in named})
         await send_packed(self.producer, self._partitioner, named)
@@ -135,6 +161,26 @@ class KafkaBus:
             sent[name] = sent.get(name, 0) + 1
         for name, count in sent.items():
             EVENTS_PUBLISHED.labels(name).inc(count)
+
+    def limit_of(self, name: str) -> int | None:
+        """The largest message topic ``name`` takes, when this bus knows it."""
+        if name not in self._limits:
+            for topic in self._per_tenant:
+                if tenant_of(self.settings.topic_prefix, topic, name) is not None:
+                    self._limits[name] = topic.max_message_bytes
+        return self._limits.get(name)
+
+    def _refuse_too_large(self, messages: Sequence[Message]) -> None:
+        """Refuse, before anything is sent, a batch holding a message over its topic's limit:
+        the broker would refuse it, and a refused batch leaves the idempotent producer out of
+        step on its partition (``OutOfOrderSequenceNumber``) for every message after it."""
+        for name, key, value, headers in messages:
+            limit = self.limit_of(name)
+            size = len(key or b"") + len(value) + sum(len(h) + len(v) for h, v in headers)
+            if limit is not None and size + RECORD_FRAMING > limit:
+                raise MessageSizeTooLargeError(
+                    f"a message of {size:,} bytes; topic {name} takes {limit:,}"
+                )
 
     async def ping(self, timeout: float = 3.0) -> None:
         """Raise unless the broker answers a metadata request."""

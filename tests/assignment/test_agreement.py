@@ -221,6 +221,103 @@ def test_a_malformed_compressed_string_is_refused_when_decoded() -> None:
         agreement.rle_counts(RleMask(size=(2, 2), counts="P"))
 
 
+def coco_decode(text: str) -> list[int]:
+    """COCO's ``rleFrString``, one character at a time (the plain definition)."""
+    at, counts = 0, []
+    while at < len(text):
+        value = shift = 0
+        while True:
+            if at >= len(text):
+                raise ValueError("ends inside a number")
+            char = ord(text[at]) - 48
+            if not 0 <= char < 64:
+                raise ValueError("not of the encoding")
+            at += 1
+            value |= (char & 0x1F) << shift
+            shift += 5
+            if not char & 0x20:
+                if char & 0x10:
+                    value |= -1 << shift
+                break
+            if shift >= 65:
+                raise ValueError("over 13 groups")
+        if len(counts) > 2:
+            value += counts[-2]
+        if value < 0:
+            raise ValueError("negative")
+        counts.append(value)
+    return counts
+
+
+@settings(max_examples=500)
+@given(st.text(st.sampled_from([chr(c) for c in range(44, 116)] + ["\x7f", "\u00e9"])))
+def test_a_compressed_string_decodes_as_cocos_decoder_does_or_is_refused_as_it_is(
+    text: str,
+) -> None:
+    mask = RleMask(size=(1, 1), counts=text)
+    try:
+        expected = coco_decode(text)
+    except ValueError:
+        with pytest.raises(ValueError, match=r"."):
+            agreement.rle_counts(mask)
+    else:
+        assert agreement.rle_counts(mask) == expected
+
+
+def _long_mask(runs: int) -> RleMask:
+    """A 1-pixel-high mask of ``runs`` runs of one pixel each."""
+    return RleMask(size=(1, runs), counts=[1] * runs)
+
+
+def test_a_mask_over_the_run_limit_matches_nothing_not_even_itself() -> None:
+    at_limit, over = _long_mask(agreement.MAX_MASK_RUNS), _long_mask(agreement.MAX_MASK_RUNS + 1)
+    assert agreement.iou(at_limit, at_limit) == 1.0
+    assert agreement.iou(over, over) == 0.0
+
+
+def test_every_mask_an_answer_cannot_hold_is_named_and_so_are_its_bounds() -> None:
+    def mask(counts: list[int] | str, size: tuple[int, int] = (2, 2)) -> Label:
+        return Label(class_id="car", geometry=RleMask(size=size, counts=counts))
+
+    labels = [
+        mask([0, 4]),
+        Label(class_id="car", geometry=SQUARE),
+        mask([1, 2]),
+        mask("P"),
+        mask([1] * (agreement.MAX_MASK_RUNS + 1), (1, agreement.MAX_MASK_RUNS + 1)),
+    ]
+    errors = agreement.mask_errors(labels, at="body.labels")
+    assert [e.field for e in errors] == [
+        "body.labels.2.geometry.counts",
+        "body.labels.3.geometry.counts",
+        "body.labels.4.geometry.counts",
+    ]
+    assert "cover 3 pixels, not 2 x 2" in errors[0].message
+    assert "inside a number" in errors[1].message
+    assert f"over {agreement.MAX_MASK_RUNS:,}" in errors[2].message
+    many = [mask([0, 4])] * (agreement.MAX_ANSWER_MASKS + 1)
+    assert [(e.field, e.message) for e in agreement.mask_errors(many, at="body.labels")] == [
+        ("body.labels", f"at most {agreement.MAX_ANSWER_MASKS} masks")
+    ]
+    each = agreement.MAX_MASK_RUNS
+    heavy = [mask([1] * each, (1, each))] * (agreement.MAX_ANSWER_MASK_RUNS // each + 1)
+    [total] = agreement.mask_errors(heavy, at="body.labels")
+    assert total.field == "body.labels" and "mask runs in all" in total.message
+    assert agreement.mask_errors([*many[:-1], Label(class_id="car")], at="body.labels") == []
+
+
+def test_past_the_matching_budget_only_identical_masks_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    left = Label(class_id="car", geometry=RleMask(size=(4, 4), counts=[0, 8, 8]))
+    same = Label(class_id="car", geometry=RleMask(size=(4, 4), counts=[0, 8, 8]))
+    close = Label(class_id="car", geometry=RleMask(size=(4, 4), counts=[0, 7, 9]))
+    assert agreement.match_labels([left], [close], iou_threshold=0.5) == [(0, 0, 0.875)]
+    monkeypatch.setattr(agreement, "MAX_MASK_WORK", 0)
+    assert agreement.match_labels([left], [close], iou_threshold=0.5) == []
+    assert agreement.match_labels([left], [same], iou_threshold=0.5) == [(0, 0, 1.0)]
+
+
 # --- time segments ------------------------------------------------------------------------
 
 segments = st.tuples(st.integers(0, 20), st.integers(0, 10)).map(

@@ -15,6 +15,7 @@ from services.assignment.calibration import (
     benched_skills,
     feed,
     kept,
+    policy_errors,
     replay,
     trend,
 )
@@ -110,6 +111,20 @@ def test_min_count_is_from_one_to_the_window(min_count: int) -> None:
 def test_the_floor_is_from_zero_to_one() -> None:
     with pytest.raises(ValueError, match=r"^the floor is from 0 to 1"):
         benched(Calibration(), floor=1.5, min_count=1)
+
+
+def test_a_policy_benching_never_or_on_an_impossible_floor_is_refused_naming_each_field() -> None:
+    """What ``benched`` would refuse at every gold score is refused where a project is set."""
+    assert policy_errors(0.7, 20) == []
+    assert [(e.field, e.message) for e in policy_errors(1.5, 21)] == [
+        ("floor", "the floor is from 0 to 1, not 1.5"),
+        (
+            "min_count",
+            "at most the 20 gold scores a calibration rests on (its window), not 21: "
+            "more are never reached",
+        ),
+    ]
+    assert [e.field for e in policy_errors(0.5, 0)] == ["min_count"]
 
 
 def test_a_calibration_holds_no_more_than_its_window_and_history() -> None:

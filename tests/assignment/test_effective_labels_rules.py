@@ -73,3 +73,33 @@ def test_pre_labels_that_do_not_translate_are_each_named_and_left_out() -> None:
     accept = Answers(verdict=Verdict.accept)
     [error] = effective_labels.errors(accept, load_template("multimodal_label_qa"), problems)
     assert error.field == "body.verdict" and "split into" in error.message
+
+
+def test_a_translated_pre_label_takes_the_class_of_the_units_version() -> None:
+    def translate(class_id: str) -> tuple[str | None, str | None]:
+        return ("coach", None) if class_id == "bus" else (class_id, None)
+
+    kept, problems = effective_labels.translated(
+        [Label(class_id="bus"), Label(class_id="car")], translate
+    )
+    assert kept == [Label(class_id="coach"), Label(class_id="car")]
+    assert problems == []
+
+
+def test_each_refusal_is_pinned_and_only_a_bare_accept_is_refused_for_untranslatable() -> None:
+    form = load_template("multimodal_label_qa")
+    [error] = effective_labels.errors(Answers(verdict=Verdict.correct), form)
+    assert error.message == (
+        "a correct verdict gives the corrected labels (they replace the pre-labels); to say no "
+        "label applies, reject"
+    )
+    problems = ["pre-label 0 (class 'car'): gone", "pre-label 2 (class 'van'): split"]
+    [error] = effective_labels.errors(Answers(verdict=Verdict.accept), form, problems)
+    assert error.message == (
+        "the pre-labels cannot be accepted as they are in the unit's taxonomy version: "
+        "pre-label 0 (class 'car'): gone; pre-label 2 (class 'van'): split; correct them instead"
+    )
+    # a reject, or an accept that gives its own labels, needs no pre-label
+    assert effective_labels.errors(Answers(verdict=Verdict.reject), form, problems) == []
+    given = Answers(verdict=Verdict.accept, labels=[Label(class_id="bus")])
+    assert effective_labels.errors(given, form, problems) == []

@@ -59,3 +59,26 @@ def test_feedback_is_taken_exactly_when_no_rule_is_broken(
         or len(set(class_ids)) != len(class_ids)
     )
     assert (fields(about, kind, class_ids, proposed, CLASSES) != []) == broken
+
+
+def test_each_refusal_has_its_exact_field_and_message() -> None:
+    # what the expert reads in the problem: pinned, field and text, for every rule
+    def told(*args: object) -> list[tuple[str, str]]:
+        return [(e.field, e.message) for e in feedback_errors(*args)]  # type: ignore[arg-type]
+
+    taxonomy, rubric = FeedbackAbout.taxonomy, FeedbackAbout.rubric
+    assert told(taxonomy, FeedbackKind.missing_class, [], None, CLASSES) == [
+        ("body.proposed_class", "name the class that is missing")
+    ]
+    assert told(rubric, FeedbackKind.other, [], "Van", CLASSES) == [
+        ("body.proposed_class", "only for a missing class")
+    ]
+    assert told(taxonomy, FeedbackKind.other, [], None, None) == [
+        ("body.about", "the unit has no taxonomy version to discuss")
+    ]
+    assert told(rubric, FeedbackKind.other, ["car"], None, None) == [
+        ("body.class_ids", "the unit has no taxonomy")
+    ]
+    assert told(rubric, FeedbackKind.other, ["car", "car"], None, CLASSES) == [
+        ("body.class_ids", "a class is named twice")
+    ]

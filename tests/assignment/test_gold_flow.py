@@ -6,10 +6,12 @@ once (gold.scored) and feeds the expert's calibration; below the floor the exper
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from services.assignment import calibration
 from shared.contracts.work import (
     EXPERT_BENCHED,
     EXPERT_REINSTATED,
@@ -17,12 +19,16 @@ from shared.contracts.work import (
     GOLD_SCORED,
     WORK,
     WORK_EXPIRED,
+    WORK_RELEASED,
+    GoldScoredV1,
+    WorkKind,
 )
 from shared.events.codec import EventRegistry, decode
+from shared.events.envelope import make_event
 from tests.assignment import world
 from tests.assignment.conftest import AssignmentUnderTest
 from tests.assignment.world import OPS, next_unit, ok
-from tests.kafka_helpers import TopicReader, eventually
+from tests.kafka_helpers import TopicReader, caught_up, eventually
 from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
@@ -161,7 +167,7 @@ async def test_a_gold_unit_looks_exactly_like_an_ordinary_one_to_the_expert(
     }
 
 
-async def test_a_gold_judgment_is_scored_per_field_and_feeds_the_experts_own_trend(
+async def test_a_gold_judgment_is_scored_per_field_and_feeds_calibration_for_ops_at_once(
     assignment: AssignmentUnderTest,
 ) -> None:
     project_id = await world.project(assignment, gold_rate=1.0, required={"task.image_edit": 2})
@@ -182,23 +188,24 @@ async def test_a_gold_judgment_is_scored_per_field_and_feeds_the_experts_own_tre
     assert scored.fields["flags.unsafe"] is True  # the safety call is scored of its own
     eight_of_nine = pytest.approx(8 / 9)  # verdict, six dimensions, severity, unsafe
     assert scored.score == eight_of_nine
-    mine = await ok(
-        await assignment.client.get("/v1/me/calibration", headers=auth("expert", subject=expert_id))
+    ops_view = await ok(
+        await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS)
     )
-    assert mine["items"] == [
+    assert ops_view["items"] == [
         {
             "skill": "task.image_edit",
             "mean": eight_of_nine,
             "count": 1,
             "window": 20,
             "trend": [eight_of_nine],
+            "as_of": None,
         }
     ]
-    assert "item" not in str(mine["items"]) and "unit" not in str(mine["items"])
-    ops_view = await ok(
-        await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS)
+    # the expert's own view moves in whole batches, at a boundary: not with this judgment
+    mine = await ok(
+        await assignment.client.get("/v1/me/calibration", headers=auth("expert", subject=expert_id))
     )
-    assert ops_view == mine
+    assert mine == {"items": [], "next_cursor": None}
 
 
 async def test_below_the_floor_an_expert_is_benched_from_the_project_until_reinstated(
@@ -432,3 +439,114 @@ async def test_a_gold_key_whose_labels_do_not_fit_the_media_is_refused_naming_th
     ]
     fits = await registered(case.fits)
     assert fits.status_code == 201, fits.text
+
+
+async def test_work_released_and_work_expired_say_a_gold_unit_is_gold(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, gold_rate=1.0, lease_ttl_s=5)
+    expert_id = await world.expert(assignment, projects=(project_id,), max_leases=2)
+    for _ in range(2):
+        await world.gold(assignment, project_id, KEY)
+    lifecycle = EventRegistry([WORK_RELEASED, WORK_EXPIRED])
+
+    def given_back(records: list[Any]) -> dict[str, Any]:
+        events = [
+            decode(r.value, key=r.key, headers=r.headers, registry=lifecycle) for r in records
+        ]
+        return {e.type: e.data for e in events if e is not None and e.data.expert_id == expert_id}
+
+    async with reader(assignment, WORK) as topic:
+        released, expiring = [await next_unit(assignment, expert_id) for _ in range(2)]
+        assert await is_gold(assignment, released) and await is_gold(assignment, expiring)
+        await ok(
+            await assignment.client.post(
+                f"/v1/me/leases/{released['lease_id']}/release",
+                json={"reason": "skip"},
+                headers=auth("expert", subject=expert_id),
+            )
+        )
+        records = await topic.until(lambda got: len(given_back(got)) == 2, timeout=30)
+    events = given_back(records)
+    assert (events[WORK_RELEASED.type].unit_id, events[WORK_RELEASED.type].kind) == (
+        released["unit_id"],
+        WorkKind.gold,
+    )
+    assert (events[WORK_EXPIRED.type].unit_id, events[WORK_EXPIRED.type].kind) == (
+        expiring["unit_id"],
+        WorkKind.gold,
+    )
+
+
+async def consumed(a: AssignmentUnderTest) -> bool:
+    """Whether assignment applied every event of its work topic (gold.scored among them)."""
+    topic = a.settings.topic_prefix + WORK.name
+    return await caught_up(a.settings.kafka_bootstrap_servers, a.settings.group_id, topic)
+
+
+async def test_a_gold_score_replayed_after_a_reinstatement_feeds_nothing_and_benches_nobody(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(
+        assignment, gold_rate=1.0, calibration={"floor": 0.9, "min_count": 1}
+    )
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.gold(assignment, project_id, KEY)
+    async with reader(assignment, WORK) as topic:
+        await world.judge(assignment, expert_id, answers("reject"))
+        records = await topic.until(
+            lambda got: any(
+                e.type == GOLD_SCORED.type and e.data.expert_id == expert_id for e in decoded(got)
+            )
+        )
+    [scored] = [e for e in decoded(records) if e.type == GOLD_SCORED.type]
+    benches_url = f"/v1/projects/{project_id}/benches"
+    benched = await ok(await assignment.client.get(benches_url, headers=OPS))
+    assert [b["expert_id"] for b in benched["items"]] == [expert_id]
+    await ok(
+        await assignment.client.post(
+            f"{benches_url}/{expert_id}/reinstate", json={"reason": "retrained"}, headers=OPS
+        ),
+        204,
+    )
+    await publish(assignment.settings, scored)  # the same event again: a replay of the topic
+    await eventually(lambda: consumed(assignment))
+    calibration_url = f"/v1/experts/{expert_id}/calibration"
+    assert await ok(await assignment.client.get(calibration_url, headers=OPS)) == {
+        "items": [],
+        "next_cursor": None,
+    }
+    assert (await ok(await assignment.client.get(benches_url, headers=OPS)))["items"] == []
+
+
+async def test_a_gold_score_replayed_after_more_scores_than_are_kept_counts_once(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment, calibration={"floor": 0.0})
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    item_id = str(uuid.uuid4())  # one key: the events stay in order on one partition
+
+    def scored(n: int, score: float) -> Any:
+        payload = GoldScoredV1(
+            judgment_id=f"jdg_{expert_id}_{n}",
+            unit_id=f"{item_id}~0",
+            item_id=item_id,
+            project_id=project_id,
+            tenant="acme",
+            expert_id=expert_id,
+            fields={"verdict": score == 1.0},
+            score=score,
+            scored_at=datetime.now(UTC),
+        )
+        return make_event(GOLD_SCORED, payload, source="/quorum/assignment", tenant="acme")
+
+    first = scored(0, 0.0)
+    kept = calibration.kept()
+    later = [scored(n, 1.0) for n in range(1, kept + 1)]  # the first leaves what is kept
+    await publish(assignment.settings, first, *later, first)
+    await eventually(lambda: consumed(assignment), timeout=60)
+    [skill] = (
+        await ok(await assignment.client.get(f"/v1/experts/{expert_id}/calibration", headers=OPS))
+    )["items"]
+    assert (skill["mean"], skill["count"]) == (1.0, calibration.DEFAULT_WINDOW)
+    assert set(skill["trend"]) == {1.0}

@@ -220,7 +220,7 @@ async def test_a_replayed_registration_creates_no_new_unit(assignment: Assignmen
     assert await world.known(assignment, event.data.item_id) == before
 
 
-async def test_a_lease_expires_without_any_call_and_a_late_heartbeat_is_told_so(
+async def test_a_lease_expires_without_any_call_and_a_late_heartbeat_or_judgment_is_told_so(
     assignment: AssignmentUnderTest,
 ) -> None:
     project_id = await world.project(assignment, lease_ttl_s=5, overlap={"k": 1})
@@ -245,7 +245,11 @@ async def test_a_lease_expires_without_any_call_and_a_late_heartbeat_is_told_so(
     me = auth("expert", subject=expert_id)
     late = await assignment.client.post(f"/v1/me/leases/{handed['lease_id']}/heartbeat", headers=me)
     assert late.status_code == 409
-    assert "has expired" in late.json()["detail"]
+    assert "not a live lease of yours" in late.json()["detail"]
+    judged = await world.submit(assignment, expert_id, handed, world.edit_answers())
+    assert judged.status_code == 409
+    assert "no live lease" in judged.json()["detail"] and "expires" in judged.json()["detail"]
+    assert (await world.known(assignment, item_id))["units"][0]["judgment"] is None
     leases = await ok(
         await assignment.client.get("/v1/leases", params={"project_id": project_id}, headers=OPS)
     )
@@ -293,7 +297,8 @@ async def test_ops_list_live_leases_and_force_release_one(assignment: Assignment
     assert released.data.reason == "released by ops-ana: needs_another_skill"
     assert (await world.known(assignment, item_id))["open"] == 1
     again = await assignment.client.post(url, json={"reason": "skip"}, headers=OPS)
-    assert again.status_code == 409
+    assert again.status_code == 404  # ops are told plainly: the expert holds no such lease
+    assert [e["field"] for e in again.json()["errors"]] == ["path.lease_id"]
 
 
 async def test_ops_page_through_live_leases_soonest_deadline_first(
@@ -459,6 +464,27 @@ async def test_an_expert_who_had_every_warm_candidate_still_gets_the_items_beyon
         handed = [await next_unit(small, expert_id) for _ in ids]
         assert [h["item_id"] for h in handed] == ids
         assert await next_unit(small, expert_id) is None
+
+
+async def test_items_with_a_due_date_are_handed_out_before_older_items_without_one(
+    make_settings: Any,
+) -> None:
+    """The store's candidate order and the handout's pick agree (``eligibility.priority_key``):
+    a due date first, items without one last, even when only the undated ones would fit the
+    warm candidates by age."""
+    settings = make_settings(AssignmentSettings, handout_candidates=2)
+    app = create_app(settings)
+    async with running(app) as client:
+        await service_of(app).runtime.consumer.wait_assigned()
+        small = AssignmentUnderTest(client, settings, app)
+        project_id = await world.project(small)
+        expert_id = await world.expert(small, projects=(project_id,), max_leases=10)
+        undated = await world.items(small, project_id, 3)
+        due = {"due_at": "2030-01-01T00:00:00Z"}
+        await ok(await client.patch(f"/v1/projects/{project_id}", json=due, headers=OPS))
+        [dated] = await world.items(small, project_id, 1)
+        handed = [(await next_unit(small, expert_id))["item_id"] for _ in range(4)]
+        assert handed == [dated, *undated]
 
 
 async def test_items_registered_in_the_same_millisecond_are_handed_out_in_item_id_order(

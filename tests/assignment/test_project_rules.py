@@ -375,6 +375,7 @@ def described() -> Project:
         gold_rate=0.15,
         adjudication=ADJUDICATION,
         lease_ttl_s=900,
+        lease_max_life_s=3_600,
         priority_weight=2.5,
         due_at=DUE,
         status=ACTIVE,
@@ -408,6 +409,7 @@ def test_the_changed_event_describes_every_field_of_the_project() -> None:
         "skill_levels": {"video": 3, "color": 2, "motion": 5},
         "overlap_policy": OVERLAP,
         "lease_ttl_s": 900,
+        "lease_max_life_s": 3_600,
         "priority_weight": 2.5,
         "due_at": DUE,
     }
@@ -457,3 +459,24 @@ def test_the_changed_events_required_skills_are_always_the_sorted_keys_of_its_sk
     event = changed_event(project(required_skills=skills), PLAIN)
     assert event.skill_levels == skills
     assert event.required_skills == sorted(event.skill_levels)
+
+
+def test_calibration_and_lease_life_refusals_are_reported_at_their_body_fields() -> None:
+    # a stored policy the model would refuse today still gets each error at its own field
+    policy = CalibrationPolicy.model_construct(floor=1.5, min_count=500)
+    errors = settings_errors(
+        project(calibration=policy, lease_ttl_s=900, lease_max_life_s=600), EDIT
+    )
+    assert errors == [
+        err("body.calibration.floor", "the floor is from 0 to 1, not 1.5"),
+        err(
+            "body.calibration.min_count",
+            "at most the 20 gold scores a calibration rests on (its window), not 500: more are "
+            "never reached",
+        ),
+        err(
+            "body.lease_max_life_s",
+            "a lease's maximum life (600 s) is shorter than the lease TTL (900 s): set it to the "
+            "TTL or more, or leave it unset (4 TTLs)",
+        ),
+    ]

@@ -69,3 +69,11 @@ def test_the_review_cap_is_the_largest_overlap_the_project_allows(
 ) -> None:
     cap = rec.review_cap(k, k_iaa, k_max)
     assert cap >= max(k, k_iaa, k_max) and cap in (k, k_iaa, k_max)
+
+
+def test_an_ignored_recommendation_keeps_its_target_and_says_why_exactly() -> None:
+    got = rec.actions(alert(AlertKind.prelabel_error, ("e1", "expert", 1.0), ("x", "region", 1.0)))
+    assert got == [
+        rec.Ignored("e1", "an expert recommendation is for ops"),
+        rec.Ignored("x", "target kind 'region' is not known"),
+    ]

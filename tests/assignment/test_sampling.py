@@ -26,6 +26,8 @@ from services.assignment.sampling import (
     policy_errors,
 )
 
+#: a project's key, as ``stores/secrets.py`` makes them (32 random bytes), fixed here
+KEY = bytes(range(32))
 ids = st.text(alphabet="abcdef0123456789-", min_size=1, max_size=20)
 revisions = st.integers(1, 2**31 - 1)
 
@@ -98,27 +100,57 @@ def test_counts_and_the_dynamic_flag_have_their_types() -> None:
 
 @given(ids, revisions, st.sampled_from(["iaa", "gold", "x"]))
 def test_a_draw_is_in_zero_to_one(item_id: str, revision: int, purpose: str) -> None:
-    assert 0 <= draw(item_id, revision, purpose) < 1
+    assert 0 <= draw(KEY, item_id, revision, purpose) < 1
 
 
 def test_draws_are_pinned_so_every_replica_and_every_replay_agrees() -> None:
     # changing the hash or the encoding of its fields would change every plan already made
-    assert draw("item-1", 3, "iaa") == 0.09398515190928414
-    assert draw("5b0e7c1a-0000-4000-8000-000000000001", 1, "iaa") == 0.5806006466482969
-    assert draw("item-1", 3, "iaa") != draw("item-1", 4, "iaa")
-    assert draw("item-1", 3, "iaa") != draw("item-1", 3, "gold")
-    assert draw("item-1", 3, "iaa") != draw("item-2", 3, "iaa")
+    assert draw(KEY, "item-1", 3, "iaa") == 0.9282518958382462
+    assert draw(KEY, "5b0e7c1a-0000-4000-8000-000000000001", 1, "iaa") == 0.9487443719072522
+    assert draw(KEY, "item-1", 3, "iaa") != draw(KEY, "item-1", 4, "iaa")
+    assert draw(KEY, "item-1", 3, "iaa") != draw(KEY, "item-1", 3, "gold")
+    assert draw(KEY, "item-1", 3, "iaa") != draw(KEY, "item-2", 3, "iaa")
+
+
+def test_without_the_projects_key_no_draw_can_be_predicted_from_the_ids_an_expert_sees() -> None:
+    # what an expert knows (their id, the project id, their count of handouts) gives the draw
+    # only with the key: another key, or none, draws independently
+    other = bytes(reversed(KEY))
+    for n in range(50):
+        mine = gold_phase(KEY, "expert-7", "p1", n)
+        assert mine != gold_phase(other, "expert-7", "p1", n)
+        assert mine != gold_phase(b"", "expert-7", "p1", n)
+    sampled = [
+        plan(KEY, f"i{n}", 1, OverlapPolicy(k=1, iaa_share=0.5, k_iaa=2)) for n in range(400)
+    ]
+    elsewhere = [
+        plan(other, f"i{n}", 1, OverlapPolicy(k=1, iaa_share=0.5, k_iaa=2)) for n in range(400)
+    ]
+    same = sum(
+        a.in_agreement_sample == b.in_agreement_sample
+        for a, b in zip(sampled, elsewhere, strict=True)
+    )
+    assert 150 < same < 250  # independent: as often alike as a coin says
+
+
+def test_a_key_longer_than_blake2b_takes_is_refused() -> None:
+    with pytest.raises(ValueError, match="at most 64 bytes"):
+        draw(bytes(65), "item", 1, "iaa")
 
 
 def test_draws_and_plans_are_the_same_in_processes_with_other_hash_seeds() -> None:
     policy = OverlapPolicy(k=2, iaa_share=0.3, k_iaa=4)
     script = (
         "import json; from services.assignment.sampling import OverlapPolicy, plan, draw; "
+        f"KEY = {KEY!r}; "
         "p = OverlapPolicy(k=2, iaa_share=0.3, k_iaa=4); "
-        "print(json.dumps([[plan(f'item-{n}', 7, p).needed, draw(f'item-{n}', 7, 'iaa')] "
+        "print(json.dumps([[plan(KEY, f'item-{n}', 7, p).needed, draw(KEY, f'item-{n}', 7, 'iaa')] "
         "for n in range(200)]))"
     )
-    here = [[plan(f"item-{n}", 7, policy).needed, draw(f"item-{n}", 7, "iaa")] for n in range(200)]
+    here = [
+        [plan(KEY, f"item-{n}", 7, policy).needed, draw(KEY, f"item-{n}", 7, "iaa")]
+        for n in range(200)
+    ]
     for seed in ("1", "4242"):
         out = subprocess.run(
             [sys.executable, "-c", script],
@@ -134,19 +166,19 @@ def test_draws_and_plans_are_the_same_in_processes_with_other_hash_seeds() -> No
 def test_an_items_plan_depends_on_its_id_revision_and_policy_only(
     items: list[str], revision: int, policy: OverlapPolicy
 ) -> None:
-    first = {i: plan(i, revision, policy) for i in items}
+    first = {i: plan(KEY, i, revision, policy) for i in items}
     other = OverlapPolicy(k=1, iaa_share=0.5, k_iaa=3)
     for i in reversed(items):  # other items and other policies planned in between
-        plan(i + "x", revision + 1, other)
-        assert plan(i, revision, policy) == first[i]
+        plan(KEY, i + "x", revision + 1, other)
+        assert plan(KEY, i, revision, policy) == first[i]
 
 
 @given(ids, revisions, policies())
 def test_an_item_in_the_agreement_sample_needs_k_iaa_experts_and_any_other_k(
     item_id: str, revision: int, policy: OverlapPolicy
 ) -> None:
-    p = plan(item_id, revision, policy)
-    assert p.in_agreement_sample == (draw(item_id, revision, "iaa") < policy.iaa_share)
+    p = plan(KEY, item_id, revision, policy)
+    assert p.in_agreement_sample == (draw(KEY, item_id, revision, "iaa") < policy.iaa_share)
     assert p.needed == (policy.k_iaa if p.in_agreement_sample else policy.k)
     assert (p.item_id, p.revision) == (item_id, revision)
 
@@ -157,7 +189,9 @@ def test_the_agreement_sample_over_many_items_is_within_tolerance_of_its_share(
 ) -> None:
     policy = OverlapPolicy(k=1, iaa_share=share, k_iaa=2, k_max=2)
     n = 5_000
-    sampled = sum(plan(f"{prefix}/{i}", revision, policy).in_agreement_sample for i in range(n))
+    sampled = sum(
+        plan(KEY, f"{prefix}/{i}", revision, policy).in_agreement_sample for i in range(n)
+    )
     # five standard deviations of a binomial at its widest (share 0.5) is 0.035
     assert abs(sampled / n - share) <= 0.035
 
@@ -166,8 +200,8 @@ def test_shares_zero_and_one_sample_no_item_and_every_item() -> None:
     none = OverlapPolicy(k=1, iaa_share=0.0, k_iaa=3, k_max=3)
     every = OverlapPolicy(k=1, iaa_share=1.0, k_iaa=3, k_max=3)
     items = [f"item-{i}" for i in range(500)]
-    assert not any(plan(i, 1, none).in_agreement_sample for i in items)
-    assert all(plan(i, 1, every).needed == 3 for i in items)
+    assert not any(plan(KEY, i, 1, none).in_agreement_sample for i in items)
+    assert all(plan(KEY, i, 1, every).needed == 3 for i in items)
 
 
 # --- dynamic overlap ----------------------------------------------------------------------
@@ -176,7 +210,7 @@ DYNAMIC = OverlapPolicy(k=2, iaa_share=0.0, k_iaa=2, dynamic=True, k_max=4)
 
 
 def test_disagreeing_first_judgments_get_one_more_at_a_time_up_to_k_max() -> None:
-    p = plan("item", 1, DYNAMIC)
+    p = plan(KEY, "item", 1, DYNAMIC)
     assert [needs_more(p, n, False, DYNAMIC) for n in range(6)] == [
         False,  # the planned units are not all in yet
         False,
@@ -188,15 +222,15 @@ def test_disagreeing_first_judgments_get_one_more_at_a_time_up_to_k_max() -> Non
 
 
 def test_agreement_or_static_overlap_adds_no_judgment() -> None:
-    p = plan("item", 1, DYNAMIC)
+    p = plan(KEY, "item", 1, DYNAMIC)
     assert not needs_more(p, 2, True, DYNAMIC)
     static = OverlapPolicy(k=2, k_iaa=2, dynamic=False, k_max=4)
-    assert not needs_more(plan("item", 1, static), 2, False, static)
+    assert not needs_more(plan(KEY, "item", 1, static), 2, False, static)
 
 
 def test_an_agreement_sample_item_planned_past_k_max_gets_no_more() -> None:
     policy = OverlapPolicy(k=2, iaa_share=1.0, k_iaa=5, dynamic=True, k_max=3)
-    p = plan("item", 1, policy)
+    p = plan(KEY, "item", 1, policy)
     assert p.needed == 5
     assert not any(needs_more(p, n, False, policy) for n in range(10))
 
@@ -205,7 +239,7 @@ def test_an_agreement_sample_item_planned_past_k_max_gets_no_more() -> None:
 def test_dynamic_overlap_never_lets_the_count_pass_k_max(
     policy: OverlapPolicy, item_id: str, agreements: list[bool]
 ) -> None:
-    p = plan(item_id, 1, policy)
+    p = plan(KEY, item_id, 1, policy)
     judgments = p.needed  # the planned ones are in
     for agreed in agreements:
         if needs_more(p, judgments, agreed, policy):
@@ -217,7 +251,7 @@ def test_dynamic_overlap_never_lets_the_count_pass_k_max(
 
 
 def test_an_item_plan_is_a_value() -> None:
-    assert plan("item", 2, DYNAMIC) == ItemPlan("item", 2, False, 2)
+    assert plan(KEY, "item", 2, DYNAMIC) == ItemPlan("item", 2, False, 2)
 
 
 # --- gold ---------------------------------------------------------------------------------
@@ -247,7 +281,7 @@ def test_an_experts_gold_stays_within_one_unit_of_the_rate_times_units_served(
 def test_gold_placed_by_the_experts_phase_keeps_the_rate(
     rate: float, expert: str, project: str
 ) -> None:
-    phases = (gold_phase(expert, project, n) for n in range(10**6))
+    phases = (gold_phase(KEY, expert, project, n) for n in range(10**6))
     run_gold(rate, phases, 300)
 
 
@@ -257,7 +291,7 @@ def test_gold_at_rate_zero_never_comes_and_at_one_always() -> None:
 
 
 def test_gold_placed_by_the_experts_phase_is_not_every_tenth_unit() -> None:
-    phases = (gold_phase("expert-7", "p1", n) for n in range(400))
+    phases = (gold_phase(KEY, "expert-7", "p1", n) for n in range(400))
     served = run_gold(0.1, phases, 400)
     places = [n for n, gold in enumerate(served) if gold]
     gaps = {b - a for a, b in itertools.pairwise(places)}
@@ -280,7 +314,7 @@ def test_a_gold_item_never_reaches_an_expert_twice(
     golds: list[str], seen: set[str], expert: str
 ) -> None:
     seen |= set(golds[: len(golds) // 2])
-    chosen = pick_gold(golds, seen, expert)
+    chosen = pick_gold(KEY, golds, seen, expert)
     if set(golds) <= seen:
         assert chosen is None
     else:
@@ -291,12 +325,44 @@ def test_a_gold_item_never_reaches_an_expert_twice(
 def test_an_expert_sees_every_gold_item_once_before_none_is_left() -> None:
     golds = [f"g{i}" for i in range(12)]
     seen: set[str] = set()
-    while (chosen := pick_gold(golds, seen, "e1")) is not None:
+    while (chosen := pick_gold(KEY, golds, seen, "e1")) is not None:
         seen.add(chosen)
     assert seen == set(golds)
 
 
 def test_experts_do_not_all_get_the_same_gold_item_first() -> None:
     golds = [f"g{i}" for i in range(20)]
-    firsts = {pick_gold(golds, set(), f"expert-{n}") for n in range(10)}
+    firsts = {pick_gold(KEY, golds, set(), f"expert-{n}") for n in range(10)}
     assert len(firsts) > 3
+
+
+def test_the_audit_draw_is_the_items_keyed_draw_for_audit_pinned() -> None:
+    from services.assignment.sampling import audit_draw
+
+    # pinned: a change of its inputs would re-decide which past consensuses were audited
+    assert audit_draw(KEY, "item-1") == draw(KEY, "item-1", 0, "audit")
+    assert audit_draw(KEY, "item-1") == 0.567481247441487
+
+
+def test_a_key_of_the_largest_size_draws_and_one_byte_more_is_refused() -> None:
+    assert draw(bytes(64), "i", 0, "x") == 0.9875566559657928
+    with pytest.raises(ValueError, match=r"^a draw key has at most 64 bytes, not 65$"):
+        draw(bytes(65), "i", 0, "x")
+
+
+def test_the_first_gold_item_of_an_expert_is_pinned() -> None:
+    # pinned: a change of the draw's inputs would reorder every expert's gold
+    golds = [f"g{i}" for i in range(10)]
+    assert pick_gold(KEY, golds, set(), "expert-1") == "g2"
+    assert pick_gold(KEY, golds, set()) == "g9"  # without an expert id: the draw of ""
+
+
+def test_without_a_phase_gold_comes_as_early_as_the_rate_allows() -> None:
+    assert gold_due(0, 0, 0.5)
+    assert not gold_due(1, 1, 0.5)
+
+
+def test_an_overlap_of_the_largest_size_is_accepted() -> None:
+    assert policy_errors(OverlapPolicy(k=50, k_iaa=50, k_max=50)) == []
+    [error] = policy_errors(OverlapPolicy(k=51, k_iaa=51, k_max=51))[:1]
+    assert (error.field, error.message) == ("overlap.k", "must be at most 50")

@@ -198,7 +198,13 @@ def test_a_unit_stuck_only_because_a_member_skipped_the_item_returns_to_them() -
 def test_an_expired_lease_counts_as_a_skip() -> None:
     expired = item(judges=frozenset({"a"}), given_back={"a": back(0, "expired")})
     assert stuck_units(expired, [member("a")], RULES)[0].returns_to == "a"
-    assert frozenset({"skip", "expired"}) == RETURNABLE
+    assert frozenset({"skip", "expired", "withdrawn"}) == RETURNABLE
+
+
+def test_a_withdrawn_lease_counts_as_a_skip() -> None:
+    # the expert's standing changed (a pause, a suspension): they did not decline the item
+    withdrawn = item(judges=frozenset({"a"}), given_back={"a": back(0, "withdrawn")})
+    assert stuck_units(withdrawn, [member("a")], RULES)[0].returns_to == "a"
 
 
 @pytest.mark.parametrize("how", ["cannot_judge", "unsafe_content", "needs_another_skill"])
@@ -309,7 +315,16 @@ def test_whoever_judged_holds_or_gave_back_an_item_is_among_its_judges() -> None
 
 def test_a_give_back_is_timezone_aware_and_one_of_the_known_ways() -> None:
     assert (
-        frozenset({"skip", "cannot_judge", "unsafe_content", "needs_another_skill", "expired"})
+        frozenset(
+            {
+                "skip",
+                "cannot_judge",
+                "unsafe_content",
+                "needs_another_skill",
+                "expired",
+                "withdrawn",
+            }
+        )
         == GIVE_BACKS
     )
     with pytest.raises(ValueError, match=r"timezone-aware"):
@@ -394,7 +409,8 @@ def reference(
             (
                 e
                 for e in skilled - open_item.judged - open_item.holding
-                if e in open_item.given_back and open_item.given_back[e].how in {"skip", "expired"}
+                if e in open_item.given_back
+                and open_item.given_back[e].how in {"skip", "expired", "withdrawn"}
             ),
             key=lambda e: (open_item.given_back[e].at, e),
         )

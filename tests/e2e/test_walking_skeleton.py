@@ -134,7 +134,7 @@ async def test_readiness_reports_both_dependencies(make_settings: Callable[..., 
     async with running(create_ingest(make_settings(IngestSettings))) as ingest:
         ready = await ingest.get("/readyz", headers=auth("ops"))
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok"}
+    assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok", "loops": "ok"}
 
 
 async def test_readiness_fails_when_mongodb_is_unreachable(

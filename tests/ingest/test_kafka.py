@@ -184,6 +184,28 @@ async def test_prelabels_outside_their_media_get_a_rejection_naming_each_field(
     assert await by_external_id(ingest, body["external_id"]) is None
 
 
+async def test_a_request_with_more_errors_than_a_rejection_holds_is_still_rejected_saying_so(
+    ingest: IngestUnderTest,
+) -> None:
+    """1,500 pre-label segments past the track's end: 1,500 errors, more than the 1,000 reasons
+    a rejection carries. The client still gets a rejection (not silence, not a dead letter):
+    the first 999 reasons and one that counts the rest."""
+    late = [{"class_id": "car", "segment": {"start_s": 9, "end_s": 12}}] * 1_500
+    body = registration("video", prelabels=prelabels(*late))
+    await send(ingest, sdk_message(body))
+    [rejected] = await eventually(lambda: outcomes(ingest, body["external_id"]))
+    assert rejected.type == MEDIA_REJECTED.type
+    reasons = rejected.data.reasons
+    assert len(reasons) == 1_000
+    assert reasons[0].field == "data.prelabels.labels.0.segment.end_s"
+    assert reasons[998].field == "data.prelabels.labels.998.segment.end_s"
+    assert (reasons[-1].field, reasons[-1].message) == (
+        "data",
+        "and 501 more errors (only the first are listed)",
+    )
+    assert await by_external_id(ingest, body["external_id"]) is None
+
+
 async def test_a_request_that_fails_its_schema_is_rejected_with_the_rule_errors_of_the_rest(
     ingest: IngestUnderTest,
 ) -> None:

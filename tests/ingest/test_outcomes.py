@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
+from services.ingest.handlers.projects import Projects
+from services.ingest.handlers.review import ReviewProgress
 from services.ingest.models import ResolutionInfo
+from services.ingest.store import MediaStore
 from shared.contracts.outcomes import (
     EVENTS,
     OUTCOME_NOT_REVIEWED,
@@ -34,6 +37,8 @@ from shared.contracts.work import (
 )
 from shared.events.codec import EventRegistry, decode
 from shared.events.envelope import Event, make_event
+from shared.http.service import service_of
+from shared.outbox.entries import Outbox
 from tests.ingest.bodies import image_file, registration
 from tests.ingest.conftest import IngestUnderTest
 from tests.ingest.test_kafka import sdk_message, send
@@ -338,6 +343,43 @@ async def test_closing_a_project_tells_the_clients_of_its_unresolved_items_they_
         "/v1/media", json=registration("image", project_id=project), headers=CLIENT
     )
     assert refused.status_code == 422
+
+
+async def test_an_item_registered_as_its_project_closed_is_not_left_queued(
+    ingest: IngestUnderTest,
+) -> None:
+    """A replica that read the project up to PROJECT_CACHE_S before registers an item after
+    another replica consumed the close and marked the project's items: the item's first unit
+    finds the project closed, and its client is told it will not be reviewed."""
+    project = f"p-race-{uuid.uuid4().hex[:6]}"
+    await publish(ingest.settings, project_changed(project))
+
+    async def registered(body: dict[str, Any]) -> dict[str, Any] | None:
+        answer = await ingest.client.post("/v1/media", json=body, headers=CLIENT)
+        return answer.json() if answer.status_code == 201 else None  # type: ignore[no-any-return]
+
+    await eventually(lambda: registered(registration("image", project_id=project)))
+    here = service_of(ingest.app).get(Projects)
+    other_replica = ReviewProgress(
+        MediaStore(here.store.projects.database, Outbox()), Projects(here.store)
+    )
+    await other_replica.on_project_changed(project_changed(project, status="closed", revision=2))
+    late_body = registration("image", project_id=project)
+    late = await registered(late_body)  # this replica's project read is still the active one
+    assert late is not None and late["status"] == "queued"
+    started = WorkUnitEventV1(
+        unit_id="u1",
+        item_id=late["item_id"],
+        project_id=project,
+        tenant="acme",
+        kind=WorkKind.review,
+        at=datetime.now(UTC),
+    )
+    await publish(ingest.settings, make_event(WORK_CREATED, started, source="/a", tenant="acme"))
+    marked = await eventually(lambda: _status_is(ingest, late["item_id"], "not_reviewed"))
+    assert marked["not_reviewed"]["project_revision"] == 2
+    told_closed = told_types(OUTCOME_REGISTERED.type, OUTCOME_NOT_REVIEWED.type)
+    await eventually(lambda: told_closed(ingest, late_body["external_id"]))
 
 
 async def _status_is(ingest: IngestUnderTest, item_id: str, status: str) -> dict[str, Any] | None:

@@ -100,11 +100,21 @@ async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
         "mongodb": "ok"
     }
     await client.post("/things", json={"name": "ab", "size": 1}, headers=bearer())
-    metrics = await client.get("/metrics")
+    metrics = await client.get("/metrics", headers=bearer("ops"))
     assert (
         'quorum_http_requests_total{method="POST",route="/things",service="quorum",status="200"}'
         in metrics.text
     )
+
+
+async def test_metrics_are_read_by_staff_only(client: httpx.AsyncClient) -> None:
+    # counts move with what one expert does (a gold judgment is scored and fed): not for them
+    assert (await client.get("/metrics")).status_code == 401
+    for role in ("client", "expert"):
+        assert (await client.get("/metrics", headers=bearer(role))).status_code == 403
+    for role in ("ops", "admin"):
+        staff = await client.get("/metrics", headers=bearer(role))
+        assert staff.status_code == 200 and "quorum_http_requests_total" in staff.text
 
 
 async def test_unready_dependency_is_a_503() -> None:

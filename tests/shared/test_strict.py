@@ -7,8 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.contracts.spec import Contract
-from shared.errors import FieldError
-from shared.http.strict import unknown_fields
+from shared.errors import FieldError, unknown_fields
 
 
 class Point(Contract):

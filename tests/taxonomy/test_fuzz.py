@@ -7,8 +7,11 @@ import pytest
 
 from services.taxonomy.app import create_app
 from services.taxonomy.settings import TaxonomySettings
-from tests.fuzzing import fuzz_tests
+from tests.fuzzing import fuzz_tests, reach_test
 
 pytestmark = pytest.mark.integration
 
 base_url, test_every_operation_answers_as_documented = fuzz_tests(create_app, TaxonomySettings)
+test_each_role_an_operation_admits_got_past_its_role_check = reach_test(
+    create_app, TaxonomySettings
+)

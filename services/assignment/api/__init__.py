@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.assignment.api import (
     experts,
+    exports,
     feedback,
     gold,
     items,
@@ -29,4 +30,5 @@ ROUTERS = [
     feedback.router,
     qualifications.router,
     items.router,
+    exports.router,
 ]

@@ -33,8 +33,11 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     "(200: the same submission again)",
     responses={
         200: {"model": Feedback, "description": "The same submission id again"},
-        404: {"model": ProblemDetail, "description": "No unit you hold or judged"},
-        **CONFLICT,
+        409: {
+            "model": ProblemDetail,
+            "description": "The submission id was used on another unit, or the unit is not "
+            "one you hold or judged (the same answer for every unit)",
+        },
         503: {
             "model": ProblemDetail,
             "description": "The unit's taxonomy version is not known "

@@ -65,7 +65,10 @@ async def register_gold(
 
 
 @router.get(
-    "/projects/{project_id}/gold", summary="The project's gold items, by id", responses=NOT_FOUND
+    "/projects/{project_id}/gold",
+    summary="The project's gold items, by id: the versions each key holds under (`valid_for`), "
+    "and `stale` with every failing field when it fails the project's current versions",
+    responses=NOT_FOUND,
 )
 async def list_gold(
     project_id: ProjectPath,
@@ -90,7 +93,11 @@ async def change_gold(
     return await gold.set_active(principal, project_id, gold_id, body.active)
 
 
-@router.get("/me/calibration", summary="Your rolling gold score and its trend, per skill")
+@router.get(
+    "/me/calibration",
+    summary="Your rolling gold score and its trend, per skill: as of the last UTC midnight, "
+    "in whole batches of 5 gold scores (ops see the exact figures)",
+)
 async def my_calibration(
     principal: ExpertCaller, calibrations: CalibrationsDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[SkillCalibration]:

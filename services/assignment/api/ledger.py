@@ -25,7 +25,10 @@ LedgerDep = Annotated[Ledger, Depends(use_case(Ledger))]
     "(CSV or JSON)",
     description="`format=csv` (the default) is the whole ledger, for payouts; `format=json` "
     "pages it like every list (`limit`, `cursor`; `{items, next_cursor}`), by expert and "
-    "project.",
+    "project. `time_spent_s` is the expert's time, not the sum of their leases: the union of "
+    "the intervals from each judged unit's handout to its judgment, shared out among the "
+    "units (units held side by side count once). In the CSV an id starting with `=`, `+`, "
+    "`-`, `@`, a tab or a carriage return is written after a single quote (CSV injection).",
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
     response_model=None,
 )

@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Query, Response, status
 
 from services.assignment.api.access import ExpertCaller, Staff
 from services.assignment.api.paths import ExpertPath
+from services.assignment.api.problems import NOT_HELD
 from services.assignment.eligibility import NoWorkReason
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.judgments import Judgments
@@ -28,10 +29,8 @@ UnitPath = Annotated[str, Path(min_length=1, max_length=300)]
 LeasePath = Annotated[str, Path(min_length=1, max_length=64)]
 #: seconds a client waits before asking again when nothing is eligible
 RETRY_AFTER_S = 5
-EXPIRED: dict[int | str, dict[str, Any]] = {
-    404: {"model": ProblemDetail, "description": "No such lease of yours"},
-    409: {"model": ProblemDetail, "description": "The lease expired or was released"},
-}
+#: a lease the caller does not hold live: one answer whatever the lease was for
+EXPIRED: dict[int | str, dict[str, Any]] = NOT_HELD
 
 
 #: The header that says why ``work:next`` handed out nothing (an ``eligibility.NoWorkReason``).
@@ -72,7 +71,8 @@ async def next_unit(principal: ExpertCaller, handout: HandoutDep) -> HandedOut:
 
 @router.post(
     "/me/leases/{lease_id}/heartbeat",
-    summary="Extend your lease by the project's lease TTL",
+    summary="Extend your lease by the project's lease TTL, never past its maximum life (409 "
+    "once it is there)",
     responses=EXPIRED,
 )
 async def heartbeat(lease_id: LeasePath, principal: ExpertCaller, leases: LeasesDep) -> Lease:
@@ -109,7 +109,13 @@ async def live_leases(
 @router.post(
     "/experts/{expert_id}/leases/{lease_id}/release",
     summary="Force-release an expert's lease (ops)",
-    responses=EXPIRED,
+    responses={
+        404: {
+            "model": ProblemDetail,
+            "description": "The expert holds no live lease of that id (it expired or was "
+            "given back, or never was)",
+        }
+    },
 )
 async def force_release(
     expert_id: ExpertPath,
@@ -127,9 +133,16 @@ async def force_release(
     summary="Submit your answers on the unit you hold (the same submission_id again: 200, the "
     "same judgment)",
     responses={
-        200: {"model": Judgment, "description": "This submission was made before"},
-        404: {"model": ProblemDetail, "description": "Not a unit of yours"},
-        409: {"model": ProblemDetail, "description": "The lease expired or was released"},
+        200: {
+            "model": Judgment,
+            "description": "This submission was made before with the same body (a retry)",
+        },
+        409: {
+            "model": ProblemDetail,
+            "description": NOT_HELD[409]["description"] + "; or you judged it already: under "
+            "another submission id, or under this one with another body (`errors` names each "
+            "field that differs, with its first value)",
+        },
         422: {
             "model": ProblemDetail,
             "description": "Refused, the lease kept; `errors` names every field at once: the "

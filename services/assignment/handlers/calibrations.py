@@ -6,8 +6,10 @@ afresh. An expert sees their own trend per skill, never which units were gold.""
 from __future__ import annotations
 
 from services.assignment import calibration
+from services.assignment.errors import NotFound
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.projects import project_of
+from services.assignment.handlers.withdrawals import Withdrawals
 from services.assignment.models.gold import Bench, ReinstateIn, SkillCalibration
 from services.assignment.models.projects import Project
 from services.assignment.stores.calibrations import CalibrationStore
@@ -23,7 +25,6 @@ from shared.contracts.work import (
     GoldScoredV1,
 )
 from shared.events.envelope import Event, make_event
-from shared.http.problems import not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -41,6 +42,7 @@ class Calibrations:
         store: CalibrationStore,
         projects: ProjectStore,
         experts: ExpertStore,
+        withdrawals: Withdrawals,
         *,
         window: int = calibration.DEFAULT_WINDOW,
         history: int = calibration.DEFAULT_HISTORY,
@@ -49,6 +51,7 @@ class Calibrations:
         self.store = store
         self.projects = projects
         self.experts = experts
+        self.withdrawals = withdrawals
         self.window = window
         self.history = history
         self.clock = clock
@@ -84,10 +87,14 @@ class Calibrations:
             return
         skills = calibrated_skills(project)
         tenant, expert_id = scored.tenant, scored.expert_id
-        await self.store.add(tenant, expert_id, skills, scored.score, scored.judgment_id)
+        await self.store.add(
+            tenant, expert_id, skills, scored.score, scored.judgment_id, scored.scored_at
+        )
         calibrations = await self._of(tenant, expert_id)
         policy = project.calibration
-        below = calibration.benched_skills(calibrations, skills, policy.floor, policy.min_count)
+        # a project stored before min_count was bounded by the window: the whole window
+        min_count = min(policy.min_count, self.window)
+        below = calibration.benched_skills(calibrations, skills, policy.floor, min_count)
         if not below:
             return
         now = self.clock()
@@ -114,7 +121,12 @@ class Calibrations:
             source=SOURCE,
             tenant=tenant,
         )
-        if await self.store.bench(bench, event):
+        # their leases on the project's work are released once the bench is written
+        async with self.withdrawals.changing(
+            tenant, "benched", expert_id=expert_id, project_id=project.project_id
+        ):
+            benched = await self.store.bench(bench, event, scored.scored_at)
+        if benched:
             log.warning(
                 "expert benched: gold score below the project's floor",
                 expert_id=expert_id,
@@ -139,15 +151,34 @@ class Calibrations:
         self, principal: Principal, *, after: str | None, limit: int
     ) -> list[SkillCalibration]:
         """The calling expert's calibration per skill (by skill id, after ``after``): means
-        and trend, nothing of the items."""
-        shown = self._shown(await self._of(principal.tenant, principal.subject))
+        and trend, nothing of the items, as :func:`calibration.expert_view` cuts them (whole
+        batches, at the boundaries of a period), so no change can be traced to a unit; a
+        skill shows once a whole batch of it is in the view."""
+        now = self.clock()
+        kept = await self.store.fed_scores(principal.tenant, principal.subject)
+        shown = []
+        for skill, (scores, scored_at, fed) in sorted(kept.items()):
+            view = calibration.expert_view(
+                scores, scored_at, fed, now, window=self.window, history=self.history
+            )
+            if view is not None:
+                shown.append(
+                    SkillCalibration(
+                        skill=skill,
+                        mean=view.mean,
+                        count=view.count,
+                        window=view.window,
+                        trend=list(view.trend),
+                        as_of=view.as_of,
+                    )
+                )
         return _page(shown, after, limit)
 
     async def of_expert(
         self, principal: Principal, expert_id: str, *, after: str | None, limit: int
     ) -> list[SkillCalibration]:
         if await self.experts.get(principal.tenant, expert_id) is None:
-            raise not_found(f"expert {expert_id}")
+            raise NotFound(f"expert {expert_id}")
         return _page(self._shown(await self._of(principal.tenant, expert_id)), after, limit)
 
     async def benches(
@@ -176,9 +207,9 @@ class Calibrations:
             source=SOURCE,
             tenant=principal.tenant,
         )
-        if not await self.store.lift(principal.tenant, project_id, expert_id, event):
-            raise not_found(f"a bench of expert {expert_id} from project {project_id}")
-        await self.store.restart(principal.tenant, expert_id, calibrated_skills(project))
+        if not await self.store.lift(principal.tenant, project_id, expert_id, event, now):
+            raise NotFound(f"a bench of expert {expert_id} from project {project_id}")
+        await self.store.restart(principal.tenant, expert_id, calibrated_skills(project), now)
         log.info(
             "expert reinstated", expert_id=expert_id, project_id=project_id, reason=body.reason
         )

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.assignment.eligibility import VettingState, transition_errors
+from services.assignment.errors import (
+    NotFound,
+    OnboardingDiffers,
+    OnboardingInvalid,
+    TransitionRefused,
+)
 from services.assignment.handlers.revisions import change_at_revision
+from services.assignment.handlers.withdrawals import Withdrawals
 from services.assignment.models.experts import (
     AttestationIn,
     Expert,
@@ -21,19 +28,18 @@ from services.assignment.stores.experts import ExpertExists, ExpertStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.errors import FieldError, differences
-from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-
-def _conflict(detail: str, errors: list[FieldError] | None = None) -> Problem:
-    return Problem(409, "Conflict", detail, errors=errors)
+#: The vetting states whose experts no longer stand for any work handed out to them.
+WITHDRAWING = frozenset({VettingState.suspended, VettingState.offboarded})
 
 
 class Experts:
-    def __init__(self, store: ExpertStore, clock: Clock = now_ms) -> None:
+    def __init__(self, store: ExpertStore, withdrawals: Withdrawals, clock: Clock = now_ms) -> None:
         self.store = store
+        self.withdrawals = withdrawals
         self.clock = clock
 
     async def onboard(self, principal: Principal, body: ExpertIn) -> tuple[Expert, bool]:
@@ -43,12 +49,7 @@ class Experts:
         id is a 409 naming each field that differs."""
         errors = onboarding_errors(body)
         if errors:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "invalid request: " + ", ".join(e.field for e in errors),
-                errors=errors,
-            )
+            raise OnboardingInvalid(errors)
         now = self.clock()
         by = principal.subject
         history = [
@@ -98,11 +99,7 @@ class Experts:
                 else [FieldError(field="body.expert_id", message="already known")]
             )
             if differ:
-                raise _conflict(
-                    f"expert {body.expert_id} was onboarded with another body: change them "
-                    "with PATCH, their state and skills with their own calls",
-                    differ,
-                ) from None
+                raise OnboardingDiffers(body.expert_id, differ) from None
             return await self.get(principal, body.expert_id), False
         log.info("expert onboarded", expert_id=expert.expert_id, state=expert.state.value)
         return expert, True
@@ -110,7 +107,7 @@ class Experts:
     async def get(self, principal: Principal, expert_id: str) -> Expert:
         expert = await self.store.get(principal.tenant, expert_id)
         if expert is None:
-            raise not_found(f"expert {expert_id}")
+            raise NotFound(f"expert {expert_id}")
         return expert
 
     async def page(
@@ -132,9 +129,7 @@ class Experts:
         def moved(expert: Expert) -> Expert:
             errors = transition_errors(expert.state, body.state)
             if errors:
-                raise _conflict(
-                    errors[0], [FieldError(field="body.state", message=m) for m in errors]
-                )
+                raise TransitionRefused("body.state", errors)
             entry = StateChange(
                 from_state=expert.state,
                 to_state=body.state,
@@ -146,7 +141,13 @@ class Experts:
                 update={"state": body.state, "history": [*expert.history, entry]}
             )
 
-        return await self._change(principal, expert_id, moved, "vetting state changed")
+        if body.state not in WITHDRAWING:
+            return await self._change(principal, expert_id, moved, "vetting state changed")
+        # their leases are released once the move is written (standing.py)
+        async with self.withdrawals.changing(
+            principal.tenant, f"expert {body.state.value}", expert_id=expert_id
+        ):
+            return await self._change(principal, expert_id, moved, "vetting state changed")
 
     async def attest(
         self, principal: Principal, expert_id: str, skill_id: str, body: AttestationIn
@@ -166,7 +167,7 @@ class Experts:
         async def read() -> Expert:
             expert = await self.store.get(tenant, expert_id)
             if expert is None:
-                raise not_found(f"expert {expert_id}")
+                raise NotFound(f"expert {expert_id}")
             return expert
 
         def granted(expert: Expert) -> Expert:
@@ -179,7 +180,7 @@ class Experts:
     async def revoke(self, principal: Principal, expert_id: str, skill_id: str) -> Expert:
         def without(expert: Expert) -> Expert:
             if all(s.skill != skill_id for s in expert.skills):
-                raise not_found(f"skill {skill_id} of expert {expert_id}")
+                raise NotFound(f"skill {skill_id} of expert {expert_id}")
             kept = [s for s in expert.skills if s.skill != skill_id]
             return expert.model_copy(update={"skills": kept})
 

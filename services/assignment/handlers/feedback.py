@@ -8,6 +8,14 @@ from __future__ import annotations
 import uuid
 
 from services.assignment import feedback as rules
+from services.assignment import leasing
+from services.assignment.errors import (
+    FeedbackInvalid,
+    FeedbackResolved,
+    FeedbackSubmissionReused,
+    NotFound,
+    UnitNotHeld,
+)
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import classes_of
 from services.assignment.handlers.items import unit_of
@@ -18,7 +26,6 @@ from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.work import FEEDBACK_SUBMITTED, FeedbackSubmittedV1
 from shared.events.envelope import make_event
-from shared.http.problems import Problem, not_found
 from shared.taxonomy.cache import TaxonomyCache
 
 
@@ -40,22 +47,26 @@ class Feedbacks:
     ) -> tuple[Feedback, bool]:
         """The feedback, and whether this call made it (False: the same submission again)."""
         tenant, expert_id = principal.tenant, principal.subject
-        item_id = unit_id.rpartition("~")[0]
+        item_id = leasing.item_of(unit_id)
         item = await self.items.get(tenant, item_id)
         unit = unit_of(item, unit_id)
-        if item is None or unit is None or unit.expert_id != expert_id:
-            raise not_found(f"unit {unit_id} you hold or judged")
+        if (
+            item is None
+            or unit is None
+            or not (unit.judged_by(expert_id) or unit.held_by(expert_id, self.clock()))
+        ):
+            # the same answer for every unit the expert neither holds nor judged, gold or not
+            # (a gold copy given back stays theirs, closed: that must not show)
+            before = await self.store.submitted(tenant, expert_id, body.submission_id)
+            if before is not None and before.unit_id == unit_id:
+                return before, False  # the same submission again, once the unit is gone
+            raise UnitNotHeld(field="path.unit_id", unit_id=unit_id)
         classes = await classes_of(self.taxonomy, tenant, unit.taxonomy)
         errors = rules.feedback_errors(
             body.about, body.kind, body.class_ids, body.proposed_class, classes
         )
         if errors:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "the feedback does not fit the unit: " + "; ".join(e.message for e in errors),
-                errors=errors,
-            )
+            raise FeedbackInvalid(errors)
         made = Feedback(
             feedback_id=f"fbk_{uuid.uuid4().hex}",
             submission_id=body.submission_id,
@@ -82,9 +93,7 @@ class Feedbacks:
         if stored.feedback_id == made.feedback_id:
             return stored, True
         if stored.unit_id != unit_id:
-            raise Problem(
-                409, "Conflict", f"submission {body.submission_id} was feedback on another unit"
-            )
+            raise FeedbackSubmissionReused(body.submission_id)
         return stored, False
 
     async def mine(
@@ -114,5 +123,5 @@ class Feedbacks:
         if resolved is not None:
             return resolved
         if await self.store.get(principal.tenant, feedback_id) is None:
-            raise not_found(f"feedback {feedback_id}")
-        raise Problem(409, "Conflict", f"feedback {feedback_id} is resolved already")
+            raise NotFound(f"feedback {feedback_id}")
+        raise FeedbackResolved(feedback_id)

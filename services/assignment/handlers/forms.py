@@ -4,8 +4,10 @@ labels mark."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
+from services.assignment import agreement
+from services.assignment.errors import TaxonomyNotKnownYet
 from services.assignment.stores.rubrics import RubricStore
 from shared.contracts.media import BundlePart, MediaFile
 from shared.contracts.rubric import RubricDefinition
@@ -13,7 +15,6 @@ from shared.contracts.taxonomy import ClassSnapshot
 from shared.contracts.vocabulary import Label, Modality, TaxonomyRef
 from shared.contracts.work import RubricRef
 from shared.errors import FieldError
-from shared.http.problems import Problem
 from shared.media.placement import label_errors
 from shared.taxonomy.cache import TaxonomyCache
 
@@ -36,31 +37,18 @@ class RubricForms:
         return self._forms[key]
 
 
-def not_known_yet(ref: TaxonomyRef) -> Problem:
-    """A 503: the version will reach this replica's cache shortly."""
-    return Problem(
-        503,
-        "Service Unavailable",
-        f"taxonomy {ref.ontology_id} version {ref.version} is not known here yet: "
-        f"try again in {TAXONOMY_RETRY_S} s",
-        headers={"Retry-After": str(TAXONOMY_RETRY_S)},
-    )
-
-
 async def classes_of(
-    cache: TaxonomyCache,
-    tenant: str,
-    ref: TaxonomyRef | None,
-    unknown: Callable[[TaxonomyRef], Problem] = not_known_yet,
+    cache: TaxonomyCache, tenant: str, ref: TaxonomyRef | None
 ) -> Mapping[str, ClassSnapshot] | None:
     """The classes of taxonomy version ``ref`` by id (None: no taxonomy to check against),
     the version's own index (built once per version read, so asking again costs nothing);
-    ``unknown(ref)`` is raised while the version is not known here."""
+    :class:`TaxonomyNotKnownYet` while the version is not known here (it will reach this
+    replica's cache shortly)."""
     if ref is None:
         return None
     version = await cache.fetch(tenant, ref.ontology_id, ref.version)
     if version is None:
-        raise unknown(ref)
+        raise TaxonomyNotKnownYet(ref, TAXONOMY_RETRY_S)
     return version.class_index
 
 
@@ -75,9 +63,11 @@ def placed_label_errors(
     reported: Sequence[FieldError] = (),
 ) -> list[FieldError]:
     """Every problem of ``labels`` on the media they mark (``shared.media.placement``, the
-    rule ingest applies to pre-labels: refused, never clipped), each at ``<at>.<index>...``,
-    less those ``reported`` names already (the rubric names a class the version lacks too)."""
+    rule ingest applies to pre-labels: refused, never clipped), and of their masks (runs that
+    cover their size, within the bounds matching can afford: ``agreement.mask_errors``), each
+    at ``<at>.<index>...``, less those ``reported`` names already (the rubric names a class the
+    version lacks too)."""
     placed = label_errors(
         labels, modality=modality, media=media, parts=parts, classes=classes, at=at
-    )
+    ) + agreement.mask_errors(labels, at=at)
     return [e for e in placed if e not in reported]

@@ -17,7 +17,8 @@ loses only to another replica; one that loses reads that one item again and trie
 open unit, or moves on.
 Projects share handouts by weight (stride scheduling, :class:`eligibility.FairShare`). When the
 project whose turn it is has gold due for the expert, a gold copy is leased instead
-(:mod:`services.assignment.handlers.gold_serving`); it is handed out in the same shape. An
+(:mod:`services.assignment.handlers.gold_serving`), of the versions of the unit it stands in
+for; it is handed out in the same shape. An
 expert with an open qualification attempt gets its items first
 (:mod:`services.assignment.handlers.qualification_serving`). An expert with nothing else
 eligible may get back an item they gave back (skipped or let expire) that nobody else on
@@ -29,24 +30,22 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from services.assignment import qualification, staffing
+from services.assignment import leasing, qualification, staffing
 from services.assignment.eligibility import FairShare, NoWorkReason, UnitKind
 from services.assignment.handlers.events import unit_event
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold_serving import GoldServing
-from services.assignment.handlers.items import unit_id as unit_id_of
 from services.assignment.handlers.profiles import Profiles, eligible_projects, why_no_work
-from services.assignment.handlers.qualification_serving import LEASE_TTL_S, QualificationServing
+from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.staffing import open_item, roster_members, rules_of
 from services.assignment.models.experts import Expert
+from services.assignment.models.gold import GoldVersions
 from services.assignment.models.projects import Project
 from services.assignment.models.qualifications import Attempt
 from services.assignment.models.work import HandedOut, Lease, Unit, UnitState, WorkItem
@@ -228,7 +227,9 @@ class Handout:
             fair.set_weight(p.project_id, p.priority_weight)
         first = fair.pick(sorted(projects))
         if first is not None:
-            handed = await self._gold(principal.tenant, expert, projects[first], free)
+            handed = await self._gold(
+                principal.tenant, expert, projects[first], free, first in adjudicates
+            )
             if handed is not None:
                 fair.served(first)
                 return handed
@@ -388,14 +389,14 @@ class Handout:
         """A free slot (removed from ``free``; another request of the expert may hold one
         meanwhile) and the lease it holds for the unit; None when no slot is left."""
         now = self.clock()
-        expires = now + timedelta(seconds=ttl_s)
+        expires = leasing.deadline(now, ttl_s)
         while free:
             slot = free.pop(0)
             lease = Lease(
-                lease_id=f"{slot}-{uuid.uuid4().hex}",
+                lease_id=leasing.lease_id(slot),
                 expert_id=expert.expert_id,
                 unit_id=unit_id,
-                item_id=unit_id.rpartition("~")[0],
+                item_id=leasing.item_of(unit_id),
                 project_id=project_id,
                 leased_at=now,
                 expires_at=expires,
@@ -405,25 +406,46 @@ class Handout:
         return None
 
     async def _gold(
-        self, tenant: str, expert: Expert, project: Project, free: list[int]
+        self, tenant: str, expert: Expert, project: Project, free: list[int], adjudicator: bool
     ) -> HandedOut | None:
-        """The project's gold for the expert if it is due and one is left for them."""
-        due = await self.gold.due(tenant, project, expert.expert_id)
+        """The project's gold for the expert if it is due and one is left for them whose key
+        holds under the versions of the unit it stands in for (:meth:`_next_versions`)."""
+        versions = await self._next_versions(tenant, expert.expert_id, project, adjudicator)
+        due = await self.gold.due(tenant, project, expert.expert_id, versions)
         if due is None:
             return None
         found, item_id = due
         taken = await self._take_slot(
-            tenant, expert, project.project_id, project.lease_ttl_s, unit_id_of(item_id, 0), free
+            tenant,
+            expert,
+            project.project_id,
+            project.lease_ttl_s,
+            leasing.unit_id(item_id, 0),
+            free,
         )
         if taken is None:
             return None
         slot, lease = taken
-        copy = await self.gold.lease(tenant, project, found, item_id, lease)
+        copy = await self.gold.lease(tenant, project, found, item_id, lease, versions)
         if copy is None:
             await self.leases.drop(tenant, expert.expert_id, slot, lease.lease_id)
             free.insert(0, slot)
             return None
         return await self._handed(tenant, copy, copy.units[0], lease)
+
+    async def _next_versions(
+        self, tenant: str, expert_id: str, project: Project, adjudicator: bool
+    ) -> GoldVersions:
+        """The rubric and taxonomy versions of the project's next unit for the expert (the
+        project's own when none is left): a gold unit takes them, so it has the versions of
+        the units around it (a backlog of an earlier rubric version keeps its version)."""
+        found = await self._in_project(tenant, project.project_id, expert_id, False, adjudicator)
+        if found is None:
+            return GoldVersions(rubric=project.rubric, taxonomy=project.taxonomy)
+        item, n = found
+        self._candidates[tenant, project.project_id].release(item.item_id, n)
+        unit = item.units[n]
+        return GoldVersions(rubric=unit.rubric, taxonomy=unit.taxonomy)
 
     async def _qualification(
         self, tenant: str, expert: Expert, attempt: Attempt, free: list[int]
@@ -441,8 +463,8 @@ class Handout:
                 tenant,
                 expert,
                 project_id,
-                LEASE_TTL_S,
-                unit_id_of(copy_id, 0),
+                leasing.DEFAULT_TTL_S,  # a qualification copy's (a heartbeat extends it as much)
+                leasing.unit_id(copy_id, 0),
                 free,
             )
             if taken is None:

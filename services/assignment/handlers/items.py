@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.assignment import sampling
+from services.assignment import leasing, sampling
 from services.assignment.handlers.events import unit_event
 from services.assignment.models.projects import Project
 from services.assignment.models.work import ItemContent, Lease, Unit, UnitState, WorkItem
 from services.assignment.projects import overlap_policy
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
+from services.assignment.stores.secrets import ProjectSecrets
 from shared.clock import Clock, now_ms
 from shared.contracts.media import MediaRegisteredV1
 from shared.contracts.vocabulary import Modality, TaxonomyRef
@@ -24,16 +25,15 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-def unit_id(item_id: str, n: int) -> str:
-    return f"{item_id}~{n}"
-
-
 def unit_of(item: WorkItem | None, unit_id: str) -> Unit | None:
     """Unit ``<item id>~<n>`` of the item, if it has it."""
-    number = unit_id.rpartition("~")[2]
-    if item is None or not number.isdigit() or int(number) >= len(item.units):
+    try:
+        n = leasing.unit_number(unit_id)
+    except ValueError:
         return None
-    unit = item.units[int(number)]
+    if item is None or n >= len(item.units):
+        return None
+    unit = item.units[n]
     return unit if unit.unit_id == unit_id else None
 
 
@@ -53,7 +53,7 @@ def leased_copy(
     leased to them under ``lease``; ``mark`` says what it is a copy of."""
     unit = Unit(
         n=0,
-        unit_id=unit_id(item_id, 0),
+        unit_id=leasing.unit_id(item_id, 0),
         kind=kind,
         state=UnitState.leased,
         rubric=rubric,
@@ -79,12 +79,15 @@ def leased_copy(
     )
 
 
-def planned_units(item: MediaRegisteredV1, project: Project, at: datetime) -> list[Unit]:
-    plan = sampling.plan(item.item_id, project.revision, overlap_policy(project))
+def planned_units(
+    item: MediaRegisteredV1, project: Project, at: datetime, key: bytes
+) -> list[Unit]:
+    """The item's first review units; ``key`` is the project's (``stores/secrets.py``)."""
+    plan = sampling.plan(key, item.item_id, project.revision, overlap_policy(project))
     return [
         Unit(
             n=n,
-            unit_id=unit_id(item.item_id, n),
+            unit_id=leasing.unit_id(item.item_id, n),
             kind=WorkKind.review,
             rubric=project.rubric,
             taxonomy=project.taxonomy,
@@ -95,16 +98,29 @@ def planned_units(item: MediaRegisteredV1, project: Project, at: datetime) -> li
 
 
 class Items:
-    def __init__(self, store: ItemStore, projects: ProjectStore, clock: Clock = now_ms) -> None:
+    def __init__(
+        self,
+        store: ItemStore,
+        projects: ProjectStore,
+        secrets: ProjectSecrets,
+        clock: Clock = now_ms,
+    ) -> None:
         self.store = store
         self.projects = projects
+        self.secrets = secrets
         self.clock = clock
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:
         item = event.data
         project = await self.projects.get(item.tenant, item.project_id)
         now = self.clock()
-        units = planned_units(item, project, now) if project else []
+        units = (
+            planned_units(
+                item, project, now, await self.secrets.key(item.tenant, project.project_id)
+            )
+            if project
+            else []
+        )
         work = WorkItem(
             item_id=item.item_id,
             tenant=item.tenant,

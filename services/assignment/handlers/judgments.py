@@ -7,21 +7,29 @@ expert can call shows another judgment of an item."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from services.assignment import leasing
+from services.assignment.errors import (
+    AnswersInvalid,
+    LeaseWithdrawn,
+    SubmissionDiffers,
+    UnitJudgedAlready,
+    UnitNotHeld,
+)
 from services.assignment.handlers.answers import answer_errors
 from services.assignment.handlers.calibrations import Calibrations
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import RubricForms
 from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.items import unit_of
-from services.assignment.handlers.leases import lease_expired, slot_of
+from services.assignment.handlers.leases import lease_ended
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.resolutions import Resolutions
 from services.assignment.models.work import (
     Judgment,
     JudgmentIn,
     Unit,
-    UnitState,
     WorkItem,
 )
 from services.assignment.stores.items import ItemStore
@@ -30,34 +38,39 @@ from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.vocabulary import Severity
 from shared.contracts.work import JUDGMENT_SUBMITTED, JudgmentSubmittedV1
-from shared.errors import FieldError
+from shared.errors import differences
 from shared.events.envelope import make_event
-from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 from shared.taxonomy.cache import TaxonomyCache
 
 log = get_logger(__name__)
 
 
-def _refused(errors: list[FieldError]) -> Problem:
-    return Problem(
-        422,
-        "Unprocessable Content",
-        "the answers do not fit the unit's rubric: " + "; ".join(e.message for e in errors),
-        errors=errors,
-    )
+def _made_by(unit: Unit, body: JudgmentIn) -> Judgment:
+    """The unit's judgment, made under ``body``'s submission id, if ``body`` is the one it was
+    made with (a retry); else :class:`SubmissionDiffers`, naming each field that differs
+    (``body.answers.verdict``, ``body.lease_id``)."""
+    assert unit.judgment is not None
+    first: dict[str, object] = {"answers": unit.judgment.answers.model_dump(mode="json")}
+    again: dict[str, object] = {"answers": body.answers.model_dump(mode="json")}
+    if unit.lease_id is not None:
+        first["lease_id"], again["lease_id"] = unit.lease_id, body.lease_id
+    errors = differences(first, again)
+    if errors:
+        raise SubmissionDiffers(body.submission_id, errors)
+    return unit.judgment
 
 
-def _unit_of(item: WorkItem | None, unit_id: str, expert_id: str, lease_id: str) -> Unit:
-    """The unit, if the expert holds it or judged it; a 409 if they held it and the lease
-    ran out or was given back; else a 404 that says nothing of others' units."""
+def _unit_of(
+    item: WorkItem | None, unit_id: str, expert_id: str, lease_id: str, now: datetime
+) -> Unit:
+    """The unit, if the expert judged it or holds it under ``lease_id`` at ``now``; else
+    :class:`UnitNotHeld`, the one answer for every other unit, decided from the expert's own
+    lease on it: a gold copy, another judge's unit, an escalated item and an id naming
+    nothing are refused alike."""
     unit = unit_of(item, unit_id)
-    if unit is None:
-        raise not_found(f"unit {unit_id} of yours")
-    if unit.expert_id != expert_id:
-        if item is not None and expert_id in item.judges and unit.judgment is None:
-            raise lease_expired(lease_id)
-        raise not_found(f"unit {unit_id} of yours")
+    if unit is None or not (unit.judged_by(expert_id) or unit.held_by(expert_id, now, lease_id)):
+        raise UnitNotHeld(field="body.lease_id", lease_id=lease_id, unit_id=unit_id)
     return unit
 
 
@@ -87,29 +100,39 @@ class Judgments:
     async def submit(
         self, principal: Principal, unit_id: str, body: JudgmentIn
     ) -> tuple[Judgment, bool]:
-        """The judgment, and whether this call made it (False: the same submission again)."""
+        """The judgment, and whether this call made it (False: the same submission again).
+        On a lease withdrawn from the caller (their standing changed), ``LeaseWithdrawn``
+        saying why: decided from their own lease, whatever the unit."""
+        try:
+            return await self._submit(principal, unit_id, body)
+        except UnitNotHeld as not_held:
+            ended = await lease_ended(
+                self.leases,
+                principal.tenant,
+                principal.subject,
+                body.lease_id,
+                field="body.lease_id",
+            )
+            if isinstance(ended, LeaseWithdrawn):
+                raise ended from None
+            raise not_held
+
+    async def _submit(
+        self, principal: Principal, unit_id: str, body: JudgmentIn
+    ) -> tuple[Judgment, bool]:
         tenant, expert_id = principal.tenant, principal.subject
-        item_id = unit_id.rpartition("~")[0]
+        item_id = leasing.item_of(unit_id)
         item = await self.items.get(tenant, item_id)
-        unit = _unit_of(item, unit_id, expert_id, body.lease_id)
+        now = self.clock()
+        unit = _unit_of(item, unit_id, expert_id, body.lease_id, now)
         assert item is not None
         if unit.judgment is not None:
             if unit.judgment.submission_id == body.submission_id:
-                return unit.judgment, False
-            raise Problem(
-                409, "Conflict", f"unit {unit_id} is judged already (another submission id)"
-            )
-        now = self.clock()
-        if (
-            unit.state is not UnitState.leased
-            or unit.lease_id != body.lease_id
-            or unit.expires_at is None
-            or unit.expires_at <= now
-        ):
-            raise lease_expired(body.lease_id)
+                return _made_by(unit, body), False
+            raise UnitJudgedAlready(unit_id)
         errors, effective = await answer_errors(self.forms, self.taxonomy, item, unit, body.answers)
         if errors:
-            raise _refused(errors)
+            raise AnswersInvalid(errors, of="unit")
         verdict = body.answers.verdict
         assert unit.leased_at is not None  # the verdict is None on a ratings-only rubric
         judgment = Judgment(
@@ -164,12 +187,16 @@ class Judgments:
         )
         if judged is None:
             again = _unit_of(
-                await self.items.get(tenant, item_id), unit_id, expert_id, body.lease_id
+                await self.items.get(tenant, item_id),
+                unit_id,
+                expert_id,
+                body.lease_id,
+                self.clock(),
             )
             if again.judgment is not None and again.judgment.submission_id == body.submission_id:
-                return again.judgment, False  # a concurrent retry of the same submission
-            raise lease_expired(body.lease_id)
-        slot = slot_of(body.lease_id)
+                return _made_by(again, body), False  # a concurrent retry of the submission
+            raise UnitNotHeld(field="body.lease_id", lease_id=body.lease_id, unit_id=unit_id)
+        slot = leasing.slot_of(body.lease_id)
         if slot is not None:
             await self.leases.drop(tenant, expert_id, slot, body.lease_id)
         log.info("judgment submitted", unit_id=unit_id, judgment_id=judgment.judgment_id)

@@ -5,6 +5,7 @@ its earlier ones and the client receives the new one as ``item.resolved`` with t
 
 from __future__ import annotations
 
+from services.assignment.errors import AnswersInvalid, ItemChanged, ItemNotResolved, NotFound
 from services.assignment.handlers.answers import answer_errors
 from services.assignment.handlers.events import SOURCE
 from services.assignment.handlers.forms import RubricForms
@@ -16,15 +17,10 @@ from shared.clock import Clock, now_ms
 from shared.contracts.vocabulary import Severity
 from shared.contracts.work import ITEM_RESOLVED, Escalation, Resolution, WorkKind
 from shared.events.envelope import make_event
-from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 from shared.taxonomy.cache import TaxonomyCache
 
 log = get_logger(__name__)
-
-
-def _changed() -> Problem:
-    return Problem(409, "Conflict", "the item changed while it was revised: read it and try again")
 
 
 class Outcomes:
@@ -44,16 +40,12 @@ class Outcomes:
 
     async def _resolved(self, tenant: str, item_id: str) -> WorkItem:
         """A registered item of the tenant that is resolved (gold and qualification copies
-        are nobody's outcome: 404)."""
+        are nobody's outcome: :class:`NotFound`)."""
         item = await self.items.get(tenant, item_id)
         if item is None or item.gold_id is not None or item.qualification is not None:
-            raise not_found(f"item {item_id}")
+            raise NotFound(f"item {item_id}")
         if item.resolution is None:
-            raise Problem(
-                409,
-                "Conflict",
-                f"item {item_id} is not resolved (yet): its outcome can be revised once it is",
-            )
+            raise ItemNotResolved(item_id)
         return item
 
     async def override(self, principal: Principal, item_id: str, body: OverrideIn) -> WorkItem:
@@ -63,12 +55,7 @@ class Outcomes:
             self.forms, self.taxonomy, item, item.units[0], body.answers
         )
         if errors:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "the answers do not fit the item's rubric: " + "; ".join(e.message for e in errors),
-                errors=errors,
-            )
+            raise AnswersInvalid(errors, of="item")
         answers = body.answers
         current = item.resolution
         resolution = current.model_copy(
@@ -88,7 +75,7 @@ class Outcomes:
         resolution = type(current).model_validate(resolution.model_dump())  # checked whole
         event = make_event(ITEM_RESOLVED, resolution, source=SOURCE, tenant=item.tenant)
         if not await self.items.override(item, resolution, event):
-            raise _changed()
+            raise ItemChanged()
         log.info("outcome overridden", item_id=item_id, revision=resolution.revision)
         return await self._read(item)
 
@@ -101,7 +88,7 @@ class Outcomes:
         )
         unit, event = self.resolutions.unit(item, WorkKind.adjudication, escalation=[reason])
         if not await self.items.send_back(item, unit, event):
-            raise _changed()
+            raise ItemChanged()
         log.info("item sent back for review", item_id=item_id, unit_id=unit.unit_id)
         return await self._read(item)
 

@@ -18,6 +18,7 @@ from services.assignment.eligibility import (
     ineligibility,
     no_work_reason,
 )
+from services.assignment.errors import NoExpertProfile
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
@@ -27,7 +28,6 @@ from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.projects import ProjectStore
 from services.assignment.stores.rosters import RosterStore
 from shared.contracts.work import ProjectStatus
-from shared.http.problems import Problem
 
 #: Expert profiles a replica keeps (more: it forgets them all and reads again).
 MAX_PROFILES = 100_000
@@ -135,11 +135,7 @@ class Profiles:
             return cached[1]
         expert = await self.experts.get(tenant, expert_id)
         if expert is None:
-            raise Problem(
-                404,
-                "Not Found",
-                "you have no expert profile in this tenant: ask ops to invite you",
-            )
+            raise NoExpertProfile()
         rostered = await self.rosters.of_expert_accepted(tenant, expert_id)
         benched = await self.calibrations.benched_from(tenant, expert_id)
         projects = await self.projects.many(tenant, [p for p in rostered if p not in benched])

@@ -9,7 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 from services.assignment import projects as rules
+from services.assignment.errors import (
+    NotFound,
+    ProjectClosed,
+    ProjectIdTaken,
+    ProjectSettingsInvalid,
+    RubricVersionUnknown,
+    TransitionRefused,
+)
 from services.assignment.handlers.revisions import change_at_revision
+from services.assignment.handlers.withdrawals import Withdrawals
 from services.assignment.models.projects import (
     Progress,
     Project,
@@ -26,25 +35,19 @@ from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.rubric import RubricDefinition
 from shared.contracts.work import ProjectStatus, RubricRef
-from shared.errors import FieldError
-from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 #: Fields a patch may set to null (clearing them); null elsewhere leaves a field as it is.
-CLEARABLE = frozenset({"due_at", "taxonomy"})
-
-
-def _unprocessable(detail: str, errors: list[FieldError]) -> Problem:
-    return Problem(422, "Unprocessable Content", detail, errors=errors)
+CLEARABLE = frozenset({"due_at", "taxonomy", "lease_max_life_s"})
 
 
 async def project_of(store: ProjectStore, tenant: str, project_id: str) -> Project:
-    """The tenant's project, or a 404."""
+    """The tenant's project, or :class:`NotFound`."""
     project = await store.get(tenant, project_id)
     if project is None:
-        raise not_found(f"project {project_id}")
+        raise NotFound(f"project {project_id}")
     return project
 
 
@@ -54,11 +57,13 @@ class Projects:
         store: ProjectStore,
         rubrics: RubricStore,
         items: ItemStore,
+        withdrawals: Withdrawals,
         clock: Clock = now_ms,
     ) -> None:
         self.store = store
         self.rubrics = rubrics
         self.items = items
+        self.withdrawals = withdrawals
         self.clock = clock
 
     async def create(self, principal: Principal, body: ProjectIn) -> Project:
@@ -81,12 +86,7 @@ class Projects:
         try:
             await self.store.insert(project, rules.changed_event(project, definition))
         except ProjectExists:
-            raise Problem(
-                409,
-                "Conflict",
-                f"project {body.project_id} exists: change it with PATCH",
-                errors=[FieldError(field="body.project_id", message="already exists")],
-            ) from None
+            raise ProjectIdTaken(body.project_id) from None
         log.info("project created", project_id=project.project_id)
         return project
 
@@ -129,9 +129,7 @@ class Projects:
 
         def changed(project: Project) -> dict[str, Any]:
             if project.status is ProjectStatus.closed:
-                raise Problem(
-                    409, "Conflict", f"project {project_id} is closed: it changes no more"
-                )
+                raise ProjectClosed(project_id)
             update: dict[str, Any] = {**changes}
             if rubric is not None:
                 update["rubric"] = rubric[0]
@@ -145,15 +143,15 @@ class Projects:
         def moved(project: Project) -> dict[str, Any]:
             errors = rules.status_errors(project.status, body.status)
             if errors:
-                raise Problem(
-                    409,
-                    "Conflict",
-                    errors[0],
-                    errors=[FieldError(field="body.status", message=m) for m in errors],
-                )
+                raise TransitionRefused("body.status", errors)
             return {"status": body.status}
 
-        return await self._change(principal, project_id, moved, f"project {body.status}")
+        what = f"project {body.status}"
+        if body.status not in (ProjectStatus.paused, ProjectStatus.closed):
+            return await self._change(principal, project_id, moved, what)
+        # the leases on its work are released once the move is written (standing.py)
+        async with self.withdrawals.changing(principal.tenant, what, project_id=project_id):
+            return await self._change(principal, project_id, moved, what)
 
     async def _change(
         self,
@@ -191,16 +189,13 @@ class Projects:
     def _check(self, project: Project, definition: RubricDefinition) -> None:
         errors = rules.settings_errors(project, definition)
         if errors:
-            raise _unprocessable(
-                "the project's settings do not hold together: "
-                + "; ".join(e.message for e in errors),
-                errors,
-            )
+            raise ProjectSettingsInvalid(errors)
 
     async def _rubric(
         self, principal: Principal, choice: RubricChoice
     ) -> tuple[RubricRef, RubricDefinition]:
-        """The rubric version a project names (the latest when it names none), or a 422."""
+        """The rubric version a project names (the latest when it names none), or
+        :class:`RubricVersionUnknown`."""
         version = choice.version
         if version is None:
             numbers = await self.rubrics.numbers(principal.tenant, choice.rubric_id)
@@ -211,16 +206,11 @@ class Projects:
             else None
         )
         if found is None:
-            where = "body.rubric.version" if choice.version is not None else "body.rubric.rubric_id"
-            raise _unprocessable(
-                f"no such rubric version: {choice.rubric_id} {choice.version or ''}".strip()
-                + " (create it at /v1/rubrics first)",
-                [FieldError(field=where, message="no such rubric or version")],
-            )
+            raise RubricVersionUnknown(choice.rubric_id, choice.version)
         return RubricRef(rubric_id=found.rubric_id, version=found.version), found.definition
 
     async def _definition(self, principal: Principal, ref: RubricRef) -> RubricDefinition:
         found = await self.rubrics.get(principal.tenant, ref.rubric_id, ref.version)
         if found is None:  # a project's rubric version is never deleted
-            raise not_found(f"version {ref.version} of rubric {ref.rubric_id}")
+            raise NotFound(f"version {ref.version} of rubric {ref.rubric_id}")
         return found.definition

@@ -8,6 +8,8 @@ the same outcome; the first write of it wins."""
 
 from __future__ import annotations
 
+import asyncio
+
 from services.assignment import effective_labels, gold, qualification
 from services.assignment.eligibility import VettingState
 from services.assignment.handlers.events import SOURCE
@@ -35,8 +37,6 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-#: Seconds a qualification unit's lease lasts (a heartbeat extends it by as much).
-LEASE_TTL_S = 1_800
 #: The states in which an expert is handed their attempts' items.
 QUALIFYING = frozenset({VettingState.vetting, VettingState.vetted})
 
@@ -159,9 +159,9 @@ class QualificationServing:
             c.units[0].state is UnitState.leased for c in copies.values()
         ):
             return attempt
-        scores = [
-            r.score if r.answers is not None else None for r in reviewed(found, copies, attempt)
-        ]
+        # matching labels (masks) is CPU work: off the event loop
+        items = await asyncio.to_thread(reviewed, found, copies, attempt)
+        scores = [r.score if r.answers is not None else None for r in items]
         result = qualification.outcome(scores, found.threshold)
         now = self.clock()
         if result.passed:

@@ -5,10 +5,19 @@ answers next to the key."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
+from services.assignment.errors import (
+    AttemptExists,
+    ExpertNotQualifying,
+    KeyedContentInvalid,
+    NotFound,
+    QualificationSetIdTaken,
+    QualificationSetRetired,
+)
 from services.assignment.handlers.forms import RubricForms
-from services.assignment.handlers.gold import keyed_content_errors, refused
+from services.assignment.handlers.gold import keyed_content_errors
 from services.assignment.handlers.qualification_serving import (
     QUALIFYING,
     QualificationServing,
@@ -32,7 +41,6 @@ from services.assignment.stores.rubrics import RubricStore
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.errors import FieldError
-from shared.http.problems import Problem, not_found
 from shared.taxonomy.cache import TaxonomyCache
 
 
@@ -60,7 +68,7 @@ class Qualifications:
     async def create(self, principal: Principal, body: QualificationSetIn) -> QualificationSet:
         tenant = principal.tenant
         if await self.rubrics.get(tenant, body.rubric.rubric_id, body.rubric.version) is None:
-            raise refused(
+            raise KeyedContentInvalid(
                 [
                     FieldError(
                         field="body.rubric",
@@ -68,7 +76,7 @@ class Qualifications:
                         f"{body.rubric.version}",
                     )
                 ],
-                "qualification set",
+                what="qualification set",
             )
         form = await self.forms.get(tenant, body.rubric)
         errors = []
@@ -79,7 +87,7 @@ class Qualifications:
                 field = e.field.replace("body.", f"body.items[{i}].", 1)
                 errors.append(FieldError(field=field, message=f"item {i}: {e.message}"))
         if errors:
-            raise refused(errors, "qualification set")
+            raise KeyedContentInvalid(errors, what="qualification set")
         found = QualificationSet(
             set_id=body.set_id,
             tenant=tenant,
@@ -102,13 +110,13 @@ class Qualifications:
             created_by=principal.subject,
         )
         if not await self.store.create_set(found):
-            raise Problem(409, "Conflict", f"qualification set {body.set_id} exists already")
+            raise QualificationSetIdTaken(body.set_id)
         return found
 
     async def get(self, principal: Principal, set_id: str) -> QualificationSet:
         found = await self.store.get_set(principal.tenant, set_id)
         if found is None:
-            raise not_found(f"qualification set {set_id}")
+            raise NotFound(f"qualification set {set_id}")
         return found
 
     async def sets(
@@ -120,7 +128,7 @@ class Qualifications:
     async def set_active(self, principal: Principal, set_id: str, active: bool) -> QualificationSet:
         """Retire a set (no new enrolments) or put it back."""
         if not await self.store.set_active(principal.tenant, set_id, active):
-            raise not_found(f"qualification set {set_id}")
+            raise NotFound(f"qualification set {set_id}")
         return await self.get(principal, set_id)
 
     async def enrol(self, principal: Principal, expert_id: str, body: EnrolIn) -> Attempt:
@@ -128,18 +136,12 @@ class Qualifications:
         tenant = principal.tenant
         expert = await self.experts.get(tenant, expert_id)
         if expert is None:
-            raise not_found(f"expert {expert_id}")
+            raise NotFound(f"expert {expert_id}")
         found = await self.get(principal, body.set_id)
         if not found.active:
-            raise Problem(
-                409, "Conflict", f"qualification set {body.set_id} is retired: put it back first"
-            )
+            raise QualificationSetRetired(body.set_id)
         if expert.state not in QUALIFYING:
-            raise Problem(
-                409,
-                "Conflict",
-                f"expert {expert_id} is {expert.state.value}: move them to vetting first",
-            )
+            raise ExpertNotQualifying(expert_id, expert.state.value)
         attempt = Attempt(
             tenant=tenant,
             set_id=found.set_id,
@@ -151,12 +153,7 @@ class Qualifications:
             enrolled_by=principal.subject,
         )
         if not await self.store.enrol(attempt):
-            raise Problem(
-                409,
-                "Conflict",
-                f"expert {expert_id} has an attempt at {body.set_id} already: "
-                "a retake is a new set",
-            )
+            raise AttemptExists(expert_id, body.set_id)
         return attempt
 
     async def attempts_of(
@@ -168,7 +165,7 @@ class Qualifications:
         limit: int,
     ) -> list[Attempt]:
         if await self.experts.get(principal.tenant, expert_id) is None:
-            raise not_found(f"expert {expert_id}")
+            raise NotFound(f"expert {expert_id}")
         return await self._settled(principal.tenant, expert_id, after, limit)
 
     async def mine(
@@ -182,13 +179,15 @@ class Qualifications:
         tenant, expert_id = principal.tenant, principal.subject
         attempt = await self.store.attempt(tenant, expert_id, set_id)
         if attempt is None:
-            raise not_found(f"attempt of yours at qualification set {set_id}")
+            raise NotFound(f"attempt of yours at qualification set {set_id}")
         attempt = await self.serving.settle(attempt)
         found = await self.serving.set_of(tenant, set_id)
         if attempt.state is AttemptState.open or found is None:
             return AttemptReview(attempt=attempt, items=[])
         copies = await self.items.many(tenant, copy_ids(attempt))
-        return AttemptReview(attempt=attempt, items=reviewed(found, copies, attempt))
+        # matching labels (masks) is CPU work: off the event loop
+        items = await asyncio.to_thread(reviewed, found, copies, attempt)
+        return AttemptReview(attempt=attempt, items=items)
 
     async def _settled(
         self, tenant: str, expert_id: str, after: tuple[datetime, str] | None, limit: int

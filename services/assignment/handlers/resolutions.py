@@ -4,13 +4,15 @@ and published as ``item.resolved``."""
 
 from __future__ import annotations
 
-from services.assignment import resolution
+import asyncio
+
+from services.assignment import leasing, resolution, sampling
 from services.assignment.handlers.events import SOURCE, unit_event
 from services.assignment.handlers.forms import RubricForms
-from services.assignment.handlers.items import unit_id as unit_id_of
 from services.assignment.models.work import Unit, WorkItem
 from services.assignment.stores.items import ItemStore
 from services.assignment.stores.projects import ProjectStore
+from services.assignment.stores.secrets import ProjectSecrets
 from shared.clock import Clock, now_ms
 from shared.contracts.work import (
     ITEM_RESOLVED,
@@ -28,11 +30,17 @@ log = get_logger(__name__)
 
 class Resolutions:
     def __init__(
-        self, items: ItemStore, projects: ProjectStore, forms: RubricForms, clock: Clock = now_ms
+        self,
+        items: ItemStore,
+        projects: ProjectStore,
+        forms: RubricForms,
+        secrets: ProjectSecrets,
+        clock: Clock = now_ms,
     ) -> None:
         self.items = items
         self.projects = projects
         self.forms = forms
+        self.secrets = secrets
         self.clock = clock
 
     async def on_judgment_submitted(self, event: Event[JudgmentSubmittedV1]) -> None:
@@ -54,7 +62,11 @@ class Resolutions:
         now = self.clock()
         # the rubric version the item's units were made with, not the project's now
         form = await self.forms.get(tenant, item.units[0].rubric)
-        step = resolution.next_step(item, project, form, now)
+        key = await self.secrets.key(tenant, item.project_id)
+        # comparing the judgments (masks, polygons) is CPU work: off the event loop
+        step = await asyncio.to_thread(
+            resolution.next_step, item, project, form, now, sampling.audit_draw(key, item_id)
+        )
         if isinstance(step, resolution.Resolve):
             event = make_event(ITEM_RESOLVED, step.resolution, source=SOURCE, tenant=tenant)
             if await self.items.resolve(tenant, item_id, step.resolution, event):
@@ -92,7 +104,7 @@ class Resolutions:
         last = item.units[-1]
         unit = Unit(
             n=n,
-            unit_id=unit_id_of(item.item_id, n),
+            unit_id=leasing.unit_id(item.item_id, n),
             kind=kind,
             rubric=last.rubric,
             taxonomy=last.taxonomy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from shared.http.problems import Problem
+from services.assignment.errors import ChangedConcurrently
 
 T = TypeVar("T")
 
@@ -21,9 +21,10 @@ async def change_at_revision(
     what: str,
 ) -> T:
     """Read, change, write if nothing changed meanwhile; ``read`` raises when there is no
-    such document, ``change`` when the change is refused."""
+    such document, ``change`` when the change is refused; :class:`ChangedConcurrently` when
+    every attempt lost to a concurrent change."""
     for _ in range(ATTEMPTS):
         changed = change(await read())
         if await write(changed):
             return changed
-    raise Problem(409, "Conflict", f"{what} is being changed by someone else: try again")
+    raise ChangedConcurrently(what)

@@ -7,6 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from services.assignment.eligibility import VettingState
+from services.assignment.errors import (
+    AlreadyInvited,
+    BatchDiffers,
+    ExpertNamedTwice,
+    ExpertOffboarded,
+    ExpertUnknown,
+    InvitationAnswered,
+    NotFound,
+    RosterClosed,
+)
+from services.assignment.handlers.withdrawals import Withdrawals
 from services.assignment.models.rosters import (
     Invitation,
     InvitationBatch,
@@ -21,27 +32,16 @@ from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.work import ProjectStatus
 from shared.errors import FieldError, differences
-from shared.http.problems import Problem, not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-
-def _conflict(detail: str, field: str | None = None) -> Problem:
-    errors = [FieldError(field=field, message=detail)] if field else None
-    return Problem(409, "Conflict", detail, errors=errors)
 
 
 def _replayed(batch_id: str, first: dict[str, Any], sent: dict[str, Any]) -> InvitationBatch:
     """The answer of the batch made before under ``batch_id``, if ``sent`` is its body."""
     differ = differences(first["body"], sent)
     if differ:
-        raise Problem(
-            409,
-            "Conflict",
-            f"batch {batch_id} was sent before with another body: use a new batch id",
-            errors=differ,
-        )
+        raise BatchDiffers(batch_id, differ)
     return InvitationBatch.model_validate(first["answer"])
 
 
@@ -51,37 +51,31 @@ class Rosters:
         store: RosterStore,
         projects: ProjectStore,
         experts: ExpertStore,
+        withdrawals: Withdrawals,
         clock: Clock = now_ms,
     ) -> None:
         self.store = store
         self.projects = projects
         self.experts = experts
+        self.withdrawals = withdrawals
         self.clock = clock
 
     async def invite(self, principal: Principal, project_id: str, expert_id: str) -> Invitation:
         project = await self.projects.get(principal.tenant, project_id)
         if project is None:
-            raise not_found(f"project {project_id}")
+            raise NotFound(f"project {project_id}")
         if project.status is ProjectStatus.closed:
-            raise _conflict(f"project {project_id} is closed")
+            raise RosterClosed(project_id)
         expert = await self.experts.get(principal.tenant, expert_id)
         if expert is None:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                f"expert {expert_id} is not known: invite them to Quorum first (POST /v1/experts)",
-                errors=[FieldError(field="body.expert_id", message="no such expert")],
-            )
+            raise ExpertUnknown(expert_id)
         if expert.state is VettingState.offboarded:
-            raise _conflict(f"expert {expert_id} is offboarded", "body.expert_id")
+            raise ExpertOffboarded(expert_id)
         made = await self.store.invite(
             principal.tenant, project_id, expert_id, by=principal.subject, at=self.clock()
         )
         if made is None:
-            raise _conflict(
-                f"expert {expert_id} is invited to or on the roster of {project_id} already",
-                "body.expert_id",
-            )
+            raise AlreadyInvited(expert_id, project_id)
         log.info("expert invited to a project", project_id=project_id, expert_id=expert_id)
         return made
 
@@ -95,20 +89,20 @@ class Rosters:
         tenant = principal.tenant
         project = await self.projects.get(tenant, project_id)
         if project is None:
-            raise not_found(f"project {project_id}")
+            raise NotFound(f"project {project_id}")
         sent = body.model_dump(mode="json")
         first = await self.store.batch(tenant, project_id, body.batch_id)
         if first is not None:
             return _replayed(body.batch_id, first, sent), False
         if project.status is ProjectStatus.closed:
-            raise _conflict(f"project {project_id} is closed")
+            raise RosterClosed(project_id)
         twice = [
             FieldError(field=f"body.expert_ids.{i}", message="this expert is named twice")
             for i, expert_id in enumerate(body.expert_ids)
             if expert_id in body.expert_ids[:i]
         ]
         if twice:
-            raise Problem(422, "Unprocessable Content", "an expert is named twice", errors=twice)
+            raise ExpertNamedTwice(twice)
         now = self.clock()
         results = [
             await self._invite_one(principal, project_id, expert_id, f"body.expert_ids.{i}", now)
@@ -161,20 +155,25 @@ class Rosters:
         self, principal: Principal, project_id: str, *, after: str | None, limit: int
     ) -> list[Invitation]:
         if await self.projects.get(principal.tenant, project_id) is None:
-            raise not_found(f"project {project_id}")
+            raise NotFound(f"project {project_id}")
         return await self.store.of_project(principal.tenant, project_id, after=after, limit=limit)
 
     async def remove(self, principal: Principal, project_id: str, expert_id: str) -> Invitation:
-        removed = await self.store.answer(
-            principal.tenant,
-            project_id,
-            expert_id,
-            from_states=(InvitationState.invited, InvitationState.accepted),
-            to=InvitationState.removed,
-            at=self.clock(),
-        )
+        """Take the expert off the project (invited or on its roster); their leases on its
+        work are released once that is written (``standing.py``)."""
+        async with self.withdrawals.changing(
+            principal.tenant, "removed from the roster", expert_id=expert_id, project_id=project_id
+        ):
+            removed = await self.store.answer(
+                principal.tenant,
+                project_id,
+                expert_id,
+                from_states=(InvitationState.invited, InvitationState.accepted),
+                to=InvitationState.removed,
+                at=self.clock(),
+            )
         if removed is None:
-            raise not_found(f"invitation of {expert_id} to {project_id}")
+            raise NotFound(f"invitation of {expert_id} to {project_id}")
         log.info("expert removed from a project", project_id=project_id, expert_id=expert_id)
         return removed
 
@@ -199,7 +198,7 @@ class Rosters:
         if answered is None:
             current = await self.store.get(principal.tenant, project_id, principal.subject)
             if current is None:
-                raise not_found(f"invitation to {project_id}")
-            raise _conflict(f"the invitation to {project_id} is {current.state}: nothing to answer")
+                raise NotFound(f"invitation to {project_id}")
+            raise InvitationAnswered(project_id, current.state.value)
         log.info("invitation answered", project_id=project_id, state=to.value)
         return answered

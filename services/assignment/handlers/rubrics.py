@@ -6,6 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from services.assignment import rubric
+from services.assignment.errors import (
+    NotFound,
+    RubricBusy,
+    RubricDefinitionInvalid,
+    RubricIdTaken,
+)
 from services.assignment.models.rubrics import (
     Rubric,
     RubricIn,
@@ -17,9 +23,7 @@ from services.assignment.stores.rubrics import RubricStore, VersionTaken
 from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.rubric import RubricDefinition
-from shared.errors import FieldError
-from shared.http.problems import Problem, not_found
-from shared.http.strict import unknown_fields
+from shared.errors import FieldError, unknown_fields
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -28,24 +32,16 @@ log = get_logger(__name__)
 ATTEMPTS = 10
 
 
-def _refused(errors: list[FieldError]) -> Problem:
-    return Problem(
-        422,
-        "Unprocessable Content",
-        "the rubric definition does not hold together: " + "; ".join(e.message for e in errors),
-        errors=errors,
-    )
-
-
 def _checked(definition: RubricDefinition, raw: Any) -> RubricDefinition:
-    """The definition, or a 422 naming every unknown key and every broken rule."""
+    """The definition, or :class:`RubricDefinitionInvalid` naming every unknown key and
+    every broken rule."""
     errors = unknown_fields(raw, definition, "body.definition")
     errors += [
         FieldError(field=e.field.replace("body.", "body.definition.", 1), message=e.message)
         for e in rubric.definition_errors(definition)
     ]
     if errors:
-        raise _refused(errors)
+        raise RubricDefinitionInvalid(errors)
     return definition
 
 
@@ -70,12 +66,7 @@ class Rubrics:
         try:
             await self.store.insert(principal.tenant, first)
         except VersionTaken:
-            raise Problem(
-                409,
-                "Conflict",
-                f"rubric {body.rubric_id} exists: add a version to it",
-                errors=[FieldError(field="body.rubric_id", message="already exists")],
-            ) from None
+            raise RubricIdTaken(body.rubric_id) from None
         log.info("rubric created", rubric_id=body.rubric_id)
         return first
 
@@ -86,7 +77,7 @@ class Rubrics:
         for _ in range(ATTEMPTS):
             numbers = await self.store.numbers(principal.tenant, rubric_id)
             if not numbers:
-                raise not_found(f"rubric {rubric_id}")
+                raise NotFound(f"rubric {rubric_id}")
             version = self._version(principal, rubric_id, numbers[-1] + 1, definition)
             try:
                 await self.store.insert(principal.tenant, version)
@@ -94,19 +85,19 @@ class Rubrics:
                 continue
             log.info("rubric version added", rubric_id=rubric_id, version=version.version)
             return version
-        raise Problem(409, "Conflict", f"rubric {rubric_id} is being changed: try again")
+        raise RubricBusy(rubric_id)
 
     async def get(self, principal: Principal, rubric_id: str) -> Rubric:
         numbers = await self.store.numbers(principal.tenant, rubric_id)
         latest = numbers and await self.store.get(principal.tenant, rubric_id, numbers[-1])
         if not latest:
-            raise not_found(f"rubric {rubric_id}")
+            raise NotFound(f"rubric {rubric_id}")
         return Rubric(rubric_id=rubric_id, latest=latest, versions=numbers)
 
     async def version(self, principal: Principal, rubric_id: str, number: int) -> RubricVersion:
         found = await self.store.get(principal.tenant, rubric_id, number)
         if found is None:
-            raise not_found(f"version {number} of rubric {rubric_id}")
+            raise NotFound(f"version {number} of rubric {rubric_id}")
         return found
 
     async def page(

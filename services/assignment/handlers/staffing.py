@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Sequence
 
-from services.assignment import staffing
+from services.assignment import ledger, staffing
 from services.assignment.eligibility import UnitKind, VettingState, adjudicator_skills
 from services.assignment.handlers.calibrations import Calibrations
+from services.assignment.handlers.ledger import judged_with_overlaps
 from services.assignment.handlers.projects import project_of
 from services.assignment.models.experts import Expert
 from services.assignment.models.projects import Project
@@ -269,10 +270,12 @@ class Staffing:
             for (kind, state), n in tally["units"].items()
             if state in PENDING and kind != WorkKind.gold.value
         )
+        # each judgment's share of its expert's time: prefetched leases count once
+        judged = await judged_with_overlaps(self.items, tenant, project_id)
         spent = [
-            j.time_spent_s
-            for j in await self.items.judged(tenant, project_id)
-            if j.kind is not WorkKind.gold
+            seconds
+            for j, seconds in zip(judged, ledger.seconds_spent(judged), strict=True)
+            if j.project_id == project_id and j.kind is not WorkKind.gold
         ]
         roster = [
             i.expert_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from services.assignment import gold
 from services.assignment.gold import GoldTolerances
@@ -16,6 +16,7 @@ from shared.contracts.rubric import Answers, RubricDefinition
 from shared.contracts.spec import Strict
 from shared.contracts.vocabulary import Id, Name, TaxonomyRef
 from shared.contracts.work import RubricRef
+from shared.errors import FieldError
 
 #: A scored field: ``verdict``, ``severity``, ``flags``, ``labels``, ``ratings.<dimension>``,
 #: ``flags.<flag>`` (one flag, raised or not).
@@ -102,7 +103,35 @@ class GoldItemIn(KeyedContentIn):
     gold_id: Id
 
 
+class GoldStale(BaseModel):
+    """Why a gold item is not served: its key does not hold under the versions its project
+    uses now (checked when the project changed them)."""
+
+    rubric: RubricRef = Field(description="the project's rubric version it was checked against")
+    taxonomy: TaxonomyRef | None = Field(description="and its taxonomy version")
+    reason: str = Field(description="why, in words")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="every field of the item that fails them"
+    )
+    checked_at: datetime
+
+
+class GoldVersions(BaseModel):
+    """A rubric version and a taxonomy version units are made of."""
+
+    rubric: RubricRef
+    taxonomy: TaxonomyRef | None = None
+
+
 class GoldItem(BaseModel):
+    """A gold item as ops see it. It is served on units of the versions its key is valid
+    for (``valid_for``): those it was registered under, and each the project moved to since
+    under which the key was checked again and holds. The copy takes the versions of the
+    unit it stands in for (the project's next ordinary unit for the expert), so a gold unit
+    has the versions its neighbours have. When the key fails the versions the project uses
+    now, ``stale`` says why (ops see it); it is still served on units of versions it is
+    valid for."""
+
     gold_id: str
     tenant: str
     project_id: str
@@ -110,11 +139,40 @@ class GoldItem(BaseModel):
     content: dict[str, Any]
     key: Answers
     tolerances: TolerancesIn
-    #: the rubric version the key was checked against
-    rubric: RubricRef
+    rubric: RubricRef = Field(description="the rubric version the key was registered under")
+    taxonomy: TaxonomyRef | None = Field(
+        None, description="the taxonomy version the key was registered under"
+    )
+    valid_for: list[GoldVersions] = Field(
+        default_factory=list,
+        description="the versions the key holds under, so it is served on units of them",
+    )
+    stale: GoldStale | None = Field(
+        None,
+        description="set while the key fails the versions the project uses now: not served "
+        "on units of them (register a gold item for them)",
+    )
     active: bool = True
     created_at: datetime
     created_by: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _versions_of_old(cls, data: Any) -> Any:
+        """Stored before the versions were kept apart: the content's taxonomy version, and
+        valid for the versions it was registered under."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "taxonomy" not in data:
+            data["taxonomy"] = (data.get("content") or {}).get("taxonomy")
+        if not data.get("valid_for"):
+            data["valid_for"] = [{"rubric": data.get("rubric"), "taxonomy": data["taxonomy"]}]
+        return data
+
+    def serves(self, rubric: RubricRef, taxonomy: TaxonomyRef | None) -> bool:
+        """Whether it may be served on a unit of these versions: its key holds under them."""
+        return GoldVersions(rubric=rubric, taxonomy=taxonomy) in self.valid_for
 
 
 class GoldCounts(BaseModel):
@@ -132,7 +190,16 @@ class SkillCalibration(BaseModel):
     mean: float | None = Field(description="the mean of the last `window` gold scores")
     count: int = Field(description="the scores the mean rests on (up to the window)")
     window: int
-    trend: list[float] = Field(description="the rolling mean after each gold score, oldest first")
+    trend: list[float] = Field(
+        description="the rolling mean after each gold score, oldest first (the expert's own "
+        "view: after each whole batch of 5)"
+    )
+    as_of: datetime | None = Field(
+        None,
+        description="the expert's own view: the boundary (UTC midnight) it was cut at; it "
+        "holds the gold scores scored before then, in whole batches of 5. Null in ops' "
+        "exact figures",
+    )
 
 
 class Bench(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
-from services.assignment import qualification
+from services.assignment import calibration, leasing, qualification
 from services.assignment.models.experts import Level, SkillId
 from services.assignment.models.rubrics import RubricId
 from shared.contracts.spec import Strict
@@ -21,7 +21,13 @@ Share = Annotated[float, Field(ge=0, le=1)]
 
 class CalibrationPolicy(Strict):
     floor: Share = Field(0.7, description="below this rolling gold score an expert is benched")
-    min_count: int = Field(5, ge=1, le=100, description="gold scores before the floor applies")
+    min_count: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="gold scores before the floor applies: at most the calibration window "
+        f"({calibration.DEFAULT_WINDOW} scores), as more are never reached",
+    )
 
 
 class OverlapIn(Strict):
@@ -58,7 +64,19 @@ class ProjectSettings(Strict):
     gold_rate: Share = 0.0
     adjudication: AdjudicationPolicy = Field(default_factory=AdjudicationPolicy)
     calibration: CalibrationPolicy = Field(default_factory=CalibrationPolicy)
-    lease_ttl_s: int = Field(1_800, ge=5, le=7 * 86_400, description="seconds a lease lasts")
+    lease_ttl_s: int = Field(
+        leasing.DEFAULT_TTL_S,
+        ge=leasing.MIN_TTL_S,
+        le=leasing.MAX_TTL_S,
+        description="seconds a lease lasts",
+    )
+    lease_max_life_s: int | None = Field(
+        None,
+        ge=5,
+        le=leasing.MAX_LIFE_LIMIT_S,
+        description="seconds from the handout after which heartbeats no longer extend a lease "
+        f"(at least the lease TTL); none: {leasing.MAX_LIFE_PER_TTL} times the lease TTL",
+    )
     priority_weight: float = Field(1.0, gt=0, le=1_000, description="share of handouts")
     due_at: AwareDatetime | None = None
 
@@ -84,7 +102,10 @@ class ProjectPatch(Strict):
     gold_rate: Share | None = None
     adjudication: AdjudicationPolicy | None = None
     calibration: CalibrationPolicy | None = None
-    lease_ttl_s: int | None = Field(None, ge=5, le=7 * 86_400)
+    lease_ttl_s: int | None = Field(None, ge=leasing.MIN_TTL_S, le=leasing.MAX_TTL_S)
+    lease_max_life_s: int | None = Field(
+        None, ge=5, le=leasing.MAX_LIFE_LIMIT_S, description="null: back to the default"
+    )
     priority_weight: float | None = Field(None, gt=0, le=1_000)
     due_at: AwareDatetime | None = None
 
@@ -107,6 +128,8 @@ class Project(BaseModel):
     adjudication: AdjudicationPolicy
     calibration: CalibrationPolicy
     lease_ttl_s: int
+    #: None: ``leasing.MAX_LIFE_PER_TTL`` TTLs (projects stored before it had none)
+    lease_max_life_s: int | None = None
     priority_weight: float
     due_at: datetime | None
     status: ProjectStatus

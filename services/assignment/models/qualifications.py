@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from services.assignment import qualification
 from services.assignment.models.experts import Level, SkillId
 from services.assignment.models.gold import KeyedContentIn, TolerancesIn
 from shared.contracts.rubric import Answers
@@ -19,10 +20,20 @@ from shared.contracts.work import RubricRef
 
 #: Items a set holds at most (an attempt is read whole when it is scored).
 MAX_ITEMS = 200
+#: A set's id: short enough that its copies' project id (``qualification:<set id>``) fits
+#: the events.
+SetId = Annotated[
+    Id,
+    Field(
+        max_length=qualification.SET_ID_MAX,
+        description=f"at most {qualification.SET_ID_MAX} characters: the set's copies are "
+        f"filed under project {qualification.PROJECT_PREFIX}<set id>",
+    ),
+]
 
 
 class QualificationSetIn(Strict):
-    set_id: Id
+    set_id: SetId
     name: Name
     skill: SkillId = Field(description="the skill a pass grants")
     level: Level = Field(description="the level a pass grants")
@@ -86,7 +97,7 @@ class AttemptState(StrEnum):
 
 
 class EnrolIn(Strict):
-    set_id: Id
+    set_id: SetId
 
 
 class Attempt(BaseModel):

@@ -41,7 +41,8 @@ class DemandOut(BaseModel):
     project_id: str
     pending_units: int = Field(description="review and adjudication units open or leased")
     seconds_per_unit: float = Field(
-        description="the median time spent on the project's judgments (a default before any)"
+        description="the median time spent on the project's judgments, each its share of "
+        "its expert's time (units held side by side count once; a default before any)"
     )
     hours_needed: float
     roster_experts: int

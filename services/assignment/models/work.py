@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.assignment import effective_labels
 from shared.contracts.media import BundlePart, CaptureMetadata, MediaFile, PreLabels
 from shared.contracts.rubric import Answers, RubricDefinition
-from shared.contracts.spec import Strict
-from shared.contracts.vocabulary import Label, Modality, TaxonomyRef
+from shared.contracts.spec import Strict, max_length
+from shared.contracts.vocabulary import Label, Modality, Severity, TaxonomyRef
 from shared.contracts.work import (
     Escalation,
     GoldScoredV1,
     ItemResolvedV1,
     RubricRef,
+    Verdict,
     WorkKind,
+    WorkUnitEventV1,
 )
 
 
@@ -67,6 +69,27 @@ class Judgment(BaseModel):
     submitted_at: datetime
 
 
+class ExportedJudgment(BaseModel):
+    """One judgment of a client's item as the per-judgment export gives it: the judge under
+    their pseudonym in the project (stable across its items, never their expert id) and the
+    answers, with the labels the judgment stands for (accept: the pre-labels; correct: the
+    corrected labels; reject and infeasible: none)."""
+
+    item_id: str
+    kind: Literal[WorkKind.review, WorkKind.adjudication]
+    judge: str = Field(description="the judge's pseudonym in this project (`judge-` + 16 hex)")
+    verdict: Verdict | None = None
+    labels: list[Label] = Field(description="the labels the judgment stands for")
+    ratings: dict[str, int] = Field(default_factory=dict)
+    severity: Severity | None = None
+    flags: list[str] = Field(default_factory=list)
+    justification: str = ""
+    time_spent_s: float
+    submitted_at: datetime
+    rubric: RubricRef
+    taxonomy: TaxonomyRef | None = None
+
+
 class Unit(BaseModel):
     """One unit of an item (stored in the item's document)."""
 
@@ -86,9 +109,26 @@ class Unit(BaseModel):
     #: an adjudication unit's: why the item went to adjudication
     escalation: list[Escalation] | None = None
 
+    def held_by(self, expert_id: str, now: datetime, lease_id: str | None = None) -> bool:
+        """Whether the expert holds the unit at ``now`` (under ``lease_id``, if given): their
+        lease on it is live. Read from their own lease alone, whatever the unit is."""
+        return (
+            self.state is UnitState.leased
+            and self.expert_id == expert_id
+            and (lease_id is None or self.lease_id == lease_id)
+            and self.expires_at is not None
+            and self.expires_at > now
+        )
+
+    def judged_by(self, expert_id: str) -> bool:
+        """Whether the unit holds the expert's judgment."""
+        return self.judgment is not None and self.judgment.expert_id == expert_id
+
 
 #: How a unit is given back unjudged: a release's reason, or an expiry.
-GiveBackHow = Literal["skip", "cannot_judge", "unsafe_content", "needs_another_skill", "expired"]
+GiveBackHow = Literal[
+    "skip", "cannot_judge", "unsafe_content", "needs_another_skill", "expired", "withdrawn"
+]
 
 
 class GiveBack(BaseModel):
@@ -174,8 +214,9 @@ class HandedOut(BaseModel):
 
 
 class JudgmentIn(Strict):
-    """A submission: idempotent by ``submission_id`` (the same id again answers with the
-    judgment it made), under the lease the unit was handed out with."""
+    """A submission: idempotent by ``submission_id`` (the same id and body again answer with
+    the judgment it made; the same id with another body is a 409 naming what differs), under
+    the lease the unit was handed out with."""
 
     submission_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     lease_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -197,6 +238,31 @@ class SendBackIn(Strict):
     reason: str = Field(min_length=1, max_length=1_900)
 
 
+ReleaseReason = Literal["skip", "cannot_judge", "unsafe_content", "needs_another_skill"]
+#: The longest a token's subject is (``shared.auth.tokens``): an ops subject names who
+#: force-released a lease in the event's reason.
+_SUBJECT_MAX = 256
+#: The longest a release's note is: what is left of ``work.released``'s ``reason`` after the
+#: longest prefix :func:`release_reason` puts before a note (ops' force-release with the
+#: longest subject and reason), so the reason a release publishes always fits its event.
+RELEASE_NOTE_MAX = (
+    max_length(WorkUnitEventV1, "reason")
+    - len(f"released by {'x' * _SUBJECT_MAX}: ")
+    - max(len(f"{reason}: ") for reason in get_args(ReleaseReason))
+)
+
+
+def release_reason(reason: ReleaseReason, note: str, released_by: str | None = None) -> str:
+    """The ``reason`` of ``work.released``: the release's reason and note, and who released
+    it when ops did (``released by ops-ana: skip: blurry``)."""
+    said = f"{reason}: {note}" if note else reason
+    return f"released by {released_by}: {said}" if released_by is not None else said
+
+
 class ReleaseIn(Strict):
-    reason: Literal["skip", "cannot_judge", "unsafe_content", "needs_another_skill"]
-    note: str = Field("", max_length=2_000)
+    reason: ReleaseReason
+    note: str = Field(
+        "",
+        max_length=RELEASE_NOTE_MAX,
+        description="why, in words (published with the reason in work.released)",
+    )

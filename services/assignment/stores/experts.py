@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.assignment.eligibility import VettingState
 from services.assignment.models.experts import Expert
+from services.assignment.stores.keys import compound_id
 from shared.mongo import CollectionIndexes
 
 EXPERTS = "experts"
@@ -37,7 +38,7 @@ class ExpertExists(Exception):
 
 
 def _key(tenant: str, expert_id: str) -> str:
-    return f"{tenant}/{expert_id}"
+    return compound_id(tenant, expert_id)
 
 
 def _expert(doc: dict[str, Any]) -> Expert:
@@ -68,6 +69,14 @@ class ExpertStore:
     async def get(self, tenant: str, expert_id: str) -> Expert | None:
         doc = await self.experts.find_one({"_id": _key(tenant, expert_id)})
         return _expert(doc) if doc else None
+
+    async def many(self, tenant: str, expert_ids: list[str]) -> dict[str, Expert]:
+        """The tenant's experts of those ids that exist, by id."""
+        if not expert_ids:
+            return {}
+        keys = [_key(tenant, e) for e in expert_ids]
+        cursor = self.experts.find({"_id": {"$in": keys}}, {ONBOARDING: 0})
+        return {doc["expert_id"]: _expert(doc) async for doc in cursor}
 
     async def page(
         self, tenant: str, *, state: VettingState | None, after: str | None, limit: int

@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.feedback import Feedback, FeedbackStatus
+from services.assignment.stores.keys import compound_id
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -35,7 +36,7 @@ OUTBOX_COLLECTIONS = (FEEDBACK,)
 
 
 def _key(feedback: Feedback) -> str:
-    return f"{feedback.tenant}/{feedback.expert_id}/{feedback.submission_id}"
+    return compound_id(feedback.tenant, feedback.expert_id, feedback.submission_id)
 
 
 class FeedbackStore:
@@ -55,6 +56,13 @@ class FeedbackStore:
             return Feedback.model_validate(found)
         self.outbox.written()
         return feedback
+
+    async def submitted(self, tenant: str, expert_id: str, submission_id: str) -> Feedback | None:
+        """The expert's feedback stored under ``submission_id``, if any."""
+        found = await self.feedback.find_one(
+            {"_id": compound_id(tenant, expert_id, submission_id)}, HIDE_OUTBOX
+        )
+        return Feedback.model_validate(found) if found else None
 
     async def queue(
         self,

@@ -4,8 +4,9 @@
   random salt the ids of its per-expert copies are drawn from (so nobody can tell them from
   registered items' ids, nor compute them).
 * ``gold_counts``: ``_id`` ``<tenant>/<project>/<expert>``: units the project served the
-  expert, gold units among them and the gold items they have seen, changed by ``$inc`` and
-  ``$addToSet`` only (safe under any concurrency).
+  expert, gold units among them (a gold unit given back unjudged counts as neither) and the
+  gold items they have seen, changed by ``$inc`` and ``$addToSet`` only (safe under any
+  concurrency).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.assignment.models.gold import GoldCounts, GoldItem
+from services.assignment.models.gold import GoldCounts, GoldItem, GoldStale, GoldVersions
+from services.assignment.stores.keys import compound_id
+from shared.contracts.vocabulary import TaxonomyRef
 from shared.mongo import CollectionIndexes
 
 GOLD_ITEMS = "gold_items"
@@ -37,7 +40,7 @@ INDEXES = (
 
 
 def _key(*parts: str) -> str:
-    return "/".join(parts)
+    return compound_id(*parts)
 
 
 def _gold(doc: dict[str, Any]) -> GoldItem:
@@ -98,6 +101,38 @@ class GoldStore:
         )
         return result.matched_count == 1
 
+    async def revalidated(
+        self, tenant: str, project_id: str, gold_id: str, valid_for: list[GoldVersions]
+    ) -> None:
+        """The versions the gold item's key holds under (served on units of them), none of
+        them stale."""
+        await self.gold.update_one(
+            {"_id": _key(tenant, project_id, gold_id)},
+            {"$set": {"valid_for": [v.model_dump() for v in valid_for], "stale": None}},
+        )
+
+    async def flag_stale(
+        self, tenant: str, project_id: str, gold_id: str, stale: GoldStale
+    ) -> None:
+        """The gold item's key fails the versions its project uses now: not served, and why."""
+        await self.gold.update_one(
+            {"_id": _key(tenant, project_id, gold_id)},
+            {"$set": {"stale": stale.model_dump(mode="python")}},
+        )
+
+    async def stale_under(self, tenant: str, taxonomy: TaxonomyRef) -> list[str]:
+        """The projects with a gold item stale under taxonomy version ``taxonomy`` (checked
+        against it, perhaps before it was known here)."""
+        found = await self.gold.distinct(
+            "project_id",
+            {
+                "tenant": tenant,
+                "stale.taxonomy.ontology_id": taxonomy.ontology_id,
+                "stale.taxonomy.version": taxonomy.version,
+            },
+        )
+        return sorted(found)
+
     async def counts_of(self, tenant: str, project_id: str, expert_id: str) -> GoldCounts:
         doc = await self.counts.find_one({"_id": _key(tenant, project_id, expert_id)})
         return GoldCounts.model_validate(doc) if doc else GoldCounts()
@@ -111,6 +146,22 @@ class GoldStore:
             update["$addToSet"] = {"seen": gold_id}
         await self.counts.update_one(
             {"_id": _key(tenant, project_id, expert_id)}, update, upsert=True
+        )
+
+    async def given_back(self, tenant: str, project_id: str, expert_id: str, *, gold: bool) -> None:
+        """The expert gave a unit of the project back unjudged (released, expired or
+        withdrawn). A gold one no longer counts as served (``served`` and ``gold`` go back by
+        one, never below 0): the gold stays due, and the next unit the project serves them
+        is gold again (another gold item: they have seen this one). Either way the same one
+        write, so a give-back takes as long whatever it gave back."""
+        back = int(gold)
+        await self.counts.update_one(
+            {
+                "_id": _key(tenant, project_id, expert_id),
+                "served": {"$gte": back},
+                "gold": {"$gte": back},
+            },
+            {"$inc": {"served": -back, "gold": -back, "given_back": 1}},
         )
 
     async def seen(self, tenant: str, project_id: str, expert_id: str, gold_id: str) -> None:

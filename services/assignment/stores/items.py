@@ -5,9 +5,11 @@ expert is added to ``judges`` in the same write, so an item never reaches them t
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -16,20 +18,28 @@ from services.assignment.ledger import Judged
 from services.assignment.models.work import GiveBack, Judgment, Unit, UnitState, WorkItem
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, WorkKind
 from shared.events.envelope import Event
+from shared.logging import get_logger
 from shared.mongo import CollectionIndexes
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
+log = get_logger(__name__)
+
 ITEMS = "items"
 
-#: The order units are handed out in within a project: priority, due date, age; items
-#: registered in the same millisecond (BSON dates keep no finer) by item id, so the order
-#: is total and every replica reads the same list.
+#: The order units are handed out in within a project, ``eligibility.priority_key``'s:
+#: priority, due date (items without one last: ``due_order`` is their due date or
+#: :data:`UNDATED`, since MongoDB sorts a missing date first), age; items registered in the
+#: same millisecond (BSON dates keep no finer) by item id, so the order is total and every
+#: replica reads the same list.
 ORDER = [
     ("priority", DESCENDING),
-    ("due_at", ASCENDING),
+    ("due_order", ASCENDING),
     ("registered_at", ASCENDING),
     ("_id", ASCENDING),
 ]
+
+#: the ``due_order`` of an item without a due date: after every date
+UNDATED = datetime(9999, 12, 31, tzinfo=UTC)
 
 INDEXES = (
     CollectionIndexes(
@@ -61,6 +71,18 @@ def _item(doc: dict[str, Any]) -> WorkItem:
     return WorkItem.model_validate({**doc, "item_id": doc["_id"]})
 
 
+async def _readable(docs: AsyncIterator[dict[str, Any]]) -> list[WorkItem]:
+    """The items of ``docs``, leaving out (and logging) a document this code cannot read: one
+    bad item does not stop the handout of the others."""
+    found = []
+    async for doc in docs:
+        try:
+            found.append(_item(doc))
+        except ValidationError as error:
+            log.error("item set aside: it cannot be read", item_id=str(doc["_id"]), error=error)
+    return found
+
+
 class ItemStore:
     def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
         self.items = db[ITEMS]
@@ -69,6 +91,7 @@ class ItemStore:
     async def create(self, item: WorkItem, events: list[Event[Any]]) -> bool:
         """Insert the item with its units and their events; False when it exists (a replay)."""
         doc = item.model_dump(mode="python", exclude={"item_id"})
+        doc["due_order"] = item.due_at or UNDATED
         try:
             await self.items.insert_one(
                 self.outbox.new_document({"_id": item.item_id, **doc}, events)
@@ -96,7 +119,7 @@ class ItemStore:
         if without is not None:
             query["judges"] = {"$ne": without}
         cursor = self.items.find(query, HIDE_OUTBOX).sort(ORDER).limit(limit)
-        return [_item(doc) async for doc in cursor]
+        return await _readable(cursor)
 
     async def given_back_by(
         self, tenant: str, project_id: str, expert_id: str, limit: int
@@ -114,7 +137,7 @@ class ItemStore:
             "qualification": None,
         }
         cursor = self.items.find(query, HIDE_OUTBOX).sort(ORDER).limit(limit)
-        return [_item(doc) async for doc in cursor]
+        return await _readable(cursor)
 
     async def open_items(
         self, tenant: str, project_id: str, *, from_id: str | None, limit: int
@@ -139,11 +162,12 @@ class ItemStore:
         return [_item(doc) async for doc in cursor]
 
     async def tally(self, tenant: str, project_id: str) -> dict[str, Any]:
-        """Counts of the project's items, units by kind and state, and resolutions by method
-        (a pass over the project's items: for reports, not for the hot path)."""
+        """Counts of the project's registered items (never a gold or qualification copy: those
+        are no client's items), their units by kind and state, and resolutions by method (a
+        pass over the project's items: for reports, not for the hot path)."""
         counts: dict[str, Any] = {"items": 0, "units": {}, "resolved": {}}
         cursor = self.items.find(
-            {"tenant": tenant, "project_id": project_id},
+            {"tenant": tenant, "project_id": project_id, "gold_id": None, "qualification": None},
             {"units.state": 1, "units.kind": 1, "resolution.method": 1},
         )
         async for doc in cursor:
@@ -156,16 +180,23 @@ class ItemStore:
                 counts["resolved"][method] = counts["resolved"].get(method, 0) + 1
         return counts
 
-    async def judged(self, tenant: str, project_id: str | None) -> list[Judged]:
-        """Every judgment of the tenant's items (of one project if given), with a gold
-        copy's score: the ledger's input (a report, not the hot path)."""
+    async def judged(
+        self, tenant: str, project_id: str | None, *, experts: Iterable[str] | None = None
+    ) -> list[Judged]:
+        """Every judgment of the tenant's items (of one project if given; by one of
+        ``experts`` if given), each with its lease's start and a gold copy's score: the
+        ledger's input (a report, not the hot path)."""
         query: dict[str, Any] = {"tenant": tenant, "units.state": UnitState.done.value}
         if project_id is not None:
             query["project_id"] = project_id
+        judges = None if experts is None else set(experts)
+        if judges is not None:
+            query["units.judgment.expert_id"] = {"$in": sorted(judges)}
         found = []
         projection = {
             "project_id": 1,
             "units.kind": 1,
+            "units.leased_at": 1,
             "units.judgment": 1,
             "gold_score.score": 1,
         }
@@ -173,17 +204,42 @@ class ItemStore:
             gold = (doc.get("gold_score") or {}).get("score")
             for unit in doc.get("units", []):
                 judgment = unit.get("judgment")
-                if judgment:
+                if judgment and (judges is None or judgment["expert_id"] in judges):
+                    submitted_at = judgment["submitted_at"]
+                    spent = timedelta(seconds=float(judgment["time_spent_s"]))
                     found.append(
                         Judged(
                             expert_id=judgment["expert_id"],
                             project_id=doc["project_id"],
                             kind=WorkKind(unit.get("kind", "review")),
-                            time_spent_s=float(judgment["time_spent_s"]),
+                            leased_at=unit.get("leased_at") or submitted_at - spent,
+                            submitted_at=submitted_at,
                             gold_score=None if gold is None else float(gold),
                         )
                     )
         return found
+
+    async def unit_kind(self, tenant: str, item_id: str, n: int) -> WorkKind:
+        """The kind of unit ``n`` of the item (review when there is no such unit: nothing is
+        then written or published about it)."""
+        doc = await self.items.find_one({"_id": item_id, "tenant": tenant}, {"units.kind": 1})
+        units = (doc or {}).get("units") or []
+        kind = units[n].get("kind") if 0 <= n < len(units) else None
+        return WorkKind(kind or WorkKind.review.value)
+
+    async def with_judgments(self, tenant: str, project_id: str) -> AsyncIterator[WorkItem]:
+        """The project's ordinary items (no gold or qualification copy) with a judgment, by
+        item id, without their content: the per-judgment export (a report, streamed)."""
+        query = {
+            "tenant": tenant,
+            "project_id": project_id,
+            "units.state": UnitState.done.value,
+            "gold_id": None,
+            "qualification": None,
+        }
+        cursor = self.items.find(query, {**HIDE_OUTBOX, "content": 0}).sort("_id", ASCENDING)
+        async for doc in cursor:
+            yield _item(doc)
 
     async def handed(self, tenant: str, project_id: str | None) -> list[tuple[str, str]]:
         """``(expert, project)`` of every unit handed out (an item's judges): the ledger's

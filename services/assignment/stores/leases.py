@@ -5,17 +5,24 @@ document is removed once its unit is back in the pool."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.assignment.models.withdrawals import WithdrawnLease
 from services.assignment.models.work import Lease
+from services.assignment.stores.keys import compound_id
 from shared.mongo import CollectionIndexes, keyset_after
 
 LEASES = "leases"
+#: Leases withdrawn from their expert (``services/assignment/standing.py``): ``_id``
+#: ``<tenant>/<expert>/<lease id>``, why, and until when a call on the lease is told so.
+WITHDRAWN = "withdrawn_leases"
 
 INDEXES = (
     CollectionIndexes(
@@ -26,20 +33,38 @@ INDEXES = (
             IndexModel([("tenant", ASCENDING), ("project_id", ASCENDING)], name="tenant_project"),
         ),
     ),
+    CollectionIndexes(WITHDRAWN, (IndexModel([("until", ASCENDING)], name="until"),)),
 )
 
 
+#: A lease the expiry sweep could not expire holds why, and is swept no more.
+SET_ASIDE = "set_aside"
+
+
+@dataclass(frozen=True)
+class UnreadableLease:
+    """A lease document this code cannot read: its ``_id`` and why."""
+
+    key: Any
+    error: str
+
+
 def slot_key(tenant: str, expert_id: str, slot: int) -> str:
-    return f"{tenant}/{expert_id}/{slot}"
+    return compound_id(tenant, expert_id, slot)
 
 
 def _lease(doc: dict[str, Any]) -> Lease:
     return Lease.model_validate(doc)
 
 
+def _withdrawn_key(tenant: str, expert_id: str, lease_id: str) -> str:
+    return compound_id(tenant, expert_id, lease_id)
+
+
 class LeaseStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.leases = db[LEASES]
+        self.withdrawals = db[WITHDRAWN]
 
     async def held(self, tenant: str, expert_id: str) -> dict[int, Lease]:
         """The expert's live leases by slot."""
@@ -87,10 +112,30 @@ class LeaseStore:
         )
         return result.deleted_count == 1
 
-    async def expired(self, now: datetime, limit: int) -> list[tuple[str, int, Lease]]:
-        """Leases past their deadline: (tenant, slot, lease), the oldest first."""
-        cursor = self.leases.find({"expires_at": {"$lte": now}}).sort("expires_at").limit(limit)
-        return [(doc["tenant"], doc["slot"], _lease(doc)) async for doc in cursor]
+    async def expired(
+        self, now: datetime, limit: int
+    ) -> list[tuple[Any, str, int, Lease] | UnreadableLease]:
+        """Leases past their deadline and not set aside: (``_id``, tenant, slot, lease), the
+        oldest first; a document that is not a lease as this code reads it, as such."""
+        cursor = (
+            self.leases.find({"expires_at": {"$lte": now}, SET_ASIDE: {"$exists": False}})
+            .sort("expires_at")
+            .limit(limit)
+        )
+        found: list[tuple[Any, str, int, Lease] | UnreadableLease] = []
+        async for doc in cursor:
+            try:
+                found.append((doc["_id"], doc["tenant"], doc["slot"], _lease(doc)))
+            except (KeyError, ValidationError) as error:
+                found.append(UnreadableLease(doc["_id"], f"{type(error).__name__}: {error}"))
+        return found
+
+    async def set_aside(self, key: Any, reason: str, at: datetime) -> None:
+        """Leave the lease document ``key`` (its ``_id``) out of the expiry sweeps, saying
+        why: it keeps its slot until ops look into it (``set_aside``)."""
+        await self.leases.update_one(
+            {"_id": key}, {"$set": {SET_ASIDE: {"reason": reason[:2_000], "at": at}}}
+        )
 
     async def of_tenant(
         self,
@@ -111,3 +156,20 @@ class LeaseStore:
             }
         cursor = self.leases.find(query).sort([("expires_at", ASCENDING), ("lease_id", ASCENDING)])
         return [_lease(doc) async for doc in cursor.limit(limit)]
+
+    async def keep_withdrawn(self, tenant: str, withdrawn: WithdrawnLease) -> None:
+        """Keep why a lease was withdrawn from its expert (until ``withdrawn.until``)."""
+        key = _withdrawn_key(tenant, withdrawn.expert_id, withdrawn.lease_id)
+        await self.withdrawals.replace_one(
+            {"_id": key}, {"tenant": tenant, **withdrawn.model_dump(mode="python")}, upsert=True
+        )
+
+    async def withdrawn(self, tenant: str, expert_id: str, lease_id: str) -> WithdrawnLease | None:
+        """Why the expert's lease ``lease_id`` was withdrawn from them; None: it was not (or
+        long ago)."""
+        doc = await self.withdrawals.find_one({"_id": _withdrawn_key(tenant, expert_id, lease_id)})
+        return WithdrawnLease.model_validate(doc) if doc else None
+
+    async def forget_withdrawn(self, now: datetime) -> None:
+        """Forget the withdrawals kept until before ``now``."""
+        await self.withdrawals.delete_many({"until": {"$lt": now}})

@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.projects import Project
+from services.assignment.stores.keys import compound_id
 from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1
 from shared.events.envelope import make_event
 from shared.mongo import CollectionIndexes
@@ -32,7 +33,7 @@ class ProjectExists(Exception):
 
 
 def _key(tenant: str, project_id: str) -> str:
-    return f"{tenant}/{project_id}"
+    return compound_id(tenant, project_id)
 
 
 def _fields(project: Project) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.qualifications import Attempt, AttemptState, QualificationSet
+from services.assignment.stores.keys import compound_id
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -41,7 +42,7 @@ OUTBOX_COLLECTIONS = (ATTEMPTS,)
 
 
 def _key(*parts: str) -> str:
-    return "/".join(parts)
+    return compound_id(*parts)
 
 
 class QualificationStore:

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.rosters import Invitation, InvitationState
+from services.assignment.stores.keys import compound_id
 from shared.mongo import CollectionIndexes
 
 INVITATIONS = "invitations"
@@ -37,7 +38,7 @@ INDEXES = (
 
 
 def _key(tenant: str, project_id: str, expert_id: str) -> str:
-    return f"{tenant}/{project_id}/{expert_id}"
+    return compound_id(tenant, project_id, expert_id)
 
 
 def _invitation(doc: dict[str, Any]) -> Invitation:
@@ -150,6 +151,21 @@ class RosterStore:
             query["project_id"] = {"$gt": after}
         cursor = self.invitations.find(query).sort("project_id", ASCENDING).limit(limit)
         return [_invitation(doc) async for doc in cursor]
+
+    async def on_rosters(
+        self, tenant: str, pairs: Collection[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        """Those of the ``(project, expert)`` pairs whose expert is on the project's roster."""
+        if not pairs:
+            return set()
+        cursor = self.invitations.find(
+            {
+                "_id": {"$in": [_key(tenant, p, e) for p, e in pairs]},
+                "state": InvitationState.accepted.value,
+            },
+            {"project_id": 1, "expert_id": 1},
+        )
+        return {(doc["project_id"], doc["expert_id"]) async for doc in cursor}
 
     async def of_expert_accepted(self, tenant: str, expert_id: str) -> list[str]:
         """The projects whose roster the expert is on."""

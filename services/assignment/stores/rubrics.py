@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.rubrics import RubricVersion
+from services.assignment.stores.keys import compound_id
 from shared.mongo import CollectionIndexes
 
 RUBRICS = "rubric_versions"
@@ -43,7 +44,7 @@ class RubricStore:
 
     async def insert(self, tenant: str, version: RubricVersion) -> None:
         doc = {
-            "_id": f"{tenant}/{version.rubric_id}/{version.version}",
+            "_id": compound_id(tenant, version.rubric_id, version.version),
             "tenant": tenant,
             **version.model_dump(mode="json"),
             "created_at": version.created_at,
@@ -54,7 +55,7 @@ class RubricStore:
             raise VersionTaken(version.version) from exc
 
     async def get(self, tenant: str, rubric_id: str, version: int) -> RubricVersion | None:
-        doc = await self.versions.find_one({"_id": f"{tenant}/{rubric_id}/{version}"})
+        doc = await self.versions.find_one({"_id": compound_id(tenant, rubric_id, version)})
         return _version(doc) if doc else None
 
     async def numbers(self, tenant: str, rubric_id: str) -> list[int]:

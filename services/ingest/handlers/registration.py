@@ -411,7 +411,7 @@ class Registrations:
             tenant=tenant,
             project_id=project_id if isinstance(project_id, str) else None,
             request_id=event.id,
-            reasons=[RejectionReason(field=f"data.{e.field}", message=e.message) for e in errors],
+            reasons=RejectionReason.all_of([(f"data.{e.field}", e.message) for e in errors]),
             rejected_at=self.clock(),
         )
         traceparent = child_traceparent(event.traceparent)

@@ -38,6 +38,18 @@ class ReviewProgress:
         unit = event.data
         await self.store.mark_in_review(unit.tenant, unit.item_id, unit.at)
 
+    async def on_work_created(self, event: Event[WorkUnitEventV1]) -> None:
+        """Work was created for the item: in review, unless its project is closed by now. An
+        item registered as its project closed (a registration checks a project read up to
+        ``PROJECT_CACHE_S`` before) can be stored after the close marked the project's items:
+        its first unit finds the project closed and marks it, and its client is told, as the
+        close would have (read from the store, not the cache: never stale)."""
+        await self.on_review_started(event)
+        unit = event.data
+        project = await self.projects.get(unit.tenant, unit.project_id)
+        if project is not None and project.status is ProjectStatus.closed:
+            await self.close_unresolved(project, child_traceparent(event.traceparent))
+
     async def on_item_resolved(self, event: Event[ItemResolvedV1]) -> None:
         """The item's outcome (or ops' revision of it), stored with its client's outcome event;
         a redelivery, or an older revision, changes and publishes nothing."""
