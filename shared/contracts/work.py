@@ -405,7 +405,7 @@ JUDGMENT_SUBMITTED: EventSpec[JudgmentSubmittedV1] = EventSpec(
     key=lambda d: d.item_id,
     subject=lambda d: d.judgment_id,
     producer=PRODUCER,
-    consumers=("metrics", "taxonomy"),
+    consumers=("metrics", "taxonomy", "assignment"),
     summary="An expert submitted a verdict with labels, ratings, severity, flags and justification.",
 )
 FEEDBACK_SUBMITTED: EventSpec[FeedbackSubmittedV1] = EventSpec(
@@ -426,7 +426,7 @@ GOLD_SCORED: EventSpec[GoldScoredV1] = EventSpec(
     key=lambda d: d.item_id,
     subject=lambda d: d.judgment_id,
     producer=PRODUCER,
-    consumers=("metrics",),
+    consumers=("metrics", "assignment"),
     summary="A gold judgment was scored field by field.",
 )
 ITEM_RESOLVED: EventSpec[ItemResolvedV1] = EventSpec(

@@ -77,6 +77,8 @@ def create_service_app(
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.service = Service(runtime, use_cases)
+    #: what the service runs: its consumed events, topics and loops (read by the ACL tests)
+    app.state.runtime_spec = spec
     install_problem_handlers(app, problems)
     # added first, so inside the request context: a 413 carries the request id
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)

@@ -4,10 +4,12 @@ readable by that tenant's client alone."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from shared.contracts.catalog import ALL_EVENTS
-from shared.kafka.acls import SERVICES, Acl, main, service_acls, tenant_client_acls
+from shared.kafka.acls import SERVICES, Acl, _names, main, service_acls, tenant_client_acls
 
 
 def _writers(acls: list[Acl], name: str) -> set[str]:
@@ -144,3 +146,29 @@ def test_the_printed_commands_are_every_rule_under_its_principal(
     assert printed == expected
     assert main([]) == 0
     assert "--topic quorum.media --" in capsys.readouterr().out  # no prefix by default
+
+
+APPS = {
+    "ingest": ("services.ingest.app", "services.ingest.settings", "IngestSettings"),
+    "assignment": ("services.assignment.app", "services.assignment.settings", "AssignmentSettings"),
+    "metrics": ("services.metrics.app", "services.metrics.settings", "MetricsSettings"),
+    "taxonomy": ("services.taxonomy.app", "services.taxonomy.settings", "TaxonomySettings"),
+}
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+def test_a_services_acls_let_it_read_every_topic_it_consumes(service: str) -> None:
+    """Under ACLs a service reads only the topics whose events list it among their consumers:
+    a topic it consumes but no contract says so (assignment re-reading its own judgments and
+    gold scores after a crash) would be denied in production."""
+    app_module, settings_module, settings_class = APPS[service]
+    settings = getattr(importlib.import_module(settings_module), settings_class)(environment="test")
+    app = importlib.import_module(app_module).create_app(settings)
+    spec = app.state.runtime_spec
+    readable = {
+        acl.name
+        for acl in service_acls(service)
+        if acl.resource == "TOPIC" and acl.operation == "READ"
+    }
+    consumed = {_names("", event.topic)[0] for event in spec.consumed}
+    assert consumed <= readable, f"{service} consumes {sorted(consumed - readable)} unreadable"
