@@ -22,7 +22,9 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from services.assignment.agreement import EPSILON, iou, match_labels
+from shared.annotation import EPSILON
+from shared.annotation.geometry import iou
+from shared.annotation.matching import match_labels
 from shared.contracts.rubric import Answers, RubricDefinition
 from shared.errors import FieldError
 
@@ -125,7 +127,7 @@ def score(answer: Answers, key: Answers, *, tolerances: GoldTolerances) -> GoldS
     * ``flags``: the same set of flags;
     * ``flags.<flag>`` (decisive or weighed): raised by both or by neither;
     * ``labels``: every key label matched one to one by an answer label and no answer label
-      left over, matched as :func:`services.assignment.agreement.match_labels` matches them
+      left over, matched as :func:`shared.annotation.matching.match_labels` matches them
       (same class, part and text; geometry at the IoU threshold, segments within the
       tolerances).
 

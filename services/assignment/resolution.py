@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.assignment import agreement, sampling
+from services.assignment import consensus, sampling
 from services.assignment.models.projects import Project
 from services.assignment.models.work import UnitState, WorkItem
 from services.assignment.projects import overlap_policy
@@ -26,7 +26,7 @@ class AddReview:
 
 @dataclass(frozen=True)
 class Adjudicate:
-    reasons: tuple[agreement.Reason, ...]
+    reasons: tuple[consensus.Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,10 @@ class Resolve:
 Step = AddReview | Adjudicate | Resolve
 
 
-def consensus_policy(project: Project, rubric: RubricDefinition) -> agreement.ConsensusPolicy:
+def consensus_policy(project: Project, rubric: RubricDefinition) -> consensus.ConsensusPolicy:
     """The project's adjudication policy as consensus reads it, on the rubric's scales."""
     policy = project.adjudication
-    return agreement.ConsensusPolicy(
+    return consensus.ConsensusPolicy(
         quorum=policy.min_agreement,
         default_max_spread=policy.max_rating_spread,
         scales={d.name: (d.scale_min, d.scale_max) for d in rubric.dimensions},
@@ -53,7 +53,7 @@ def consensus_policy(project: Project, rubric: RubricDefinition) -> agreement.Co
     )
 
 
-def escalation(reasons: Sequence[agreement.Reason]) -> list[Escalation]:
+def escalation(reasons: Sequence[consensus.Reason]) -> list[Escalation]:
     """The reasons an item goes to adjudication, as the outcome records them."""
     return [Escalation(code=r.code, field=r.field, message=r.message[:2_000]) for r in reasons]
 
@@ -123,7 +123,7 @@ def next_step(
                 escalation=last.escalation or [],
             )
         )
-    decision = agreement.decide(
+    decision = consensus.decide(
         answers,
         policy=consensus_policy(project, rubric),
         audit_draw=audit_draw,

@@ -146,7 +146,7 @@ def gold_due(served: int, gold_served: int, gold_rate: float, phase: float = 0.0
 
 
 def audit_draw(key: bytes, item_id: str) -> float:
-    """The draw that decides whether a consensus is audited (``agreement.decide``)."""
+    """The draw that decides whether a consensus is audited (``consensus.decide``)."""
     return draw(key, item_id, 0, "audit")
 
 

@@ -2,7 +2,8 @@
 stands, and if not, why it is withdrawn.
 
 A lease stands while its expert is neither suspended nor offboarded and, for a project's
-work, the project is active, the expert is on its roster and not benched from it. A
+work, the project is active, the expert is on its roster, holds the skills it requires at
+their levels and is not benched from it. A
 qualification copy is the expert's assessment, not a project's work: only their vetting
 state decides it. The reason rests on the expert's own state and their project's, never on
 the unit, so a gold unit's lease is withdrawn exactly as an ordinary one's.
@@ -10,6 +11,7 @@ the unit, so a gold unit's lease is withdrawn exactly as an ordinary one's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +27,7 @@ class Withdrawal(StrEnum):
     project_closed = "project_closed"
     project_paused = "project_paused"
     removed_from_roster = "removed_from_roster"
+    missing_skill = "missing_skill"
     benched = "benched"
 
 
@@ -39,6 +42,13 @@ class Standing:
     on_roster: bool
     #: benched from the project (calibration below its floor)
     benched: bool
+    #: holds every skill the project requires at its level (:func:`skilled`)
+    skilled: bool = True
+
+
+def skilled(held: Mapping[str, int], required: Mapping[str, int]) -> bool:
+    """Whether skills ``held`` (skill -> level) meet ``required`` (skill -> minimum level)."""
+    return all(held.get(skill, 0) >= level for skill, level in required.items())
 
 
 def withdrawal(standing: Standing) -> Withdrawal | None:
@@ -55,6 +65,8 @@ def withdrawal(standing: Standing) -> Withdrawal | None:
         return Withdrawal.project_paused
     if not standing.on_roster:
         return Withdrawal.removed_from_roster
+    if not standing.skilled:
+        return Withdrawal.missing_skill
     if standing.benched:
         return Withdrawal.benched
     return None
@@ -68,6 +80,8 @@ def told(why: Withdrawal, project_id: str) -> str:
         Withdrawal.project_closed: f"project {project_id} was closed",
         Withdrawal.project_paused: f"project {project_id} was paused",
         Withdrawal.removed_from_roster: f"you were taken off the roster of project {project_id}",
+        Withdrawal.missing_skill: f"you no longer hold every skill project {project_id} "
+        "requires at its level",
         Withdrawal.benched: f"you are benched from project {project_id}: ops may reinstate you",
     }[why]
 

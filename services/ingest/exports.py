@@ -1,15 +1,19 @@
 """Export formats of resolved items, free of I/O: JSON lines (one item a line), COCO for
 image projects (the item's verdict, flags and severity on its image and its flags and each
-label's attributes on every annotation), and time segments as JSON lines (one segment label
-of a video or audio item, or of a bundle's video or audio part, a line)."""
+label's attributes on every annotation; a mask, compressed or not, boxed and measured from
+its decoded runs by ``shared.annotation.rle``, the decoder assignment and metrics use), and
+time segments as JSON lines (one segment label of a video or audio item, or of a bundle's
+video or audio part, a line)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.ingest.models import MediaItem
+from shared.annotation.rle import box_and_area
 
 JSONL_MEDIA_TYPE = "application/x-ndjson"
 
@@ -24,31 +28,6 @@ def _polygon_area(points: Sequence[tuple[float, float]]) -> float:
     for (x1, y1), (x2, y2) in zip(points, [*points[1:], points[0]], strict=True):
         area += x1 * y2 - x2 * y1
     return abs(area) / 2
-
-
-def _rle_box(size: Sequence[int], counts: Sequence[int]) -> tuple[list[float], int]:
-    """bbox and area of an uncompressed COCO RLE (column-major runs, zeros first)."""
-    height = size[0]
-    xs: list[int] = []
-    ys: list[int] = []
-    position, area = 0, 0
-    for run, value in enumerate(counts):
-        if run % 2 == 1 and value:
-            area += value
-            for pixel in (position, position + value - 1):
-                xs.append(pixel // height)
-                ys.append(pixel % height)
-            if position // height != (position + value - 1) // height:
-                ys.extend((0, height - 1))  # the run wraps into the next column: every row
-        position += value
-    if not xs:
-        return [0.0, 0.0, 0.0, 0.0], 0
-    return [
-        float(min(xs)),
-        float(min(ys)),
-        float(max(xs) - min(xs) + 1),
-        float(max(ys) - min(ys) + 1),
-    ], area
 
 
 def coco_image(item: MediaItem, image_id: int) -> dict[str, Any] | None:
@@ -103,8 +82,10 @@ def coco_item_annotations(
         else:
             annotation["segmentation"] = {"size": list(geometry.size), "counts": geometry.counts}
             annotation["iscrowd"] = 1
-            if isinstance(geometry.counts, list):
-                annotation["bbox"], annotation["area"] = _rle_box(geometry.size, geometry.counts)
+            # compressed or not, boxed from its decoded runs; a string not in COCO's encoding
+            # has no box or area to give
+            with contextlib.suppress(ValueError):
+                annotation["bbox"], annotation["area"] = box_and_area(geometry)
         if label.attributes:
             annotation["attributes"] = label.attributes
         if item.resolution is not None and item.resolution.flags:

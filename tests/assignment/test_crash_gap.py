@@ -66,6 +66,7 @@ async def test_a_gold_score_feeds_calibration_though_the_replica_stopped_after_s
     expert_id = await world.expert(assignment, projects=(project_id,))
     key = world.edit_answers("accept", point=4)
     await world.gold(assignment, project_id, key)
+    await world.items(assignment, project_id, 1)  # an ordinary unit for the gold to stand in for
     with stopping_after_the_write(assignment, "calibrations"):
         handed = await world.judge(assignment, expert_id, key)
         assert (await world.item_of(assignment, handed))["gold_id"] is not None

@@ -184,9 +184,10 @@ async def test_an_adjudicator_who_accepts_resolves_the_item_with_the_pre_labels(
 async def test_gold_scores_an_accept_against_a_key_that_accepts_the_same_pre_labels(
     assignment: AssignmentUnderTest,
 ) -> None:
-    project_id, _ = await labelled_project(assignment, gold_rate=1.0)
+    project_id, taxonomy = await labelled_project(assignment, gold_rate=1.0)
     accepting = await world.expert(assignment, projects=(project_id,))
     moving = await world.expert(assignment, projects=(project_id,))
+    await prelabelled(assignment, project_id, taxonomy)  # for the gold to stand in for
 
     async def registered() -> Any:
         response = await assignment.client.post(

@@ -120,10 +120,12 @@ async def test_gold_reaches_an_expert_at_the_rate_and_each_gold_item_at_most_onc
     # at a rate of 1 every unit is gold while a gold item is left for the expert
     assert sorted(seen_gold) == sorted(gold_ids) and set(seen_items) == items
     assert await next_unit(assignment, expert_id) is None
-    # the other expert gets each gold item too, as a copy of their own
+    # the other expert gets each gold item too, as a copy of their own (standing in for an
+    # ordinary unit open to them: one registered since)
+    later = await world.items(assignment, project_id, 1)
     first = await next_unit(assignment, other)
     assert await is_gold(assignment, first)
-    assert first["item_id"] not in {u for u in seen_items}
+    assert first["item_id"] not in {*seen_items, *later}
 
 
 async def test_at_a_share_of_gold_an_expert_gets_it_within_one_unit_of_the_rate(
@@ -150,9 +152,12 @@ async def test_a_gold_unit_looks_exactly_like_an_ordinary_one_to_the_expert(
     media = world.image("same")
     prelabels = {"model_name": "m", "model_version": "1", "labels": []}
     await world.gold(assignment, project_id, KEY, media=media, prelabels=prelabels)
-    event = world.registered(project_id, media=media, prelabels=prelabels)
-    await publish(assignment.settings, event)
-    await eventually(lambda: world.known(assignment, event.data.item_id))
+    # two ordinary items alike: one is open for the gold to stand in for whenever it is due
+    events = [world.registered(project_id, media=media, prelabels=prelabels) for _ in range(2)]
+    await publish(assignment.settings, *events)
+    for event in events:
+        await eventually(lambda e=event: world.known(assignment, e.data.item_id))
+    # at a rate of 1/2, exactly one of the first two units is gold
     handed = [await next_unit(assignment, expert_id) for _ in range(2)]
     flags = [await is_gold(assignment, h) for h in handed]
     assert sorted(flags) == [False, True]
@@ -175,8 +180,10 @@ async def test_a_gold_judgment_is_scored_per_field_and_feeds_calibration_for_ops
         assignment, projects=(project_id,), skills={"task.image_edit": 3}
     )
     await world.gold(assignment, project_id, KEY)
+    await world.items(assignment, project_id, 1)  # an ordinary unit for the gold to stand in for
     async with reader(assignment, WORK) as topic:
         handed = await next_unit(assignment, expert_id)
+        assert await is_gold(assignment, handed)
         wrong = answers("accept", point=4, ratings={**KEY["ratings"], "visual_quality": 1})
         await ok(await world.submit(assignment, expert_id, handed, wrong), 201)
         records = await topic.until(
@@ -271,9 +278,11 @@ async def test_below_the_floor_an_expert_is_benched_from_the_project_until_reins
 async def scored_once(
     a: AssignmentUnderTest, project_id: str, key: dict[str, Any], given: dict[str, Any]
 ) -> Any:
-    """An expert's answers ``given`` on a gold item of ``key``: its ``gold.scored`` payload."""
+    """An expert's answers ``given`` on a gold item of ``key`` (served in place of an ordinary
+    unit open to them, one registered for it): its ``gold.scored`` payload."""
     expert_id = await world.expert(a, projects=(project_id,))
     await world.gold(a, project_id, key)
+    await world.items(a, project_id, 1)
     async with reader(a, WORK) as topic:
         handed = await next_unit(a, expert_id)
         assert await is_gold(a, handed)
@@ -381,6 +390,7 @@ async def test_a_gold_unit_given_back_is_closed_and_never_served_again(
     project_id = await world.project(assignment, gold_rate=1.0)
     expert_id = await world.expert(assignment, projects=(project_id,))
     await world.gold(assignment, project_id, KEY)
+    items = await world.items(assignment, project_id, 2)
     handed = await next_unit(assignment, expert_id)
     assert await is_gold(assignment, handed)
     await ok(
@@ -394,6 +404,10 @@ async def test_a_gold_unit_given_back_is_closed_and_never_served_again(
     assert item["units"][0]["state"] == "closed" and item["open"] == 0
     late = await world.submit(assignment, expert_id, handed, KEY)
     assert late.status_code == 409
+    # gold stays due at a rate of 1, yet the given-back gold item never comes again: the
+    # ordinary units come, then nothing
+    after = [await world.judge(assignment, expert_id, KEY) for _ in items]
+    assert [u["item_id"] for u in after] == items
     assert await next_unit(assignment, expert_id) is None
 
 
@@ -448,6 +462,7 @@ async def test_work_released_and_work_expired_say_a_gold_unit_is_gold(
     expert_id = await world.expert(assignment, projects=(project_id,), max_leases=2)
     for _ in range(2):
         await world.gold(assignment, project_id, KEY)
+    await world.items(assignment, project_id, 1)  # an ordinary unit for the gold to stand in for
     lifecycle = EventRegistry([WORK_RELEASED, WORK_EXPIRED])
 
     def given_back(records: list[Any]) -> dict[str, Any]:
@@ -492,13 +507,15 @@ async def test_a_gold_score_replayed_after_a_reinstatement_feeds_nothing_and_ben
     )
     expert_id = await world.expert(assignment, projects=(project_id,))
     await world.gold(assignment, project_id, KEY)
+    await world.items(assignment, project_id, 1)  # an ordinary unit for the gold to stand in for
     async with reader(assignment, WORK) as topic:
-        await world.judge(assignment, expert_id, answers("reject"))
+        handed = await world.judge(assignment, expert_id, answers("reject"))
         records = await topic.until(
             lambda got: any(
                 e.type == GOLD_SCORED.type and e.data.expert_id == expert_id for e in decoded(got)
             )
         )
+    assert await is_gold(assignment, handed)
     [scored] = [e for e in decoded(records) if e.type == GOLD_SCORED.type]
     benches_url = f"/v1/projects/{project_id}/benches"
     benched = await ok(await assignment.client.get(benches_url, headers=OPS))

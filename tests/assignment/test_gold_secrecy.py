@@ -7,6 +7,7 @@ gold due; the client's progress counts only its own items."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -214,8 +215,11 @@ async def test_a_unit_the_caller_does_not_hold_is_refused_alike_whatever_and_who
     first = await world.expert(assignment, projects=(work,))
     second = await world.expert(assignment, projects=(work,))
     await world.gold(assignment, gold_project, KEY)
+    await world.items(assignment, gold_project, 1)  # an ordinary unit for the gold to stand in for
     mine = await next_unit(assignment, me)
     assert await is_gold(assignment, mine)
+    # the caller judges that ordinary unit too: only the other project has work left for them
+    assert not await is_gold(assignment, await world.judge(assignment, me, KEY))
     escalated, held = await world.items(assignment, work, 2)
     await world.judge(assignment, first, world.edit_answers("accept"))
     await world.judge(assignment, second, world.edit_answers("reject"))
@@ -274,6 +278,34 @@ async def test_a_gold_unit_given_back_keeps_gold_due_so_the_next_unit_is_gold_ag
     # releasing gold does not skip it: another gold item comes instead (never the same one)
     assert await is_gold(assignment, again)
     assert (await world.item_of(assignment, again))["gold_id"] != gold_item
+
+
+async def test_no_gold_is_served_once_no_ordinary_unit_is_left_so_nothing_left_tells_nothing(
+    assignment: AssignmentUnderTest,
+) -> None:
+    """Gold only stands in for an ordinary unit open to the expert: served after their last
+    ordinary unit, then ``nothing_left``, it would tell them those last units were gold."""
+    project_id = await world.project(assignment, gold_rate=0.0)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    gold_ids = {(await world.gold(assignment, project_id, KEY))["gold_id"] for _ in range(3)}
+    items = await world.items(assignment, project_id, 2)
+    handed = [await world.judge(assignment, expert_id, KEY) for _ in items]
+    assert [h["item_id"] for h in handed] == items
+    # ops turn gold on at a rate of 1: gold is due for the expert at every unit from now on
+    patch = {"gold_rate": 1.0}
+    await ok(await assignment.client.patch(f"/v1/projects/{project_id}", json=patch, headers=OPS))
+    await asyncio.sleep(assignment.settings.handout_profile_ttl_s + 0.5)  # the rate reaches it
+    response = await assignment.client.post(
+        "/v1/work:next", headers=auth("expert", subject=expert_id)
+    )
+    # no ordinary unit is open for them: nothing, though three gold items they never had remain
+    assert response.status_code == 204 and response.content == b""
+    assert response.headers["Quorum-No-Work-Reason"] == "nothing_left"
+    # the gold waits for the next ordinary unit and stands in for it
+    [item_id] = await world.items(assignment, project_id, 1)
+    stand_in = await next_unit(assignment, expert_id)
+    assert (await world.item_of(assignment, stand_in))["gold_id"] in gold_ids
+    assert stand_in["item_id"] != item_id
 
 
 async def test_a_gold_item_whose_key_fails_the_projects_new_rubric_is_flagged_and_not_served(

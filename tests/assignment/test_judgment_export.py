@@ -113,13 +113,16 @@ async def test_gold_copies_never_appear_in_the_export(assignment: AssignmentUnde
     expert_id = await world.expert(assignment, projects=(project_id,))
     await world.gold(assignment, project_id, answers("accept"), prelabels=PRELABELS)
     await world.gold(assignment, project_id, answers("accept"), prelabels=PRELABELS)
-    items = {await prelabelled(assignment, project_id, taxonomy) for _ in range(2)}
+    # gold stands in for ordinary units: at a rate of 1/2, both gold items come within the
+    # first four units, while ordinary ones are open; then the rest of the ordinary ones
+    items = {await prelabelled(assignment, project_id, taxonomy) for _ in range(4)}
     gold_served = 0
-    for _ in range(4):
+    for _ in range(6):
         handed, response = await _judge_next(assignment, expert_id)
         await ok(response, 201)
         gold_served += (await world.item_of(assignment, handed)).get("gold_id") is not None
     assert gold_served == 2
+    assert await world.next_unit(assignment, expert_id) is None
     got = lines(await export(assignment, project_id, CLIENT))
     assert {line["item_id"] for line in got} == items
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.assignment import agreement
 from services.assignment.stores.leases import LEASES, SET_ASIDE
+from shared.annotation import rle
 from shared.contracts.work import WORK, WORK_EXPIRED, WORK_LEASED, WORK_RELEASED
 from shared.events.codec import EventRegistry, decode
 from shared.http.service import service_of
@@ -232,6 +232,23 @@ async def test_the_expiry_sweep_sets_aside_a_lease_it_cannot_expire_and_expires_
     assert ready.status_code == 200 and ready.json()["checks"]["loops"] == "ok"
 
 
+async def test_ops_list_the_live_leases_though_one_lease_document_cannot_be_read(
+    assignment: AssignmentUnderTest,
+) -> None:
+    runtime = service_of(assignment.app).runtime
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 1)
+    handed = await next_unit(assignment, expert_id)
+    soon = datetime.now(UTC)  # due before the live lease: listed first, were it readable
+    await runtime.db[LEASES].insert_one(
+        {"_id": world.short_id("acme/unreadable"), "tenant": "acme", "expires_at": soon}
+    )
+    listed = await assignment.client.get("/v1/leases", headers=OPS)
+    assert listed.status_code == 200, listed.text
+    assert handed["lease_id"] in [lease["lease_id"] for lease in listed.json()["items"]]
+
+
 async def test_a_mask_matching_cannot_afford_is_refused_naming_it_and_the_lease_is_kept(
     assignment: AssignmentUnderTest,
 ) -> None:
@@ -242,7 +259,7 @@ async def test_a_mask_matching_cannot_afford_is_refused_naming_it_and_the_lease_
     expert_id = await world.expert(assignment, projects=(project_id,))
     [item_id] = await world.items(assignment, project_id, 1)
     handed = await next_unit(assignment, expert_id)
-    runs = agreement.MAX_MASK_RUNS + 1
+    runs = rle.MAX_MASK_RUNS + 1
     too_long = {
         "class_id": "car",
         "geometry": {"kind": "mask", "size": [1, runs], "counts": [1] * runs},

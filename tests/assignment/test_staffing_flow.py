@@ -35,7 +35,9 @@ async def calibrated(a: AssignmentUnderTest, required: dict[str, int], answers: 
     project_id = await world.project(a, required=required, gold_rate=1.0)
     expert_id = await world.expert(a, projects=(project_id,), skills=required)
     await world.gold(a, project_id, KEY)
-    await world.judge(a, expert_id, answers)
+    await world.items(a, project_id, 1)  # an ordinary unit for the gold to stand in for
+    handed = await world.judge(a, expert_id, answers)
+    assert (await world.item_of(a, handed))["gold_id"] is not None
     return expert_id
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -17,7 +18,7 @@ from services.assignment.leasing import (
     lease_life,
     life_errors,
 )
-from services.assignment.standing import Standing, Withdrawal, told, withdrawal
+from services.assignment.standing import Standing, Withdrawal, skilled, told, withdrawal
 from shared.contracts.work import ProjectStatus
 
 GOOD = Standing(
@@ -148,3 +149,23 @@ def test_the_refusal_of_a_short_maximum_life_is_pinned() -> None:
         "a lease's maximum life (300 s) is shorter than the lease TTL (600 s): set it to the "
         "TTL or more, or leave it unset (4 TTLs)"
     )
+
+
+def test_an_expert_is_skilled_for_a_project_when_every_required_skill_meets_its_level() -> None:
+    assert skilled({"domain.cars": 3, "modality.image": 1}, {"domain.cars": 3})
+    assert skilled({}, {})
+    assert not skilled({"domain.cars": 2}, {"domain.cars": 3})
+    assert not skilled({"modality.image": 5}, {"domain.cars": 1})
+
+
+def test_a_missing_skill_withdraws_a_lease_after_the_roster_and_before_a_bench() -> None:
+    base = Standing(
+        expert_state=VettingState.vetted,
+        project_status=ProjectStatus.active,
+        on_roster=True,
+        benched=True,
+        skilled=False,
+    )
+    assert withdrawal(base) is Withdrawal.missing_skill
+    assert withdrawal(replace(base, on_roster=False)) is Withdrawal.removed_from_roster
+    assert withdrawal(replace(base, skilled=True)) is Withdrawal.benched

@@ -185,13 +185,15 @@ async def test_stuck_units_are_listed_by_item_in_pages_and_never_a_gold_copy(
     project_id = await world.project(assignment, gold_rate=1.0)
     member = await world.expert(assignment, projects=(project_id,))
     await world.gold(assignment, project_id, world.edit_answers())
+    ids = await world.items(assignment, project_id, 1)  # for the gold to stand in for
     copy = await next_unit(assignment, member)  # the gold copy, theirs alone
+    assert copy["item_id"] not in ids
     await ok(
         await assignment.client.delete(
             f"/v1/projects/{project_id}/invitations/{member}", headers=OPS
         )
     )
-    ids = await world.items(assignment, project_id, 3)
+    ids += await world.items(assignment, project_id, 2)
 
     page = await stuck(assignment, project_id, limit=2)
     rest = await stuck(assignment, project_id, limit=2, cursor=page["next_cursor"])

@@ -162,6 +162,33 @@ async def test_an_expert_taken_off_a_roster_loses_that_projects_leases_and_keeps
     await ok(await world.submit(assignment, expert_id, handed[kept], world.edit_answers()), 201)
 
 
+async def test_revoking_a_skill_a_project_requires_releases_its_leases_and_keeps_the_others(
+    assignment: AssignmentUnderTest,
+) -> None:
+    needs = await world.project(assignment, lease_ttl_s=600, required={"domain.cars": 2})
+    other = await world.project(assignment, lease_ttl_s=600)
+    expert_id = await world.expert(
+        assignment, projects=(needs, other), max_leases=2, skills={"domain.cars": 3}
+    )
+    await world.items(assignment, needs, 1)
+    await world.items(assignment, other, 1)
+    handed = {h["project_id"]: h for h in [await next_unit(assignment, expert_id) for _ in "ab"]}
+    assert set(handed) == {needs, other}
+    await ok(
+        await assignment.client.delete(f"/v1/experts/{expert_id}/skills/domain.cars", headers=OPS)
+    )
+    assert await live_leases(assignment, needs) == set()
+    assert await live_leases(assignment, other) == {handed[other]["lease_id"]}
+    await assert_every_call_refused(
+        assignment,
+        expert_id,
+        handed[needs],
+        "missing_skill",
+        f"you no longer hold every skill project {needs} requires",
+    )
+    await ok(await heartbeat(assignment, expert_id, handed[other]))
+
+
 async def test_an_expert_benched_by_their_gold_score_loses_the_projects_leases_and_is_told_why(
     assignment: AssignmentUnderTest,
 ) -> None:

@@ -22,6 +22,7 @@ from services.ingest.exports import (
 )
 from services.ingest.models import MediaItem
 from tests.ingest.bodies import registration
+from tests.shared.annotation_cases import coco_compress
 
 REGISTERED_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SHA = "a" * 64
@@ -267,8 +268,10 @@ def test_an_uncompressed_mask_is_a_crowd_annotation_boxed_from_its_runs() -> Non
     )
 
 
-def test_a_compressed_mask_is_a_crowd_annotation_without_box_or_area() -> None:
-    mask = {"kind": "mask", "size": [480, 640], "counts": "PPXo0"}
+def test_a_compressed_mask_is_a_crowd_annotation_boxed_and_measured_from_its_decoded_runs() -> None:
+    # "342Md1" decodes to [3, 4, 2, 1, 54] on 8 x 8 (tests/shared/test_annotation_rle.py):
+    # rows 3-6 of column 0 and row 1 of column 1, so x 0-1, y 1-6 and 5 pixels
+    mask = {"kind": "mask", "size": [8, 8], "counts": "342Md1"}
     assert annotations_of({"class_id": "siren", "geometry": mask}) == (
         [
             {
@@ -276,11 +279,20 @@ def test_a_compressed_mask_is_a_crowd_annotation_without_box_or_area() -> None:
                 "image_id": 17,
                 "category_id": 2,
                 "iscrowd": 1,
-                "segmentation": {"size": [480, 640], "counts": "PPXo0"},
+                "segmentation": {"size": [8, 8], "counts": "342Md1"},
+                "bbox": [0.0, 1.0, 2.0, 6.0],
+                "area": 5,
             }
         ],
         0,
     )
+
+
+def test_a_mask_whose_string_is_not_cocos_encoding_is_exported_without_box_or_area() -> None:
+    mask = {"kind": "mask", "size": [2, 2], "counts": "P"}  # ends inside a number
+    [annotation], skipped = annotations_of({"class_id": "siren", "geometry": mask})
+    assert skipped == 0 and annotation["segmentation"] == {"size": [2, 2], "counts": "P"}
+    assert "bbox" not in annotation and "area" not in annotation
 
 
 @pytest.mark.parametrize(
@@ -410,58 +422,6 @@ def test_the_area_of_a_triangle_is_half_its_cross_product(
 # --- the box of an RLE mask ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "counts", [[12], [], [5, 0, 7], [0]], ids=["all-zeros", "no-runs", "empty-run", "zero"]
-)
-def test_an_empty_mask_has_a_zero_box_and_no_area(counts: list[int]) -> None:
-    assert exports._rle_box([3, 4], counts) == ([0.0, 0.0, 0.0, 0.0], 0)
-
-
-@pytest.mark.parametrize(
-    ("size", "counts", "box", "area"),
-    [
-        ((5, 2), [6, 3, 1], [1, 1, 1, 3], 3),
-        ((3, 4), [0, 3, 9], [0, 0, 1, 3], 3),
-        ((4, 4), [2, 4, 10], [0, 0, 2, 4], 4),
-        ((3, 4), [2, 0, 3, 2, 5], [1, 0, 2, 3], 2),
-        ((4, 3), [1, 1, 5, 1, 2, 1, 1], [0, 1, 3, 3], 3),
-        ((2, 5), [1, 1, 7, 1], [0, 1, 5, 1], 2),
-        ((3, 3), [1, 7, 1], [0, 0, 3, 3], 7),
-    ],
-    ids=[
-        "within-a-column",
-        "ones-first",
-        "wraps-a-column",
-        "empty-run-between",
-        "three-runs",
-        "wide-not-tall",
-        "wraps-two-columns",
-    ],
-)
-def test_the_box_of_a_mask_is_the_extent_of_its_runs_of_ones(
-    size: tuple[int, int], counts: list[int], box: list[float], area: int
-) -> None:
-    assert exports._rle_box(size, counts) == (box, area)
-
-
-@st.composite
-def rectangles(draw: st.DrawFn) -> tuple[int, int, int, int, int, int]:
-    height, width = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    x, y = draw(st.integers(0, width - 1)), draw(st.integers(0, height - 1))
-    w, h = draw(st.integers(1, width - x)), draw(st.integers(1, height - y))
-    return height, width, x, y, w, h
-
-
-@given(rectangles())
-def test_the_box_of_a_mask_drawn_from_a_rectangle_is_that_rectangle(
-    rectangle: tuple[int, int, int, int, int, int],
-) -> None:
-    height, width, x, y, w, h = rectangle
-    ones = {(c, r) for c in range(x, x + w) for r in range(y, y + h)}
-    counts = rle(height, width, ones)
-    assert exports._rle_box([height, width], counts) == ([x, y, w, h], w * h)
-
-
 @st.composite
 def masks(draw: st.DrawFn) -> tuple[int, int, set[tuple[int, int]]]:
     height, width = draw(st.integers(1, 8)), draw(st.integers(1, 8))
@@ -470,19 +430,19 @@ def masks(draw: st.DrawFn) -> tuple[int, int, set[tuple[int, int]]]:
 
 
 @given(masks())
-def test_the_box_of_any_mask_is_the_extent_of_its_pixels_and_its_area_their_count(
+def test_the_box_of_any_mask_compressed_or_not_is_the_extent_of_its_pixels_and_its_area_their_count(
     mask: tuple[int, int, set[tuple[int, int]]],
 ) -> None:
     height, width, ones = mask
     counts = rle(height, width, ones)
     assert sum(counts) == height * width
-    assert exports._rle_box([height, width], counts) == (extent(ones), len(ones))
-    label = {
-        "class_id": "person",
-        "geometry": {"kind": "mask", "size": [height, width], "counts": counts},
-    }
-    [annotation], _ = annotations_of(label)
-    assert (annotation["bbox"], annotation["area"]) == (extent(ones), len(ones))
+    for given_counts in (counts, coco_compress(counts)):
+        label = {
+            "class_id": "person",
+            "geometry": {"kind": "mask", "size": [height, width], "counts": given_counts},
+        }
+        [annotation], _ = annotations_of(label)
+        assert (annotation["bbox"], annotation["area"]) == (extent(ones), len(ones))
 
 
 RESOLUTION = {

@@ -1,5 +1,5 @@
 """Who may call what on metrics: the role-by-endpoint matrix of its OpenAPI document, on the
-real servers (tests/access.py). Today it serves only the public health and metrics routes."""
+real servers (tests/access.py), with a project of tenant acme that has judgments."""
 
 from __future__ import annotations
 
@@ -12,22 +12,49 @@ import pytest_asyncio
 
 from services.metrics.app import create_app
 from services.metrics.settings import MetricsSettings
+from shared.contracts.work import JUDGMENT_SUBMITTED
+from shared.http.service import service_of
 from tests.access import Operation, Seeds, check_operation, operations_of
-from tests.service_helpers import running
+from tests.kafka_helpers import caught_up, eventually
+from tests.metrics.judgments import project_judgments, submitted
+from tests.service_helpers import auth, publish, running
 
 pytestmark = pytest.mark.integration
 
 OPERATIONS = operations_of(create_app(MetricsSettings(environment="test")))
+PROJECT = "p-seeded"
 
 
 @pytest_asyncio.fixture(scope="module")
-async def client(make_settings: Callable[..., Any]) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_app(make_settings(MetricsSettings))) as client:
-        yield client
+async def served(
+    make_settings: Callable[..., Any],
+) -> AsyncIterator[tuple[httpx.AsyncClient, Seeds]]:
+    settings = make_settings(MetricsSettings)
+    app = create_app(settings)
+    async with running(app) as client:
+        consumer = service_of(app).runtime.consumer
+        assert consumer is not None
+        await consumer.wait_assigned()
+        await publish(settings, *(submitted(j) for j in project_judgments(PROJECT, items=4)))
+        url = f"/v1/projects/{PROJECT}/agreement"
+
+        topic = settings.topic_prefix + JUDGMENT_SUBMITTED.topic.name
+
+        async def seeded() -> bool:
+            # every judgment applied: the reads the matrix compares are settled
+            return await caught_up(settings.kafka_bootstrap_servers, settings.group_id, topic)
+
+        await eventually(seeded, timeout=60)
+        assert (await client.get(url, headers=auth("ops"))).status_code == 200
+        yield (
+            client,
+            Seeds(values={"project_id": PROJECT}, reads=[url, f"{url}/pairs"], settings=settings),
+        )
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=str)
 async def test_each_role_and_tenant_gets_what_the_operation_declares(
-    client: httpx.AsyncClient, operation: Operation
+    served: tuple[httpx.AsyncClient, Seeds], operation: Operation
 ) -> None:
-    await check_operation(client, operation, Seeds(values={}))
+    client, seeds = served
+    await check_operation(client, operation, seeds)

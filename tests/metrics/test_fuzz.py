@@ -1,15 +1,54 @@
 """Schemathesis against the metrics service's OpenAPI document: no 5xx, and every answer's
-status, content type and body as documented (see tests/fuzzing.py)."""
+status, content type and body as documented (see tests/fuzzing.py). The cases draw project
+ids from a project of tenant acme that has judgments, so the agreement routes answer figures,
+not only 404."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from services.metrics.app import create_app
 from services.metrics.settings import MetricsSettings
-from tests.fuzzing import fuzz_tests, reach_test
+from tests.fuzzing import FuzzEstate, fuzz_tests, reach_test
+from tests.kafka_helpers import eventually
+from tests.metrics.judgments import project_judgments, submitted
+from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
 
-base_url, test_every_operation_answers_as_documented = fuzz_tests(create_app, MetricsSettings)
+PROJECT = "p-fuzzed"
+
+
+async def _seed(base_url: str, settings: MetricsSettings) -> None:
+    judgments = project_judgments(PROJECT, items=6)
+    await publish(settings, *(submitted(j) for j in judgments))
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+
+        async def seeded() -> bool:
+            response = await client.get(f"/v1/projects/{PROJECT}/agreement", headers=auth("ops"))
+            return response.status_code == 200
+
+        await eventually(seeded, timeout=60)
+
+
+def estate(base_url: str, settings: MetricsSettings, app: FastAPI) -> FuzzEstate:
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, beside pytest's
+        pool.submit(asyncio.run, _seed(base_url, settings)).result()
+    return FuzzEstate(
+        values={
+            "project_id": [PROJECT],
+            "field": ["verdict", "rating.clarity", "flag.ambiguous", "class.cat"],
+            "rubric_version": [1, 2],
+        }
+    )
+
+
+base_url, test_every_operation_answers_as_documented = fuzz_tests(
+    create_app, MetricsSettings, estate
+)
 test_each_role_an_operation_admits_got_past_its_role_check = reach_test(create_app, MetricsSettings)

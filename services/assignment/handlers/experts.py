@@ -156,9 +156,13 @@ class Experts:
             method="attestation", at=self.clock(), by=principal.subject, note=body.note
         )
         skill = Skill(skill=skill_id, level=body.level, verified=proof)
-        return await self._change(
-            principal, expert_id, lambda e: _with_skill(e, skill), "skill attested"
-        )
+        # a lower level may fall below a project's minimum: its leases are released then
+        async with self.withdrawals.changing(
+            principal.tenant, f"skill {skill_id} attested", expert_id=expert_id
+        ):
+            return await self._change(
+                principal, expert_id, lambda e: _with_skill(e, skill), "skill attested"
+            )
 
     async def qualified(self, tenant: str, expert_id: str, skill: Skill) -> None:
         """Grant a skill an expert earned by qualification; a higher level they hold already
@@ -184,7 +188,11 @@ class Experts:
             kept = [s for s in expert.skills if s.skill != skill_id]
             return expert.model_copy(update={"skills": kept})
 
-        return await self._change(principal, expert_id, without, "skill revoked")
+        # leases of projects that require the skill are released once it is written
+        async with self.withdrawals.changing(
+            principal.tenant, f"skill {skill_id} revoked", expert_id=expert_id
+        ):
+            return await self._change(principal, expert_id, without, "skill revoked")
 
     async def _change(
         self,

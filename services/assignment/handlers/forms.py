@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from services.assignment import agreement
 from services.assignment.errors import TaxonomyNotKnownYet
 from services.assignment.stores.rubrics import RubricStore
+from shared.annotation.rle import mask_errors
 from shared.contracts.media import BundlePart, MediaFile
 from shared.contracts.rubric import RubricDefinition
 from shared.contracts.taxonomy import ClassSnapshot
@@ -64,10 +64,10 @@ def placed_label_errors(
 ) -> list[FieldError]:
     """Every problem of ``labels`` on the media they mark (``shared.media.placement``, the
     rule ingest applies to pre-labels: refused, never clipped), and of their masks (runs that
-    cover their size, within the bounds matching can afford: ``agreement.mask_errors``), each
+    cover their size, within the bounds matching can afford: ``shared.annotation.rle.mask_errors``), each
     at ``<at>.<index>...``, less those ``reported`` names already (the rubric names a class the
     version lacks too)."""
     placed = label_errors(
         labels, modality=modality, media=media, parts=parts, classes=classes, at=at
-    ) + agreement.mask_errors(labels, at=at)
+    ) + mask_errors(labels, at=at)
     return [e for e in placed if e not in reported]

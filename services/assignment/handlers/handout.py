@@ -408,9 +408,14 @@ class Handout:
     async def _gold(
         self, tenant: str, expert: Expert, project: Project, free: list[int], adjudicator: bool
     ) -> HandedOut | None:
-        """The project's gold for the expert if it is due and one is left for them whose key
-        holds under the versions of the unit it stands in for (:meth:`_next_versions`)."""
+        """The project's gold for the expert if it is due, an ordinary unit is open for them for
+        it to stand in for, and a gold item is left for them whose key holds under that unit's
+        versions (:meth:`_next_versions`). Without an ordinary unit no gold is served: gold
+        handed out after the last ordinary unit, then ``nothing_left``, would tell the expert
+        that those last units were gold."""
         versions = await self._next_versions(tenant, expert.expert_id, project, adjudicator)
+        if versions is None:
+            return None
         due = await self.gold.due(tenant, project, expert.expert_id, versions)
         if due is None:
             return None
@@ -435,13 +440,13 @@ class Handout:
 
     async def _next_versions(
         self, tenant: str, expert_id: str, project: Project, adjudicator: bool
-    ) -> GoldVersions:
-        """The rubric and taxonomy versions of the project's next unit for the expert (the
-        project's own when none is left): a gold unit takes them, so it has the versions of
-        the units around it (a backlog of an earlier rubric version keeps its version)."""
+    ) -> GoldVersions | None:
+        """The rubric and taxonomy versions of the project's next unit for the expert; None
+        when no unit is open for them. A gold unit takes them, so it has the versions of the
+        units around it (a backlog of an earlier rubric version keeps its version)."""
         found = await self._in_project(tenant, project.project_id, expert_id, False, adjudicator)
         if found is None:
-            return GoldVersions(rubric=project.rubric, taxonomy=project.taxonomy)
+            return None
         item, n = found
         self._candidates[tenant, project.project_id].release(item.item_id, n)
         unit = item.units[n]

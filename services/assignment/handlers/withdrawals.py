@@ -26,7 +26,7 @@ from services.assignment import qualification
 from services.assignment.handlers.leases import Leases
 from services.assignment.models.withdrawals import WithdrawalIntent
 from services.assignment.models.work import Lease
-from services.assignment.standing import Standing, Withdrawal, withdrawal
+from services.assignment.standing import Standing, Withdrawal, skilled, withdrawal
 from services.assignment.stores.calibrations import CalibrationStore
 from services.assignment.stores.experts import ExpertStore
 from services.assignment.stores.leases import LeaseStore
@@ -174,6 +174,8 @@ class Withdrawals:
                     project_status=None if project is None else project.status,
                     on_roster=pair in on_rosters,
                     benched=pair in benched,
+                    skilled=project is None
+                    or skilled({s.skill: s.level for s in expert.skills}, project.required_skills),
                 )
             )
             if why is not None:

@@ -17,7 +17,10 @@ from pymongo.errors import DuplicateKeyError
 from services.assignment.models.withdrawals import WithdrawnLease
 from services.assignment.models.work import Lease
 from services.assignment.stores.keys import compound_id
+from shared.logging import get_logger
 from shared.mongo import CollectionIndexes, keyset_after
+
+log = get_logger(__name__)
 
 LEASES = "leases"
 #: Leases withdrawn from their expert (``services/assignment/standing.py``): ``_id``
@@ -155,7 +158,17 @@ class LeaseStore:
                 "$and": [query, keyset_after([("expires_at", after[0]), ("lease_id", after[1])])]
             }
         cursor = self.leases.find(query).sort([("expires_at", ASCENDING), ("lease_id", ASCENDING)])
-        return [_lease(doc) async for doc in cursor.limit(limit)]
+        found = []
+        async for doc in cursor.limit(limit):
+            try:
+                found.append(_lease(doc))
+            except ValidationError as exc:  # one bad document hides no other lease
+                log.error(
+                    "a lease document cannot be read: left out",
+                    key=doc.get("_id"),
+                    error=str(exc)[:300],
+                )
+        return found
 
     async def keep_withdrawn(self, tenant: str, withdrawn: WithdrawnLease) -> None:
         """Keep why a lease was withdrawn from its expert (until ``withdrawn.until``)."""

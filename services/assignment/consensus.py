@@ -1,5 +1,5 @@
-"""Agreement rules, free of I/O: how alike the judgments of one item are, and whether they
-settle it by consensus or send it to an adjudicator.
+"""Assignment's consensus policy, free of I/O: how alike the judgments of one item are, and
+whether they settle it by consensus or send it to an adjudicator.
 
 Each label type has its own measure, a figure in [0, 1] and a pass rule:
 
@@ -11,16 +11,18 @@ Each label type has its own measure, a figure in [0, 1] and a pass rule:
 * time segments: onset and offset within tolerances after optimal matching
   (:func:`segment_agreement`).
 
+The measures themselves (IoU, temporal IoU, COCO RLE masks, optimal matching of labels) are
+the shared ones of :mod:`shared.annotation`, which metrics uses too.
+
 :func:`decide` applies them all with a :class:`ConsensusPolicy` and names every reason an
 item goes to adjudication. Judgments are referred to by their index in the sequence given.
-Measured quantities (IoU, seconds) are compared with their thresholds to :data:`EPSILON`;
-shares of judgments are compared exactly.
+Measured quantities (IoU, seconds) are compared with their thresholds to
+:data:`shared.annotation.EPSILON`; shares of judgments are compared exactly.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -28,497 +30,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Generic, Literal, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-import shapely
-from scipy.optimize import linear_sum_assignment
-
+from shared.annotation.matching import identity, label_kind, match_labels
 from shared.contracts.rubric import Answers
-from shared.contracts.vocabulary import Box, Label, Polygon, RleMask, Severity, TimeSegment
+from shared.contracts.vocabulary import Label, Severity
 from shared.contracts.work import MAX_FINAL_LABELS, Resolution, Verdict
-from shared.errors import FieldError
 
-#: Slack in comparisons of measured values (IoU, seconds) with thresholds: float rounding
-#: (``1.3 - 1.0 > 0.3``) never decides a match.
-EPSILON = 1e-9
 #: Severity levels from the least to the most severe.
 SEVERITY_ORDER = (Severity.none, Severity.minor, Severity.major, Severity.critical)
-#: The most 5-bit groups one number of a compressed COCO string may take (65 bits).
-_MAX_GROUPS = 13
-#: The most runs a mask is compared with: a 4K frame (3,840 columns) crossed by its object's
-#: edges 13 times a column, in column-major runs. A mask with more (a pre-label from a
-#: client; answers and keys are refused: :func:`mask_errors`) matches nothing.
-MAX_MASK_RUNS = 100_000
-#: The most masks, and runs of masks in all, one answer or key may hold (:func:`mask_errors`).
-#: Two masks compare in the smaller one's runs (times a binary search in the other), so two
-#: answers compare in at most ``MAX_ANSWER_MASKS x MAX_ANSWER_MASK_RUNS`` steps: about a
-#: second in the worst case (every mask overlapping every other), milliseconds for masks of
-#: distinct objects, whose extents do not overlap.
-MAX_ANSWER_MASKS = 100
-MAX_ANSWER_MASK_RUNS = 200_000
-#: The work one matching spends on mask pairs (the smaller mask's runs, summed over the
-#: pairs compared): what two answers within the limits above may need. Past it (pre-labels
-#: from a client are not held to those limits), the pairs left match only when identical.
-MAX_MASK_WORK = MAX_ANSWER_MASKS * MAX_ANSWER_MASK_RUNS
 
-T = TypeVar("T")
-U = TypeVar("U")
 H = TypeVar("H", bound=Hashable)
-Floats = npt.NDArray[np.float64]
-Bools = npt.NDArray[np.bool_]
-Ints = npt.NDArray[np.int64]
-LabelKind = Literal["classes", "regions", "segments"]
-
-
-# --- geometry -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Area:
-    """A box or polygon as a valid shapely geometry (polygonal, possibly empty)."""
-
-    shape: Any
-    area: float
-
-
-@dataclass(frozen=True, eq=False)
-class _Runs:
-    """A mask as the intervals of its 1 pixels, in column-major pixel order, and the number
-    of 1 pixels before each interval (``before``, one more: the area at the end)."""
-
-    size: tuple[int, int]
-    starts: Ints
-    ends: Ints
-    before: Ints
-    #: the runs of 0s and 1s the mask was given in
-    runs: int
-
-    @property
-    def area(self) -> int:
-        return int(self.before[-1])
-
-    @property
-    def extent(self) -> tuple[int, int]:
-        """The first pixel of the mask's 1s and the pixel after its last (0, 0: none)."""
-        return (int(self.starts[0]), int(self.ends[-1])) if self.starts.size else (0, 0)
-
-    def same(self, other: _Runs) -> bool:
-        return (
-            self.size == other.size
-            and np.array_equal(self.starts, other.starts)
-            and np.array_equal(self.ends, other.ends)
-        )
-
-    def ones_before(self, points: Ints) -> Ints:
-        """How many of the mask's 1 pixels lie before each of ``points``."""
-        k = np.searchsorted(self.starts, points, "right")  # intervals starting at or before
-        last = np.maximum(k - 1, 0)
-        beyond = np.where(k > 0, np.maximum(self.ends[last] - points, 0), 0)
-        return self.before[k] - beyond
-
-
-_Region = _Area | _Runs | None  # None: a malformed mask, which matches nothing
-
-
-def rle_counts(mask: RleMask) -> list[int]:
-    """The run lengths of a COCO RLE mask, decoding the compressed string form: runs of 0s and
-    1s in turn, starting with 0s, over the pixels in column-major order.
-
-    Raises ValueError when the string is not in COCO's encoding or a run comes out negative.
-    """
-    return [int(count) for count in _counts(mask)]
-
-
-def _counts(mask: RleMask) -> Ints:
-    if not isinstance(mask.counts, str):
-        return np.asarray(mask.counts, dtype=np.int64)
-    return _decode(mask.counts)
-
-
-def _decode(text: str) -> Ints:
-    """COCO's compressed string (``rleFrString``) decoded with numpy, one pass per step."""
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # code points
-    codes = points.astype(np.int64) - 48
-    bad = np.flatnonzero((codes < 0) | (codes >= 64))
-    if bad.size:
-        at = int(bad[0])
-        raise ValueError(f"character {text[at]!r} at {at} is not of COCO's encoding")
-    if not codes.size:
-        return np.zeros(0, dtype=np.int64)
-    last = np.flatnonzero((codes & 0x20) == 0)  # the last character of each number
-    first = np.concatenate([[0], last[:-1] + 1]) if last.size else np.zeros(0, dtype=np.int64)
-    lengths = last - first + 1
-    long = np.flatnonzero(lengths > _MAX_GROUPS)
-    if long.size:
-        at = int(first[long[0]]) + _MAX_GROUPS
-        raise ValueError(f"a number ending at character {at} has over {_MAX_GROUPS} groups")
-    if not last.size or last[-1] != codes.size - 1:
-        raise ValueError("the compressed counts end inside a number")
-    if int(lengths.max()) > 12:  # over 60 bits: beyond int64, Python's integers decode it
-        return np.asarray(_decode_exactly(text), dtype=object)
-    shifts = 5 * (np.arange(codes.size) - np.repeat(first, lengths))
-    values = np.add.reduceat((codes & 0x1F) << shifts, first)
-    negative = (codes[last] & 0x10) != 0
-    values = np.where(negative, values - (np.int64(1) << (5 * lengths)), values)
-    if values.size * int(np.abs(values).max()) >= 2**62:  # the sums below could overflow
-        return np.asarray(_decode_exactly(text), dtype=object)
-    counts = values.copy()
-    counts[1::2] = np.cumsum(values[1::2])  # from the 4th run on, each adds the one 2 before
-    counts[2::2] = np.cumsum(values[2::2])
-    negatives = np.flatnonzero(counts < 0)
-    if negatives.size:
-        raise ValueError(f"run {int(negatives[0])} is negative")
-    return counts
-
-
-def _decode_exactly(text: str) -> list[int]:
-    """COCO's compressed string decoded one character at a time, with Python's integers:
-    for numbers of over 60 bits (no real mask has runs that long)."""
-    at = 0
-    counts: list[int] = []
-    while at < len(text):
-        value = shift = 0
-        while True:
-            char = ord(text[at]) - 48
-            at += 1
-            value |= (char & 0x1F) << shift
-            shift += 5
-            if not char & 0x20:
-                if char & 0x10:
-                    value |= -1 << shift
-                break
-        if len(counts) > 2:
-            value += counts[-2]
-        if value < 0:
-            raise ValueError(f"run {len(counts)} is negative")
-        counts.append(value)
-    return counts
-
-
-def _runs(mask: RleMask) -> _Runs:
-    """The mask's 1 intervals; ValueError when malformed or over :data:`MAX_MASK_RUNS`."""
-    if isinstance(mask.counts, str) and len(mask.counts) > MAX_MASK_RUNS * _MAX_GROUPS:
-        raise ValueError(f"over {MAX_MASK_RUNS:,} runs")
-    counts = _counts(mask)
-    if counts.size > MAX_MASK_RUNS:
-        raise ValueError(f"{counts.size:,} runs: over {MAX_MASK_RUNS:,}")
-    height, width = mask.size
-    covered = int(counts.sum())
-    if covered != height * width:
-        raise ValueError(f"the runs cover {covered} pixels, not {height} x {width}")
-    counts = counts.astype(np.int64)
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    ones_starts, ones_ends = starts[1::2], ends[1::2]
-    keep = ones_ends > ones_starts  # runs of length 0 hold no pixel
-    ones_starts, ones_ends = ones_starts[keep], ones_ends[keep]
-    before = np.concatenate([[0], np.cumsum(ones_ends - ones_starts)])
-    return _Runs(mask.size, ones_starts, ones_ends, before, int(counts.size))
-
-
-def mask_errors(labels: Sequence[Label], *, at: str) -> list[FieldError]:
-    """Every problem of the masks among ``labels`` (an answer's or a key's), each at
-    ``<at>.<index>.geometry.counts``: runs that do not cover ``size`` exactly, a string not in
-    COCO's encoding, over :data:`MAX_MASK_RUNS` runs; and (at ``<at>``) over
-    :data:`MAX_ANSWER_MASKS` masks or :data:`MAX_ANSWER_MASK_RUNS` runs in all. A mask that
-    is refused would match nothing, and unbounded ones would stall matching."""
-    errors: list[FieldError] = []
-    masks = total = 0
-    for index, label in enumerate(labels):
-        if not isinstance(label.geometry, RleMask):
-            continue
-        masks += 1
-        here = f"{at}.{index}.geometry.counts"
-        try:
-            runs = _runs(label.geometry)
-        except ValueError as error:
-            errors.append(FieldError(field=here, message=f"not a mask of its size: {error}"))
-            continue
-        total += runs.runs
-    if masks > MAX_ANSWER_MASKS:
-        errors.append(FieldError(field=at, message=f"at most {MAX_ANSWER_MASKS} masks"))
-    if total > MAX_ANSWER_MASK_RUNS:
-        errors.append(
-            FieldError(
-                field=at,
-                message=f"at most {MAX_ANSWER_MASK_RUNS:,} mask runs in all, not {total:,}",
-            )
-        )
-    return errors
-
-
-def _polygons(geometry: Any) -> list[Any]:
-    if isinstance(geometry, shapely.Polygon):
-        return [geometry]
-    return [p for part in getattr(geometry, "geoms", ()) for p in _polygons(part)]
-
-
-def _region(geometry: Box | Polygon | RleMask) -> _Region:
-    if isinstance(geometry, RleMask):
-        try:
-            return _runs(geometry)
-        except ValueError:
-            return None
-    if isinstance(geometry, Box):
-        shape = shapely.box(
-            geometry.x, geometry.y, geometry.x + geometry.width, geometry.y + geometry.height
-        )
-    else:
-        shape = shapely.Polygon(geometry.points)
-        if not shape.is_valid:
-            # a self-intersecting ring: its valid form, of which only the areas count
-            parts = _polygons(shapely.make_valid(shape))
-            shape = shapely.union_all(parts) if parts else shapely.Polygon()
-    return _Area(shape, float(shape.area))
-
-
-def _ratio(intersection: float, union: float) -> float:
-    if not (union > 0 and math.isfinite(union) and math.isfinite(intersection)):
-        return 0.0
-    value = intersection / union
-    return 1.0 if value > 1.0 - EPSILON else max(0.0, value)
-
-
-def _runs_intersection(a: _Runs, b: _Runs) -> int:
-    """The 1 pixels two masks share: for each interval of the one with fewer, the other's 1s
-    within it (a cost of the smaller mask's runs, times a binary search in the larger)."""
-    small, large = (a, b) if a.starts.size <= b.starts.size else (b, a)
-    if not small.starts.size or not large.starts.size:
-        return 0
-    return int(np.sum(large.ones_before(small.ends) - large.ones_before(small.starts)))
-
-
-def _region_iou(a: _Region, b: _Region) -> float:
-    if isinstance(a, _Area) and isinstance(b, _Area):
-        intersection = float(shapely.intersection(a.shape, b.shape).area)
-        return _ratio(intersection, a.area + b.area - intersection)
-    if isinstance(a, _Runs) and isinstance(b, _Runs) and a.size == b.size:
-        common = _runs_intersection(a, b)
-        return _ratio(common, a.area + b.area - common)
-    return 0.0
-
-
-def iou(a: Box | Polygon | RleMask, b: Box | Polygon | RleMask) -> float:
-    """Intersection over union of two geometries, in [0, 1].
-
-    A box against a polygon compares the box's rectangle. A self-intersecting polygon counts
-    by the area of its valid form (``make_valid``). Masks compare pixel by pixel, and masks
-    of different sizes do not overlap (0). A mask against a box or polygon is 0: the
-    polygon is not rasterised. A malformed mask (runs not covering ``size``, a bad string)
-    and a shape without area (a degenerate polygon, an empty mask) overlap nothing (0).
-    """
-    return _region_iou(_region(a), _region(b))
-
-
-def _iou_matrix(left: Sequence[_Region], right: Sequence[_Region]) -> Floats:
-    """IoU of every pair; only polygonal pairs whose shapes intersect are computed."""
-    matrix = np.zeros((len(left), len(right)))
-    left_areas = [i for i, r in enumerate(left) if isinstance(r, _Area)]
-    right_areas = [j for j, r in enumerate(right) if isinstance(r, _Area)]
-    if left_areas and right_areas:
-        shapes_left = np.array([_shape(left[i]) for i in left_areas], dtype=object)
-        shapes_right = np.array([_shape(right[j]) for j in right_areas], dtype=object)
-        found, tree_index = shapely.STRtree(shapes_right).query(shapes_left, "intersects")
-        common = shapely.area(shapely.intersection(shapes_left[found], shapes_right[tree_index]))
-        for f, t, c in zip(found, tree_index, common, strict=True):
-            i, j = left_areas[f], right_areas[t]
-            matrix[i, j] = _ratio(float(c), _area(left[i]) + _area(right[j]) - float(c))
-    work = 0
-    for i, a in enumerate(left):
-        if not isinstance(a, _Runs):
-            continue
-        first, last = a.extent
-        for j, b in enumerate(right):
-            if not isinstance(b, _Runs) or a.size != b.size:
-                continue
-            start, end = b.extent
-            if end <= first or last <= start:
-                continue  # no pixel in common
-            work += min(a.starts.size, b.starts.size)
-            if work > MAX_MASK_WORK:  # past the budget, the pairs left match when identical
-                matrix[i, j] = 1.0 if a.same(b) else 0.0
-            else:
-                matrix[i, j] = _region_iou(a, b)
-    return matrix
-
-
-def _shape(region: _Region) -> Any:
-    assert isinstance(region, _Area)
-    return region.shape
-
-
-def _area(region: _Region) -> float:
-    assert isinstance(region, _Area)
-    return region.area
-
-
-# --- time segments ------------------------------------------------------------------------
-
-
-def _segment_arrays(segments: Sequence[TimeSegment]) -> tuple[Floats, Floats]:
-    starts = np.array([s.start_s for s in segments], dtype=np.float64)
-    ends = np.array([s.end_s for s in segments], dtype=np.float64)
-    return starts, ends
-
-
-def _temporal_iou_matrix(left: Sequence[TimeSegment], right: Sequence[TimeSegment]) -> Floats:
-    (ls, le), (rs, re) = _segment_arrays(left), _segment_arrays(right)
-    ls, le = ls[:, None], le[:, None]
-    common = np.clip(np.minimum(le, re) - np.maximum(ls, rs), 0.0, None)
-    union = (le - ls) + (re - rs) - common
-    same_point = (ls == rs) & (le == re)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(union > 0, common / np.where(union > 0, union, 1.0), same_point * 1.0)
-    result: Floats = np.where(ratio > 1.0 - EPSILON, 1.0, ratio)
-    return result
-
-
-def _segments_match_matrix(
-    left: Sequence[TimeSegment], right: Sequence[TimeSegment], onset: float, offset: float
-) -> Bools:
-    (ls, le), (rs, re) = _segment_arrays(left), _segment_arrays(right)
-    onsets = np.abs(ls[:, None] - rs) <= onset + EPSILON
-    offsets = np.abs(le[:, None] - re) <= offset + EPSILON
-    result: Bools = onsets & offsets
-    return result
-
-
-def temporal_iou(a: TimeSegment, b: TimeSegment) -> float:
-    """Intersection over union of two time segments, in [0, 1]. Two zero-length segments
-    (instants) are 1 when they are the same instant, else 0."""
-    return float(_temporal_iou_matrix([a], [b])[0, 0])
-
-
-def segments_match(
-    a: TimeSegment, b: TimeSegment, *, onset_tolerance_s: float, offset_tolerance_s: float
-) -> bool:
-    """Whether the starts differ by at most the onset tolerance and the ends by at most the
-    offset tolerance (to :data:`EPSILON`)."""
-    return bool(_segments_match_matrix([a], [b], onset_tolerance_s, offset_tolerance_s)[0, 0])
-
-
-# --- matching -----------------------------------------------------------------------------
-
-
-def _assign(weights: Floats, keep: Bools, values: Floats) -> list[tuple[int, int, float]]:
-    rows, cols = linear_sum_assignment(-weights)
-    return [
-        (int(i), int(j), float(values[i, j])) for i, j in zip(rows, cols, strict=True) if keep[i, j]
-    ]
-
-
-def match(
-    left: Sequence[T],
-    right: Sequence[U],
-    similarity: Callable[[T, U], float],
-    *,
-    threshold: float,
-) -> list[tuple[int, int, float]]:
-    """The one-to-one pairing of ``left`` and ``right`` items with the highest total
-    similarity among pairs at or above ``threshold`` (to :data:`EPSILON`), as
-    ``(left index, right index, similarity)`` in left order. Similarities are at least 0;
-    an empty side gives []."""
-    if not left or not right:
-        return []
-    values = np.array([[similarity(a, b) for b in right] for a in left], dtype=np.float64)
-    keep = values >= threshold - EPSILON
-    return _assign(np.where(keep, values, 0.0), keep, values)
-
-
-def label_kind(label: Label) -> LabelKind:
-    """``regions`` for a label with geometry, ``segments`` for one with a time segment only,
-    ``classes`` for one with neither."""
-    if label.geometry is not None:
-        return "regions"
-    return "segments" if label.segment is not None else "classes"
-
-
-def _identity(label: Label) -> tuple[str, str, str | None, str | None]:
-    """What two labels must share to match: kind, class, part and text (compared exactly)."""
-    return (label_kind(label), label.class_id, label.part, label.text)
-
-
-def _similarities(
-    kind: LabelKind,
-    left: Sequence[Label],
-    right: Sequence[Label],
-    iou_threshold: float,
-    onset: float,
-    offset: float,
-) -> tuple[Floats, Bools]:
-    """The similarity of every pair of one identity, and which pairs match."""
-    if kind == "classes":
-        return np.ones((len(left), len(right))), np.ones((len(left), len(right)), dtype=bool)
-    if kind == "segments":
-        segments_left = [label.segment for label in left if label.segment is not None]
-        segments_right = [label.segment for label in right if label.segment is not None]
-        return (
-            _temporal_iou_matrix(segments_left, segments_right),
-            _segments_match_matrix(segments_left, segments_right, onset, offset),
-        )
-    values = _iou_matrix(
-        [_region(label.geometry) for label in left if label.geometry is not None],
-        [_region(label.geometry) for label in right if label.geometry is not None],
-    )
-    keep = values >= iou_threshold - EPSILON
-    # a geometry label with a time segment (video) also needs the segments to match
-    timed_left = np.array([label.segment is not None for label in left])
-    timed_right = np.array([label.segment is not None for label in right])
-    if timed_left.any() or timed_right.any():
-        zero = TimeSegment(start_s=0, end_s=0)
-        timed = _segments_match_matrix(
-            [label.segment or zero for label in left],
-            [label.segment or zero for label in right],
-            onset,
-            offset,
-        )
-        same = timed_left[:, None] == timed_right
-        keep &= same & (~timed_left[:, None] | timed)
-    return values, keep
-
-
-def match_labels(
-    left: Sequence[Label],
-    right: Sequence[Label],
-    *,
-    iou_threshold: float,
-    onset_tolerance_s: float = 0.0,
-    offset_tolerance_s: float = 0.0,
-) -> list[tuple[int, int, float]]:
-    """The one-to-one pairing of two judgments' labels with the most matching pairs, and
-    among those the highest total similarity, as ``(left index, right index, similarity)``
-    in left order.
-
-    Two labels can match only with the same kind (:func:`label_kind`), class, part and text.
-    Class labels then match (similarity 1). Geometry labels match when their IoU is at least
-    ``iou_threshold`` (similarity: the IoU), and if either has a time segment, both have
-    one and the segments match. Segment labels match when :func:`segments_match` within the
-    tolerances (similarity: the temporal IoU).
-    """
-    groups: dict[tuple[str, str, str | None, str | None], tuple[list[int], list[int]]] = {}
-    for i, label in enumerate(left):
-        groups.setdefault(_identity(label), ([], []))[0].append(i)
-    for j, label in enumerate(right):
-        groups.setdefault(_identity(label), ([], []))[1].append(j)
-    pairs: list[tuple[int, int, float]] = []
-    for (kind, *_), (left_index, right_index) in groups.items():
-        if not left_index or not right_index:
-            continue
-        values, keep = _similarities(
-            kind,  # type: ignore[arg-type]
-            [left[i] for i in left_index],
-            [right[j] for j in right_index],
-            iou_threshold,
-            onset_tolerance_s,
-            offset_tolerance_s,
-        )
-        # each match weighs 1, the similarity only breaks ties: n matches always outweigh n - 1
-        share = 1.0 / (min(len(left_index), len(right_index)) + 1)
-        weights = np.where(keep, 1.0 + share * values, 0.0)
-        pairs.extend(
-            (left_index[a], right_index[b], s) for a, b, s in _assign(weights, keep, values)
-        )
-    return sorted(pairs)
 
 
 # --- agreement per label type -------------------------------------------------------------
@@ -607,7 +127,7 @@ def class_labels_agreement(
     is the consensus, as labelled by the first judgment giving it. Attributes and confidence
     are not compared."""
     values = [
-        frozenset(Counter(_identity(label) for label in labels).items())
+        frozenset(Counter(identity(label) for label in labels).items())
         for labels in labels_per_judge
     ]
     vote = class_majority(values, quorum=quorum)
@@ -724,8 +244,9 @@ def segment_agreement(
     quorum: float,
 ) -> LabelAgreement:
     """Agreement of time-segment labels without geometry (others are left out), as
-    :func:`region_agreement` with segments matched by :func:`segments_match` within the
-    onset and offset tolerances (the closer pair by temporal IoU when there is a choice)."""
+    :func:`region_agreement` with segments matched by
+    :func:`~shared.annotation.temporal.segments_match` within the onset and offset tolerances
+    (the closer pair by temporal IoU when there is a choice)."""
     segments = [
         [label for label in labels if label_kind(label) == "segments"]
         for labels in labels_per_judge

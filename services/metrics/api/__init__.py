@@ -1,0 +1,7 @@
+"""Metrics' HTTP routes (thin: parse, authorise, call a use case)."""
+
+from __future__ import annotations
+
+from services.metrics.api import agreement
+
+ROUTERS = [agreement.router]

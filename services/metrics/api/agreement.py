@@ -1,0 +1,154 @@
+"""Agreement of a project's experts, per field (docs/metrics.md): ops, admin and clients see
+the aggregates; the per-pair matrix names experts, so only ops and admin see it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from services.metrics.api.access import Staff, Watcher
+from services.metrics.handlers.agreement import Agreement
+from shared.contracts.vocabulary import ID_PATTERN, MAX_INT
+from shared.http.problems import ProblemDetail
+from shared.http.routing import api_router
+from shared.http.service import use_case
+
+router = api_router("/v1", ["agreement"])
+
+AgreementDep = Annotated[Agreement, Depends(use_case(Agreement))]
+ProjectPath = Annotated[str, Path(min_length=1, max_length=256, pattern=ID_PATTERN)]
+FieldQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=300,
+        description="one field only: `verdict`, `severity`, `rating.<dimension>`, "
+        "`flag.<name>`, `class`, `class.<class_id>`",
+    ),
+]
+RubricVersionQuery = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=MAX_INT,
+        description="only the judgments answering this version of the project's rubric "
+        "(0: judgments without a rubric reference); all versions when absent",
+    ),
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "model": ProblemDetail,
+        "description": "No judgment of this project in your tenant (or no such project)",
+    }
+}
+
+
+class Estimate(BaseModel):
+    """A figure: its value, n and 95 % interval; `value` and `ci` are null with a `reason`
+    when undefined."""
+
+    value: float | None
+    n: int
+    ci: list[float] | None = Field(description="[low, high], 95 %")
+    se: float | None = Field(None, description="standard error, where the interval uses one")
+    reason: str | None = Field(None, description="why the figure is undefined")
+
+
+class FieldAgreement(BaseModel):
+    level: str = Field(description="level of measurement: nominal, ordinal, interval, ratio")
+    scale: list[str | float] = Field(description="the field's ordered values")
+    items: int
+    judgments: int
+    experts: int
+    krippendorff_alpha: dict[str, Estimate] = Field(
+        description="by level: the field's level and each below it"
+    )
+    fleiss_kappa: Estimate
+    gwet_ac1: Estimate
+    gwet_ac2: dict[str, Estimate] = Field(description="linear, quadratic, ordinal weights")
+    percent_agreement: Estimate
+
+
+class ProjectAgreement(BaseModel):
+    project_id: str
+    rubric_version: int | None
+    fields: dict[str, FieldAgreement]
+
+
+class PairKappa(BaseModel):
+    a: str = Field(description="expert id (a < b)")
+    b: str = Field(description="expert id")
+    n: int = Field(description="items both judged")
+    unweighted: Estimate
+    linear: Estimate
+    quadratic: Estimate
+    percent_agreement: Estimate
+
+
+class FieldPairs(BaseModel):
+    pairs: list[PairKappa]
+
+
+class ProjectPairs(BaseModel):
+    project_id: str
+    rubric_version: int | None
+    fields: dict[str, FieldPairs]
+
+
+@router.get(
+    "/projects/{project_id}/agreement",
+    summary="Agreement of a project's experts per field, each figure with n and 95 % interval",
+    description="Per field (`verdict`, `severity`, `rating.<dimension>`, `flag.<name>`, "
+    "`class`, `class.<class_id>`): Krippendorff's alpha at the field's level and each below "
+    "it, Fleiss' kappa (varying judgments per item), Gwet's AC1 and AC2, percent agreement; "
+    "each with `n` and a 95 % `ci` (definitions: docs/metrics.md). Computed on read from the "
+    "project's judgments (adjudications left out; an expert's later judgment of an item "
+    "replaces the earlier), equal to `python -m services.metrics.report` on the same "
+    "judgments. No expert is named: clients may read it. Experts get 403.",
+    responses=NOT_FOUND,
+    response_model_exclude_unset=True,
+)
+async def project_agreement(
+    project_id: ProjectPath,
+    principal: Watcher,
+    agreement: AgreementDep,
+    field: FieldQuery = None,
+    rubric_version: RubricVersionQuery = None,
+) -> ProjectAgreement:
+    states = await agreement.project(
+        principal.tenant, project_id, field=field, rubric_version=rubric_version
+    )
+    return ProjectAgreement.model_validate(
+        {"project_id": project_id, "rubric_version": rubric_version, "fields": states.figures()}
+    )
+
+
+@router.get(
+    "/projects/{project_id}/agreement/pairs",
+    summary="Cohen's kappa per expert pair and field (the matrix; names experts)",
+    description="Per field, one entry per pair of experts `a < b` who judged items in "
+    "common: Cohen's kappa unweighted, linear and quadratic (weighted ones for ordered "
+    "fields only; otherwise null with a `reason`) and the pair's percent agreement, each with "
+    "`n` and a 95 % `ci`. Names experts: ops and admin only.",
+    responses=NOT_FOUND,
+    response_model_exclude_unset=True,
+)
+async def project_agreement_pairs(
+    project_id: ProjectPath,
+    principal: Staff,
+    agreement: AgreementDep,
+    field: FieldQuery = None,
+    rubric_version: RubricVersionQuery = None,
+) -> ProjectPairs:
+    states = await agreement.project(
+        principal.tenant, project_id, field=field, rubric_version=rubric_version
+    )
+    return ProjectPairs.model_validate(
+        {
+            "project_id": project_id,
+            "rubric_version": rubric_version,
+            "fields": {name: {"pairs": pairs} for name, pairs in states.pairs().items()},
+        }
+    )

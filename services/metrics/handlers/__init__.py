@@ -1,0 +1,1 @@
+"""Metrics' use cases: events in, figures out; they raise ``services.metrics.errors``."""

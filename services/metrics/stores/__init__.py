@@ -1,0 +1,1 @@
+"""Metrics' MongoDB documents: each store owns its collections and declares their indexes."""
