@@ -31,8 +31,11 @@ from shared.contracts.media import BundlePart, MediaFile
 
 #: Item ids are version 5 UUIDs of (tenant, external id) in this namespace.
 ITEM_NAMESPACE = uuid.UUID("6f0d5d1e-3a52-4d0c-9a57-6d1f0b7b7c11")
-#: Waves of inserts one call may take: the first; one with the owners of contents claimed
-#: meanwhile; one for contents whose claimant turned out to be registered already.
+#: Waves of inserts a call of one registration may take: the first; one with the owners of
+#: contents claimed meanwhile; one for contents whose claimant turned out to be registered
+#: already. Each further registration of the call may add one wave: when several claimants of
+#: one content turn out, one after the other, to be registered already by a concurrent call
+#: (with other contents), each costs a wave (``RegistrationPlan.max_waves``).
 MAX_WAVES = 3
 
 
@@ -107,6 +110,8 @@ class RegistrationPlan:
         self._outcomes: dict[int, Outcome] = {}
         self._waiting: list[int] = []
         self.waves = 0
+        #: the waves this plan may take before it gives up (see MAX_WAVES)
+        self.max_waves = MAX_WAVES - 1 + max(len(self._pending), 1)
 
     @property
     def done(self) -> bool:
@@ -128,7 +133,7 @@ class RegistrationPlan:
         owner, or as the owner itself (one claimant per content; the others wait)."""
         if self.done:
             raise RuntimeError("every registration of the plan is settled")
-        if self.waves == MAX_WAVES:
+        if self.waves == self.max_waves:
             raise RuntimeError("registrations kept colliding with concurrent ones; retry")
         placements: list[Placement] = []
         claiming: set[str] = set()

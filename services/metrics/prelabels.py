@@ -352,3 +352,56 @@ def reliability(state: CalibrationState) -> Reliability:
     if not total:
         return Reliability(0, tuple(buckets), None, None, "no pre-labelled items resolved")
     return Reliability(total, tuple(buckets), math.fsum(ece_terms), max(gaps))
+
+
+# --- comparison of an item's pre-labels with its outcome ------------------------------------
+
+#: The resolved class of a pre-label whose item's outcome has no class left to match it.
+NO_CLASS = "none"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One pre-labelled class of an item against the resolved class it is matched with, and
+    the model's confidence in it (``None`` when the pre-label carried none)."""
+
+    prelabel: str
+    resolved: str
+    confidence: float | None
+
+    @property
+    def correct(self) -> bool:
+        return self.prelabel == self.resolved
+
+
+def compare(
+    prelabels: Sequence[tuple[str, float | None]], resolved: Sequence[str]
+) -> list[Comparison]:
+    """An item's pre-labels against its resolved classes, at the level of classes (where a
+    label is, its geometry or segment, is not compared):
+
+    * each distinct pre-labelled class counts once, with the highest confidence the model gave
+      it (``None`` when it gave none);
+    * a pre-labelled class that is among the resolved classes is matched with itself
+      (correct);
+    * the others, by decreasing confidence (then class id), are matched one to one with the
+      resolved classes no pre-label named, in class-id order; one left without a resolved
+      class is matched with :data:`NO_CLASS` (the experts removed it).
+
+    For a single-class item this is the pre-label class against the resolved class (or
+    ``none``). Resolved classes no pre-label is matched with (the model's misses) are not
+    counted."""
+    confidence: dict[str, float | None] = {}
+    for class_id, value in prelabels:
+        held = confidence.get(class_id)
+        confidence[class_id] = value if held is None else max(held, value or 0.0)
+    wanted = set(resolved)
+    spare = sorted(wanted - set(confidence))
+    out = [Comparison(c, c, v) for c, v in sorted(confidence.items()) if c in wanted]
+    wrong = sorted(
+        (c for c in confidence if c not in wanted),
+        key=lambda c: (-(confidence[c] or 0.0), c),
+    )
+    for i, c in enumerate(wrong):
+        out.append(Comparison(c, spare[i] if i < len(spare) else NO_CLASS, confidence[c]))
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -317,7 +318,8 @@ async def test_ops_page_through_live_leases_soonest_deadline_first(
             break
         params["cursor"] = page["next_cursor"]
     assert sorted(lease["lease_id"] for lease in seen) == sorted(h["lease_id"] for h in handed)
-    deadlines = [(lease["expires_at"], lease["lease_id"]) for lease in seen]
+    # compared as times: an ISO text without fractional seconds sorts after one with them
+    deadlines = [(datetime.fromisoformat(lease["expires_at"]), lease["lease_id"]) for lease in seen]
     assert deadlines == sorted(deadlines)
     bad = await assignment.client.get("/v1/leases", params={"cursor": "bm90LW91cnM"}, headers=OPS)
     assert bad.status_code == 400

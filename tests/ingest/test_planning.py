@@ -101,7 +101,7 @@ def test_every_registration_ends_created_existing_or_conflict_as_the_store_says(
     plan = RegistrationPlan(call)
     waves = run(plan, store, race)
 
-    assert len(waves) <= MAX_WAVES
+    assert len(waves) <= plan.max_waves
     first_mention: dict[str, int] = {}
     for index, e in enumerate(call):
         first_mention.setdefault(e.external_id, index)
@@ -180,6 +180,27 @@ def test_a_settled_plan_gives_no_further_wave() -> None:
     assert plan.done
     with pytest.raises(RuntimeError, match=r"^every registration of the plan is settled$"):
         plan.wave()
+
+
+def test_claimants_registered_one_after_another_by_a_concurrent_call_each_take_a_wave() -> None:
+    """Four registrations of one content; a concurrent call registers the first two external
+    ids with other contents: each turns out a conflict in its own wave, the third owns the
+    content and the fourth is its duplicate (found by the property test: three waves were
+    not enough)."""
+    call = [entry(name, "p1", "y") for name in "bdaf"]
+    store = Store()
+    plan = RegistrationPlan(call)
+    waves = run(plan, store, race=[entry("b", "p1", "x"), entry("d", "p1", "z")])
+    assert [plan.outcome(i).kind for i in range(4)] == [
+        "conflict",
+        "conflict",
+        "created",
+        "created",
+    ]
+    owner = call[2].item_id
+    assert store.owners[call[2].content_key] == owner
+    assert store.items[call[3].item_id].duplicate_of == owner
+    assert len(waves) == 4 <= plan.max_waves
 
 
 def test_a_plan_refuses_a_wave_beyond_its_limit() -> None:

@@ -12,11 +12,13 @@ import pytest_asyncio
 
 from services.metrics.app import create_app
 from services.metrics.settings import MetricsSettings
+from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import JUDGMENT_SUBMITTED
 from shared.http.service import service_of
 from tests.access import Operation, Seeds, check_operation, operations_of
 from tests.kafka_helpers import caught_up, eventually
 from tests.metrics.judgments import project_judgments, submitted
+from tests.metrics.prelabel_events import seeded as seeded_prelabels
 from tests.service_helpers import auth, publish, running
 
 pytestmark = pytest.mark.integration
@@ -36,19 +38,34 @@ async def served(
         assert consumer is not None
         await consumer.wait_assigned()
         await publish(settings, *(submitted(j) for j in project_judgments(PROJECT, items=4)))
+        registrations, resolutions, _ = seeded_prelabels(PROJECT, per_class=5)
+        await publish(settings, *registrations, *resolutions)
         url = f"/v1/projects/{PROJECT}/agreement"
-
-        topic = settings.topic_prefix + JUDGMENT_SUBMITTED.topic.name
+        topics = [
+            settings.topic_prefix + spec.topic.name
+            for spec in (JUDGMENT_SUBMITTED, MEDIA_REGISTERED)
+        ]
 
         async def seeded() -> bool:
-            # every judgment applied: the reads the matrix compares are settled
-            return await caught_up(settings.kafka_bootstrap_servers, settings.group_id, topic)
+            # every event applied: the reads the matrix compares are settled
+            return all(
+                [
+                    await caught_up(settings.kafka_bootstrap_servers, settings.group_id, topic)
+                    for topic in topics
+                ]
+            )
 
         await eventually(seeded, timeout=60)
         assert (await client.get(url, headers=auth("ops"))).status_code == 200
+        prelabels = f"/v1/projects/{PROJECT}/prelabels"
+        assert (await client.get(prelabels, headers=auth("ops"))).json()["models"]
         yield (
             client,
-            Seeds(values={"project_id": PROJECT}, reads=[url, f"{url}/pairs"], settings=settings),
+            Seeds(
+                values={"project_id": PROJECT},
+                reads=[url, f"{url}/pairs", prelabels],
+                settings=settings,
+            ),
         )
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from services.metrics.api import agreement
+from services.metrics.api import agreement, prelabels, stream
 
-ROUTERS = [agreement.router]
+ROUTERS = [agreement.router, stream.router, prelabels.router]

@@ -8,6 +8,7 @@ kept by increments, so that a read costs the figures only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +54,12 @@ def _later(table: Table, item: str, rating: Rating) -> None:
 
 
 class Agreement:
-    def __init__(self, ratings: RatingStore) -> None:
+    def __init__(
+        self, ratings: RatingStore, applied: Callable[[str, str], None] | None = None
+    ) -> None:
         self.ratings = ratings
+        #: told (tenant, project) after a judgment's writes changed the project's documents
+        self.applied = applied
 
     async def on_judgment_submitted(self, event: Event[JudgmentSubmittedV1]) -> None:
         """Record the judgment's value of each of its fields on its item, once per judgment
@@ -64,8 +69,9 @@ class Agreement:
         if j.kind is WorkKind.adjudication:
             return
         version = j.rubric_ref.version if j.rubric_ref is not None else NO_RUBRIC
+        changed = False
         for field, value in {**own_fields(j), LATEST: None}.items():
-            await self.ratings.record(
+            changed |= await self.ratings.record(
                 j.tenant,
                 j.project_id,
                 field,
@@ -73,6 +79,14 @@ class Agreement:
                 j.item_id,
                 Rating(j.expert_id, value, j.judgment_id, j.submitted_at),
             )
+        if changed and self.applied is not None:
+            # after the writes: a live subscriber's next read includes the judgment
+            self.applied(j.tenant, j.project_id)
+
+    async def require_project(self, tenant: str, project_id: str) -> None:
+        """NotFound when the project has no judgment in the tenant."""
+        if not await self.ratings.has_project(tenant, project_id):
+            raise NotFound(f"project {project_id}")
 
     async def project(
         self, tenant: str, project_id: str, *, field: str | None, rubric_version: int | None
