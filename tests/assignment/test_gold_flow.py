@@ -104,6 +104,27 @@ async def test_a_gold_item_that_cannot_be_scored_or_shown_is_refused_naming_each
     } <= fields
 
 
+async def test_a_negative_tolerance_of_a_rating_dimension_is_a_422_naming_it(
+    assignment: AssignmentUnderTest,
+) -> None:
+    """Found by fuzzing: a negative per-dimension tolerance passed the request's schema and
+    the scoring rule refused it with a 500."""
+    project_id = await world.project(assignment)
+    response = await assignment.client.post(
+        f"/v1/projects/{project_id}/gold",
+        json={
+            "gold_id": "g-negative",
+            "media": world.image(),
+            "key": world.edit_answers(),
+            "tolerances": {"ratings": {"visual_quality": -1}},
+        },
+        headers=OPS,
+    )
+    assert response.status_code == 422, response.text
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields == ["body.tolerances.ratings.visual_quality"]
+
+
 async def test_gold_reaches_an_expert_at_the_rate_and_each_gold_item_at_most_once(
     assignment: AssignmentUnderTest,
 ) -> None:

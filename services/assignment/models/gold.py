@@ -28,7 +28,7 @@ class TolerancesIn(Strict):
     weighs in the item's score."""
 
     rating: int = Field(1, ge=0, le=1_000, description="points a rating may differ by")
-    ratings: dict[Name, int] = Field(
+    ratings: dict[Name, Annotated[int, Field(ge=0, le=1_000)]] = Field(
         default_factory=dict, max_length=100, description="dimension -> points, where different"
     )
     iou_threshold: float = Field(0.5, ge=0, le=1, description="boxes and polygons that match")
