@@ -47,6 +47,8 @@ class RuntimeSpec:
     #: its own errors (an outage, one bad record) and is started again should it raise
     #: all the same (:class:`shared.supervision.Loops`)
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    #: called when the consumer's partitions are about to move, after it committed
+    on_partitions_revoked: Sequence[Callable[[], Awaitable[None]]] = ()
 
 
 def kafka_settings(settings: ServiceSettings) -> KafkaSettings:
@@ -107,6 +109,7 @@ class Runtime:
                 batch_handlers=spec.consumed_in_batches,
                 without_inbox=spec.consumed_without_inbox,
                 loops=self.loops,
+                on_revoked=spec.on_partitions_revoked,
             )
             await self.consumer.start()
         self._background = [

@@ -11,16 +11,18 @@ Fields:
 * ``verdict`` (nominal: accept, correct, reject, infeasible; judgments without a verdict are
   left out), ``severity`` (ordinal: none < minor < major < critical);
 * ``rating.<dimension>`` (interval, on the scores met in the file);
-* ``flag.<name>`` (nominal, true / false: whether the judgment raised the flag, over the
-  judgments of the projects where the flag was raised at least once);
+* ``flag.<name>`` (nominal, true / false: whether the judgment raised the flag, over every
+  judgment of the file once the flag occurs in it);
 * ``class`` (nominal, the class of judgments whose labels carry exactly one class) and
   ``class.<class_id>`` (one-vs-rest, true / false: whether the judgment's labels carry the
-  class, over the judgments of the projects where the class occurs). A judgment's labels are its
+  class, over every judgment of the file once the class occurs). A judgment's labels are its
   ``effective_labels`` when present, else its ``labels``.
 
 Adjudication judgments are left out (an adjudicator decides between the others rather than
-judging independently) unless ``--with-adjudication``. Judgments are taken in the order of
-``submitted_at``; a later judgment of the same expert on the same item replaces the earlier.
+judging independently) unless ``--with-adjudication``. An expert's latest judgment of an item
+(by ``submitted_at`` to the millisecond, then judgment id) replaces their earlier ones, as a
+whole. The figures are those the service gives for a project's judgments: the same
+:class:`~services.metrics.project_agreement.ProjectAgreement` over the file's items.
 """
 
 from __future__ import annotations
@@ -28,13 +30,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from services.metrics.agreement import Scale, field_agreement
-from services.metrics.agreement.state import Judgment
-from services.metrics.fields import is_presence, own_fields, scale_of
+from services.metrics.agreement import figures
+from services.metrics.project_agreement import ALL, Entry, ProjectAgreement, merged
 from shared.contracts.work import JudgmentSubmittedV1, WorkKind
 
 REPORT_SCHEMA = "quorum.metrics.agreement-report.v1"
@@ -54,42 +54,26 @@ def read_judgments(lines: Iterable[str]) -> list[JudgmentSubmittedV1]:
     return out
 
 
-def field_judgments(
-    judgments: Sequence[JudgmentSubmittedV1],
-) -> dict[str, tuple[Scale, list[Judgment]]]:
-    """Each field's scale and its (item, expert, value) judgments (:mod:`fields`)."""
-    fields: dict[str, tuple[Scale, list[Judgment]]] = {}
-
-    def add(field: str, item: str, expert: str, value: object) -> None:
-        fields.setdefault(field, (scale_of(field), []))[1].append((item, expert, value))
-
-    presence_of: dict[str, set[str]] = defaultdict(set)
-    own = [own_fields(j) for j in judgments]
-    for j, values in zip(judgments, own, strict=True):
-        presence_of[j.project_id].update(name for name in values if is_presence(name))
-    for j, values in zip(judgments, own, strict=True):
-        for name, value in values.items():
-            if not is_presence(name):
-                add(name, j.item_id, j.expert_id, value)
-        for name in presence_of[j.project_id]:
-            add(name, j.item_id, j.expert_id, name in values)
-    return fields
+def agreement(judgments: Iterable[JudgmentSubmittedV1]) -> ProjectAgreement:
+    """The agreement state of the judgments' items, as the service keeps a project's."""
+    items: dict[tuple[str, str], list[Entry]] = {}
+    for j in judgments:
+        key = (j.project_id, j.item_id)
+        items[key] = merged(items.get(key, []), Entry.of(j))
+    return ProjectAgreement.of_items(items.values())
 
 
 def report(
     judgments: Sequence[JudgmentSubmittedV1], *, adjudication: bool = False
 ) -> dict[str, Any]:
-    kept = sorted(
-        (j for j in judgments if adjudication or j.kind is not WorkKind.adjudication),
-        key=lambda j: j.submitted_at,
-    )
-    fields = field_judgments(kept)
+    kept = [j for j in judgments if adjudication or j.kind is not WorkKind.adjudication]
+    fields = agreement(kept).views[ALL].fields()
     return {
         "schema": REPORT_SCHEMA,
         "judgments": len(kept),
         "left_out": len(judgments) - len(kept),
         "fields": {
-            name: field_agreement(values, scale) for name, (scale, values) in sorted(fields.items())
+            name: figures(tally) for name, tally in sorted(fields.items()) if tally.item_count
         },
     }
 

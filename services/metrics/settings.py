@@ -21,3 +21,5 @@ class MetricsSettings(ServiceSettings):
     stream_heartbeat_seconds: float = Field(15.0, gt=0)
     stream_coalesce_seconds: float = Field(0.25, ge=0)
     stream_max_seconds: float = Field(3600.0, gt=0)
+    #: the owner of a project stores its changed agreement tallies at most this often
+    snapshot_seconds: float = Field(0.2, gt=0, le=60)

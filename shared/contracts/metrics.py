@@ -9,10 +9,17 @@ from pydantic import Field
 
 from shared.contracts.spec import Contract, EventSpec, Topic
 from shared.contracts.vocabulary import BoundedJson, Id, Name, Severity, TenantId
+from shared.contracts.work import JudgmentSubmittedV1
 
 PRODUCER = "metrics"
 
 METRICS = Topic("quorum.metrics", summary="Metric updates and alerts", key="project id")
+PROJECTS = Topic(
+    "quorum.metrics.projects",
+    summary="Metrics' own topic: each judgment again, keyed by its tenant and project, so that "
+    "one replica at a time owns a project's agreement state (docs/metrics.md, State and scale)",
+    key="<tenant>/<project id>",
+)
 
 
 class MetricsUpdatedV1(Contract):
@@ -75,4 +82,16 @@ METRICS_ALERT: EventSpec[MetricsAlertV1] = EventSpec(
     summary="Pre-label error, drift, expert accuracy or agreement alert, with recommended priorities.",
 )
 
-EVENTS = (METRICS_UPDATED, METRICS_ALERT)
+PROJECT_JUDGMENT: EventSpec[JudgmentSubmittedV1] = EventSpec(
+    type="quorum.metrics.project_judgment.v1",
+    topic=PROJECTS,
+    payload=JudgmentSubmittedV1,
+    key=lambda d: f"{d.tenant}/{d.project_id}",
+    subject=lambda d: d.judgment_id,
+    producer=PRODUCER,
+    consumers=(PRODUCER,),
+    summary="A judgment (the payload of quorum.judgment.submitted.v1, under the same event "
+    "id), re-keyed by project for the replica that owns the project's agreement.",
+)
+
+EVENTS = (METRICS_UPDATED, METRICS_ALERT, PROJECT_JUDGMENT)

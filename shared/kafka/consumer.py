@@ -157,13 +157,16 @@ class ConsumerRunner:
         session_timeout_ms: int = 30_000,
         commit_interval_ms: int = 0,
         loops: Loops | None = None,
+        on_revoked: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         """``without_inbox``: types whose handlers are idempotent by construction all the
         way (a redelivery stores and publishes nothing new), so the inbox is skipped.
         ``commit_interval_ms``: 0 commits after every batch; more commits the offsets of the
         batches stored meanwhile at most this often (and always before a rebalance or a stop).
         ``loops``: where the consuming loop runs, started again should it raise (the
-        runtime's, so ``/readyz`` says when it is down); by default loops of its own."""
+        runtime's, so ``/readyz`` says when it is down); by default loops of its own.
+        ``on_revoked``: called when partitions are about to move, after everything applied
+        is committed (a use case drops the state it keeps for the partitions it consumed)."""
         if not handlers:
             raise ValueError("a consumer needs at least one handler")
         if batch_handlers and not set(batch_handlers) <= set(handlers):
@@ -206,6 +209,7 @@ class ConsumerRunner:
         self._idle = asyncio.Event()  # clear while a batch is being applied
         self._idle.set()
         self.loops = loops or Loops()
+        self.on_revoked = tuple(on_revoked)
         self._runs = 0  # times the loop was started: after the first, it resumes
 
     async def start(self) -> None:
@@ -676,6 +680,11 @@ class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.runner._before_revoke()
         except Exception:
             log.exception("could not commit before the rebalance; the batch will be redelivered")
+        for callback in self.runner.on_revoked:
+            try:
+                await callback()
+            except Exception:
+                log.exception("a use case could not let its partitions go")
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None

@@ -4,9 +4,11 @@ labels, some items judged again, one adjudication."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.metrics.report import report
 from shared.contracts.vocabulary import Label, Severity
 from shared.contracts.work import (
     JUDGMENT_SUBMITTED,
@@ -114,3 +116,13 @@ def submitted(judgment: JudgmentSubmittedV1) -> Event[JudgmentSubmittedV1]:
     return make_event(
         JUDGMENT_SUBMITTED, judgment, source="/quorum/assignment", tenant=judgment.tenant
     )
+
+
+def expected(
+    judgments: list[JudgmentSubmittedV1], field: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """The offline report's fields (as JSON gives them), without the per-pair matrix."""
+    fields = json.loads(json.dumps(report(judgments)["fields"]))
+    for figures in fields.values():
+        del figures["cohen_kappa"]
+    return fields if field is None else {field: fields[field]}

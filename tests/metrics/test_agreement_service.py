@@ -13,14 +13,15 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from services.metrics.agreement import Scale, field_agreement
+from services.metrics.agreement import field_agreement
 from services.metrics.app import create_app
-from services.metrics.report import field_judgments, report
+from services.metrics.fields import is_presence, own_fields, scale_of
+from services.metrics.report import report
 from services.metrics.settings import MetricsSettings
 from shared.contracts.work import JUDGMENT_SUBMITTED, JudgmentSubmittedV1, WorkKind
 from tests.kafka_helpers import caught_up, eventually
 from tests.metrics.conftest import MetricsUnderTest
-from tests.metrics.judgments import project_judgments, submitted
+from tests.metrics.judgments import expected, project_judgments, submitted
 from tests.service_helpers import auth, publish, running
 
 pytestmark = pytest.mark.integration
@@ -30,14 +31,33 @@ PROJECT = "p-agree"
 JUDGMENTS = project_judgments(PROJECT)
 
 
-def expected(
-    judgments: list[JudgmentSubmittedV1], field: str | None = None
-) -> dict[str, dict[str, Any]]:
-    """The offline report's fields (as JSON gives them), without the per-pair matrix."""
-    fields = json.loads(json.dumps(report(judgments)["fields"]))
-    for figures in fields.values():
-        del figures["cohen_kappa"]
-    return fields if field is None else {field: fields[field]}
+def by_hand(judgments: list[JudgmentSubmittedV1]) -> dict[str, dict[str, Any]]:
+    """A plain reference: each expert's latest judgment of an item (to the millisecond, then
+    by id), its fields, presence fields false where not raised; then each field in batch."""
+    latest: dict[tuple[str, str], JudgmentSubmittedV1] = {}
+    for j in sorted(
+        judgments,
+        key=lambda j: (
+            j.submitted_at.replace(microsecond=j.submitted_at.microsecond // 1000 * 1000),
+            j.judgment_id,
+        ),
+    ):
+        latest[(j.item_id, j.expert_id)] = j
+    own = {key: own_fields(j) for key, j in latest.items()}
+    presence = {name for values in own.values() for name in values if is_presence(name)}
+    per_field: dict[str, list[tuple[str, str, object]]] = {}
+    for (item, expert), values in own.items():
+        for name, value in values.items():
+            if not is_presence(name):
+                per_field.setdefault(name, []).append((item, expert, value))
+        for name in presence:
+            per_field.setdefault(name, []).append((item, expert, name in values))
+    out = {}
+    for name, judged in per_field.items():
+        found = json.loads(json.dumps(field_agreement(judged, scale_of(name))))
+        del found["cohen_kappa"]
+        out[name] = found
+    return out
 
 
 def expected_pairs(judgments: list[JudgmentSubmittedV1]) -> dict[str, Any]:
@@ -89,7 +109,7 @@ async def test_the_service_gives_the_reports_figures_on_the_same_judgments(
     assert body["rubric_version"] is None
     fields = body["fields"]
     assert fields == expected(JUDGMENTS)
-    # every field the report derives, and the figures are those of field_agreement
+    # every field the report derives, and the figures those of a plain batch reference
     assert {
         "verdict",
         "severity",
@@ -101,14 +121,7 @@ async def test_the_service_gives_the_reports_figures_on_the_same_judgments(
         "class.cat",
         "class.dog",
     } <= set(fields)
-    kept = sorted(
-        (j for j in JUDGMENTS if j.kind is not WorkKind.adjudication), key=lambda j: j.submitted_at
-    )
-    scale: Scale
-    for name, (scale, values) in field_judgments(kept).items():
-        batch = json.loads(json.dumps(field_agreement(values, scale)))
-        del batch["cohen_kappa"]
-        assert fields[name] == batch, name
+    assert fields == by_hand([j for j in JUDGMENTS if j.kind is not WorkKind.adjudication])
     assert fields["rating.clarity"]["experts"] == 3
     alpha = fields["rating.clarity"]["krippendorff_alpha"]["interval"]
     assert alpha["n"] > 0 and len(alpha["ci"]) == 2

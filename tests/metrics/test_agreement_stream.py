@@ -19,11 +19,10 @@ from fastapi import FastAPI
 from services.metrics.app import create_app
 from services.metrics.handlers.live import LiveAgreement
 from services.metrics.settings import MetricsSettings
-from shared.contracts.work import JUDGMENT_SUBMITTED
 from shared.http.service import service_of
 from tests.fuzzing import served
-from tests.kafka_helpers import caught_up, eventually
-from tests.metrics.judgments import judgment, project_judgments, submitted
+from tests.kafka_helpers import eventually
+from tests.metrics.judgments import expected, judgment, project_judgments, submitted
 from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
@@ -52,16 +51,14 @@ async def live(app_served: tuple[str, MetricsSettings, FastAPI]) -> AsyncIterato
     base, settings, app = app_served
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         if (await client.get(URL, headers=auth("ops"))).status_code != 200:
-            await publish(settings, *(submitted(j) for j in project_judgments(PROJECT, items=4)))
-
-            topic = settings.topic_prefix + JUDGMENT_SUBMITTED.topic.name
+            seed = project_judgments(PROJECT, items=4)
+            await publish(settings, *(submitted(j) for j in seed))
+            want = expected(seed)
 
             async def seeded() -> bool:
                 # every judgment applied: the figures the tests start from are settled
-                return (
-                    await caught_up(settings.kafka_bootstrap_servers, settings.group_id, topic)
-                    and (await client.get(URL, headers=auth("ops"))).status_code == 200
-                )
+                response = await client.get(URL, headers=auth("ops"))
+                return response.status_code == 200 and response.json()["fields"] == want
 
             await eventually(seeded, timeout=60)
         yield Served(client, settings, app)

@@ -21,7 +21,7 @@ from services.metrics.agreement.figures import (
     wilson,
 )
 from services.metrics.agreement.scale import Level, Scale, Value, gwet_weights
-from services.metrics.agreement.state import AgreementState, Judgment
+from services.metrics.agreement.state import AgreementState, Judgment, Tally
 
 __all__ = [
     "BOOTSTRAP_REPLICATES",
@@ -31,6 +31,7 @@ __all__ = [
     "Judgment",
     "Level",
     "Scale",
+    "Tally",
     "Value",
     "cohen_kappa",
     "field_agreement",

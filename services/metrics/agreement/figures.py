@@ -1,4 +1,5 @@
-"""Agreement figures computed on read from an :class:`AgreementState`.
+"""Agreement figures computed on read from a :class:`Tally` (or the :class:`AgreementState`
+holding one).
 
 Every figure is an :class:`Estimate`: its value, ``n`` (the items it used), a 95 % interval,
 an analytic standard error where the method has one, and a reason when the value or the
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from scipy.sparse import csr_array
 
 from services.metrics.agreement.scale import (
     Floats,
@@ -47,7 +49,10 @@ from services.metrics.agreement.scale import (
     gwet_weights,
     numeric_positions,
 )
-from services.metrics.agreement.state import AgreementState, Cells
+from services.metrics.agreement.state import AgreementState, Cells, Tally
+
+#: what the figures are computed from: a tally, or a state holding one
+Stats = AgreementState | Tally
 
 BOOTSTRAP_REPLICATES = 1000
 BOOTSTRAP_SEED = 22
@@ -89,7 +94,7 @@ def _index(values: tuple[Value, ...]) -> dict[Value, int]:
     return {v: i for i, v in enumerate(values)}
 
 
-def profile_matrix(state: AgreementState, values: tuple[Value, ...]) -> tuple[Floats, Floats]:
+def profile_matrix(state: Stats, values: tuple[Value, ...]) -> tuple[Floats, Floats]:
     """The distinct per-item count vectors (rows, in a canonical order) and how many items
     have each."""
     index = _index(values)
@@ -110,7 +115,7 @@ def _dense(cells: Cells, index: dict[Value, int]) -> Floats:
     return out
 
 
-def coincidence_matrix(state: AgreementState, values: tuple[Value, ...]) -> Floats:
+def coincidence_matrix(state: Stats, values: tuple[Value, ...]) -> Floats:
     index = _index(values)
     o = np.zeros((len(values), len(values)))
     for m, cells in sorted(state.coincidence.items()):
@@ -159,7 +164,7 @@ def _alpha(o: Floats, level: Level, x: Floats) -> Floats:
 
 
 def krippendorff_alpha(
-    state: AgreementState,
+    state: Stats,
     level: Level,
     *,
     replicates: int = BOOTSTRAP_REPLICATES,
@@ -180,12 +185,16 @@ def krippendorff_alpha(
         return undefined(n, "the pairable judgments do not vary: expected disagreement is 0")
     # the bootstrap: each pairable profile's coincidence contribution, resampled over items
     c = counts[pairable]
-    contributions = (c[:, :, None] * c[:, None, :] - c[:, None, :] * np.eye(len(values))) / (
+    q = len(values)
+    contributions = (c[:, :, None] * c[:, None, :] - c[:, None, :] * np.eye(q)) / (
         m[pairable] - 1.0
     )[:, None, None]
     rng = np.random.Generator(np.random.PCG64(seed))
     draws = rng.multinomial(n, items[pairable] / n, size=replicates).astype(np.float64)
-    resampled = np.einsum("bj,jkl->bkl", draws, contributions)
+    # a profile touches few of the q x q cells: a sparse product keeps a replicate's cost in
+    # the cells profiles touch rather than in profiles x q^2
+    sparse = csr_array(contributions.reshape(len(c), q * q))
+    resampled = (sparse.T @ draws.T).T.reshape(replicates, q, q)
     alphas = _alpha(resampled, level, x)
     alphas = alphas[~np.isnan(alphas)]
     if alphas.size < replicates / 2:
@@ -197,7 +206,7 @@ def krippendorff_alpha(
 # -- Fleiss' kappa, Gwet's AC1 / AC2 ---------------------------------------------------------
 
 
-def _chance_corrected(state: AgreementState, weights: str, method: str) -> Estimate:
+def _chance_corrected(state: Stats, weights: str, method: str) -> Estimate:
     values = state.ordered_values()
     q = len(values)
     counts, items = profile_matrix(state, values)
@@ -236,11 +245,11 @@ def _chance_corrected(state: AgreementState, weights: str, method: str) -> Estim
     return Estimate(coef, int(n), (coef - half, min(1.0, coef + half)), se)
 
 
-def fleiss_kappa(state: AgreementState) -> Estimate:
+def fleiss_kappa(state: Stats) -> Estimate:
     return _chance_corrected(state, "identity", "fleiss")
 
 
-def gwet_ac(state: AgreementState, weights: str = "identity") -> Estimate:
+def gwet_ac(state: Stats, weights: str = "identity") -> Estimate:
     """AC1 with ``identity`` weights, AC2 with ``linear``, ``quadratic`` or ``ordinal``."""
     return _chance_corrected(state, weights, "gwet")
 
@@ -308,7 +317,7 @@ def wilson(successes: int, trials: int) -> Estimate:
     return Estimate(p, trials, (centre - half, centre + half))
 
 
-def percent_agreement(state: AgreementState) -> Estimate:
+def percent_agreement(state: Stats) -> Estimate:
     """The share of items with two judgments or more on which all judgments agree."""
     pairable = unanimous = 0
     for profile, n in state.profiles.items():
@@ -323,18 +332,18 @@ def percent_agreement(state: AgreementState) -> Estimate:
 # -- everything ------------------------------------------------------------------------------
 
 
-def pair_tables(state: AgreementState) -> list[tuple[str, str, Floats]]:
+def pair_tables(state: Stats) -> list[tuple[str, str, Floats]]:
     values = state.ordered_values()
     index = _index(values)
     return [(a, b, _dense(cells, index)) for (a, b), cells in sorted(state.pairs.items())]
 
 
-def figures(state: AgreementState) -> dict[str, Any]:
+def figures(state: Stats) -> dict[str, Any]:
     """Every agreement figure of the field, as plain JSON-able data (docs/metrics.md)."""
     values = state.ordered_values()
     levels = state.scale.levels(values)
     ordered = state.scale.level is not Level.nominal
-    items = len(state.items)
+    items = state.item_count
     not_ordered = "the field is nominal: weights need an ordered scale"
     pairs = []
     for a, b, table in pair_tables(state):
@@ -353,7 +362,7 @@ def figures(state: AgreementState) -> dict[str, Any]:
         "scale": list(values),
         "items": items,
         "judgments": state.judgment_count,
-        "experts": len({e for ratings in state.items.values() for e in ratings}),
+        "experts": state.expert_count,
         "krippendorff_alpha": {
             level.value: krippendorff_alpha(state, level).to_dict() for level in levels
         },

@@ -3,7 +3,7 @@ the aggregates; the per-pair matrix names experts, so only ops and admin see it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -35,6 +35,13 @@ RubricVersionQuery = Annotated[
         le=MAX_INT,
         description="only the judgments answering this version of the project's rubric "
         "(0: judgments without a rubric reference); all versions when absent",
+    ),
+]
+WindowQuery = Annotated[
+    Literal["1h", "24h", "7d"] | None,
+    Query(
+        description="only the judgments submitted in the last hour, day or week (computed on "
+        "read from the items judged since then); all time when absent"
     ),
 ]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -74,6 +81,7 @@ class FieldAgreement(BaseModel):
 class ProjectAgreement(BaseModel):
     project_id: str
     rubric_version: int | None
+    window: str | None = Field(None, description="the rolling window, when one was asked for")
     fields: dict[str, FieldAgreement]
 
 
@@ -94,6 +102,7 @@ class FieldPairs(BaseModel):
 class ProjectPairs(BaseModel):
     project_id: str
     rubric_version: int | None
+    window: str | None = None
     fields: dict[str, FieldPairs]
 
 
@@ -103,10 +112,12 @@ class ProjectPairs(BaseModel):
     description="Per field (`verdict`, `severity`, `rating.<dimension>`, `flag.<name>`, "
     "`class`, `class.<class_id>`): Krippendorff's alpha at the field's level and each below "
     "it, Fleiss' kappa (varying judgments per item), Gwet's AC1 and AC2, percent agreement; "
-    "each with `n` and a 95 % `ci` (definitions: docs/metrics.md). Computed on read from the "
-    "project's judgments (adjudications left out; an expert's later judgment of an item "
-    "replaces the earlier), equal to `python -m services.metrics.report` on the same "
-    "judgments. No expert is named: clients may read it. Experts get 403.",
+    "each with `n` and a 95 % `ci` (definitions: docs/metrics.md). From the project's "
+    "judgments (adjudications left out; an expert's later judgment of an item replaces the "
+    "earlier), equal to `python -m services.metrics.report` on the same judgments; all time "
+    "from the latest snapshot of the project's tallies (stored within a fraction of a second "
+    "of each judgment), a `window` computed on read. No expert is named: clients may read "
+    "it. Experts get 403.",
     responses=NOT_FOUND,
     response_model_exclude_unset=True,
 )
@@ -116,12 +127,18 @@ async def project_agreement(
     agreement: AgreementDep,
     field: FieldQuery = None,
     rubric_version: RubricVersionQuery = None,
+    window: WindowQuery = None,
 ) -> ProjectAgreement:
     states = await agreement.project(
-        principal.tenant, project_id, field=field, rubric_version=rubric_version
+        principal.tenant, project_id, field=field, rubric_version=rubric_version, window=window
     )
     return ProjectAgreement.model_validate(
-        {"project_id": project_id, "rubric_version": rubric_version, "fields": states.figures()}
+        {
+            "project_id": project_id,
+            "rubric_version": rubric_version,
+            "window": window,
+            "fields": states.figures(),
+        }
     )
 
 
@@ -141,14 +158,16 @@ async def project_agreement_pairs(
     agreement: AgreementDep,
     field: FieldQuery = None,
     rubric_version: RubricVersionQuery = None,
+    window: WindowQuery = None,
 ) -> ProjectPairs:
     states = await agreement.project(
-        principal.tenant, project_id, field=field, rubric_version=rubric_version
+        principal.tenant, project_id, field=field, rubric_version=rubric_version, window=window
     )
     return ProjectPairs.model_validate(
         {
             "project_id": project_id,
             "rubric_version": rubric_version,
+            "window": window,
             "fields": {name: {"pairs": pairs} for name, pairs in states.pairs().items()},
         }
     )

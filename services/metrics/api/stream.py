@@ -19,6 +19,7 @@ from services.metrics.api.agreement import (
     ProjectAgreement,
     ProjectPath,
     RubricVersionQuery,
+    WindowQuery,
 )
 from services.metrics.handlers.live import LiveAgreement
 from shared.http.routing import api_router
@@ -57,6 +58,7 @@ async def agreement_events(
     project_id: str,
     field: str | None,
     rubric_version: int | None,
+    window: str | None = None,
 ) -> AsyncIterator[bytes]:
     """The stream's frames. Subscribed before the first read, so no change is missed; ends
     after the timing's longest life, or when cancelled (Starlette cancels it when the client
@@ -65,10 +67,15 @@ async def agreement_events(
 
     async def figures() -> ProjectAgreement:
         states = await live.agreement.project(
-            tenant, project_id, field=field, rubric_version=rubric_version
+            tenant, project_id, field=field, rubric_version=rubric_version, window=window
         )
         return ProjectAgreement.model_validate(
-            {"project_id": project_id, "rubric_version": rubric_version, "fields": states.figures()}
+            {
+                "project_id": project_id,
+                "rubric_version": rubric_version,
+                "window": window,
+                "fields": states.figures(),
+            }
         )
 
     with live.changes.subscription(tenant, project_id) as subscription:
@@ -93,14 +100,14 @@ async def agreement_events(
     "/projects/{project_id}/agreement/stream",
     summary="The project's agreement as Server-Sent Events: now, then after each judgment",
     description="`text/event-stream`. On connect, an `agreement` event with the figures of "
-    "`GET /v1/projects/{project_id}/agreement` (same body, same `field` and `rubric_version` "
-    "filters); then an `agreement` event with the figures again after judgments of the "
-    "project are applied, at most one per subscriber every 250 ms (a burst gives one event "
+    "`GET /v1/projects/{project_id}/agreement` (same body, same `field`, `rubric_version` "
+    "and `window` filters); then an `agreement` event with the figures again after each "
+    "snapshot of the project's tallies (any replica's), at most one per subscriber every 250 ms (a burst gives one event "
     "with its every judgment; a slow client gets the latest figures, never a backlog). Each "
     "event's `id:` grows with the replica's changes (it tells the order; `Last-Event-ID` is "
     "not used: a reconnection starts with the current figures). A `: keepalive` comment "
     "after 15 s without an event; the stream ends after an hour and the client reconnects "
-    "(`retry:` 2 s). A replica tells only of the judgments it consumed (docs/metrics.md). "
+    "(`retry:` 2 s). "
     "Clients, ops and admin of the tenant; experts get 403; 404 before the stream starts "
     "when the project has no judgment in the caller's tenant.",
     responses={
@@ -119,10 +126,11 @@ async def project_agreement_stream(
     live: LiveDep,
     field: FieldQuery = None,
     rubric_version: RubricVersionQuery = None,
+    window: WindowQuery = None,
 ) -> StreamingResponse:
     await live.agreement.require_project(principal.tenant, project_id)
     return StreamingResponse(
-        agreement_events(live, principal.tenant, project_id, field, rubric_version),
+        agreement_events(live, principal.tenant, project_id, field, rubric_version, window),
         media_type=EVENT_STREAM,
         # no caching, and no buffering by a proxy (nginx): each event leaves at once
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -1,129 +1,297 @@
-"""Agreement per project and field: judgments recorded per item as they are submitted,
-figures computed on read (docs/metrics.md "State and scale").
+"""Agreement per project and field, kept by increments (docs/metrics.md "State and scale").
 
-A project's figures are built from its item documents on each read: an
-:class:`~services.metrics.agreement.AgreementState` per field, so a read costs O(items of
-the project x fields). The next step is a per-project aggregate (the state's ``to_dict``)
-kept by increments, so that a read costs the figures only."""
+1. ``judgment.submitted`` (keyed by item, any replica): each judgment other than an
+   adjudication goes again onto ``quorum.metrics.projects`` under the same event id, keyed by
+   its tenant and project (:meth:`Agreement.on_judgment_submitted`).
+2. ``metrics.project_judgment`` (keyed by project): the replica that owns the partition applies
+   the judgment to the item's entries (``stores.judged_items``, once per judgment) and the
+   item's change to the project's tallies in memory (:class:`ProjectAgreement`), built from
+   the stored items when the replica first meets the project and dropped when its partitions
+   move (:meth:`Agreement.forget`).
+3. A snapshot loop stores the changed tallies (``stores.tallies``) at most every
+   ``snapshot_seconds`` per project and announces ``metrics.updated``; every replica reads the
+   snapshots and computes the figures, cached per snapshot.
+
+Rolling windows are computed on read from the items judged since the window's start.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.metrics.agreement import AgreementState, figures
+from services.metrics.agreement import Tally, figures
 from services.metrics.errors import NotFound
-from services.metrics.fields import is_presence, own_fields, scale_of
-from services.metrics.stores.ratings import LATEST, NO_RUBRIC, Rating, RatingStore
+from services.metrics.fields import is_presence, scale_of
+from services.metrics.project_agreement import ALL, LATEST, Entry, ProjectAgreement
+from services.metrics.stores.judged_items import JudgedItemStore
+from services.metrics.stores.tallies import Fenced, TallyStore
+from shared.contracts.metrics import METRICS_UPDATED, PROJECT_JUDGMENT, MetricsUpdatedV1
 from shared.contracts.work import JudgmentSubmittedV1, WorkKind
-from shared.events.envelope import Event
+from shared.events.codec import encode
+from shared.events.envelope import Event, make_event
+from shared.kafka.producer import KafkaBus
+from shared.logging import get_logger
 
-#: item -> expert -> their latest rating
-Table = dict[str, dict[str, Rating]]
+log = get_logger(__name__)
+
+Key = tuple[str, str]
+
+#: the rolling windows a read may ask for
+WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+#: figures kept computed (per tally snapshot)
+CACHED_FIGURES = 4_096
+
+
+@dataclass
+class Owned:
+    """A project this replica owns: its tallies in memory and its epoch."""
+
+    state: ProjectAgreement
+    epoch: int
+    #: a full snapshot is due (just built)
+    full: bool = True
 
 
 @dataclass(frozen=True)
-class ProjectStates:
-    """The agreement state of each field of a project (a selection of its judgments)."""
+class FieldFigures:
+    """The figures of each field of a selection, and the per-pair matrices."""
 
-    states: dict[str, AgreementState]
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def figures(self) -> dict[str, dict[str, Any]]:
         """Every figure of each field, without the per-pair matrix (it names experts)."""
         out = {}
-        for name, state in sorted(self.states.items()):
-            found = figures(state)
-            del found["cohen_kappa"]
-            out[name] = found
+        for name, found in sorted(self.fields.items()):
+            out[name] = {k: v for k, v in found.items() if k != "cohen_kappa"}
         return out
 
     def pairs(self) -> dict[str, list[dict[str, Any]]]:
-        """The Cohen kappa matrix of each field: one entry per expert pair."""
-        return {
-            name: figures(state)["cohen_kappa"]["pairs"]
-            for name, state in sorted(self.states.items())
-        }
-
-
-def _later(table: Table, item: str, rating: Rating) -> None:
-    ratings = table.setdefault(item, {})
-    held = ratings.get(rating.expert_id)
-    if held is None or held.order < rating.order:
-        ratings[rating.expert_id] = rating
+        return {name: found["cohen_kappa"]["pairs"] for name, found in sorted(self.fields.items())}
 
 
 class Agreement:
     def __init__(
-        self, ratings: RatingStore, applied: Callable[[str, str], None] | None = None
+        self,
+        items: JudgedItemStore,
+        tallies: TallyStore,
+        bus: KafkaBus,
+        *,
+        source: str,
+        snapshot_seconds: float = 0.2,
     ) -> None:
-        self.ratings = ratings
-        #: told (tenant, project) after a judgment's writes changed the project's documents
-        self.applied = applied
+        self.items = items
+        self.tallies = tallies
+        self.bus = bus
+        self.source = source
+        self.snapshot_seconds = snapshot_seconds
+        self._owned: dict[Key, Owned] = {}
+        self._dirty: set[Key] = set()
+        self._wake = asyncio.Event()
+        self._cache: OrderedDict[tuple[tuple[str, int], ...], dict[str, Any]] = OrderedDict()
+
+    # -- 1. re-keying --------------------------------------------------------------------
+
+    def _rekeyed(self, event: Event[JudgmentSubmittedV1]) -> Event[JudgmentSubmittedV1]:
+        return make_event(
+            PROJECT_JUDGMENT,
+            event.data,
+            source=self.source,
+            tenant=event.data.tenant,
+            traceparent=event.traceparent,
+            event_id=event.id,
+        )
 
     async def on_judgment_submitted(self, event: Event[JudgmentSubmittedV1]) -> None:
-        """Record the judgment's value of each of its fields on its item, once per judgment
-        (a replay under any event id changes nothing). Adjudication judgments are left out:
-        an adjudicator decides between the others rather than judging independently."""
+        """Adjudication judgments are left out: an adjudicator decides between the others
+        rather than judging independently."""
+        if event.data.kind is not WorkKind.adjudication:
+            await self.bus.publish(self._rekeyed(event))
+
+    async def on_judgments_submitted(
+        self, events: Sequence[Event[JudgmentSubmittedV1]]
+    ) -> Sequence[Event[JudgmentSubmittedV1]]:
+        """The batch at once: one round trip to the broker for all of them."""
+        messages = [
+            (PROJECT_JUDGMENT.topic, *encode(self._rekeyed(e)))
+            for e in events
+            if e.data.kind is not WorkKind.adjudication
+        ]
+        await self.bus.send_batch(messages)
+        return ()
+
+    # -- 2. the owner ---------------------------------------------------------------------
+
+    async def on_project_judgment(self, event: Event[JudgmentSubmittedV1]) -> None:
         j = event.data
-        if j.kind is WorkKind.adjudication:
+        key = (j.tenant, j.project_id)
+        owned = self._owned.get(key)
+        if owned is None:
+            owned = await self._take_over(j.tenant, j.project_id)
+        change = await self.items.apply(j.tenant, j.project_id, j.item_id, Entry.of(j))
+        if change is None:
+            return  # applied before: the tallies built from the stored items hold it
+        owned.state.replace_item(change.before, change.after)
+        self._dirty.add(key)
+        self._wake.set()
+
+    async def _take_over(self, tenant: str, project_id: str) -> Owned:
+        epoch = await self.tallies.claim(tenant, project_id)
+        state = ProjectAgreement.of_items(
+            [entries async for entries in self.items.of_project(tenant, project_id)]
+        )
+        owned = self._owned[(tenant, project_id)] = Owned(state, epoch)
+        self._dirty.add((tenant, project_id))
+        log.info("project taken over", tenant=tenant, project_id=project_id, epoch=epoch)
+        return owned
+
+    def owned(self) -> set[Key]:
+        """The projects whose tallies this replica holds now."""
+        return set(self._owned)
+
+    async def forget(self) -> None:
+        """Partitions are moving: store what changed, then drop every project's state (the
+        next owner builds it from the stored items)."""
+        await self.flush()
+        self._owned.clear()
+        self._dirty.clear()
+
+    # -- 3. snapshots ---------------------------------------------------------------------
+
+    async def snapshots(self) -> None:
+        """The snapshot loop: store what changed at most every ``snapshot_seconds``."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+            await asyncio.sleep(self.snapshot_seconds)
+
+    async def flush(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for key in sorted(dirty):
+            owned = self._owned.get(key)
+            if owned is None:
+                continue
+            try:
+                await self._snapshot(key, owned)
+            except Fenced:
+                log.warning("project taken over by another replica", project_id=key[1])
+                self._owned.pop(key, None)
+            except BaseException:
+                self._dirty.add(key)  # stored next time (the loop is restarted)
+                raise
+
+    async def _snapshot(self, key: Key, owned: Owned) -> None:
+        tenant, project_id = key
+        changed = owned.state.take_changed()
+        if owned.full:
+            changed = {v: set(view.tallies) for v, view in owned.state.views.items()}
+        tallies = {
+            # a field dropped from the view is stored empty (read as absent)
+            v: {
+                name: owned.state.views[v].tallies.get(name) or Tally(scale_of(name))
+                for name in names
+                if name != LATEST
+            }
+            for v, names in changed.items()
+        }
+        if not any(tallies.values()) and not owned.full:
             return
-        version = j.rubric_ref.version if j.rubric_ref is not None else NO_RUBRIC
-        changed = False
-        for field, value in {**own_fields(j), LATEST: None}.items():
-            changed |= await self.ratings.record(
-                j.tenant,
-                j.project_id,
-                field,
-                version,
-                j.item_id,
-                Rating(j.expert_id, value, j.judgment_id, j.submitted_at),
+        at = datetime.now(UTC)
+        sequence = await self.tallies.write(tenant, project_id, owned.epoch, tallies, at)
+        owned.full = False
+        await self.bus.publish(
+            make_event(
+                METRICS_UPDATED,
+                _headline(tenant, project_id, owned.state, at, sequence),
+                source=self.source,
+                tenant=tenant,
             )
-        if changed and self.applied is not None:
-            # after the writes: a live subscriber's next read includes the judgment
-            self.applied(j.tenant, j.project_id)
+        )
+
+    # -- reading --------------------------------------------------------------------------
 
     async def require_project(self, tenant: str, project_id: str) -> None:
         """NotFound when the project has no judgment in the tenant."""
-        if not await self.ratings.has_project(tenant, project_id):
+        if not await self.items.has_project(tenant, project_id):
             raise NotFound(f"project {project_id}")
 
     async def project(
-        self, tenant: str, project_id: str, *, field: str | None, rubric_version: int | None
-    ) -> ProjectStates:
-        """The states of the project's fields (``field`` only, when given) over its
-        judgments (of ``rubric_version``, when given). NotFound when the project has no
-        judgment in the tenant."""
-        wanted = None if field is None else [field, LATEST] if is_presence(field) else [field]
-        latest: Table = {}
-        tables: dict[str, Table] = {}
-        async for doc in self.ratings.of_project(
-            tenant, project_id, fields=wanted, rubric_version=rubric_version
-        ):
-            table = latest if doc.field == LATEST else tables.setdefault(doc.field, {})
-            for rating in doc.values:
-                _later(table, doc.item_id, rating)
-        if not tables and not await self.ratings.has_project(tenant, project_id):
-            raise NotFound(f"project {project_id}")
-        states = {}
-        for name, table in tables.items():
-            if is_presence(name):
-                # over every judged item: true where the expert's latest judgment raised it
-                judgments = [
-                    (
-                        item,
-                        expert,
-                        (raised := table.get(item, {}).get(expert)) is not None
-                        and raised.judgment_id == last.judgment_id,
-                    )
-                    for item, experts in latest.items()
-                    for expert, last in experts.items()
-                ]
-            else:
-                judgments = [
-                    (item, expert, rating.value)
-                    for item, experts in table.items()
-                    for expert, rating in experts.items()
-                ]
-            states[name] = AgreementState.from_judgments(scale_of(name), judgments)
-        return ProjectStates(states)
+        self,
+        tenant: str,
+        project_id: str,
+        *,
+        field: str | None,
+        rubric_version: int | None,
+        window: str | None = None,
+    ) -> FieldFigures:
+        """The figures of the project's fields (``field`` only, when given) over its
+        judgments (of ``rubric_version``, when given; submitted in the last ``window``, when
+        given). NotFound when the project has no judgment in the tenant."""
+        view = ALL if rubric_version is None else rubric_version
+        if window is not None:
+            return await self._windowed(tenant, project_id, field, view, WINDOWS[window])
+        stored = await self.tallies.of_view(
+            tenant, project_id, view, None if field is None else [field]
+        )
+        if not stored:
+            await self.require_project(tenant, project_id)
+        return FieldFigures(
+            {s.field: self._figures(s.tally, s.key) for s in stored if s.tally.item_count}
+        )
+
+    async def _windowed(
+        self, tenant: str, project_id: str, field: str | None, view: int, length: timedelta
+    ) -> FieldFigures:
+        since = datetime.now(UTC) - length
+        state = ProjectAgreement.of_items(
+            [e async for e in self.items.of_project(tenant, project_id, since=since)], since
+        )
+        if view not in state.views:
+            await self.require_project(tenant, project_id)
+            return FieldFigures()
+        tallies = state.views[view].fields()
+        if field is not None:
+            tallies = {k: v for k, v in tallies.items() if k == field}
+        out = {}
+        for name, tally in tallies.items():
+            if tally.item_count:
+                out[name] = figures(tally)
+        if not out and not state.views[ALL].fields():
+            await self.require_project(tenant, project_id)
+        return FieldFigures(out)
+
+    def _figures(self, tally: Tally, key: tuple[str, int]) -> dict[str, Any]:
+        cache_key = (key,)
+        found = self._cache.get(cache_key)
+        if found is None:
+            found = self._cache[cache_key] = figures(tally)
+            while len(self._cache) > CACHED_FIGURES:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(cache_key)
+        return found
+
+
+def _headline(
+    tenant: str, project_id: str, state: ProjectAgreement, at: datetime, sequence: int
+) -> MetricsUpdatedV1:
+    """The update's values: the snapshot sequence, judgments and items per field."""
+    values: dict[str, float] = {"snapshot": float(sequence)}
+    for name, tally in sorted(state.views[ALL].fields().items()):
+        if len(values) >= 999 or is_presence(name):
+            continue
+        values[f"judgments.{name}"] = float(tally.judgment_count)
+        values[f"items.{name}"] = float(tally.item_count)
+    return MetricsUpdatedV1(
+        project_id=project_id,
+        tenant=tenant,
+        window_start=at,
+        window_end=at,
+        values=values,
+        at=at,
+    )
