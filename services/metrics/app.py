@@ -15,14 +15,25 @@ from fastapi import FastAPI
 from services.metrics import api
 from services.metrics.api.problems import PROBLEMS
 from services.metrics.handlers.agreement import Agreement
+from services.metrics.handlers.alerts import AlertLane
+from services.metrics.handlers.expert_quality import ExpertQuality, with_each
 from services.metrics.handlers.live import Changes, LiveAgreement, StreamTiming
 from services.metrics.handlers.prelabels import Prelabels
 from services.metrics.handlers.throughput import Throughput
 from services.metrics.settings import MetricsSettings
-from services.metrics.stores import judged_items, prelabels, tallies, throughput
+from services.metrics.stores import (
+    alerts,
+    expert_quality,
+    judged_items,
+    prelabels,
+    tallies,
+    throughput,
+)
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.metrics import METRICS, METRICS_UPDATED, PROJECT_JUDGMENT, PROJECTS
+from shared.contracts.taxonomy import VERSION_PUBLISHED
 from shared.contracts.work import (
+    GOLD_SCORED,
     ITEM_RESOLVED,
     JUDGMENT_SUBMITTED,
     WORK_CREATED,
@@ -35,6 +46,7 @@ from shared.http.app import create_service_app
 from shared.kafka.consumer import in_turn
 from shared.kafka.tail import Tail
 from shared.runtime import Runtime, RuntimeSpec
+from shared.taxonomy.cache import TaxonomyCache
 
 SOURCE = "/quorum/metrics"
 
@@ -42,19 +54,27 @@ SOURCE = "/quorum/metrics"
 def create_app(settings: MetricsSettings) -> FastAPI:
     runtime = Runtime(settings)
     changes = Changes()
+    taxonomy = TaxonomyCache(runtime.db)
     agreement = Agreement(
         judged_items.JudgedItemStore(runtime.db),
         tallies.TallyStore(runtime.db),
         runtime.bus,
+        taxonomy,
         source=SOURCE,
         snapshot_seconds=settings.snapshot_seconds,
     )
 
-    def updated(event: Event[Any]) -> None:
-        changes.notify(event.data.tenant, event.data.project_id)
+    async def heard(event: Event[Any]) -> None:
+        if event.type == METRICS_UPDATED.type:
+            changes.notify(event.data.tenant, event.data.project_id)
+        else:
+            await agreement.on_version_published(event)
 
-    # every replica's live streams hear of every snapshot, whichever replica stored it
-    snapshots = Tail(runtime.kafka, runtime.bus, [METRICS_UPDATED], updated, name="snapshots")
+    # every replica hears of every snapshot (its live streams) and every taxonomy version
+    # (the projects it owns are rebuilt with labels in the new version)
+    broadcast = Tail(
+        runtime.kafka, runtime.bus, [METRICS_UPDATED, VERSION_PUBLISHED], heard, name="broadcast"
+    )
     live = LiveAgreement(
         agreement,
         changes,
@@ -66,6 +86,19 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     )
     prelabelled = Prelabels(prelabels.PrelabelStore(runtime.db))
     flow = Throughput(throughput.ThroughputStore(runtime.db))
+    quality = ExpertQuality(
+        expert_quality.ExpertQualityStore(runtime.db, runtime.outbox),
+        source=SOURCE,
+        dawid_skene_interval_seconds=settings.dawid_skene_interval_seconds,
+    )
+    lane = AlertLane(
+        alerts.AlertStore(runtime.db, runtime.outbox),
+        source=SOURCE,
+        interval_seconds=settings.alert_interval_seconds,
+        quiet_seconds=settings.alert_quiet_seconds,
+        max_wait_seconds=settings.alert_max_wait_seconds,
+        window_items=settings.drift_window_items,
+    )
     return create_service_app(
         settings,
         runtime=runtime,
@@ -75,20 +108,39 @@ def create_app(settings: MetricsSettings) -> FastAPI:
                 *tallies.INDEXES,
                 *prelabels.INDEXES,
                 *throughput.INDEXES,
+                *expert_quality.INDEXES,
+                *alerts.INDEXES,
             ),
+            # expert accuracy alerts are written with the expert's gold counts
+            # ... and the alert lane's alerts with their own document, once per alert id
+            outbox_collections=(*expert_quality.OUTBOX_COLLECTIONS, *alerts.OUTBOX_COLLECTIONS),
             published_topics=[METRICS, PROJECTS],
             consumed={
                 # re-keyed by project (a redelivery publishes it again: harmless below)
                 JUDGMENT_SUBMITTED: in_turn(
-                    agreement.on_judgment_submitted, flow.on_judgment_submitted
+                    agreement.on_judgment_submitted,
+                    flow.on_judgment_submitted,
+                    quality.on_judgment_submitted,
                 ),
                 # the owner's store takes a judgment once, whatever its event id
-                PROJECT_JUDGMENT: agreement.on_project_judgment,
+                # ... then its project is marked changed for the alert lane
+                PROJECT_JUDGMENT: in_turn(agreement.on_project_judgment, lane.on_project_judgment),
+                # stored (idempotent); every replica hears it from the broadcast tail and rebuilds
+                VERSION_PUBLISHED: taxonomy.apply,
                 # pre-labels are written once; an outcome only over a lower revision
                 MEDIA_REGISTERED: in_turn(
-                    prelabelled.on_media_registered, flow.on_media_registered
+                    prelabelled.on_media_registered,
+                    flow.on_media_registered,
+                    lane.on_media_registered,
                 ),
-                ITEM_RESOLVED: in_turn(prelabelled.on_item_resolved, flow.on_item_resolved),
+                ITEM_RESOLVED: in_turn(
+                    prelabelled.on_item_resolved,
+                    flow.on_item_resolved,
+                    quality.on_item_resolved,
+                    lane.on_item_resolved,
+                ),
+                # fed once per gold judgment (its own document), whatever its event id
+                GOLD_SCORED: quality.on_gold_scored,
                 # throughput: idempotent writes of each unit's lifecycle document
                 WORK_CREATED: flow.on_work_created,
                 WORK_LEASED: flow.on_work_leased,
@@ -97,13 +149,23 @@ def create_app(settings: MetricsSettings) -> FastAPI:
             },
             consumed_in_batches={
                 # the batch path records each judgment's throughput too
-                JUDGMENT_SUBMITTED: flow.also_in_batches(agreement.on_judgments_submitted)
+                # ... and each review judgment beside its item's outcome
+                JUDGMENT_SUBMITTED: with_each(
+                    flow.also_in_batches(agreement.on_judgments_submitted),
+                    quality.on_judgment_submitted,
+                )
             },
             consumed_without_inbox=[PROJECT_JUDGMENT],
-            background=[agreement.snapshots, snapshots.run],
+            background=[
+                agreement.snapshots,
+                broadcast.run,
+                quality.dawid_skene_loop,
+                lane.alert_loop,
+            ],
             on_partitions_revoked=[agreement.forget],
         ),
-        use_cases=[agreement, live, prelabelled, flow],
+        use_cases=[agreement, live, prelabelled, flow, quality, lane],
+        before_start=[taxonomy.load],
         title="Quorum metrics",
         description="Streams agreement, accuracy, pre-label error, drift and throughput "
         "updates. Today: agreement per project and field, computed from the judgments "

@@ -23,14 +23,21 @@ id) among the entries the view selects. Field values:
   When no judgment of the view raises it any more (the ones that did were replaced), the
   field is dropped, so the state is always a function of the latest judgments alone.
 
-Rolling windows are views over the entries submitted since a cutoff (:func:`windowed`),
+Rolling windows are views over the entries submitted since a cutoff (``since``),
 built from the items judged since then.
+
+**Taxonomy versions.** An entry keeps the classes of its judgment as judged, with the taxonomy
+version it answered. A project's state is given a ``translate`` function (entry -> fields):
+the service's translates the class fields to the latest published version of the entry's
+ontology through the published mappings (``shared.taxonomy``), so labels of different
+versions are compared as classes of one version; a class that cannot be translated (split,
+removed) gives no class value. The state is rebuilt when a version is published.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +66,8 @@ class Entry:
     rubric_version: int
     submitted_at: datetime
     fields: Mapping[str, Value]
+    #: the taxonomy version the judgment answered: (ontology id, version)
+    taxonomy: tuple[str, int] | None = None
 
     @property
     def order(self) -> tuple[datetime, str]:
@@ -75,6 +84,9 @@ class Entry:
                 microsecond=judgment.submitted_at.microsecond // 1000 * 1000
             ),
             {name: normalize(value) for name, value in own_fields(judgment).items()},
+            None
+            if judgment.taxonomy is None
+            else (judgment.taxonomy.ontology_id, judgment.taxonomy.version),
         )
 
 
@@ -108,10 +120,39 @@ def chosen(entries: Iterable[Entry], view: int, since: datetime | None = None) -
     return out
 
 
+#: an entry's fields as a project compares them (class fields in one taxonomy version)
+Translate = Callable[[Entry], Mapping[str, Value]]
+
+
+def as_judged(entry: Entry) -> Mapping[str, Value]:
+    return entry.fields
+
+
+def translated_fields(
+    entry: Entry, translate_class: Callable[[str], str | None]
+) -> dict[str, Value]:
+    """The entry's fields with each class id put through ``translate_class`` (None: the class
+    cannot be translated, and gives no value)."""
+    out: dict[str, Value] = {}
+    for name, value in entry.fields.items():
+        if name == "class":
+            target = translate_class(str(value))
+            if target is not None:
+                out[name] = target
+        elif name.startswith("class."):
+            target = translate_class(name.removeprefix("class."))
+            if target is not None:
+                out[f"class.{target}"] = value
+        else:
+            out[name] = value
+    return out
+
+
 class View:
     """The tallies of one selection of a project's judgments, per field."""
 
-    def __init__(self) -> None:
+    def __init__(self, translate: Translate = as_judged) -> None:
+        self.translate = translate
         self.tallies: dict[str, Tally] = {LATEST: Tally(BINARY_SCALE)}
         #: fields changed since :meth:`take_changed`
         self.changed: set[str] = set()
@@ -122,9 +163,11 @@ class View:
 
     def replace_item(self, before: Mapping[str, Entry], after: Mapping[str, Entry]) -> None:
         latest = self.tallies[LATEST]
+        old_fields = {x: self.translate(e) for x, e in before.items()}
+        new_fields = {x: self.translate(e) for x, e in after.items()}
         names: set[str] = set()
-        for e in (*before.values(), *after.values()):
-            names.update(e.fields)
+        for fields in (*old_fields.values(), *new_fields.values()):
+            names.update(fields)
         for name in sorted(names):
             if name not in self.tallies:
                 # a presence field's first occurrence: every judgment so far is false on it
@@ -136,11 +179,11 @@ class View:
                 old = dict.fromkeys(before, FALSE)
                 new = dict.fromkeys(after, FALSE)
             elif is_presence(name):
-                old = {x: e.fields.get(name, FALSE) for x, e in before.items()}
-                new = {x: e.fields.get(name, FALSE) for x, e in after.items()}
+                old = {x: f.get(name, FALSE) for x, f in old_fields.items()}
+                new = {x: f.get(name, FALSE) for x, f in new_fields.items()}
             else:
-                old = {x: e.fields[name] for x, e in before.items() if name in e.fields}
-                new = {x: e.fields[name] for x, e in after.items() if name in e.fields}
+                old = {x: f[name] for x, f in old_fields.items() if name in f}
+                new = {x: f[name] for x, f in new_fields.items() if name in f}
             if tally.replace(old, new):
                 self.changed.add(name)
         for name in [n for n in names if is_presence(n)]:
@@ -156,10 +199,11 @@ class View:
 class ProjectAgreement:
     """The views of one project (all rubric versions, each version), kept by increments."""
 
-    def __init__(self, since: datetime | None = None) -> None:
+    def __init__(self, since: datetime | None = None, translate: Translate = as_judged) -> None:
         #: only entries submitted at or after this count (a rolling window), all when None
         self.since = since
-        self.views: dict[int, View] = {ALL: View()}
+        self.translate = translate
+        self.views: dict[int, View] = {ALL: View(translate)}
 
     def replace_item(self, before: Sequence[Entry], after: Sequence[Entry]) -> None:
         """An item's entries go from ``before`` to ``after`` (one judgment applied)."""
@@ -167,17 +211,20 @@ class ProjectAgreement:
         for version in sorted(versions):
             view = self.views.get(version)
             if view is None:
-                view = self.views[version] = View()
+                view = self.views[version] = View(self.translate)
             view.replace_item(
                 chosen(before, version, self.since), chosen(after, version, self.since)
             )
 
     @classmethod
     def of_items(
-        cls, items: Iterable[Sequence[Entry]], since: datetime | None = None
+        cls,
+        items: Iterable[Sequence[Entry]],
+        since: datetime | None = None,
+        translate: Translate = as_judged,
     ) -> ProjectAgreement:
         """Built from each item's entries (a rebuild, or a window's figures)."""
-        project = cls(since)
+        project = cls(since, translate)
         for entries in items:
             project.replace_item((), entries)
         return project
@@ -192,11 +239,6 @@ class ProjectAgreement:
         return out
 
 
-def windowed(items: Iterable[Sequence[Entry]], since: datetime) -> ProjectAgreement:
-    """The project's agreement over the judgments submitted at or after ``since``."""
-    return ProjectAgreement.of_items(items, since)
-
-
 def entry_document(entry: Entry) -> dict[str, Any]:
     """Plain, BSON-safe data (field names may hold dots: they are never keys)."""
     return {
@@ -205,6 +247,7 @@ def entry_document(entry: Entry) -> dict[str, Any]:
         "rubric_version": entry.rubric_version,
         "submitted_at": entry.submitted_at,
         "fields": [[name, value] for name, value in sorted(entry.fields.items())],
+        "taxonomy": None if entry.taxonomy is None else list(entry.taxonomy),
     }
 
 
@@ -215,4 +258,9 @@ def entry_of(document: Mapping[str, Any]) -> Entry:
         int(document["rubric_version"]),
         document["submitted_at"],
         {name: normalize(value) for name, value in document["fields"]},
+        _taxonomy(document.get("taxonomy")),
     )
+
+
+def _taxonomy(stored: Any) -> tuple[str, int] | None:
+    return None if stored is None else (str(stored[0]), int(stored[1]))

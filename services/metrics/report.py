@@ -31,10 +31,12 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from services.metrics.agreement import figures
 from services.metrics.project_agreement import ALL, Entry, ProjectAgreement, merged
+from services.metrics.report_html import render
 from shared.contracts.work import JudgmentSubmittedV1, WorkKind
 
 REPORT_SCHEMA = "quorum.metrics.agreement-report.v1"
@@ -87,6 +89,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     parser.add_argument(
         "--with-adjudication", action="store_true", help="count adjudication judgments too"
     )
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the report as a self-contained HTML page with charts to FILE",
+    )
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     try:
@@ -98,9 +105,15 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    json.dump(
-        report(judgments, adjudication=args.with_adjudication), out, indent=2, allow_nan=False
-    )
+    result = report(judgments, adjudication=args.with_adjudication)
+    if args.html:
+        source = "standard input" if args.file == "-" else Path(args.file).name
+        try:
+            Path(args.html).write_text(render(result, source=source), encoding="utf-8")
+        except OSError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    json.dump(result, out, indent=2, allow_nan=False)
     out.write("\n")
     return 0
 

@@ -23,3 +23,13 @@ class MetricsSettings(ServiceSettings):
     stream_max_seconds: float = Field(3600.0, gt=0)
     #: the owner of a project stores its changed agreement tallies at most this often
     snapshot_seconds: float = Field(0.2, gt=0, le=60)
+    #: the Dawid-Skene batch lane recomputes each changed project this often
+    #: (docs/metrics.md "Expert quality")
+    dawid_skene_interval_seconds: float = Field(600.0, gt=0)
+    #: the alert lane looks for changed projects this often; it evaluates one once it has been
+    #: quiet (no change) this long, or changed for the longest wait; a drift window is this
+    #: many resolved items (docs/metrics.md "The service: alerts, drift and priorities")
+    alert_interval_seconds: float = Field(60.0, gt=0)
+    alert_quiet_seconds: float = Field(30.0, ge=0)
+    alert_max_wait_seconds: float = Field(600.0, ge=0)
+    drift_window_items: int = Field(200, ge=1)

@@ -14,13 +14,21 @@ so hours, replicas or projects combine exactly as one sketch of all their values
 weight)``, each representative value falling back in its own bin) and its quantiles are
 clamped to the observed minimum and maximum, which keeps the 1 % guarantee.
 About 670 bins cover one second to one week at 1 %.
+
+**Lifecycle figures.** The rest of the module computes a window's throughput from one record
+per work unit (:class:`UnitLifecycle`) and per item (:class:`ItemLifecycle`), as the
+service's stores keep them (docs/metrics.md, "The service: throughput for operations"): the
+per-minute series, the queue depth now, how the leases handed out ended, the time to
+resolution and the time per judgment.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ddsketch import DDSketch
@@ -159,3 +167,184 @@ def time_to_resolution(
         times.maximum,
         times.relative_accuracy,
     )
+
+
+# -- the lifecycle figures (issue 22 §8), computed on read from one record per unit and item --
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A judgment as throughput needs it."""
+
+    judgment_id: str
+    expert_id: str
+    submitted_at: datetime
+    time_spent_s: float
+
+
+@dataclass(frozen=True)
+class UnitLifecycle:
+    """What happened to one work unit: when it was created, the times of its leases, releases
+    and expiries (each event once, by its time), and its judgments."""
+
+    unit_id: str
+    kind: str | None
+    created_at: datetime | None
+    leases: tuple[datetime, ...] = ()
+    releases: tuple[datetime, ...] = ()
+    expiries: tuple[datetime, ...] = ()
+    judgments: tuple[Judged, ...] = ()
+
+    @property
+    def submitted_at(self) -> datetime | None:
+        """The first judgment's time: the unit is done from then on."""
+        return min((j.submitted_at for j in self.judgments), default=None)
+
+    @property
+    def leased_now(self) -> bool:
+        """Not submitted, and its latest lease is later than its latest release or expiry."""
+        if self.submitted_at is not None or not self.leases:
+            return False
+        ended = max((*self.releases, *self.expiries), default=None)
+        return ended is None or max(self.leases) > ended
+
+    @property
+    def queued_now(self) -> bool:
+        """Created, not submitted, not leased now: waiting in the pool."""
+        return self.created_at is not None and self.submitted_at is None and not self.leased_now
+
+
+@dataclass(frozen=True)
+class ItemLifecycle:
+    item_id: str
+    registered_at: datetime | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, at: object) -> bool:
+        return isinstance(at, datetime) and self.start <= at < self.end
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+
+#: What the per-minute series count, in the order they are given.
+SERIES = ("registered", "queued", "leased", "submitted", "resolved")
+
+#: How a lease ends, the earliest event at or after it: at equal times, in this order.
+LEASE_ENDS = ("submitted", "released", "expired", "replaced")
+
+
+def minute_of(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def per_minute(
+    window: TimeWindow, units: Sequence[UnitLifecycle], items: Sequence[ItemLifecycle]
+) -> list[dict[str, Any]]:
+    """Per minute of the window with at least one event, oldest first: items registered,
+    units created (queued), leases handed out, judgments submitted, items resolved."""
+    counts: dict[datetime, dict[str, int]] = {}
+
+    def count(what: str, at: datetime | None) -> None:
+        if at is not None and at in window:
+            row = counts.setdefault(minute_of(at), dict.fromkeys(SERIES, 0))
+            row[what] += 1
+
+    for item in items:
+        count("registered", item.registered_at)
+        count("resolved", item.resolved_at)
+    for unit in units:
+        count("queued", unit.created_at)
+        for at in unit.leases:
+            count("leased", at)
+        for judged in unit.judgments:
+            count("submitted", judged.submitted_at)
+    return [{"minute": minute, **counts[minute]} for minute in sorted(counts)]
+
+
+def lease_end(unit: UnitLifecycle, leased_at: datetime) -> str:
+    """How the lease handed out at ``leased_at`` ended: the earliest of the unit's first
+    judgment, releases and expiries at or after it and its next lease (``replaced``: it ended
+    without an event saying so); ``open`` while none is there."""
+    ends: list[tuple[datetime, int]] = []
+    if unit.submitted_at is not None and unit.submitted_at >= leased_at:
+        ends.append((unit.submitted_at, 0))
+    ends += [(at, 1) for at in unit.releases if at >= leased_at]
+    ends += [(at, 2) for at in unit.expiries if at >= leased_at]
+    ends += [(at, 3) for at in unit.leases if at > leased_at]
+    return LEASE_ENDS[min(ends)[1]] if ends else "open"
+
+
+def lease_outcomes(window: TimeWindow, units: Sequence[UnitLifecycle]) -> dict[str, int]:
+    """The leases handed out in the window, by how they ended (:func:`lease_end`)."""
+    outcomes = dict.fromkeys(("leases", *LEASE_ENDS, "open"), 0)
+    for unit in units:
+        for at in unit.leases:
+            if at in window:
+                outcomes["leases"] += 1
+                outcomes[lease_end(unit, at)] += 1
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Depth:
+    kind: str
+    queued: int
+    leased: int
+
+
+def queue_depth(units: Sequence[UnitLifecycle]) -> list[Depth]:
+    """Per unit kind (sorted), the units queued now and leased now."""
+    kinds: dict[str, list[int]] = {}
+    for unit in units:
+        if unit.queued_now or unit.leased_now:
+            row = kinds.setdefault(unit.kind or "unknown", [0, 0])
+            row[0 if unit.queued_now else 1] += 1
+    return [Depth(kind, q, leased) for kind, (q, leased) in sorted(kinds.items())]
+
+
+def resolution_times(
+    window: TimeWindow, items: Sequence[ItemLifecycle]
+) -> tuple[ResolutionTimes, int]:
+    """``resolved_at - registered_at`` (0 when the clocks put it below) of the items resolved
+    in the window, and how many of them were left out for want of a registration."""
+    times, unregistered = ResolutionTimes(), 0
+    for item in items:
+        if item.resolved_at is None or item.resolved_at not in window:
+            continue
+        if item.registered_at is None:
+            unregistered += 1
+            continue
+        times.add(max(0.0, (item.resolved_at - item.registered_at).total_seconds()))
+    return times, unregistered
+
+
+@dataclass(frozen=True)
+class TimeSpent:
+    n: int
+    median: float | None
+    mean: float | None
+
+
+def time_spent(judgments: Sequence[Judged]) -> TimeSpent:
+    """The median (the mean of the two middle ones for an even count) and mean of the
+    judgments' ``time_spent_s``."""
+    values = sorted(j.time_spent_s for j in judgments)
+    if not values:
+        return TimeSpent(0, None, None)
+    return TimeSpent(len(values), statistics.median(values), statistics.fmean(values))
+
+
+def judgments_in(window: TimeWindow, units: Sequence[UnitLifecycle]) -> list[Judged]:
+    """The judgments submitted in the window (each once, whatever unit holds it)."""
+    found = {j.judgment_id: j for u in units for j in u.judgments if j.submitted_at in window}
+    return sorted(found.values(), key=lambda j: (j.submitted_at, j.judgment_id))

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.metrics.fields import is_presence, own_fields
 from services.metrics.report import report
 from shared.contracts.vocabulary import Label, Severity
 from shared.contracts.work import (
@@ -126,3 +127,33 @@ def expected(
     for figures in fields.values():
         del figures["cohen_kappa"]
     return fields if field is None else {field: fields[field]}
+
+
+def per_field_by_hand(
+    judgments: list[JudgmentSubmittedV1], rubric_version: int | None = None
+) -> dict[str, list[tuple[str, str, object]]]:
+    """A plain reference of what each field's figures are computed from: per (item, expert)
+    the latest judgment (of ``rubric_version``, when given; to the millisecond, then by id),
+    its fields, presence fields false where a judgment does not raise them."""
+    latest: dict[tuple[str, str], JudgmentSubmittedV1] = {}
+    for j in sorted(
+        judgments,
+        key=lambda j: (
+            j.submitted_at.replace(microsecond=j.submitted_at.microsecond // 1000 * 1000),
+            j.judgment_id,
+        ),
+    ):
+        if rubric_version is None or (
+            j.rubric_ref is not None and j.rubric_ref.version == rubric_version
+        ):
+            latest[(j.item_id, j.expert_id)] = j
+    own = {key: own_fields(j) for key, j in latest.items()}
+    presence = {name for values in own.values() for name in values if is_presence(name)}
+    per_field: dict[str, list[tuple[str, str, object]]] = {}
+    for (item, expert), values in own.items():
+        for name, value in values.items():
+            if not is_presence(name):
+                per_field.setdefault(name, []).append((item, expert, value))
+        for name in presence:
+            per_field.setdefault(name, []).append((item, expert, name in values))
+    return per_field

@@ -15,13 +15,13 @@ import pytest_asyncio
 
 from services.metrics.agreement import field_agreement
 from services.metrics.app import create_app
-from services.metrics.fields import is_presence, own_fields, scale_of
+from services.metrics.fields import scale_of
 from services.metrics.report import report
 from services.metrics.settings import MetricsSettings
 from shared.contracts.work import JUDGMENT_SUBMITTED, JudgmentSubmittedV1, WorkKind
 from tests.kafka_helpers import caught_up, eventually
 from tests.metrics.conftest import MetricsUnderTest
-from tests.metrics.judgments import expected, project_judgments, submitted
+from tests.metrics.judgments import expected, per_field_by_hand, project_judgments, submitted
 from tests.service_helpers import auth, publish, running
 
 pytestmark = pytest.mark.integration
@@ -32,28 +32,9 @@ JUDGMENTS = project_judgments(PROJECT)
 
 
 def by_hand(judgments: list[JudgmentSubmittedV1]) -> dict[str, dict[str, Any]]:
-    """A plain reference: each expert's latest judgment of an item (to the millisecond, then
-    by id), its fields, presence fields false where not raised; then each field in batch."""
-    latest: dict[tuple[str, str], JudgmentSubmittedV1] = {}
-    for j in sorted(
-        judgments,
-        key=lambda j: (
-            j.submitted_at.replace(microsecond=j.submitted_at.microsecond // 1000 * 1000),
-            j.judgment_id,
-        ),
-    ):
-        latest[(j.item_id, j.expert_id)] = j
-    own = {key: own_fields(j) for key, j in latest.items()}
-    presence = {name for values in own.values() for name in values if is_presence(name)}
-    per_field: dict[str, list[tuple[str, str, object]]] = {}
-    for (item, expert), values in own.items():
-        for name, value in values.items():
-            if not is_presence(name):
-                per_field.setdefault(name, []).append((item, expert, value))
-        for name in presence:
-            per_field.setdefault(name, []).append((item, expert, name in values))
+    """Each field's figures in batch from a plain reference of its judgments."""
     out = {}
-    for name, judged in per_field.items():
+    for name, judged in per_field_by_hand(judgments).items():
         found = json.loads(json.dumps(field_agreement(judged, scale_of(name))))
         del found["cohen_kappa"]
         out[name] = found
@@ -217,3 +198,18 @@ async def test_a_new_instance_on_the_same_database_keeps_the_figures(
     async with running(create_app(settings)) as client:
         assert (await agreement(client)).json() == before
         assert before["fields"] == expected(JUDGMENTS)
+
+
+async def test_prometheus_counts_applied_judgments_without_naming_projects(
+    published: MetricsUnderTest,
+) -> None:
+    response = await published.client.get("/metrics", headers=auth("ops"))
+    assert response.status_code == 200
+    lines = [line for line in response.text.splitlines() if line.startswith("quorum_metrics_")]
+    applied = [line for line in lines if line.startswith("quorum_metrics_judgments_applied_total")]
+    assert any('outcome="applied"' in line and float(line.split()[-1]) > 0 for line in applied)
+    assert any(line.startswith("quorum_metrics_projects_owned") for line in lines)
+    # bounded cardinality: no metric of the service is labelled by project, tenant or expert
+    labels = [line.partition("{")[2].partition("}")[0] for line in lines if "{" in line]
+    for name in ("project", "tenant", "expert", "item"):
+        assert not any(f"{name}" in label for label in labels), name

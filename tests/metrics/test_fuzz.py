@@ -1,7 +1,8 @@
 """Schemathesis against the metrics service's OpenAPI document: no 5xx, and every answer's
 status, content type and body as documented (see tests/fuzzing.py). The cases draw project
 ids from a project of tenant acme that has judgments and resolved pre-labelled items, so the
-agreement and pre-label routes answer figures, not only 404."""
+agreement, pre-label and throughput routes answer figures, not only 404 (``window`` is an
+enum: its values are drawn from the document)."""
 
 from __future__ import annotations
 

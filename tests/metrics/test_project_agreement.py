@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.metrics.agreement import AgreementState, Tally
-from services.metrics.fields import is_presence, own_fields, scale_of
+from services.metrics.fields import scale_of
 from services.metrics.project_agreement import (
     ALL,
     Entry,
@@ -24,7 +24,7 @@ from services.metrics.project_agreement import (
 )
 from shared.contracts.vocabulary import Label, Severity
 from shared.contracts.work import JudgmentSubmittedV1, RubricRef, Verdict
-from tests.metrics.judgments import T0, judgment
+from tests.metrics.judgments import T0, judgment, per_field_by_hand
 
 
 @st.composite
@@ -59,25 +59,11 @@ def judgments(draw: st.DrawFn) -> list[JudgmentSubmittedV1]:
 
 
 def by_hand(js: list[JudgmentSubmittedV1], version: int) -> dict[str, dict[str, Any]]:
-    """Each field's tally computed plainly: per (item, expert) the latest judgment of the
-    view, its fields; presence fields false where a judgment of the view does not raise
-    them."""
-    latest: dict[tuple[str, str], JudgmentSubmittedV1] = {}
-    for j in sorted(js, key=lambda j: (j.submitted_at, j.judgment_id)):
-        if version == ALL or (j.rubric_ref is not None and j.rubric_ref.version == version):
-            latest[(j.item_id, j.expert_id)] = j
-    own = {key: own_fields(j) for key, j in latest.items()}
-    presence = {name for values in own.values() for name in values if is_presence(name)}
-    per_field: dict[str, list[tuple[str, str, object]]] = {}
-    for (item, expert), values in own.items():
-        for name, value in values.items():
-            if not is_presence(name):
-                per_field.setdefault(name, []).append((item, expert, value))
-        for name in presence:
-            per_field.setdefault(name, []).append((item, expert, name in values))
+    """Each field's tally computed in batch from a plain reference of its judgments."""
+    judged = per_field_by_hand(js, None if version == ALL else version)
     return {
-        name: AgreementState.from_judgments(scale_of(name), judged).tally.to_dict()
-        for name, judged in per_field.items()
+        name: AgreementState.from_judgments(scale_of(name), values).tally.to_dict()
+        for name, values in judged.items()
     }
 
 

@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from services.metrics.api import agreement, prelabels, stream
+from services.metrics.api import (
+    agreement,
+    alerts,
+    expert_quality,
+    prelabels,
+    stream,
+    throughput,
+)
 
-ROUTERS = [agreement.router, stream.router, prelabels.router]
+ROUTERS = [
+    agreement.router,
+    stream.router,
+    prelabels.router,
+    throughput.router,
+    expert_quality.router,
+    alerts.router,
+]

@@ -19,27 +19,54 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter, Gauge, Histogram
+
 from services.metrics.agreement import Tally, figures
 from services.metrics.errors import NotFound
 from services.metrics.fields import is_presence, scale_of
-from services.metrics.project_agreement import ALL, LATEST, Entry, ProjectAgreement
+from services.metrics.project_agreement import (
+    ALL,
+    LATEST,
+    Entry,
+    ProjectAgreement,
+    Translate,
+    translated_fields,
+)
 from services.metrics.stores.judged_items import JudgedItemStore
 from services.metrics.stores.tallies import Fenced, TallyStore
 from shared.contracts.metrics import METRICS_UPDATED, PROJECT_JUDGMENT, MetricsUpdatedV1
+from shared.contracts.taxonomy import VersionPublishedV1
 from shared.contracts.work import JudgmentSubmittedV1, WorkKind
 from shared.events.codec import encode
 from shared.events.envelope import Event, make_event
 from shared.kafka.producer import KafkaBus
 from shared.logging import get_logger
+from shared.taxonomy.cache import TaxonomyCache
 
 log = get_logger(__name__)
 
 Key = tuple[str, str]
+
+# Prometheus: no label names a project, tenant or expert (bounded cardinality)
+APPLIED = Counter(
+    "quorum_metrics_judgments_applied_total",
+    "Judgments taken into a project's agreement tallies, by outcome",
+    ["outcome"],
+)
+OWNED = Gauge("quorum_metrics_projects_owned", "Projects whose tallies this replica holds")
+SNAPSHOT_SECONDS = Histogram(
+    "quorum_metrics_snapshot_seconds", "Time to store one project's changed tallies"
+)
+REBUILD_SECONDS = Histogram(
+    "quorum_metrics_rebuild_seconds",
+    "Time to build a project's tallies from its stored items on taking it over",
+    buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+)
 
 #: the rolling windows a read may ask for
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -80,6 +107,7 @@ class Agreement:
         items: JudgedItemStore,
         tallies: TallyStore,
         bus: KafkaBus,
+        taxonomy: TaxonomyCache,
         *,
         source: str,
         snapshot_seconds: float = 0.2,
@@ -87,6 +115,9 @@ class Agreement:
         self.items = items
         self.tallies = tallies
         self.bus = bus
+        self.taxonomy = taxonomy
+        #: one judgment or rebuild of a project at a time (a rebuild may come from the tail)
+        self._locks: dict[Key, asyncio.Lock] = {}
         self.source = source
         self.snapshot_seconds = snapshot_seconds
         self._owned: dict[Key, Owned] = {}
@@ -126,26 +157,75 @@ class Agreement:
 
     # -- 2. the owner ---------------------------------------------------------------------
 
+    def _lock(self, key: Key) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
     async def on_project_judgment(self, event: Event[JudgmentSubmittedV1]) -> None:
         j = event.data
         key = (j.tenant, j.project_id)
-        owned = self._owned.get(key)
-        if owned is None:
-            owned = await self._take_over(j.tenant, j.project_id)
-        change = await self.items.apply(j.tenant, j.project_id, j.item_id, Entry.of(j))
-        if change is None:
-            return  # applied before: the tallies built from the stored items hold it
-        owned.state.replace_item(change.before, change.after)
+        async with self._lock(key):
+            owned = self._owned.get(key)
+            if owned is None:
+                owned = await self._take_over(j.tenant, j.project_id)
+            change = await self.items.apply(j.tenant, j.project_id, j.item_id, Entry.of(j))
+            if change is None:
+                APPLIED.labels("duplicate").inc()
+                return  # applied before: the tallies built from the stored items hold it
+            owned.state.replace_item(change.before, change.after)
+        APPLIED.labels("applied").inc()
         self._dirty.add(key)
         self._wake.set()
 
+    def translator(self, tenant: str) -> Translate:
+        """An entry's fields with its classes in the latest published version of its
+        ontology this replica knows (as judged when the version or the ontology is unknown)."""
+        memo: dict[tuple[str, int, str], str | None] = {}
+
+        def translate(entry: Entry) -> Mapping[str, Any]:
+            if entry.taxonomy is None:
+                return entry.fields
+            ontology_id, version = entry.taxonomy
+            versions = self.taxonomy.ontology(tenant, ontology_id)
+            latest = versions.latest if versions is not None else None
+            if versions is None or latest is None or latest.version <= version:
+                return entry.fields
+            if versions.get(version) is None:
+                return entry.fields
+
+            def one(class_id: str) -> str | None:
+                key = (ontology_id, version, class_id)
+                if key not in memo:
+                    memo[key] = versions.translate(class_id, version, latest.version).class_id
+                return memo[key]
+
+            return translated_fields(entry, one)
+
+        return translate
+
+    async def on_version_published(self, event: Event[VersionPublishedV1]) -> None:
+        """A taxonomy version (from the group or from the tail, every replica): stored, then
+        the tenant's projects this replica owns are rebuilt with labels in the new version."""
+        await self.taxonomy.apply(event)
+        tenant = event.data.tenant
+        for key in sorted(k for k in self._owned if k[0] == tenant):
+            async with self._lock(key):
+                if key in self._owned:
+                    await self._take_over(*key)
+
     async def _take_over(self, tenant: str, project_id: str) -> Owned:
-        epoch = await self.tallies.claim(tenant, project_id)
-        state = ProjectAgreement.of_items(
-            [entries async for entries in self.items.of_project(tenant, project_id)]
-        )
+        with REBUILD_SECONDS.time():
+            epoch = await self.tallies.claim(tenant, project_id)
+            state = ProjectAgreement.of_items(
+                [entries async for entries in self.items.of_project(tenant, project_id)],
+                translate=self.translator(tenant),
+            )
         owned = self._owned[(tenant, project_id)] = Owned(state, epoch)
+        OWNED.set(len(self._owned))
         self._dirty.add((tenant, project_id))
+        self._wake.set()
         log.info("project taken over", tenant=tenant, project_id=project_id, epoch=epoch)
         return owned
 
@@ -159,6 +239,7 @@ class Agreement:
         await self.flush()
         self._owned.clear()
         self._dirty.clear()
+        OWNED.set(0)
 
     # -- 3. snapshots ---------------------------------------------------------------------
 
@@ -177,10 +258,12 @@ class Agreement:
             if owned is None:
                 continue
             try:
-                await self._snapshot(key, owned)
+                with SNAPSHOT_SECONDS.time():
+                    await self._snapshot(key, owned)
             except Fenced:
                 log.warning("project taken over by another replica", project_id=key[1])
                 self._owned.pop(key, None)
+                OWNED.set(len(self._owned))
             except BaseException:
                 self._dirty.add(key)  # stored next time (the loop is restarted)
                 raise
@@ -249,7 +332,9 @@ class Agreement:
     ) -> FieldFigures:
         since = datetime.now(UTC) - length
         state = ProjectAgreement.of_items(
-            [e async for e in self.items.of_project(tenant, project_id, since=since)], since
+            [e async for e in self.items.of_project(tenant, project_id, since=since)],
+            since,
+            self.translator(tenant),
         )
         if view not in state.views:
             await self.require_project(tenant, project_id)

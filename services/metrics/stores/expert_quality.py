@@ -157,7 +157,7 @@ class ExpertQualityStore:
         self.golds = db[GOLD_JUDGMENTS]
         self.items = db[OUTCOME_ITEMS]
         self.estimates = db[DAWID_SKENE]
-        self.judged = db[JUDGED_ITEMS]
+        self.judged_items = db[JUDGED_ITEMS]
         self.outbox = outbox
 
     # -- gold ---------------------------------------------------------------------------
@@ -345,7 +345,7 @@ class ExpertQualityStore:
     async def judged_projects(self) -> list[tuple[str, str, int]]:
         """Every project with judged items: ``(tenant, project, judgments taken)`` (the sum of
         the items' revisions: it grows with every judgment taken)."""
-        cursor = await self.judged.aggregate(
+        cursor = await self.judged_items.aggregate(
             [
                 {
                     "$group": {
@@ -366,7 +366,7 @@ class ExpertQualityStore:
     ) -> AsyncIterator[tuple[str, list[Entry]]]:
         """Each judged item of the project with its entries (``stores.judged_items``'
         documents, read only)."""
-        cursor = self.judged.find(
+        cursor = self.judged_items.find(
             {"tenant": tenant, "project_id": project_id}, {"item_id": 1, "entries": 1}
         )
         async for doc in cursor:
