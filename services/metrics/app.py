@@ -18,6 +18,7 @@ from services.metrics.handlers.agreement import Agreement
 from services.metrics.handlers.alerts import AlertLane
 from services.metrics.handlers.expert_quality import ExpertQuality, with_each
 from services.metrics.handlers.live import Changes, LiveAgreement, StreamTiming
+from services.metrics.handlers.placement import Placement
 from services.metrics.handlers.prelabels import Prelabels
 from services.metrics.handlers.throughput import Throughput
 from services.metrics.settings import MetricsSettings
@@ -164,7 +165,7 @@ def create_app(settings: MetricsSettings) -> FastAPI:
             ],
             on_partitions_revoked=[agreement.forget],
         ),
-        use_cases=[agreement, live, prelabelled, flow, quality, lane],
+        use_cases=[agreement, Placement(agreement.items), live, prelabelled, flow, quality, lane],
         before_start=[taxonomy.load],
         title="Quorum metrics",
         description="Streams agreement, accuracy, pre-label error, drift and throughput "

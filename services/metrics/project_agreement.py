@@ -44,7 +44,9 @@ from typing import Any
 
 from services.metrics.agreement import Tally, Value
 from services.metrics.agreement.scale import normalize
+from services.metrics.agreement.spatial_temporal import judged_labels
 from services.metrics.fields import BINARY_SCALE, is_presence, own_fields, scale_of
+from shared.contracts.vocabulary import Label
 from shared.contracts.work import JudgmentSubmittedV1
 
 #: the view of every rubric version
@@ -68,6 +70,8 @@ class Entry:
     fields: Mapping[str, Value]
     #: the taxonomy version the judgment answered: (ontology id, version)
     taxonomy: tuple[str, int] | None = None
+    #: its labels with a region or a time segment (spatial and temporal agreement)
+    placed: tuple[Label, ...] = ()
 
     @property
     def order(self) -> tuple[datetime, str]:
@@ -87,6 +91,11 @@ class Entry:
             None
             if judgment.taxonomy is None
             else (judgment.taxonomy.ontology_id, judgment.taxonomy.version),
+            tuple(
+                label
+                for label in judged_labels(judgment)
+                if label.geometry is not None or label.segment is not None
+            ),
         )
 
 
@@ -248,6 +257,7 @@ def entry_document(entry: Entry) -> dict[str, Any]:
         "submitted_at": entry.submitted_at,
         "fields": [[name, value] for name, value in sorted(entry.fields.items())],
         "taxonomy": None if entry.taxonomy is None else list(entry.taxonomy),
+        "placed": [label.model_dump(mode="json", exclude_none=True) for label in entry.placed],
     }
 
 
@@ -259,6 +269,7 @@ def entry_of(document: Mapping[str, Any]) -> Entry:
         document["submitted_at"],
         {name: normalize(value) for name, value in document["fields"]},
         _taxonomy(document.get("taxonomy")),
+        tuple(Label.model_validate(label) for label in document.get("placed", ())),
     )
 
 

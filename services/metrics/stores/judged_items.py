@@ -112,6 +112,16 @@ class JudgedItemStore:
         async for doc in self.items.find(query, {"entries": 1}):
             yield [entry_of(e) for e in doc["entries"]]
 
+    async def items_of_project(
+        self, tenant: str, project_id: str, *, since: datetime | None = None
+    ) -> AsyncIterator[tuple[str, list[Entry]]]:
+        """Each judged item's id and entries (as :meth:`of_project`)."""
+        query: dict[str, Any] = {"tenant": tenant, "project_id": project_id}
+        if since is not None:
+            query["last_at"] = {"$gte": since}
+        async for doc in self.items.find(query, {"item_id": 1, "entries": 1}):
+            yield doc["item_id"], [entry_of(e) for e in doc["entries"]]
+
     async def has_project(self, tenant: str, project_id: str) -> bool:
         found = await self.items.find_one({"tenant": tenant, "project_id": project_id}, {"_id": 1})
         return found is not None
