@@ -4,7 +4,6 @@ version 2 merges ``dog`` and ``wolf`` into ``canine``, judgments of version 1 (`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -12,10 +11,7 @@ import pytest
 
 from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
-    ClassSnapshot,
     MappingEntry,
-    VersionMapping,
-    VersionPublishedV1,
 )
 from shared.contracts.vocabulary import Label, TaxonomyRef
 from shared.events.envelope import make_event
@@ -23,26 +19,12 @@ from tests.kafka_helpers import eventually
 from tests.metrics.conftest import MetricsUnderTest
 from tests.metrics.judgments import judgment, submitted
 from tests.service_helpers import auth, publish
+from tests.taxonomy_versions import version
 
 pytestmark = pytest.mark.integration
 
 PROJECT = "p-taxonomy"
 OPS = auth("ops")
-
-
-def version(number: int, classes: list[str], changes: list[MappingEntry]) -> VersionPublishedV1:
-    return VersionPublishedV1(
-        ontology_id="animals",
-        tenant="acme",
-        name="Animals",
-        version=number,
-        content_hash=f"sha256:{number}",
-        classes=[ClassSnapshot(id=c, name=c.title()) for c in classes],
-        mapping=VersionMapping(from_version=number - 1, to_version=number, changes=changes)
-        if number > 1
-        else None,
-        published_at=datetime.now(UTC),
-    )
 
 
 V1 = version(1, ["dog", "wolf", "bird"], [])
@@ -73,7 +55,8 @@ async def class_field(client: httpx.AsyncClient) -> dict[str, Any] | None:
     )
     if response.status_code != 200:
         return None
-    return response.json()["fields"].get("class")
+    found: dict[str, Any] | None = response.json()["fields"].get("class")
+    return found
 
 
 async def test_labels_of_two_versions_agree_through_the_published_mapping(

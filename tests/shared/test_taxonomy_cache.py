@@ -4,7 +4,6 @@ database (real MongoDB-compatible server), reloaded at start-up, translated loca
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,31 +11,14 @@ from pymongo import AsyncMongoClient
 
 from shared.contracts.taxonomy import (
     VERSION_PUBLISHED,
-    ClassSnapshot,
     MappingEntry,
-    VersionMapping,
-    VersionPublishedV1,
 )
 from shared.events.envelope import make_event
 from shared.taxonomy.cache import TaxonomyCache
 from shared.taxonomy.translation import UnknownVersion
+from tests.taxonomy_versions import version
 
 pytestmark = pytest.mark.integration
-
-
-def version(number: int, classes: list[str], changes: list[MappingEntry]) -> VersionPublishedV1:
-    return VersionPublishedV1(
-        ontology_id="animals",
-        tenant="acme",
-        name="Animals",
-        version=number,
-        content_hash=f"sha256:{number}",
-        classes=[ClassSnapshot(id=c, name=c.title()) for c in classes],
-        mapping=VersionMapping(from_version=number - 1, to_version=number, changes=changes)
-        if number > 1
-        else None,
-        published_at=datetime.now(UTC),
-    )
 
 
 async def test_cached_versions_survive_a_restart_and_translate(

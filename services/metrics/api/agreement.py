@@ -3,23 +3,22 @@ the aggregates; the per-pair matrix names experts, so only ops and admin see it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from services.metrics.api.access import Staff, Watcher
+from services.metrics.api.shapes import ProjectPath, not_found
 from services.metrics.handlers.agreement import WINDOWS, Agreement
 from services.metrics.handlers.placement import Placement
-from shared.contracts.vocabulary import ID_PATTERN, MAX_INT
-from shared.http.problems import ProblemDetail
+from shared.contracts.vocabulary import MAX_INT
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
 router = api_router("/v1", ["agreement"])
 
 AgreementDep = Annotated[Agreement, Depends(use_case(Agreement))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256, pattern=ID_PATTERN)]
 FieldQuery = Annotated[
     str | None,
     Query(
@@ -45,12 +44,7 @@ WindowQuery = Annotated[
         "read from the items judged since then); all time when absent"
     ),
 ]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "model": ProblemDetail,
-        "description": "No judgment of this project in your tenant (or no such project)",
-    }
-}
+NOT_FOUND = not_found("No judgment of this project in your tenant (or no such project)")
 
 
 class Estimate(BaseModel):

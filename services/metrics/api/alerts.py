@@ -6,24 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from services.metrics.api.access import Watcher
+from services.metrics.api.shapes import ProjectPath, not_found
 from services.metrics.handlers.alerts import AlertLane, Priorities
 from services.metrics.priorities import ClassPriority, ItemPriority
 from services.metrics.stores.alerts import StoredAlert
 from shared.contracts.metrics import AlertKind
-from shared.contracts.vocabulary import ID_PATTERN
 from shared.http.pagination import Cursor, cursor_time, decode_cursor, encode_cursor
-from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
 router = api_router("/v1", ["alerts"])
 
 LaneDep = Annotated[AlertLane, Depends(use_case(AlertLane))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256, pattern=ID_PATTERN)]
 AlertLimit = Annotated[int, Query(ge=1, le=500, description="alerts per page")]
 PriorityLimit = Annotated[
     int, Query(ge=1, le=500, description="the highest ranked items, and classes, returned")
@@ -33,12 +31,7 @@ SinceQuery = Annotated[
     datetime | None, Query(description="alerts raised at or after this time (with a zone)")
 ]
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "model": ProblemDetail,
-        "description": "No alert nor data of this project in your tenant (or no such project)",
-    }
-}
+NOT_FOUND = not_found("No alert nor data of this project in your tenant (or no such project)")
 
 
 class RecommendationBody(BaseModel):

@@ -7,10 +7,11 @@ import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from services.metrics.api.access import Staff
+from services.metrics.api.shapes import ProjectPath, Rate, not_found
 from services.metrics.figures import Proportion, proportion
 from services.metrics.handlers.expert_quality import (
     ExpertFigures,
@@ -21,7 +22,6 @@ from services.metrics.quality import gold_accuracy
 from shared.auth.dependencies import require_roles
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import ID_PATTERN
-from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
@@ -30,28 +30,11 @@ router = api_router("/v1", ["experts"])
 ExpertQualityDep = Annotated[ExpertQuality, Depends(use_case(ExpertQuality))]
 #: an expert, about themself only (their subject)
 ExpertCaller = Annotated[Principal, Depends(require_roles(Role.expert))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256, pattern=ID_PATTERN)]
 ProjectQuery = Annotated[
     str, Query(min_length=1, max_length=256, pattern=ID_PATTERN, description="the project")
 ]
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "model": ProblemDetail,
-        "description": "Nothing about experts in this project of your tenant (or no such project)",
-    }
-}
-
-
-class Rate(BaseModel):
-    """A share with its 95 % Wilson interval; `value` and `ci` are null with a `reason` when
-    there is none."""
-
-    value: float | None
-    successes: float
-    n: int
-    ci: list[float] | None = Field(description="[low, high], 95 %, Wilson")
-    reason: str | None = None
+NOT_FOUND = not_found("Nothing about experts in this project of your tenant (or no such project)")
 
 
 class FieldAccuracy(BaseModel):

@@ -5,44 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from services.metrics.api.access import Watcher
+from services.metrics.api.shapes import ProjectPath, Rate, not_found
 from services.metrics.figures import Proportion
 from services.metrics.handlers.prelabels import ModelFigures, Prelabels
 from services.metrics.prelabels import ClassErrors, ReliabilityBucket
-from shared.contracts.vocabulary import ID_PATTERN
-from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
 router = api_router("/v1", ["prelabels"])
 
 PrelabelsDep = Annotated[Prelabels, Depends(use_case(Prelabels))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256, pattern=ID_PATTERN)]
 ModelVersionQuery = Annotated[
     str | None,
     Query(min_length=1, max_length=128, description="one model version only; all when absent"),
 ]
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "model": ProblemDetail,
-        "description": "No pre-labelled item of this project in your tenant (or no such project)",
-    }
-}
-
-
-class Rate(BaseModel):
-    """A share with its 95 % Wilson interval; `value` and `ci` are null with a `reason` when
-    there is no observation."""
-
-    value: float | None
-    successes: float
-    n: int
-    ci: list[float] | None = Field(description="[low, high], 95 %, Wilson")
-    reason: str | None = None
+NOT_FOUND = not_found("No pre-labelled item of this project in your tenant (or no such project)")
 
 
 class ClassError(BaseModel):

@@ -17,10 +17,10 @@ from services.metrics.api.agreement import (
     NOT_FOUND,
     FieldQuery,
     ProjectAgreement,
-    ProjectPath,
     RubricVersionQuery,
     WindowQuery,
 )
+from services.metrics.api.shapes import ProjectPath
 from services.metrics.handlers.live import LiveAgreement
 from shared.http.routing import api_router
 from shared.http.service import use_case

@@ -6,32 +6,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from services.metrics.api.access import Watcher
+from services.metrics.api.shapes import ProjectPath, Rate, not_found
 from services.metrics.figures import proportion
 from services.metrics.handlers.throughput import ProjectThroughput, Throughput, Window
 from services.metrics.throughput import TimeSpent
-from shared.contracts.vocabulary import ID_PATTERN
-from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
 router = api_router("/v1", ["throughput"])
 
 ThroughputDep = Annotated[Throughput, Depends(use_case(Throughput))]
-ProjectPath = Annotated[str, Path(min_length=1, max_length=256, pattern=ID_PATTERN)]
 WindowQuery = Annotated[
     Window, Query(description="the window the figures cover, ending now: 1h, 24h or 7d")
 ]
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "model": ProblemDetail,
-        "description": "No event of this project in your tenant (or no such project)",
-    }
-}
+NOT_FOUND = not_found("No event of this project in your tenant (or no such project)")
 
 
 class Counts(BaseModel):
@@ -60,17 +53,6 @@ class Queue(BaseModel):
     leased: int = Field(description="units leased now and not submitted")
     oldest_queued_at: datetime | None = Field(description="creation of the oldest queued unit")
     by_kind: list[KindDepth]
-
-
-class Rate(BaseModel):
-    """A share with its 95 % Wilson interval; `value` and `ci` are null with a `reason`
-    without observations."""
-
-    value: float | None
-    successes: float
-    n: int
-    ci: list[float] | None = Field(description="[low, high], 95 %, Wilson")
-    reason: str | None = None
 
 
 class Leases(BaseModel):
