@@ -32,7 +32,9 @@ outcomes, which for a realistic expert is weeks of gold.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from river.drift import ADWIN
@@ -43,11 +45,17 @@ __all__ = [
     "ADWIN_DELTA",
     "MAX_KEPT",
     "MIN_COUNT",
+    "TREND_WEEKS",
     "AccuracyDrift",
     "AccuracyShift",
     "gold_accuracy",
+    "week_start",
+    "weekly_accuracy",
     "wilson_interval",
 ]
+
+#: Weeks of the accuracy trend.
+TREND_WEEKS = 12
 
 #: ADWIN's confidence parameter (river's default).
 ADWIN_DELTA = 0.002
@@ -55,6 +63,25 @@ ADWIN_DELTA = 0.002
 MIN_COUNT = 100
 #: Outcomes kept at most; beyond it the detector restarts on the last half.
 MAX_KEPT = 4000
+
+
+def week_start(at: datetime) -> datetime:
+    """The Monday 00:00 (in ``at``'s zone, UTC for the service) of ``at``'s ISO week."""
+    day = at.date() - timedelta(days=at.weekday())
+    return datetime.combine(day, time(), tzinfo=at.tzinfo)
+
+
+def weekly_accuracy(
+    outcomes: Iterable[tuple[datetime, bool]],
+) -> list[tuple[datetime, Proportion]]:
+    """The trend: per ISO week with gold, the accuracy of the gold judgments scored in it
+    with its Wilson interval, oldest first."""
+    weeks: dict[datetime, list[int]] = {}
+    for at, correct in outcomes:
+        counts = weeks.setdefault(week_start(at), [0, 0])
+        counts[0] += int(correct)
+        counts[1] += 1
+    return [(week, gold_accuracy(c, n)) for week, (c, n) in sorted(weeks.items())]
 
 
 def gold_accuracy(correct: int, n: int, confidence: float = CONFIDENCE) -> Proportion:

@@ -137,6 +137,17 @@ async def test_the_pairs_route_gives_the_reports_kappa_matrix(published: Metrics
         f"/v1/projects/{PROJECT}/agreement/pairs", params={"field": "severity"}, headers=OPS
     )
     assert response.json()["fields"] == {"severity": expected_pairs(JUDGMENTS)["severity"]}
+    # one expert's agreement with each other expert
+    response = await published.client.get(
+        f"/v1/projects/{PROJECT}/agreement/pairs",
+        params={"field": "verdict", "expert": "e2"},
+        headers=OPS,
+    )
+    pairs = response.json()["fields"]["verdict"]["pairs"]
+    assert [(p["a"], p["b"]) for p in pairs] == [("e0", "e2"), ("e1", "e2")]
+    assert pairs == [
+        p for p in expected_pairs(JUDGMENTS)["verdict"]["pairs"] if "e2" in (p["a"], p["b"])
+    ]
 
 
 async def test_a_replayed_judgment_changes_nothing(published: MetricsUnderTest) -> None:

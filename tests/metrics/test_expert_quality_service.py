@@ -19,6 +19,7 @@ import pytest_asyncio
 from statsmodels.stats.proportion import proportion_confint
 
 from services.metrics.handlers.expert_quality import ExpertQuality, day_start
+from services.metrics.quality import week_start
 from services.metrics.stores.judged_items import JUDGED_ITEMS
 from shared.contracts.metrics import METRICS, METRICS_ALERT
 from shared.contracts.metrics import PROJECTS as METRICS_PROJECTS
@@ -432,3 +433,46 @@ async def test_denials(published: MetricsUnderTest) -> None:
         theirs = await mine(client, "e-dropping", tenant="globex")
     assert theirs.status_code == 404
     assert theirs.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_trend_gives_gold_accuracy_per_week_of_the_last_twelve(
+    metrics: MetricsUnderTest,
+) -> None:
+    project = "p-trend"
+    monday = week_start(datetime.now(UTC))
+    # two weeks ago 4 of 5, last week 2 of 4, this week 3 of 3; twenty weeks ago: left out
+    plan = [
+        (-2, [True, True, True, True, False]),
+        (-1, [True, False, True, False]),
+        (0, [True] * 3),
+    ]
+    events = [
+        gold(
+            project,
+            "e-trend",
+            100 * (w + 3) + k,
+            ok,
+            scored_at=monday + timedelta(weeks=w, hours=k),
+        )
+        for w, results in plan
+        for k, ok in enumerate(results)
+    ]
+    events.append(gold(project, "e-trend", 1, False, scored_at=monday - timedelta(weeks=20)))
+    await publish(metrics.settings, *events)
+
+    async def trend() -> list[dict[str, Any]] | None:
+        response = await experts(metrics.client, project)
+        if response.status_code != 200:
+            return None
+        found = by_expert(response.json()).get("e-trend")
+        if found is None or found["gold"]["accuracy"]["n"] != 13:
+            return None
+        points: list[dict[str, Any]] = found["trend"]
+        return points
+
+    points = await eventually(trend, timeout=60)
+    assert [datetime.fromisoformat(p["week"]) for p in points] == [
+        monday + timedelta(weeks=w) for w, _ in plan
+    ]
+    for point, (_, results) in zip(points, plan, strict=True):
+        assert_rate(point["accuracy"], sum(results), len(results))

@@ -12,7 +12,7 @@ from services.metrics.api.access import Staff, Watcher
 from services.metrics.api.shapes import ProjectPath, not_found
 from services.metrics.handlers.agreement import WINDOWS, Agreement
 from services.metrics.handlers.placement import Placement
-from shared.contracts.vocabulary import MAX_INT
+from shared.contracts.vocabulary import ID_PATTERN, MAX_INT
 from shared.http.routing import api_router
 from shared.http.service import use_case
 
@@ -42,6 +42,15 @@ WindowQuery = Annotated[
     Query(
         description="only the judgments submitted in the last hour, day or week (computed on "
         "read from the items judged since then); all time when absent"
+    ),
+]
+ExpertQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=256,
+        pattern=ID_PATTERN,
+        description="only the pairs with this expert: their agreement with each other expert",
     ),
 ]
 NOT_FOUND = not_found("No judgment of this project in your tenant (or no such project)")
@@ -143,7 +152,8 @@ async def project_agreement(
     description="Per field, one entry per pair of experts `a < b` who judged items in "
     "common: Cohen's kappa unweighted, linear and quadratic (weighted ones for ordered "
     "fields only; otherwise null with a `reason`) and the pair's percent agreement, each with "
-    "`n` and a 95 % `ci`. Names experts: ops and admin only.",
+    "`n` and a 95 % `ci`; `expert` keeps the pairs of one expert. Names experts: ops and "
+    "admin only.",
     responses=NOT_FOUND,
     response_model_exclude_unset=True,
 )
@@ -154,16 +164,21 @@ async def project_agreement_pairs(
     field: FieldQuery = None,
     rubric_version: RubricVersionQuery = None,
     window: WindowQuery = None,
+    expert: ExpertQuery = None,
 ) -> ProjectPairs:
     states = await agreement.project(
         principal.tenant, project_id, field=field, rubric_version=rubric_version, window=window
     )
+    fields = {
+        name: {"pairs": [p for p in pairs if expert is None or expert in (p["a"], p["b"])]}
+        for name, pairs in states.pairs().items()
+    }
     return ProjectPairs.model_validate(
         {
             "project_id": project_id,
             "rubric_version": rubric_version,
             "window": window,
-            "fields": {name: {"pairs": pairs} for name, pairs in states.pairs().items()},
+            "fields": fields,
         }
     )
 

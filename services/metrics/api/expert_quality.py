@@ -83,11 +83,19 @@ class Estimated(BaseModel):
     judgments: int
 
 
+class WeekAccuracy(BaseModel):
+    week: datetime = Field(description="the ISO week's Monday, 00:00 UTC")
+    accuracy: Rate
+
+
 class ExpertQualityOut(BaseModel):
     expert_id: str
     gold: Gold | None
     outcome: Outcome
     dawid_skene: Estimated | None
+    trend: list[WeekAccuracy] = Field(
+        description="gold accuracy per ISO week of the last 12 with gold, oldest first"
+    )
 
 
 class DawidSkeneRun(BaseModel):
@@ -167,6 +175,7 @@ def _expert(e: ExpertFigures) -> dict[str, Any]:
         "gold": gold,
         "outcome": _outcome(e.outcome),
         "dawid_skene": estimated,
+        "trend": [{"week": week, "accuracy": _rate(p)} for week, p in e.trend],
     }
 
 

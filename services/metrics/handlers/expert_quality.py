@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from services.metrics.alerts import expert_alert
@@ -25,7 +25,7 @@ from services.metrics.errors import NotFound
 from services.metrics.fields import classes
 from services.metrics.figures import Proportion, proportion
 from services.metrics.project_agreement import ALL, chosen
-from services.metrics.quality import AccuracyShift
+from services.metrics.quality import TREND_WEEKS, AccuracyShift, week_start, weekly_accuracy
 from services.metrics.stores.expert_quality import (
     ExpertGold,
     ExpertQualityStore,
@@ -93,6 +93,8 @@ class ExpertFigures:
     gold: ExpertGold | None
     outcome: OutcomeAgreement
     dawid_skene: dict[str, Any] | None
+    #: gold accuracy per ISO week of the last :data:`TREND_WEEKS`, oldest first
+    trend: list[tuple[datetime, Proportion]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ class ExpertQuality:
         """Every expert of the project with gold, judgments of resolved items or a
         Dawid-Skene estimate. NotFound when the tenant's project has none of these."""
         golds = {g.expert_id: g for g in await self.store.golds_of_project(tenant, project_id)}
+        since = week_start(self.clock()) - timedelta(weeks=TREND_WEEKS - 1)
+        history = await self.store.gold_history(tenant, project_id, since=since)
         pairs: dict[str, list[Pair]] = {}
         async for pair in self.store.pairs(tenant, project_id=project_id):
             pairs.setdefault(pair.expert_id, []).append(pair)
@@ -250,7 +254,13 @@ class ExpertQuality:
         return ProjectExperts(
             project_id,
             [
-                ExpertFigures(e, golds.get(e), _agreement(pairs.get(e, [])), estimated.get(e))
+                ExpertFigures(
+                    e,
+                    golds.get(e),
+                    _agreement(pairs.get(e, [])),
+                    estimated.get(e),
+                    weekly_accuracy(history.get(e, [])),
+                )
                 for e in experts
             ],
             None

@@ -245,6 +245,19 @@ class ExpertQualityStore:
         ).sort([("scored_at", ASCENDING), ("judgment_id", ASCENDING)])
         return [bool(doc["correct"]) async for doc in cursor]
 
+    async def gold_history(
+        self, tenant: str, project_id: str, *, since: datetime
+    ) -> dict[str, list[tuple[datetime, bool]]]:
+        """Per expert, the gold outcomes scored since ``since``: ``(scored_at, correct)``."""
+        out: dict[str, list[tuple[datetime, bool]]] = {}
+        cursor = self.golds.find(
+            {"tenant": tenant, "project_id": project_id, "scored_at": {"$gte": since}},
+            {"expert_id": 1, "scored_at": 1, "correct": 1},
+        )
+        async for doc in cursor:
+            out.setdefault(doc["expert_id"], []).append((doc["scored_at"], bool(doc["correct"])))
+        return out
+
     # -- judgments beside the outcome ---------------------------------------------------
 
     async def judged(
