@@ -16,7 +16,7 @@ from services.metrics import api
 from services.metrics.api.problems import PROBLEMS
 from services.metrics.handlers.agreement import Agreement
 from services.metrics.handlers.alerts import AlertLane
-from services.metrics.handlers.expert_quality import ExpertQuality, with_each
+from services.metrics.handlers.expert_quality import ExpertQuality
 from services.metrics.handlers.live import Changes, LiveAgreement, StreamTiming
 from services.metrics.handlers.placement import Placement
 from services.metrics.handlers.prelabels import Prelabels
@@ -44,7 +44,7 @@ from shared.contracts.work import (
 )
 from shared.events.envelope import Event
 from shared.http.app import create_service_app
-from shared.kafka.consumer import in_turn
+from shared.kafka.consumer import and_then, each, in_turn
 from shared.kafka.tail import Tail
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy.cache import TaxonomyCache
@@ -151,10 +151,15 @@ def create_app(settings: MetricsSettings) -> FastAPI:
             consumed_in_batches={
                 # the batch path records each judgment's throughput too
                 # ... and each review judgment beside its item's outcome
-                JUDGMENT_SUBMITTED: with_each(
-                    flow.also_in_batches(agreement.on_judgments_submitted),
-                    quality.on_judgment_submitted,
-                )
+                JUDGMENT_SUBMITTED: and_then(
+                    agreement.on_judgments_submitted,
+                    flow.on_judgments_submitted,
+                    each(quality.on_judgment_submitted),
+                ),
+                # per project: one read of the items and one bulk write
+                PROJECT_JUDGMENT: and_then(
+                    agreement.on_project_judgments, lane.on_project_judgments
+                ),
             },
             consumed_without_inbox=[PROJECT_JUDGMENT],
             background=[

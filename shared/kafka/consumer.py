@@ -83,6 +83,36 @@ def in_turn(*handlers: Handler) -> Handler:
     return apply
 
 
+#: Applies a run of events another batch handler took (it leaves none to anyone).
+RunHandler = Callable[[Sequence[Event[Any]]], Awaitable[None]]
+
+
+def each(handler: Handler) -> RunHandler:
+    """A per-event handler as a :data:`RunHandler`: the events one after the other."""
+
+    async def apply(events: Sequence[Event[Any]]) -> None:
+        for event in events:
+            await handler(event)
+
+    return apply
+
+
+def and_then(batch: BatchHandler, *after: RunHandler) -> BatchHandler:
+    """``batch``, then each of ``after`` on the events it took (those it leaves go to the
+    per-event handler, which must apply the others' effects too, as ``in_turn`` does). All
+    must be idempotent: if one raises, the runner applies the whole run again one by one."""
+
+    async def apply(events: Sequence[Event[Any]]) -> Sequence[Event[Any]]:
+        left = await batch(events)
+        left_ids = {e.id for e in left}
+        taken = [e for e in events if e.id not in left_ids]
+        for run in after:
+            await run(taken)
+        return left
+
+    return apply
+
+
 class PermanentError(Exception):
     """A handler's verdict that retrying cannot help: dead-letter the message now."""
 

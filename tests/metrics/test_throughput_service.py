@@ -37,6 +37,7 @@ from shared.contracts.work import (
 )
 from shared.events.envelope import Event, make_event
 from shared.http.service import service_of
+from shared.kafka.consumer import and_then
 from tests.kafka_helpers import caught_up, eventually
 from tests.metrics.conftest import MetricsUnderTest
 from tests.service_helpers import auth, publish
@@ -423,9 +424,9 @@ async def test_the_batch_path_of_judgments_records_them(published: MetricsUnderT
     async def leaves_the_last(batch: Any) -> Any:
         return batch[-1:]
 
-    left = await flow.also_in_batches(leaves_the_last)(judgments)
+    left = await and_then(leaves_the_last, flow.on_judgments_submitted)(judgments)
     assert [e.id for e in left] == [judgments[-1].id]
-    again = await flow.also_in_batches(leaves_the_last)(judgments)  # idempotent
+    again = await and_then(leaves_the_last, flow.on_judgments_submitted)(judgments)  # idempotent
     assert len(again) == 1
     db = service_of(published.app).runtime.db
     held = {

@@ -179,6 +179,34 @@ class Agreement:
         self._dirty.add(key)
         self._wake.set()
 
+    async def on_project_judgments(
+        self, events: Sequence[Event[JudgmentSubmittedV1]]
+    ) -> Sequence[Event[JudgmentSubmittedV1]]:
+        """A run of one partition at once: per project, one read of the items and one bulk
+        write; the judgments whose item someone else wrote meanwhile are left to
+        :meth:`on_project_judgment`."""
+        by_project: dict[Key, list[Event[JudgmentSubmittedV1]]] = {}
+        for event in events:
+            by_project.setdefault((event.data.tenant, event.data.project_id), []).append(event)
+        left: list[Event[JudgmentSubmittedV1]] = []
+        for key, run in by_project.items():
+            async with self._lock(key):
+                owned = self._owned.get(key)
+                if owned is None:
+                    owned = await self._take_over(*key)
+                changes, again = await self.items.apply_many(
+                    *key, [(e.data.item_id, Entry.of(e.data)) for e in run]
+                )
+                for change in changes:
+                    owned.state.replace_item(change.before, change.after)
+            APPLIED.labels("applied").inc(len(changes))
+            APPLIED.labels("duplicate").inc(len(run) - len(changes) - len(again))
+            left += [run[position] for position in again]
+            if changes:
+                self._dirty.add(key)
+                self._wake.set()
+        return left
+
     def translator(self, tenant: str) -> Translate:
         """An entry's fields with its classes in the latest published version of its
         ontology this replica knows (as judged when the version or the ontology is unknown)."""

@@ -361,6 +361,11 @@ class AlertLane:
     async def on_project_judgment(self, event: Event[JudgmentSubmittedV1]) -> None:
         await self.store.changed(event.data.tenant, event.data.project_id, self.clock())
 
+    async def on_project_judgments(self, events: Sequence[Event[JudgmentSubmittedV1]]) -> None:
+        """A run at once: each project marked once."""
+        for tenant, project_id in sorted({(e.data.tenant, e.data.project_id) for e in events}):
+            await self.store.changed(tenant, project_id, self.clock())
+
     # -- the lane -----------------------------------------------------------------------
 
     async def alert_loop(self) -> None:

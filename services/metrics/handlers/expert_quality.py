@@ -35,29 +35,12 @@ from services.metrics.stores.expert_quality import (
 from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, JudgmentSubmittedV1, WorkKind
 from shared.events.envelope import Event, make_event
-from shared.kafka.consumer import BatchHandler, Handler
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 #: The expert's own view holds whole batches of this many judgments.
 VIEW_BATCH = 5
-
-
-def with_each(batch: BatchHandler, each: Handler) -> BatchHandler:
-    """``batch``, then ``each`` on every event ``batch`` applied (those it leaves go to the
-    per-event handler, which applies ``each`` too). Both must be idempotent: if this raises,
-    the consumer applies the whole run again one by one."""
-
-    async def apply(events: Sequence[Event[Any]]) -> Sequence[Event[Any]]:
-        left = await batch(events)
-        left_ids = {e.id for e in left}
-        for event in events:
-            if event.id not in left_ids:
-                await each(event)
-        return left
-
-    return apply
 
 
 def is_correct(gold: GoldScoredV1) -> bool:

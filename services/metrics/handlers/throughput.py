@@ -32,7 +32,6 @@ from services.metrics.throughput import (
 from shared.contracts.media import MediaRegisteredV1
 from shared.contracts.work import ItemResolvedV1, JudgmentSubmittedV1, WorkUnitEventV1
 from shared.events.envelope import Event
-from shared.kafka.consumer import BatchHandler
 
 
 class Window(StrEnum):
@@ -121,20 +120,6 @@ class Throughput:
                 for e in events
             ]
         )
-
-    def also_in_batches(self, batch: BatchHandler) -> BatchHandler:
-        """``batch`` (another use case's batch handler of ``judgment.submitted``), then this
-        use case's effect on the events it took. The events it leaves go to the per-event
-        handler, which applies this use case too (``in_turn``); should either part raise, the
-        runner applies the whole run one by one: every write here is idempotent."""
-
-        async def both(events: Sequence[Event[Any]]) -> Sequence[Event[Any]]:
-            left = await batch(events)
-            left_ids = {e.id for e in left}
-            await self.on_judgments_submitted([e for e in events if e.id not in left_ids])
-            return left
-
-        return both
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:
         m = event.data

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.metrics.project_agreement import Entry, entry_document, entry_of, merged
 from shared.mongo import CollectionIndexes
@@ -101,6 +101,96 @@ class JudgedItemStore:
             )
             if done.modified_count:
                 return Change(item_id, before, after)
+
+    async def apply_many(
+        self, tenant: str, project_id: str, taken: list[tuple[str, Entry]]
+    ) -> tuple[list[Change], list[int]]:
+        """Take a run of judgments (item id, entry) at once: one read of their items and one
+        bulk write. Returns the changes stored, in order (a judgment taken before gives
+        none), and the positions in ``taken`` of the judgments whose item was written
+        meanwhile by someone else: nothing of theirs is stored (the caller takes them one by
+        one with :meth:`apply`)."""
+        keys = {item: compound_id(tenant, project_id, item) for item, _ in taken}
+        docs = {
+            doc["_id"]: doc
+            async for doc in self.items.find({"_id": {"$in": list(set(keys.values()))}})
+        }
+        current: dict[str, list[Entry]] = {}
+        applied: dict[str, set[str]] = {}
+        for key, doc in docs.items():
+            current[key] = [entry_of(e) for e in doc["entries"]]
+            applied[key] = set(doc["applied"])
+        changes: list[tuple[int, str, Change]] = []
+        pushed: dict[str, list[str]] = {}
+        last_at: dict[str, datetime] = {}
+        for position, (item, entry) in enumerate(taken):
+            key = keys[item]
+            if entry.judgment_id in applied.setdefault(key, set()):
+                continue
+            before = current.get(key, [])
+            after = merged(before, entry)
+            current[key] = after
+            applied[key].add(entry.judgment_id)
+            pushed.setdefault(key, []).append(entry.judgment_id)
+            at = last_at.get(key) or (docs[key]["last_at"] if key in docs else entry.submitted_at)
+            last_at[key] = max(at, entry.submitted_at)
+            changes.append((position, key, Change(item, before, after)))
+        writes: list[InsertOne[Any] | UpdateOne] = []
+        order: list[str] = []
+        for key, ids in pushed.items():
+            entries = [entry_document(e) for e in current[key]]
+            doc = docs.get(key)
+            if doc is None:
+                item = next(c.item_id for _, k, c in changes if k == key)
+                writes.append(
+                    InsertOne(
+                        {
+                            "_id": key,
+                            "tenant": tenant,
+                            "project_id": project_id,
+                            "item_id": item,
+                            "entries": entries,
+                            "applied": ids,
+                            "revision": len(ids),
+                            "last_at": last_at[key],
+                        }
+                    )
+                )
+            else:
+                writes.append(
+                    UpdateOne(
+                        {"_id": key, "revision": doc["revision"]},
+                        {
+                            "$set": {"entries": entries, "last_at": last_at[key]},
+                            "$push": {"applied": {"$each": ids}},
+                            "$inc": {"revision": len(ids)},
+                        },
+                    )
+                )
+            order.append(key)
+        failed: set[str] = set()
+        if writes:
+            try:
+                result = await self.items.bulk_write(writes, ordered=False)
+                if result.modified_count + result.inserted_count < len(writes):
+                    failed = await self._unwritten(order, docs, pushed)
+            except BulkWriteError as e:
+                failed = {order[err["index"]] for err in e.details.get("writeErrors", [])}
+                failed |= await self._unwritten(order, docs, pushed)
+        stored = [c for _, key, c in changes if key not in failed]
+        again = [position for position, key, _ in changes if key in failed]
+        return stored, again
+
+    async def _unwritten(
+        self, order: list[str], docs: dict[str, Any], pushed: dict[str, list[str]]
+    ) -> set[str]:
+        """The items of a bulk write whose judgments are not all stored (a conditional update
+        that matched nothing: the item changed meanwhile)."""
+        found = {
+            doc["_id"]: set(doc["applied"])
+            async for doc in self.items.find({"_id": {"$in": order}}, {"applied": 1})
+        }
+        return {key for key in order if not set(pushed[key]) <= found.get(key, set())}
 
     async def of_project(
         self, tenant: str, project_id: str, *, since: datetime | None = None
