@@ -44,7 +44,7 @@ from shared.contracts.work import (
 )
 from shared.events.envelope import Event
 from shared.http.app import create_service_app
-from shared.kafka.consumer import and_then, each, in_turn
+from shared.kafka.consumer import and_then, in_turn
 from shared.kafka.tail import Tail
 from shared.runtime import Runtime, RuntimeSpec
 from shared.taxonomy.cache import TaxonomyCache
@@ -154,7 +154,7 @@ def create_app(settings: MetricsSettings) -> FastAPI:
                 JUDGMENT_SUBMITTED: and_then(
                     agreement.on_judgments_submitted,
                     flow.on_judgments_submitted,
-                    each(quality.on_judgment_submitted),
+                    quality.on_judgments_submitted,
                 ),
                 # per project: one read of the items and one bulk write
                 PROJECT_JUDGMENT: and_then(

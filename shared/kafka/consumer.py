@@ -87,16 +87,6 @@ def in_turn(*handlers: Handler) -> Handler:
 RunHandler = Callable[[Sequence[Event[Any]]], Awaitable[None]]
 
 
-def each(handler: Handler) -> RunHandler:
-    """A per-event handler as a :data:`RunHandler`: the events one after the other."""
-
-    async def apply(events: Sequence[Event[Any]]) -> None:
-        for event in events:
-            await handler(event)
-
-    return apply
-
-
 def and_then(batch: BatchHandler, *after: RunHandler) -> BatchHandler:
     """``batch``, then each of ``after`` on the events it took (those it leaves go to the
     per-event handler, which must apply the others' effects too, as ``in_turn`` does). All

@@ -183,23 +183,30 @@ class ExpertQuality:
 
     # -- agreement with the outcome ------------------------------------------------------
 
+    def _kept(self, j: JudgmentSubmittedV1) -> dict[str, Any]:
+        return {
+            "judgment_id": j.judgment_id,
+            "expert_id": j.expert_id,
+            "verdict": None if j.verdict is None else j.verdict.value,
+            "class": _single(classes(j)),
+            "submitted_at": j.submitted_at,
+            "applied_at": self.clock(),
+        }
+
     async def on_judgment_submitted(self, event: Event[JudgmentSubmittedV1]) -> None:
         """Keep a review judgment's verdict and single class beside its item (once)."""
         j = event.data
-        if j.kind is not WorkKind.review:
-            return
-        await self.store.judged(
-            j.tenant,
-            j.project_id,
-            j.item_id,
-            {
-                "judgment_id": j.judgment_id,
-                "expert_id": j.expert_id,
-                "verdict": None if j.verdict is None else j.verdict.value,
-                "class": _single(classes(j)),
-                "submitted_at": j.submitted_at,
-                "applied_at": self.clock(),
-            },
+        if j.kind is WorkKind.review:
+            await self.store.judged(j.tenant, j.project_id, j.item_id, self._kept(j))
+
+    async def on_judgments_submitted(self, events: Sequence[Event[JudgmentSubmittedV1]]) -> None:
+        """A run at once (one bulk write), as :meth:`on_judgment_submitted` each."""
+        await self.store.judged_many(
+            [
+                (e.data.tenant, e.data.project_id, e.data.item_id, self._kept(e.data))
+                for e in events
+                if e.data.kind is WorkKind.review
+            ]
         )
 
     async def on_item_resolved(self, event: Event[ItemResolvedV1]) -> None:

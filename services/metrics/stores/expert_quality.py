@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.metrics.project_agreement import Entry, entry_of
 from services.metrics.quality import AccuracyDrift
@@ -287,6 +287,36 @@ class ExpertQualityStore:
                 )
                 if held is not None:
                     return False  # else inserted meanwhile by another judgment: again
+
+    async def judged_many(self, judgments: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """:meth:`judged` for a run (tenant, project, item, judgment) in one bulk write; the
+        writes the server refused (two new items' upserts racing) are done one by one."""
+        if not judgments:
+            return
+        writes = [
+            UpdateOne(
+                {
+                    "_id": compound_id(tenant, item_id),
+                    "judgments.judgment_id": {"$ne": judgment["judgment_id"]},
+                },
+                {
+                    "$push": {"judgments": judgment},
+                    "$setOnInsert": {
+                        "tenant": tenant,
+                        "project_id": project_id,
+                        "item_id": item_id,
+                        "resolution": None,
+                    },
+                },
+                upsert=True,
+            )
+            for tenant, project_id, item_id, judgment in judgments
+        ]
+        try:
+            await self.items.bulk_write(writes, ordered=False)
+        except BulkWriteError as e:
+            for error in e.details.get("writeErrors", []):
+                await self.judged(*judgments[error["index"]])
 
     async def resolved(
         self, tenant: str, project_id: str, item_id: str, resolution: dict[str, Any]
