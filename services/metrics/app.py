@@ -37,6 +37,7 @@ from shared.contracts.work import (
     GOLD_SCORED,
     ITEM_RESOLVED,
     JUDGMENT_SUBMITTED,
+    PROJECT_CHANGED,
     WORK_CREATED,
     WORK_EXPIRED,
     WORK_LEASED,
@@ -144,6 +145,8 @@ def create_app(settings: MetricsSettings) -> FastAPI:
                 GOLD_SCORED: quality.on_gold_scored,
                 # throughput: idempotent writes of each unit's lifecycle document
                 WORK_CREATED: flow.on_work_created,
+                # each project's required skills (queue depth by skill)
+                PROJECT_CHANGED: flow.on_project_changed,
                 WORK_LEASED: flow.on_work_leased,
                 WORK_RELEASED: flow.on_work_released,
                 WORK_EXPIRED: flow.on_work_expired,

@@ -348,3 +348,41 @@ def judgments_in(window: TimeWindow, units: Sequence[UnitLifecycle]) -> list[Jud
     """The judgments submitted in the window (each once, whatever unit holds it)."""
     found = {j.judgment_id: j for u in units for j in u.judgments if j.submitted_at in window}
     return sorted(found.values(), key=lambda j: (j.submitted_at, j.judgment_id))
+
+
+#: the skill row of the units of projects that require no skill
+ANY_SKILL = "(any)"
+#: the skill row of the units of projects whose configuration metrics has not seen
+UNKNOWN_SKILLS = "(unknown)"
+
+
+@dataclass(frozen=True)
+class SkillDepth:
+    skill: str
+    queued: int
+    leased: int
+    projects: int
+
+
+def depth_by_skill(
+    open_units: Mapping[str, Sequence[UnitLifecycle]],
+    skills: Mapping[str, Sequence[str]],
+) -> list[SkillDepth]:
+    """Per skill (sorted), the units queued and leased now of the projects that require it:
+    a unit counts once under each skill its project requires (only an expert with all of
+    them may take it), under :data:`ANY_SKILL` when its project requires none and under
+    :data:`UNKNOWN_SKILLS` when the project's configuration is not known."""
+    rows: dict[str, list[int]] = {}
+    for project, units in open_units.items():
+        queued = sum(u.queued_now for u in units)
+        leased = sum(u.leased_now for u in units)
+        if not queued and not leased:
+            continue
+        required = skills.get(project)
+        names = [UNKNOWN_SKILLS] if required is None else (list(required) or [ANY_SKILL])
+        for name in sorted(set(names)):
+            row = rows.setdefault(name, [0, 0, 0])
+            row[0] += queued
+            row[1] += leased
+            row[2] += 1
+    return [SkillDepth(n, q, lease, p) for n, (q, lease, p) in sorted(rows.items())]

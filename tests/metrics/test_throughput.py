@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 from ddsketch import DDSketch
@@ -9,9 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.metrics.throughput import (
+    ANY_SKILL,
     QUANTILES,
     RELATIVE_ACCURACY,
+    UNKNOWN_SKILLS,
+    Judged,
     ResolutionTimes,
+    SkillDepth,
+    UnitLifecycle,
+    depth_by_skill,
     time_to_resolution,
 )
 
@@ -100,3 +108,25 @@ def test_no_durations_give_no_quantiles_and_bad_durations_are_refused() -> None:
 def test_a_week_of_durations_in_seconds_takes_a_few_hundred_bins() -> None:
     times = kept(list(np.geomspace(1, 7 * 24 * 3600, 10_000)))
     assert len(times.bins) < 700
+
+
+def test_a_unit_counts_under_each_skill_its_project_requires() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    waiting = UnitLifecycle("u1", "review", t)
+    held = UnitLifecycle("u2", "review", t, leases=(t,))
+    done_unit = UnitLifecycle("u3", "review", t, judgments=(Judged("j", "e", t, 1.0),))
+    rows = depth_by_skill(
+        {
+            "video": [waiting, held, done_unit],
+            "open": [waiting],
+            "new": [held],
+            "idle": [done_unit],
+        },
+        {"video": ["lang.ja", "modality.video"], "open": [], "idle": ["lang.ja"]},
+    )
+    assert rows == [
+        SkillDepth(ANY_SKILL, 1, 0, 1),
+        SkillDepth(UNKNOWN_SKILLS, 0, 1, 1),
+        SkillDepth("lang.ja", 1, 1, 1),  # the idle project has nothing waiting: not counted
+        SkillDepth("modality.video", 1, 1, 1),
+    ]

@@ -23,6 +23,7 @@ from shared.contracts.vocabulary import Modality
 from shared.contracts.work import (
     ITEM_RESOLVED,
     JUDGMENT_SUBMITTED,
+    PROJECT_CHANGED,
     WORK,
     WORK_CREATED,
     WORK_EXPIRED,
@@ -30,6 +31,8 @@ from shared.contracts.work import (
     WORK_RELEASED,
     ItemResolvedV1,
     JudgmentSubmittedV1,
+    ProjectChangedV1,
+    ProjectStatus,
     Resolution,
     Verdict,
     WorkKind,
@@ -454,3 +457,56 @@ async def test_denials(published: MetricsUnderTest) -> None:
     assert other.status_code == 404
     assert other.headers["content-type"].startswith("application/problem+json")
     assert (await throughput(client, "p-unknown")).status_code == 404
+
+
+def project_changed(project: str, revision: int, skills: list[str]) -> Event[Any]:
+    data = ProjectChangedV1(
+        project_id=project,
+        tenant="initech",
+        name=project,
+        modality=Modality.video,
+        required_skills=skills,
+        status=ProjectStatus.active,
+        revision=revision,
+        changed_at=datetime.now(UTC),
+    )
+    return make_event(PROJECT_CHANGED, data, source="/test", tenant="initech")
+
+
+async def test_the_tenants_queue_gives_depth_per_project_and_per_required_skill(
+    metrics: MetricsUnderTest,
+) -> None:
+    known, unknown = "p-queue-known", "p-queue-unknown"
+    await publish(
+        metrics.settings,
+        project_changed(known, 2, ["lang.ja", "modality.video"]),
+        project_changed(known, 1, ["stale.skill"]),  # an older revision arrives late
+        *events(known, tenant="initech"),
+        *events(unknown, tenant="initech"),
+    )
+    queued = sum(1 for u in PLAN if u.n % 10 in (4, 8))
+    leased = sum(1 for u in PLAN if u.n % 10 == 9)
+    oldest = min(u.created for u in PLAN if u.n % 10 in (4, 8))
+
+    async def settled() -> dict[str, Any] | None:
+        response = await metrics.client.get("/v1/queue", headers=auth("ops", tenant="initech"))
+        body: dict[str, Any] = response.json()
+        rows = {p["project_id"]: p for p in body["projects"]}
+        done = len(rows) == 2 and all(
+            (r["queued"], r["leased"]) == (queued, leased) for r in rows.values()
+        )
+        return body if done and len(body["skills"]) == 3 else None
+
+    body = await eventually(settled, timeout=60)
+    assert [at(p["oldest_queued_at"]) for p in body["projects"]] == [oldest, oldest]
+    assert body["skills"] == [
+        {"skill": "(unknown)", "queued": queued, "leased": leased, "projects": 1},
+        {"skill": "lang.ja", "queued": queued, "leased": leased, "projects": 1},
+        {"skill": "modality.video", "queued": queued, "leased": leased, "projects": 1},
+    ]
+    # ops of another tenant see nothing of it; clients and experts may not ask
+    other = await metrics.client.get("/v1/queue", headers=auth("ops", tenant="globex"))
+    assert other.json() == {"projects": [], "skills": []}
+    for role in ("client", "expert"):
+        response = await metrics.client.get("/v1/queue", headers=auth(role, tenant="initech"))
+        assert response.status_code == 403

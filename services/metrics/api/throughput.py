@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-from services.metrics.api.access import Watcher
+from services.metrics.api.access import Staff, Watcher
 from services.metrics.api.shapes import ProjectPath, Rate, not_found
 from services.metrics.figures import proportion
 from services.metrics.handlers.throughput import ProjectThroughput, Throughput, Window
@@ -195,4 +195,47 @@ async def project_throughput(
     figures = await throughput.project(principal.tenant, project_id, window)
     return ProjectThroughputBody.model_validate(
         _body(project_id, figures, experts=principal.is_staff)
+    )
+
+
+class ProjectQueueOut(BaseModel):
+    project_id: str
+    queued: int = Field(description="units created, without a judgment, not leased now")
+    leased: int = Field(description="units leased now, without a judgment")
+    oldest_queued_at: datetime | None
+
+
+class SkillQueueOut(BaseModel):
+    skill: str = Field(
+        description="a skill the projects require; `(any)`: projects that require none; "
+        "`(unknown)`: projects whose configuration metrics has not seen"
+    )
+    queued: int = Field(description="queued units of the projects that require it")
+    leased: int
+    projects: int = Field(description="projects with units queued or leased that require it")
+
+
+class TenantQueueOut(BaseModel):
+    projects: list[ProjectQueueOut]
+    skills: list[SkillQueueOut] = Field(
+        description="a unit counts under each skill its project requires (an expert needs "
+        "all of them to take it)"
+    )
+
+
+@router.get(
+    "/queue",
+    summary="Your tenant's queue now: depth per project and per required skill",
+    description="Units without a judgment, queued (not leased now) and leased now, per "
+    "project with the oldest queued unit's creation, and per skill the projects require "
+    "(from `quorum.project.changed.v1`, the latest revision). Computed on read from the "
+    "units' lifecycle documents (O(open units of the tenant)). Ops and admin.",
+)
+async def tenant_queue(principal: Staff, throughput: ThroughputDep) -> TenantQueueOut:
+    queue = await throughput.queue(principal.tenant)
+    return TenantQueueOut.model_validate(
+        {
+            "projects": [vars(p) for p in queue.projects],
+            "skills": [vars(s) for s in queue.skills],
+        }
     )

@@ -18,9 +18,11 @@ from services.metrics.throughput import (
     SERIES,
     Depth,
     Judged,
+    SkillDepth,
     TimeSpent,
     TimeToResolution,
     TimeWindow,
+    depth_by_skill,
     judgments_in,
     lease_outcomes,
     per_minute,
@@ -30,7 +32,12 @@ from services.metrics.throughput import (
     time_to_resolution,
 )
 from shared.contracts.media import MediaRegisteredV1
-from shared.contracts.work import ItemResolvedV1, JudgmentSubmittedV1, WorkUnitEventV1
+from shared.contracts.work import (
+    ItemResolvedV1,
+    JudgmentSubmittedV1,
+    ProjectChangedV1,
+    WorkUnitEventV1,
+)
 from shared.events.envelope import Event
 
 
@@ -73,6 +80,20 @@ class ProjectThroughput:
 
 def _judged(j: JudgmentSubmittedV1) -> Judged:
     return Judged(j.judgment_id, j.expert_id, j.submitted_at, j.time_spent_s)
+
+
+@dataclass(frozen=True)
+class ProjectQueue:
+    project_id: str
+    queued: int
+    leased: int
+    oldest_queued_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TenantQueue:
+    projects: list[ProjectQueue]
+    skills: list[SkillDepth]
 
 
 class Throughput:
@@ -120,6 +141,23 @@ class Throughput:
                 for e in events
             ]
         )
+
+    async def on_project_changed(self, event: Event[ProjectChangedV1]) -> None:
+        p = event.data
+        await self.store.project_changed(p.tenant, p.project_id, p.revision, p.required_skills)
+
+    async def queue(self, tenant: str) -> TenantQueue:
+        """The tenant's queue now: per project and per required skill."""
+        open_units = await self.store.open_units_of_tenant(tenant)
+        skills = await self.store.skills_of(tenant)
+        projects = []
+        for project_id, units in sorted(open_units.items()):
+            queued = [u for u in units if u.queued_now]
+            leased = sum(u.leased_now for u in units)
+            if queued or leased:
+                oldest = min((u.created_at for u in queued if u.created_at), default=None)
+                projects.append(ProjectQueue(project_id, len(queued), leased, oldest))
+        return TenantQueue(projects, depth_by_skill(open_units, skills))
 
     async def on_media_registered(self, event: Event[MediaRegisteredV1]) -> None:
         m = event.data

@@ -16,6 +16,7 @@ several replicas writing one document give the same document. Nothing is a bare 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ from shared.mongo import CollectionIndexes
 
 UNIT_LIFECYCLE = "unit_lifecycle"
 ITEM_LIFECYCLE = "item_lifecycle"
+#: per project, the skills its configuration requires (``project.changed``, latest revision)
+PROJECT_SKILLS = "project_skills"
 
 
 def _by_project(field: str) -> IndexModel:
@@ -53,6 +56,7 @@ INDEXES = (
         ),
     ),
     CollectionIndexes(ITEM_LIFECYCLE, (_by_project("registered_at"), _by_project("resolved_at"))),
+    CollectionIndexes(PROJECT_SKILLS, (IndexModel([("tenant", ASCENDING)], name="tenant"),)),
 )
 
 
@@ -97,6 +101,7 @@ class ThroughputStore:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.units = db[UNIT_LIFECYCLE]
         self.items = db[ITEM_LIFECYCLE]
+        self.skills = db[PROJECT_SKILLS]
 
     # -- writes: one idempotent update each ----------------------------------------------
 
@@ -248,6 +253,39 @@ class ThroughputStore:
             "$or": [{"registered_at": {"$gte": start}}, {"resolved_at": {"$gte": start}}],
         }
         return [_item(doc) async for doc in self.items.find(query)]
+
+    async def project_changed(
+        self, tenant: str, project_id: str, revision: int, skills: list[str]
+    ) -> None:
+        """The project's required skills, when ``revision`` is later than the one held."""
+        # a DuplicateKeyError: a later revision is held
+        with contextlib.suppress(DuplicateKeyError):
+            await self.skills.update_one(
+                {"_id": compound_id(tenant, project_id), "revision": {"$lt": revision}},
+                {
+                    "$set": {
+                        "tenant": tenant,
+                        "project_id": project_id,
+                        "revision": revision,
+                        "skills": sorted(set(skills)),
+                    }
+                },
+                upsert=True,
+            )
+
+    async def skills_of(self, tenant: str) -> dict[str, list[str]]:
+        """The tenant's projects' required skills, by project."""
+        return {
+            doc["project_id"]: list(doc["skills"])
+            async for doc in self.skills.find({"tenant": tenant}, {"project_id": 1, "skills": 1})
+        }
+
+    async def open_units_of_tenant(self, tenant: str) -> dict[str, list[UnitLifecycle]]:
+        """The tenant's units without a judgment, by project."""
+        out: dict[str, list[UnitLifecycle]] = {}
+        async for doc in self.units.find({"tenant": tenant, "submitted_at": None}):
+            out.setdefault(doc["project_id"], []).append(_unit(doc))
+        return out
 
     async def has_project(self, tenant: str, project_id: str) -> bool:
         """Whether any unit or item of the tenant's project is known."""
