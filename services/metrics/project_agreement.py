@@ -206,18 +206,36 @@ class View:
 
 
 class ProjectAgreement:
-    """The views of one project (all rubric versions, each version), kept by increments."""
+    """The views of one project (all rubric versions, each version), kept by increments.
+
+    While every judgment of the project answers one rubric version, the view of all
+    versions and the view of that version are the same selection: they are one
+    :class:`View` under both keys, updated once. The first judgment of another version
+    splits them (a copy of the tallies, bounded by their size, not by the items)."""
 
     def __init__(self, since: datetime | None = None, translate: Translate = as_judged) -> None:
         #: only entries submitted at or after this count (a rolling window), all when None
         self.since = since
         self.translate = translate
         self.views: dict[int, View] = {ALL: View(translate)}
+        #: the one version whose view is the view of all versions, while there is one
+        self._alias: int | None = None
+        self._fresh = True
 
     def replace_item(self, before: Sequence[Entry], after: Sequence[Entry]) -> None:
         """An item's entries go from ``before`` to ``after`` (one judgment applied)."""
-        versions = {ALL, *(e.rubric_version for e in (*before, *after))}
-        for version in sorted(versions):
+        met = {e.rubric_version for e in (*before, *after)}
+        if self._fresh and met:
+            self._fresh = False
+            if len(met) == 1:
+                self._alias = next(iter(met))
+                self.views[self._alias] = self.views[ALL]
+        if self._alias is not None and met - {self._alias}:
+            self.views[self._alias] = copy.deepcopy(self.views[ALL])
+            self._alias = None
+        for version in sorted({ALL, *met}):
+            if version == self._alias:
+                continue  # the same view as ALL, updated with it
             view = self.views.get(version)
             if view is None:
                 view = self.views[version] = View(self.translate)
@@ -240,11 +258,13 @@ class ProjectAgreement:
 
     def take_changed(self) -> dict[int, set[str]]:
         """Per view, the fields changed since the last call."""
+        taken: dict[int, set[str]] = {}
         out = {}
         for version, view in self.views.items():
-            changed = view.take_changed()
-            if changed:
-                out[version] = changed
+            if id(view) not in taken:
+                taken[id(view)] = view.take_changed()
+            if taken[id(view)]:
+                out[version] = taken[id(view)]
         return out
 
 

@@ -164,3 +164,22 @@ def test_the_state_holds_no_per_item_data() -> None:
     # one profile (three accepts), three experts, three pairs: nothing grows with the items
     assert len(verdict.profiles) == 1 and len(verdict.pairs) == 3
     assert not hasattr(verdict, "items")
+
+
+def test_one_rubric_version_shares_its_view_until_a_second_version_splits_them() -> None:
+    v1 = [judgment("p", n, n // 2, n % 2, verdict="accept") for n in range(4)]
+    state = ProjectAgreement.of_items(
+        [[Entry.of(j) for j in v1[:2]], [Entry.of(j) for j in v1[2:]]]
+    )
+    assert state.views[1] is state.views[ALL]  # updated once
+    assert state.take_changed() == {
+        ALL: {"verdict", "severity", "@latest"},
+        1: {"verdict", "severity", "@latest"},
+    }
+    later = judgment("p", 9, 0, 2, verdict="reject", rubric_ref=RubricRef(rubric_id="r", version=2))
+    before = [Entry.of(j) for j in v1[:2]]
+    state.replace_item(before, merged(before, Entry.of(later)))
+    assert state.views[1] is not state.views[ALL]
+    assert tallies(state, 1) == by_hand(v1, 1)
+    assert tallies(state, 2) == by_hand([later], 2)
+    assert tallies(state, ALL) == by_hand([*v1, later], ALL)
