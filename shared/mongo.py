@@ -1,4 +1,11 @@
-"""MongoDB through PyMongo's async API: client lifecycle, indexes, readiness."""
+"""MongoDB through PyMongo's async API: client lifecycle, indexes, readiness, and composite
+document ids.
+
+Composite ids join their parts (a tenant, then ids) with ``/``, each part's own ``%`` and
+``/`` escaped first (``%25``, ``%2F``), so no two lists of parts make one id (a project
+``a/b`` with expert ``c`` and a project ``a`` with expert ``b/c`` are two documents) and the
+ids stay readable: parts without ``/`` or ``%`` (every tenant and most ids) appear as they
+are, so documents stored before the escaping keep their ids."""
 
 from __future__ import annotations
 
@@ -10,6 +17,16 @@ from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 DUPLICATE_KEY = 11000
+
+
+def escape(part: str) -> str:
+    """One part of a composite id, without a bare ``/``."""
+    return part.replace("%", "%25").replace("/", "%2F")
+
+
+def compound_id(*parts: str | int) -> str:
+    """The document id of ``parts``: each escaped (:func:`escape`), joined with ``/``."""
+    return "/".join(escape(str(part)) for part in parts)
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,9 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     runtime = Runtime(settings)
     changes = Changes()
     taxonomy = TaxonomyCache(runtime.db)
+    judged = judged_items.JudgedItemStore(runtime.db)
     agreement = Agreement(
-        judged_items.JudgedItemStore(runtime.db),
+        judged,
         tallies.TallyStore(runtime.db),
         runtime.bus,
         taxonomy,
@@ -90,11 +91,13 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     flow = Throughput(throughput.ThroughputStore(runtime.db))
     quality = ExpertQuality(
         expert_quality.ExpertQualityStore(runtime.db, runtime.outbox),
+        judged,
         source=SOURCE,
         dawid_skene_interval_seconds=settings.dawid_skene_interval_seconds,
     )
     lane = AlertLane(
         alerts.AlertStore(runtime.db, runtime.outbox),
+        judged,
         source=SOURCE,
         interval_seconds=settings.alert_interval_seconds,
         quiet_seconds=settings.alert_quiet_seconds,
@@ -173,7 +176,7 @@ def create_app(settings: MetricsSettings) -> FastAPI:
             ],
             on_partitions_revoked=[agreement.forget],
         ),
-        use_cases=[agreement, Placement(agreement.items), live, prelabelled, flow, quality, lane],
+        use_cases=[agreement, Placement(judged), live, prelabelled, flow, quality, lane],
         before_start=[taxonomy.load],
         title="Quorum metrics",
         description="Streams agreement, accuracy, pre-label error, drift and throughput "

@@ -4,6 +4,7 @@ real servers."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +25,18 @@ class MetricsUnderTest:
     app: FastAPI
 
 
-@pytest_asyncio.fixture(scope="module")
-async def metrics(make_settings: Callable[..., Any]) -> AsyncIterator[MetricsUnderTest]:
-    settings = make_settings(MetricsSettings)
+@asynccontextmanager
+async def serving(settings: MetricsSettings) -> AsyncIterator[MetricsUnderTest]:
+    """The service with ``settings``, its consumer given its partitions."""
     app = create_app(settings)
     async with running(app) as client:
         consumer = service_of(app).runtime.consumer
         assert consumer is not None
         await consumer.wait_assigned()
         yield MetricsUnderTest(client, settings, app)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def metrics(make_settings: Callable[..., Any]) -> AsyncIterator[MetricsUnderTest]:
+    async with serving(make_settings(MetricsSettings)) as service:
+        yield service

@@ -14,12 +14,12 @@ from services.metrics.app import create_app
 from services.metrics.settings import MetricsSettings
 from shared.contracts.media import MEDIA_REGISTERED
 from shared.contracts.work import JUDGMENT_SUBMITTED
-from shared.http.service import service_of
 from tests.access import Operation, Seeds, check_operation, operations_of
 from tests.kafka_helpers import caught_up, eventually
+from tests.metrics.conftest import serving
 from tests.metrics.judgments import project_judgments, submitted
 from tests.metrics.prelabel_events import seeded as seeded_prelabels
-from tests.service_helpers import auth, publish, running
+from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,8 @@ async def served(
     make_settings: Callable[..., Any],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Seeds]]:
     settings = make_settings(MetricsSettings)
-    app = create_app(settings)
-    async with running(app) as client:
-        consumer = service_of(app).runtime.consumer
-        assert consumer is not None
-        await consumer.wait_assigned()
+    async with serving(settings) as service:
+        client = service.client
         await publish(settings, *(submitted(j) for j in project_judgments(PROJECT, items=4)))
         registrations, resolutions, _ = seeded_prelabels(PROJECT, per_class=5)
         await publish(settings, *registrations, *resolutions)

@@ -15,11 +15,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from services.metrics.app import create_app
 from services.metrics.handlers.alerts import AlertLane
 from services.metrics.settings import MetricsSettings
 from services.metrics.stores.alerts import ALERT_PROJECTS, ALERTS
-from services.metrics.stores.judged_items import compound_id
 from services.metrics.stores.prelabels import ITEM_PRELABELS
 from shared.contracts.media import MEDIA
 from shared.contracts.metrics import METRICS, METRICS_ALERT
@@ -27,13 +25,14 @@ from shared.contracts.metrics import PROJECTS as METRICS_PROJECTS
 from shared.contracts.vocabulary import Label
 from shared.contracts.work import WORK, Verdict
 from shared.http.service import service_of
+from shared.mongo import compound_id
 from shared.outbox.entries import OUTBOX_OLDEST
 from tests.kafka_helpers import caught_up, eventually, read_all
-from tests.metrics.conftest import MetricsUnderTest
+from tests.metrics.conftest import MetricsUnderTest, serving
 from tests.metrics.judgments import judgment, submitted
 from tests.metrics.prelabel_events import CLASSES, item_id, registered, resolved
 from tests.metrics.prelabel_events import seeded as seeded_prelabels
-from tests.service_helpers import auth, publish, running
+from tests.service_helpers import auth, publish
 
 pytestmark = pytest.mark.integration
 
@@ -116,12 +115,8 @@ async def metrics(make_settings: Callable[..., Any]) -> AsyncIterator[MetricsUnd
         alert_quiet_seconds=1.5,
         alert_max_wait_seconds=120,
     )
-    app = create_app(settings)
-    async with running(app) as client:
-        consumer = service_of(app).runtime.consumer
-        assert consumer is not None
-        await consumer.wait_assigned()
-        yield MetricsUnderTest(client, settings, app)
+    async with serving(settings) as service:
+        yield service
 
 
 def lane_of(metrics: MetricsUnderTest) -> AlertLane:

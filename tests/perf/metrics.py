@@ -43,13 +43,14 @@ from pymongo import AsyncMongoClient
 from services.metrics.app import create_app
 from services.metrics.project_agreement import Entry, ProjectAgreement, entry_document, merged
 from services.metrics.settings import MetricsSettings
-from services.metrics.stores.judged_items import JUDGED_ITEMS, JudgedItemStore, compound_id
+from services.metrics.stores.judged_items import JUDGED_ITEMS, JudgedItemStore
 from shared.auth.tokens import mint_token
 from shared.contracts.vocabulary import Label
 from shared.contracts.work import JUDGMENT_SUBMITTED, JudgmentSubmittedV1, RubricRef, WorkKind
 from shared.events.codec import EventRegistry, decode, encode
 from shared.events.envelope import make_event
 from shared.kafka.producer import KafkaBus
+from shared.mongo import compound_id
 from shared.runtime import kafka_settings
 from tests.fuzzing import served
 from tests.kafka_helpers import delete_topics, eventually, list_topics

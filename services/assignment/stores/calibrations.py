@@ -15,7 +15,7 @@
   ``expert.reinstated`` events (the outbox); ``lifted_at``, the last reinstatement: only a
   score scored after it benches them again.
 
-Ids join their parts with ``keys.compound_id`` (a ``/`` in an id is escaped).
+Ids join their parts with ``shared.mongo.compound_id`` (a ``/`` in an id is escaped).
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.gold import Bench
-from services.assignment.stores.keys import compound_id
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 CALIBRATIONS = "calibrations"

@@ -12,8 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.assignment.eligibility import VettingState
 from services.assignment.models.experts import Expert
-from services.assignment.stores.keys import compound_id
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 EXPERTS = "experts"
 #: The field of an expert's document holding the body that onboarded them.

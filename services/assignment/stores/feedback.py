@@ -11,9 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.feedback import Feedback, FeedbackStatus
-from services.assignment.stores.keys import compound_id
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes, keyset_after
+from shared.mongo import CollectionIndexes, compound_id, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 FEEDBACK = "feedback"

@@ -19,9 +19,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.gold import GoldCounts, GoldItem, GoldStale, GoldVersions
-from services.assignment.stores.keys import compound_id
 from shared.contracts.vocabulary import TaxonomyRef
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 GOLD_ITEMS = "gold_items"
 GOLD_COUNTS = "gold_counts"

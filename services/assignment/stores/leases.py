@@ -16,9 +16,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.withdrawals import WithdrawnLease
 from services.assignment.models.work import Lease
-from services.assignment.stores.keys import compound_id
 from shared.logging import get_logger
-from shared.mongo import CollectionIndexes, keyset_after
+from shared.mongo import CollectionIndexes, compound_id, keyset_after
 
 log = get_logger(__name__)
 

@@ -10,10 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.projects import Project
-from services.assignment.stores.keys import compound_id
 from shared.contracts.work import PROJECT_CHANGED, ProjectChangedV1
 from shared.events.envelope import make_event
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 PROJECTS = "projects"

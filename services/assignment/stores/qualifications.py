@@ -16,9 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.qualifications import Attempt, AttemptState, QualificationSet
-from services.assignment.stores.keys import compound_id
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes, keyset_after
+from shared.mongo import CollectionIndexes, compound_id, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 SETS = "qualification_sets"

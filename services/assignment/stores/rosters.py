@@ -12,8 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.rosters import Invitation, InvitationState
-from services.assignment.stores.keys import compound_id
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 INVITATIONS = "invitations"
 #: Calls that invited many experts at once: ``_id`` ``<tenant>/<project>/<batch id>``, the body

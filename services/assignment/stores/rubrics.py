@@ -10,8 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.assignment.models.rubrics import RubricVersion
-from services.assignment.stores.keys import compound_id
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 RUBRICS = "rubric_versions"
 

@@ -56,6 +56,7 @@ from services.metrics.priorities import (
 )
 from services.metrics.project_agreement import ALL, Entry, chosen
 from services.metrics.stores.alerts import AlertStore, Changed, ProjectItem, StoredAlert
+from services.metrics.stores.judged_items import JudgedItemStore
 from shared.contracts.media import MediaRegisteredV1
 from shared.contracts.metrics import METRICS_ALERT, AlertKind, MetricsAlertV1
 from shared.contracts.work import ItemResolvedV1, JudgmentSubmittedV1
@@ -328,6 +329,7 @@ class AlertLane:
     def __init__(
         self,
         store: AlertStore,
+        judged: JudgedItemStore,
         *,
         source: str,
         interval_seconds: float = 60.0,
@@ -338,6 +340,7 @@ class AlertLane:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
+        self.judged = judged
         self.source = source
         self.interval = interval_seconds
         self.quiet = timedelta(seconds=quiet_seconds)
@@ -411,7 +414,7 @@ class AlertLane:
         evaluation (its episode goes on)."""
         opened = await self.store.open_alerts(tenant, project_id)
         items = await self.store.project_items(tenant, project_id)
-        judged = await self.store.judged(tenant, project_id)
+        judged = [i async for i in self.judged.items_of_project(tenant, project_id)]
         at = self.clock()
         found = await asyncio.to_thread(
             evaluate_project,
@@ -461,7 +464,12 @@ class AlertLane:
         found = await self.store.of_project(
             tenant, project_id, kinds=kinds, since=since, after=after, limit=limit
         )
-        if not found and after is None and not await self.store.has_project(tenant, project_id):
+        if (
+            not found
+            and after is None
+            and not await self.store.has_project(tenant, project_id)
+            and not await self.judged.has_project(tenant, project_id)
+        ):
             raise NotFound(f"project {project_id}")
         return found if staff else [_for_clients(a) for a in found]
 
@@ -469,7 +477,7 @@ class AlertLane:
         """The project's ranked items and classes, computed from its stored items. NotFound
         when the tenant's project has none."""
         items = await self.store.project_items(tenant, project_id)
-        judged = await self.store.judged(tenant, project_id)
+        judged = [i async for i in self.judged.items_of_project(tenant, project_id)]
         if not items and not judged:
             raise NotFound(f"project {project_id}")
         return await asyncio.to_thread(priorities_of, project_id, items, judged, limit)

@@ -32,6 +32,7 @@ from services.metrics.stores.expert_quality import (
     GoldJudgment,
     Pair,
 )
+from services.metrics.stores.judged_items import JudgedItemStore
 from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, JudgmentSubmittedV1, WorkKind
 from shared.events.envelope import Event, make_event
@@ -113,12 +114,14 @@ class ExpertQuality:
     def __init__(
         self,
         store: ExpertQualityStore,
+        judged: JudgedItemStore,
         *,
         source: str,
         dawid_skene_interval_seconds: float = 600.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
+        self.judged = judged
         self.source = source
         self.interval = dawid_skene_interval_seconds
         #: now (tests move it to see tomorrow's view)
@@ -309,7 +312,7 @@ class ExpertQuality:
         """One pass; the number of projects recomputed."""
         done = 0
         try:
-            projects = await self.store.judged_projects()
+            projects = await self.judged.projects_taken()
         except Exception:
             log.exception("dawid-skene: cannot list the projects")
             return 0
@@ -327,7 +330,7 @@ class ExpertQuality:
         if seen is not None and seen.get("taken") == taken:
             return False
         triples = []
-        async for item_id, entries in self.store.judged_entries(tenant, project_id):
+        async for item_id, entries in self.judged.items_of_project(tenant, project_id):
             for expert_id, entry in sorted(chosen(entries, ALL).items()):
                 label = entry.fields.get("class")
                 if label is not None:

@@ -17,8 +17,8 @@
   the outbox of the same document (one write): a second insert of the same id fails, so an
   alert is published at most once whatever evaluates it again.
 
-The lane also reads, without writing, ``item_prelabels`` (``stores.prelabels``) and
-``judged_items`` (``stores.judged_items``).
+The lane also reads, without writing, ``item_prelabels`` (``stores.prelabels``); it reads the
+judged items through ``stores.judged_items``.
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.metrics.project_agreement import Entry, entry_of
-from services.metrics.stores.judged_items import JUDGED_ITEMS, compound_id
 from services.metrics.stores.prelabels import ITEM_PRELABELS, Prelabelled, Resolved
 from shared.contracts.metrics import MetricsAlertV1
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes, keyset_after
+from shared.mongo import CollectionIndexes, compound_id, keyset_after
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 ALERTS = "alerts"
@@ -122,7 +120,6 @@ class AlertStore:
         self.alerts = db[ALERTS]
         self.projects = db[ALERT_PROJECTS]
         self.prelabel_items = db[ITEM_PRELABELS]
-        self.judged_items = db[JUDGED_ITEMS]
         self.outbox = outbox
 
     # -- change markers -----------------------------------------------------------------
@@ -313,24 +310,13 @@ class AlertStore:
             )
         return out
 
-    async def judged(self, tenant: str, project_id: str) -> list[tuple[str, list[Entry]]]:
-        """Every judged item of the project with its entries."""
-        cursor = self.judged_items.find(
-            {"tenant": tenant, "project_id": project_id}, {"item_id": 1, "entries": 1}
-        )
-        return [(doc["item_id"], [entry_of(e) for e in doc["entries"]]) async for doc in cursor]
-
-    async def has_items(self, tenant: str, project_id: str) -> bool:
-        """Whether the tenant's project has an item with pre-labels, an outcome or a judgment."""
-        query = {"tenant": tenant, "project_id": project_id}
-        for collection in (self.prelabel_items, self.judged_items):
-            if await collection.find_one(query, {"_id": 1}) is not None:
-                return True
-        return False
-
     async def has_project(self, tenant: str, project_id: str) -> bool:
-        """Whether the tenant's project has an alert, a change marker or an item."""
-        if await self.alerts.find_one({"tenant": tenant, "project_id": project_id}, {"_id": 1}):
+        """Whether the tenant's project has an alert, a change marker or a pre-labelled item
+        (its judged items are ``stores.judged_items``')."""
+        query = {"tenant": tenant, "project_id": project_id}
+        if await self.alerts.find_one(query, {"_id": 1}):
             return True
         marker = await self.projects.find_one({"_id": compound_id(tenant, project_id)}, {"_id": 1})
-        return marker is not None or await self.has_items(tenant, project_id)
+        return (
+            marker is not None or await self.prelabel_items.find_one(query, {"_id": 1}) is not None
+        )

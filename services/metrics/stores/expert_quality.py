@@ -37,11 +37,9 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.metrics.project_agreement import Entry, entry_of
 from services.metrics.quality import AccuracyDrift
-from services.metrics.stores.judged_items import JUDGED_ITEMS, compound_id
 from shared.events.envelope import Event
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
 
 EXPERT_GOLD = "expert_gold"
@@ -151,13 +149,34 @@ class Pair:
     known_at: datetime
 
 
+def _keep_judgment(
+    tenant: str, project_id: str, item_id: str, judgment: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update (an upsert) that push the judgment beside its item unless it
+    is there already."""
+    return (
+        {
+            "_id": compound_id(tenant, item_id),
+            "judgments.judgment_id": {"$ne": judgment["judgment_id"]},
+        },
+        {
+            "$push": {"judgments": judgment},
+            "$setOnInsert": {
+                "tenant": tenant,
+                "project_id": project_id,
+                "item_id": item_id,
+                "resolution": None,
+            },
+        },
+    )
+
+
 class ExpertQualityStore:
     def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
         self.experts = db[EXPERT_GOLD]
         self.golds = db[GOLD_JUDGMENTS]
         self.items = db[OUTCOME_ITEMS]
         self.estimates = db[DAWID_SKENE]
-        self.judged_items = db[JUDGED_ITEMS]
         self.outbox = outbox
 
     # -- gold ---------------------------------------------------------------------------
@@ -268,17 +287,7 @@ class ExpertQualityStore:
         while True:
             try:
                 done = await self.items.update_one(
-                    {"_id": key, "judgments.judgment_id": {"$ne": judgment["judgment_id"]}},
-                    {
-                        "$push": {"judgments": judgment},
-                        "$setOnInsert": {
-                            "tenant": tenant,
-                            "project_id": project_id,
-                            "item_id": item_id,
-                            "resolution": None,
-                        },
-                    },
-                    upsert=True,
+                    *_keep_judgment(tenant, project_id, item_id, judgment), upsert=True
                 )
                 return bool(done.modified_count or done.upserted_id is not None)
             except DuplicateKeyError:
@@ -293,25 +302,7 @@ class ExpertQualityStore:
         writes the server refused (two new items' upserts racing) are done one by one."""
         if not judgments:
             return
-        writes = [
-            UpdateOne(
-                {
-                    "_id": compound_id(tenant, item_id),
-                    "judgments.judgment_id": {"$ne": judgment["judgment_id"]},
-                },
-                {
-                    "$push": {"judgments": judgment},
-                    "$setOnInsert": {
-                        "tenant": tenant,
-                        "project_id": project_id,
-                        "item_id": item_id,
-                        "resolution": None,
-                    },
-                },
-                upsert=True,
-            )
-            for tenant, project_id, item_id, judgment in judgments
-        ]
+        writes = [UpdateOne(*_keep_judgment(*judgment), upsert=True) for judgment in judgments]
         try:
             await self.items.bulk_write(writes, ordered=False)
         except BulkWriteError as e:
@@ -384,36 +375,6 @@ class ExpertQualityStore:
         return found is not None
 
     # -- Dawid-Skene ---------------------------------------------------------------------
-
-    async def judged_projects(self) -> list[tuple[str, str, int]]:
-        """Every project with judged items: ``(tenant, project, judgments taken)`` (the sum of
-        the items' revisions: it grows with every judgment taken)."""
-        cursor = await self.judged_items.aggregate(
-            [
-                {
-                    "$group": {
-                        "_id": {"tenant": "$tenant", "project_id": "$project_id"},
-                        "taken": {"$sum": "$revision"},
-                    }
-                },
-                {"$sort": {"_id.tenant": 1, "_id.project_id": 1}},
-            ]
-        )
-        return [
-            (doc["_id"]["tenant"], doc["_id"]["project_id"], int(doc["taken"]))
-            async for doc in cursor
-        ]
-
-    async def judged_entries(
-        self, tenant: str, project_id: str
-    ) -> AsyncIterator[tuple[str, list[Entry]]]:
-        """Each judged item of the project with its entries (``stores.judged_items``'
-        documents, read only)."""
-        cursor = self.judged_items.find(
-            {"tenant": tenant, "project_id": project_id}, {"item_id": 1, "entries": 1}
-        )
-        async for doc in cursor:
-            yield doc["item_id"], [entry_of(e) for e in doc["entries"]]
 
     async def estimate(self, tenant: str, project_id: str) -> dict[str, Any] | None:
         return await self.estimates.find_one({"_id": compound_id(tenant, project_id)})

@@ -25,7 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.metrics.project_agreement import Entry, entry_document, entry_of, merged
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 JUDGED_ITEMS = "judged_items"
 
@@ -40,11 +40,6 @@ INDEXES = (
         ),
     ),
 )
-
-
-def compound_id(*parts: str | int) -> str:
-    """The parts joined with ``/``, each part's ``%`` and ``/`` escaped first."""
-    return "/".join(str(p).replace("%", "%25").replace("/", "%2F") for p in parts)
 
 
 @dataclass(frozen=True)
@@ -192,25 +187,41 @@ class JudgedItemStore:
         }
         return {key for key in order if not set(pushed[key]) <= found.get(key, set())}
 
-    async def of_project(
-        self, tenant: str, project_id: str, *, since: datetime | None = None
-    ) -> AsyncIterator[list[Entry]]:
-        """Each judged item's entries (of the items judged at or after ``since``, if given)."""
-        query: dict[str, Any] = {"tenant": tenant, "project_id": project_id}
-        if since is not None:
-            query["last_at"] = {"$gte": since}
-        async for doc in self.items.find(query, {"entries": 1}):
-            yield [entry_of(e) for e in doc["entries"]]
-
     async def items_of_project(
         self, tenant: str, project_id: str, *, since: datetime | None = None
     ) -> AsyncIterator[tuple[str, list[Entry]]]:
-        """Each judged item's id and entries (as :meth:`of_project`)."""
+        """Each judged item's id and entries (of the items judged at or after ``since``)."""
         query: dict[str, Any] = {"tenant": tenant, "project_id": project_id}
         if since is not None:
             query["last_at"] = {"$gte": since}
         async for doc in self.items.find(query, {"item_id": 1, "entries": 1}):
             yield doc["item_id"], [entry_of(e) for e in doc["entries"]]
+
+    async def of_project(
+        self, tenant: str, project_id: str, *, since: datetime | None = None
+    ) -> AsyncIterator[list[Entry]]:
+        """Each judged item's entries (of the items judged at or after ``since``, if given)."""
+        async for _, entries in self.items_of_project(tenant, project_id, since=since):
+            yield entries
+
+    async def projects_taken(self) -> list[tuple[str, str, int]]:
+        """Every project with judged items: ``(tenant, project, judgments taken)`` (the sum of
+        the items' revisions: it grows with every judgment taken)."""
+        cursor = await self.items.aggregate(
+            [
+                {
+                    "$group": {
+                        "_id": {"tenant": "$tenant", "project_id": "$project_id"},
+                        "taken": {"$sum": "$revision"},
+                    }
+                },
+                {"$sort": {"_id.tenant": 1, "_id.project_id": 1}},
+            ]
+        )
+        return [
+            (doc["_id"]["tenant"], doc["_id"]["project_id"], int(doc["taken"]))
+            async for doc in cursor
+        ]
 
     async def has_project(self, tenant: str, project_id: str) -> bool:
         found = await self.items.find_one({"tenant": tenant, "project_id": project_id}, {"_id": 1})

@@ -21,8 +21,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.metrics.stores.judged_items import compound_id
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 ITEM_PRELABELS = "item_prelabels"
 

@@ -23,8 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.metrics.agreement import Tally
-from services.metrics.stores.judged_items import compound_id
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 PROJECTS = "agreement_projects"
 TALLIES = "agreement_tallies"

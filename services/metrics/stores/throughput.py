@@ -26,9 +26,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.metrics.stores.judged_items import compound_id
 from services.metrics.throughput import ItemLifecycle, Judged, UnitLifecycle
-from shared.mongo import CollectionIndexes
+from shared.mongo import CollectionIndexes, compound_id
 
 UNIT_LIFECYCLE = "unit_lifecycle"
 ITEM_LIFECYCLE = "item_lifecycle"

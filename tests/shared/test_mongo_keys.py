@@ -1,4 +1,4 @@
-"""Composite document ids (``stores.keys``): no two lists of parts share an id, and ids of
+"""Composite document ids (``shared.mongo.compound_id``): no two lists of parts share an id, and ids of
 parts without ``/`` or ``%`` read as before, joined by ``/``."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.assignment.stores.keys import compound_id
+from shared.mongo import compound_id
 
 #: ids as the contracts allow them: no whitespace or control character, ``/`` and ``%`` welcome
 ids = st.text(st.sampled_from("ab/%2F5"), min_size=1, max_size=8)
