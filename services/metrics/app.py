@@ -89,14 +89,18 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     )
     prelabelled = Prelabels(prelabels.PrelabelStore(runtime.db))
     flow = Throughput(throughput.ThroughputStore(runtime.db))
+    alert_store = alerts.AlertStore(runtime.db, runtime.outbox)
     quality = ExpertQuality(
-        expert_quality.ExpertQualityStore(runtime.db, runtime.outbox),
+        expert_quality.ExpertQualityStore(
+            runtime.db, runtime.outbox, drift_min_count=settings.expert_drift_min_count
+        ),
         judged,
+        alert_store,
         source=SOURCE,
         dawid_skene_interval_seconds=settings.dawid_skene_interval_seconds,
     )
     lane = AlertLane(
-        alerts.AlertStore(runtime.db, runtime.outbox),
+        alert_store,
         judged,
         source=SOURCE,
         interval_seconds=settings.alert_interval_seconds,
@@ -116,8 +120,7 @@ def create_app(settings: MetricsSettings) -> FastAPI:
                 *expert_quality.INDEXES,
                 *alerts.INDEXES,
             ),
-            # expert accuracy alerts are written with the expert's gold counts
-            # ... and the alert lane's alerts with their own document, once per alert id
+            # alerts (the lane's and expert accuracy's) with their own document, once per id
             outbox_collections=(*expert_quality.OUTBOX_COLLECTIONS, *alerts.OUTBOX_COLLECTIONS),
             published_topics=[METRICS, PROJECTS],
             consumed={

@@ -33,3 +33,6 @@ class MetricsSettings(ServiceSettings):
     alert_quiet_seconds: float = Field(30.0, ge=0)
     alert_max_wait_seconds: float = Field(600.0, ge=0)
     drift_window_items: int = Field(200, ge=1)
+    #: gold outcomes an expert's accuracy drift detector holds before a drop is an alert
+    #: (docs/metrics.md "Expert quality"); a program with little gold may lower it
+    expert_drift_min_count: int = Field(100, ge=1, le=4_000)

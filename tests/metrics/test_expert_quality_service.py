@@ -251,6 +251,14 @@ async def test_the_dropping_expert_alone_raises_an_expert_accuracy_alert(
     for steady in ("e-steady", "e-fair"):
         d = by_expert(body)[steady]["gold"]["drift"]
         assert d["alerting"] is False and d["alerts"] == 0 and d["last_shift"] is None
+    # ops find it among the project's alerts; a client is not told about experts
+    path = f"/v1/projects/{PROJECT}/alerts"
+    listed = (await published.client.get(path, headers=OPS)).json()["items"]
+    assert sorted(a["alert_id"] for a in listed) == sorted(a["alert_id"] for a in found)
+    assert all(a["evidence"]["expert_id"] == "e-dropping" for a in listed)
+    as_client = await published.client.get(path, headers=auth("client"))
+    assert as_client.status_code in (200, 404)
+    assert "e-dropping" not in as_client.text
 
 
 async def test_gold_accuracy_and_wilson_interval_equal_a_plain_recomputation(

@@ -48,3 +48,20 @@ async def test_a_run_keeps_each_judgment_once(mongo_client: AsyncMongoClient[Any
         assert all(d["tenant"] == "acme" and d["resolution"] is None for d in docs.values())
     finally:
         await mongo_client.drop_database(db.name)
+
+
+async def test_a_new_experts_drift_detector_alerts_at_the_configured_count(
+    mongo_client: AsyncMongoClient[Any],
+) -> None:
+    db = mongo_client[f"t_quality_{uuid.uuid4().hex[:8]}"]
+    try:
+        store = ExpertQualityStore(db, Outbox(), drift_min_count=30)
+        fresh = await store.expert_gold("acme", "p", "e1")
+        assert fresh.drift.min_count == 30
+        fresh.drift.add(True)
+        assert await store.store_gold(fresh, "j1", [])
+        # a stored detector keeps the count it was made with
+        later = ExpertQualityStore(db, Outbox(), drift_min_count=100)
+        assert (await later.expert_gold("acme", "p", "e1")).drift.min_count == 30
+    finally:
+        await mongo_client.drop_database(db.name)

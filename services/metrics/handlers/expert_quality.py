@@ -3,7 +3,8 @@ drift, agreement with the resolved outcome, and the Dawid-Skene batch estimate.
 
 * ``gold.scored``: per (tenant, project, expert) the gold counts and the drift detector, fed
   once per gold judgment (``stores.expert_quality``), in arrival order; a detected drop is an
-  ``expert_accuracy`` alert, written with the aggregate (the outbox).
+  ``expert_accuracy`` alert, stored with its event once per alert id (``stores.alerts``, the
+  alerts route lists it) before the aggregate is written.
 * ``judgment.submitted`` (review judgments) and ``item.resolved``: kept per item in any
   order; each judgment of a resolved item counts on read, beside the latest outcome.
 * A background loop recomputes each project's Dawid-Skene estimate from the ``class`` field
@@ -32,6 +33,7 @@ from services.metrics.stores.expert_quality import (
     GoldJudgment,
     Pair,
 )
+from services.metrics.stores.alerts import AlertStore
 from services.metrics.stores.judged_items import JudgedItemStore
 from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, JudgmentSubmittedV1, WorkKind
@@ -115,6 +117,7 @@ class ExpertQuality:
         self,
         store: ExpertQualityStore,
         judged: JudgedItemStore,
+        alerts: AlertStore,
         *,
         source: str,
         dawid_skene_interval_seconds: float = 600.0,
@@ -122,6 +125,7 @@ class ExpertQuality:
     ) -> None:
         self.store = store
         self.judged = judged
+        self.alerts = alerts
         self.source = source
         self.interval = dawid_skene_interval_seconds
         #: now (tests move it to see tomorrow's view)
@@ -131,7 +135,9 @@ class ExpertQuality:
 
     async def on_gold_scored(self, event: Event[GoldScoredV1]) -> None:
         """Feed the gold judgment once to the expert's counts and detector; a detected drop
-        writes an ``expert_accuracy`` alert with the counts."""
+        is an ``expert_accuracy`` alert, stored (listed by the alerts route) and published
+        once per alert id before the counts are written: a crash in between finds the same
+        alert again on redelivery, which is stored already."""
         g = event.data
         if await self.store.gold_fed(g.tenant, g.judgment_id):
             return  # a replay, under any event id
@@ -141,21 +147,18 @@ class ExpertQuality:
             if g.judgment_id in gold.applied:
                 break  # taken before a crash: its own document is what is missing
             shift = self._feed(gold, judgment)
-            events = []
             alert = None if shift is None else self._alert(gold, shift, g.scored_at)
             if alert is not None:
-                events.append(
-                    make_event(
-                        METRICS_ALERT,
-                        alert,
-                        source=self.source,
-                        tenant=g.tenant,
-                        traceparent=event.traceparent,
-                    )
+                published = make_event(
+                    METRICS_ALERT,
+                    alert,
+                    source=self.source,
+                    tenant=g.tenant,
+                    traceparent=event.traceparent,
                 )
-            if await self.store.store_gold(gold, g.judgment_id, events):
-                if alert is not None:
+                if await self.alerts.publish(alert, published):
                     log.info("expert accuracy alert", alert_id=alert.alert_id)
+            if await self.store.store_gold(gold, g.judgment_id, []):
                 break
         await self.store.record_gold(gold, judgment, self.clock())
 

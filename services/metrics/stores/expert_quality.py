@@ -37,7 +37,7 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.metrics.quality import AccuracyDrift
+from services.metrics.quality import MIN_COUNT, AccuracyDrift
 from shared.events.envelope import Event
 from shared.mongo import CollectionIndexes, compound_id
 from shared.outbox.entries import HIDE_OUTBOX, Outbox
@@ -172,7 +172,11 @@ def _keep_judgment(
 
 
 class ExpertQualityStore:
-    def __init__(self, db: AsyncDatabase[Any], outbox: Outbox) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Any], outbox: Outbox, *, drift_min_count: int = MIN_COUNT
+    ) -> None:
+        #: a new expert's drift detector alerts once it holds this many outcomes
+        self.drift_min_count = drift_min_count
         self.experts = db[EXPERT_GOLD]
         self.golds = db[GOLD_JUDGMENTS]
         self.items = db[OUTCOME_ITEMS]
@@ -189,7 +193,10 @@ class ExpertQualityStore:
         doc = await self.experts.find_one(
             {"_id": compound_id(tenant, project_id, expert_id)}, HIDE_OUTBOX
         )
-        return ExpertGold(tenant, project_id, expert_id) if doc is None else ExpertGold.of(doc)
+        if doc is None:
+            fresh = AccuracyDrift(min_count=self.drift_min_count)
+            return ExpertGold(tenant, project_id, expert_id, drift=fresh)
+        return ExpertGold.of(doc)
 
     async def store_gold(
         self, gold: ExpertGold, judgment_id: str, events: Sequence[Event[Any]]
