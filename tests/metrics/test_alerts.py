@@ -31,6 +31,7 @@ from services.metrics.alerts import (
 )
 from services.metrics.drift import (
     ConfidenceWindow,
+    DriftPolicy,
     DriftVerdict,
     LabelCounts,
     confidence_drift,
@@ -38,6 +39,7 @@ from services.metrics.drift import (
     psi,
 )
 from services.metrics.figures import proportion
+from services.metrics.handlers.alerts import drift_policy
 from services.metrics.prelabels import (
     ClassErrors,
     PrelabelConfusion,
@@ -463,3 +465,16 @@ def test_an_agreement_alert_id_is_that_of_its_estimate() -> None:
     assert a is not None and b is not None and c is not None and d is not None
     assert a.alert_id == b.alert_id
     assert len({a.alert_id, c.alert_id, d.alert_id}) == 3
+
+
+def test_a_drift_window_smaller_than_the_policys_minimum_can_still_alert() -> None:
+    before, after = LabelCounts(), LabelCounts()
+    for label, n_before, n_after in (("a", 25, 5), ("b", 25, 45)):
+        before.add(label, n_before)
+        after.add(label, n_after)
+    # 50 items a window: the fixed minimum of 200 observations never lets it alert ...
+    assert label_drift(before, after, DriftPolicy()).severity is None
+    # ... the lane's policy for 50-item windows does
+    assert drift_policy(50).min_count == 50
+    assert label_drift(before, after, drift_policy(50)).severity in ("major", "critical")
+    assert drift_policy(200) == DriftPolicy() and drift_policy(1_000) == DriftPolicy()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -141,6 +141,13 @@ def prelabel_findings(
                 confusion.add(c.prelabel, c.resolved, item.item_id)
         out += prelabel_alerts(tenant, project_id, version, systematic_errors(confusion), at)
     return out
+
+
+def drift_policy(window_items: int) -> DriftPolicy:
+    """The default drift policy, its minimum of observations per window at most a window's
+    items (each item counts once at least), so that a smaller window can still alert."""
+    default = DriftPolicy()
+    return replace(default, min_count=min(default.min_count, window_items))
 
 
 def drift_findings(
@@ -346,7 +353,7 @@ class AlertLane:
         self.quiet = timedelta(seconds=quiet_seconds)
         self.max_wait = None if max_wait_seconds is None else timedelta(seconds=max_wait_seconds)
         self.window_items = window_items
-        self.policy = policy or DriftPolicy()
+        self.policy = policy or drift_policy(window_items)
         #: a replica holds a project it evaluates this long (another takes it over after)
         self.hold = timedelta(seconds=2 * interval_seconds + 30)
         self.clock = clock

@@ -27,13 +27,13 @@ from services.metrics.fields import classes
 from services.metrics.figures import Proportion, proportion
 from services.metrics.project_agreement import ALL, chosen
 from services.metrics.quality import TREND_WEEKS, AccuracyShift, week_start, weekly_accuracy
+from services.metrics.stores.alerts import AlertStore
 from services.metrics.stores.expert_quality import (
     ExpertGold,
     ExpertQualityStore,
     GoldJudgment,
     Pair,
 )
-from services.metrics.stores.alerts import AlertStore
 from services.metrics.stores.judged_items import JudgedItemStore
 from shared.contracts.metrics import METRICS_ALERT
 from shared.contracts.work import GoldScoredV1, ItemResolvedV1, JudgmentSubmittedV1, WorkKind
