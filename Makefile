@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast fuzz lint format typecheck asyncapi infra-up infra-down infra-status bench clean
+.PHONY: help install run demo test test-fast fuzz lint format typecheck asyncapi infra-up infra-down infra-status bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ install: .venv/.installed  ## install tools and the locked Python packages into 
 
 run: install  ## start Kafka, the MongoDB-compatible server and the four services (Ctrl-C stops all)
 	@$(PY) -m deploy.local.run
+
+demo: install  ## five review programs through the four services, truths checked (DEMO_ARGS="--scenario image-edit --scale 2")
+	@$(PY) -m deploy.demo $(DEMO_ARGS)
 
 test: install  ## the whole suite against real servers (started if needed)
 	@out=$$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "import contracts: $${out##*Contracts: }"
