@@ -251,18 +251,27 @@ async def run(ctx: p.Context) -> p.Report:
     unsafe = [x for x in lines if truth_of[x["external_id"]].extra["kind"] == "unsafe"]
     caught = [x for x in unsafe if "unsafe" in x["resolution"]["flags"]]
     adjudicated = [x for x in caught if x["resolution"]["method"] == "adjudication"]
+    weakest = min(x.accuracy for x in roster)
+    p.check_rate(
+        report,
+        "unsafe edits are flagged unsafe in the client's export",
+        len(caught),
+        len(unsafe),
+        weakest,
+    )
     report.check(
-        "unsafe edits are flagged unsafe in the client's export (90 %, or all but one), "
-        "through adjudication",
-        len(caught) >= min(0.9 * len(unsafe), len(unsafe) - 1) and len(adjudicated) == len(caught),
-        f"{len(caught)} of {len(unsafe)} flagged, {len(adjudicated)} adjudicated",
+        "every edit flagged unsafe went through adjudication (critical severity)",
+        len(adjudicated) == len(caught),
+        f"{len(adjudicated)} of {len(caught)}",
     )
     impossible = [x for x in lines if truth_of[x["external_id"]].extra["kind"] == "infeasible"]
     refused = [x for x in impossible if x["resolution"]["verdict"] == "infeasible"]
-    report.check(
-        "impossible instructions are resolved infeasible (90 %, or all but one)",
-        len(refused) >= min(0.9 * len(impossible), len(impossible) - 1),
-        f"{len(refused)} of {len(impossible)}",
+    p.check_rate(
+        report,
+        "impossible instructions are resolved infeasible",
+        len(refused),
+        len(impossible),
+        weakest,
     )
     report.check(
         "the export holds every registered item exactly once",

@@ -164,7 +164,7 @@ async def run(ctx: p.Context) -> p.Report:
                 "segment": (start, end),
                 "offset_ms": offset,
                 "occluded": rng.random() < 0.06,
-                "rare": rng.random() < 0.04,
+                "rare": i % 25 == 7,
                 "night": night,
             },
         )
@@ -376,17 +376,17 @@ async def run(ctx: p.Context) -> p.Report:
         return tuple(sorted({x["class_id"] for x in line["final_labels"]}))
 
     lines = await p.exported_when_complete(api, project_id, n_items)
-    p.check_export(report, lines, truths, classes_of, at_least=0.85)
+    p.check_export(report, lines, truths, classes_of, accuracy=0.9)
     await p.agreement(api, project_id, report, ["verdict", "class", f"rating.{SYNC}"])
     spatial = await api.json(
         "metrics", "GET", f"/v1/projects/{project_id}/agreement/spatial", **p.OPS
     )
     sync, pooled = spatial["sync_offsets"], spatial["sync_offsets"]["pooled_sd"]
+    value = pooled["value"]
     report.check(
-        "the judges' A/V sync offsets spread as their known noise (6 ms): the pooled SD's "
-        "interval holds it",
-        pooled["ci"] is not None and pooled["ci"][0] - 1 <= 6 <= pooled["ci"][1] + 1,
-        f"pooled SD {pooled['value']} ms {pooled['ci']} over {sync['items']} clips",
+        "the judges' A/V sync offsets spread as their known noise: a pooled SD of 6 ms (35 %)",
+        value is not None and abs(value - 6) <= 0.35 * 6,
+        f"pooled SD {value} ms, 95 % interval {pooled['ci']}, over {sync['items']} clips",
     )
     segments = spatial["segments"]
     report.notes.append(
