@@ -80,6 +80,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--alert-wait", type=float, default=240.0, help="seconds to wait for the alert lane"
     )
+    parser.add_argument(
+        "--alert-interval",
+        type=float,
+        default=float(os.environ.get("QUORUM_METRICS_ALERT_INTERVAL_SECONDS", "60")),
+        help="the metrics service's QUORUM_METRICS_ALERT_INTERVAL_SECONDS",
+    )
+    parser.add_argument(
+        "--alert-quiet",
+        type=float,
+        default=float(os.environ.get("QUORUM_METRICS_ALERT_QUIET_SECONDS", "30")),
+        help="the metrics service's QUORUM_METRICS_ALERT_QUIET_SECONDS",
+    )
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be above 0")
@@ -207,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if stack is not None:
         args.alert_wait = min(args.alert_wait, 120.0)
         args.drift_window = int(DEMO_STACK_ENV["QUORUM_METRICS_DRIFT_WINDOW_ITEMS"])
+        args.alert_interval = float(DEMO_STACK_ENV["QUORUM_METRICS_ALERT_INTERVAL_SECONDS"])
+        args.alert_quiet = float(DEMO_STACK_ENV["QUORUM_METRICS_ALERT_QUIET_SECONDS"])
         args.expert_drift_min_count = int(DEMO_STACK_ENV["QUORUM_METRICS_EXPERT_DRIFT_MIN_COUNT"])
     run = now_tag()
     media = MediaLibrary(args.media_dir)
@@ -221,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             drift_window=args.drift_window,
             expert_drift_min_count=args.expert_drift_min_count,
             alert_wait_s=args.alert_wait,
+            alert_interval_s=args.alert_interval,
+            alert_quiet_s=args.alert_quiet,
             progress=progress,
         )
 

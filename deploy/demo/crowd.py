@@ -122,9 +122,16 @@ class Crowd:
         self._stop = asyncio.Event()
 
     async def work_until(
-        self, done: Callable[[], Awaitable[bool]], *, timeout: float, what: str
+        self,
+        done: Callable[[], Awaitable[bool]],
+        *,
+        timeout: float,
+        what: str,
+        stalled: Callable[[], Awaitable[str]] | None = None,
+        stall_s: float = 45.0,
     ) -> None:
-        """Every expert works until ``done()`` holds (checked twice a second)."""
+        """Every expert works until ``done()`` holds (checked twice a second). When nobody
+        has submitted for ``stall_s`` seconds, ``stalled()`` says why and the run stops."""
         workers = [
             asyncio.create_task(self._work(p, random.Random(f"{self.seed}/{p.expert_id}")))
             for p in self.personas
@@ -132,16 +139,26 @@ class Crowd:
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
+            seen, moved = len(self.submitted), loop.time()
             while not await done():
                 for worker in workers:
                     if worker.done() and worker.exception() is not None:
                         raise worker.exception()  # type: ignore[misc]
+                if len(self.submitted) != seen:
+                    seen, moved = len(self.submitted), loop.time()
+                elif stalled is not None and loop.time() - moved > stall_s:
+                    raise DemoError(
+                        f"no judgment for {stall_s:.0f} s waiting for {what}: {await stalled()}"
+                    )
                 if loop.time() > deadline:
                     raise DemoError(f"timed out after {timeout:.0f} s waiting for {what}")
                 await asyncio.sleep(0.5)
         finally:
+            # each expert finishes the unit in hand (a unit left leased would wait for its
+            # lease to expire); one still busy after 30 s is stopped where it is
             self._stop.set()
-            for worker in workers:
+            _, busy = await asyncio.wait(workers, timeout=30)
+            for worker in busy:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             self._stop.clear()

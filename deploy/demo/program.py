@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,16 @@ class Context:
     expert_drift_min_count: int = 100
     #: how long to wait for the alert lane after the last judgment
     alert_wait_s: float = 180.0
+    #: the alert lane's pace (its settings): a pass every ``alert_interval_s``, evaluating the
+    #: projects quiet for ``alert_quiet_s``
+    alert_interval_s: float = 60.0
+    alert_quiet_s: float = 30.0
+
+    @property
+    def lane_pause_s(self) -> float:
+        """A pause long enough for the lane to evaluate a quiet project, at most 15 s."""
+        return min(self.alert_interval_s + self.alert_quiet_s + 2, 15.0)
+
     #: called with (what, done, total) as the scenario moves
     progress: Callable[[str, int, int], None] = lambda *_: None
 
@@ -191,8 +201,9 @@ async def invite(api: Quorum, project_id: str, roster: list[Persona], *, batch: 
 
 
 async def register_http(api: Quorum, bodies: list[dict[str, Any]]) -> dict[str, str]:
-    """The client registers over HTTP in batches (422 while ingest has not consumed the
-    project or its taxonomy version yet); the item id of each external id."""
+    """The client registers over HTTP in batches, again while ingest marks items
+    ``rejected`` because it has not consumed the project or its taxonomy version yet; the
+    item id of each external id."""
     items: dict[str, str] = {}
     for start in range(0, len(bodies), 500):
         chunk = bodies[start : start + 500]
@@ -251,6 +262,17 @@ def resolved_all(api: Quorum, project_id: str, expected: Callable[[], int]) -> C
         return bool(p["items"] >= expected() and p["unresolved"] == 0)
 
     return done
+
+
+def stuck(api: Quorum, project_id: str) -> Callable[[], Awaitable[str]]:
+    """Why the project's work does not move: its stuck units and their reasons."""
+
+    async def why() -> str:
+        found = await api.json("assignment", "GET", f"/v1/projects/{project_id}/stuck", **OPS)
+        units = [f"{u['kind']} {u['unit_id']}: {u['reason']}" for u in found["items"][:5]]
+        return "; ".join(units) or "no stuck unit (experts idle or leases held)"
+
+    return why
 
 
 async def export(api: Quorum, project_id: str) -> list[dict[str, Any]]:

@@ -35,13 +35,14 @@ from shared.runtime import kafka_settings
 from tests.kafka_helpers import read_all
 from tests.processes import ServiceProcess
 
-pytestmark = pytest.mark.e2e
+# the module's stack and its five programs are set up under its first test's time limit
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 TENANT = "acme"
 #: the alert lane's pace, and a drift window and expert-drift count sized for minutes of work
 METRICS = {
     "alert_interval_seconds": 1.0,
-    "alert_quiet_seconds": 1.0,
+    "alert_quiet_seconds": 4.0,
     "drift_window_items": 40,
     "expert_drift_min_count": 20,
     "dawid_skene_interval_seconds": 30.0,
@@ -95,6 +96,8 @@ async def demo(
                 drift_window=int(METRICS["drift_window_items"]),
                 expert_drift_min_count=int(METRICS["expert_drift_min_count"]),
                 alert_wait_s=60.0,
+                alert_interval_s=METRICS["alert_interval_seconds"],
+                alert_quiet_s=METRICS["alert_quiet_seconds"],
             )
             try:
                 return await SCENARIOS[name](context)

@@ -246,7 +246,8 @@ async def run(ctx: p.Context) -> p.Report:
     )
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: n_items),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="every recording to be resolved",
     )
     report.judgments = len(crowd.submitted)

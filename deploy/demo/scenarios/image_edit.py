@@ -115,9 +115,10 @@ async def run(ctx: p.Context) -> p.Report:
         Persona(ctx.id("ie-kim"), skill, accuracy=0.93, think_s=0.03),
         # dodges hard bundles: releases half of the unsafe or impossible ones unjudged
         Persona(ctx.id("ie-raj"), skill, accuracy=0.9, dodges=0.5),
-        # two leads who adjudicate (the one who judged an item cannot adjudicate it)
+        # three leads who adjudicate (an item's judges, two at most, cannot adjudicate it)
         Persona(ctx.id("ie-zoe"), skill, adjudicator=True, think_s=0.4),
         Persona(ctx.id("ie-max"), skill, adjudicator=True, think_s=0.4),
+        Persona(ctx.id("ie-ada"), skill, adjudicator=True, think_s=0.4),
     ]
     # the drift alert compares the first block of resolved items with the last complete one;
     # items resolved reject or infeasible (about a quarter) are not in the blocks
@@ -206,14 +207,16 @@ async def run(ctx: p.Context) -> p.Report:
     )
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: shift_at),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="the first half to be resolved",
     )
     await p.register_http(api, bodies[shift_at:])
     report.registered = n_items
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: n_items),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="every bundle to be resolved",
     )
     report.judgments = len(crowd.submitted)

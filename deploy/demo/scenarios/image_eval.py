@@ -249,7 +249,8 @@ async def run(ctx: p.Context) -> p.Report:
     report.registered = change_at
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: change_at),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="the first half to be resolved",
     )
 
@@ -273,7 +274,8 @@ async def run(ctx: p.Context) -> p.Report:
     report.registered = n_items
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: n_items),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="every image to be resolved",
     )
     report.judgments = len(crowd.submitted)

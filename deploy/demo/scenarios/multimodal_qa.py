@@ -5,18 +5,20 @@ A targeted agreement sample gets two judges; occlusion and rare-class flags go t
 adjudication; flagged judgments become taxonomy candidates that ops accept as example
 links; midway ops publish a taxonomy version that splits ``vehicle`` into ``car`` and
 ``van``, move the project to it, and translate earlier labels. The pre-label alert must
-flag the confused class and leave the unbiased ones alone, and the confused class must top
-the active-learning priorities."""
+flag the confused class and leave the unbiased ones alone, and its recommendation must reach
+routing: the pending clips the model pre-labelled with that class are handed out first."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from deploy.demo import program as p
 from deploy.demo.api import DemoError, eventually
-from deploy.demo.crowd import Crowd, Persona, Truth, perceive
+from deploy.demo.crowd import Crowd, Persona, Truth, media_uri, perceive
 
 NAME = "multimodal-qa"
 TITLE = "Multimodal label QA, a model confused at night"
@@ -211,16 +213,38 @@ async def run(ctx: p.Context) -> p.Report:
         seed=ctx.seed,
         on_submit=lambda _: ctx.progress("judging", len(crowd.submitted), 0),
     )
+    # the experts stop with a backlog left whenever they pause: the alert lane evaluates a
+    # project once it is quiet, and assignment then raises the priority of the pending clips
+    # of the alert's class, which the next handouts show
+    backlog = max(16, n_items // 6)
+
+    def all_but_backlog(expected: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            now = await p.progress(api, project_id)
+            return bool(now["items"] >= expected and now["units"]["open"] <= backlog)
+
+        return check
+
+    def is_confusion(alert: dict[str, Any]) -> bool:
+        return alert["kind"] == "prelabel_error" and any(
+            r["target"] == "pedestrian" for r in alert["recommendations"]
+        )
+
     await crowd.work_until(
-        p.resolved_all(api, project_id, lambda: split_at),
-        timeout=900,
-        what="the first clips to be resolved",
+        all_but_backlog(split_at),
+        timeout=600,
+        stalled=p.stuck(api, project_id),
+        what="the first clips, but a backlog",
     )
+    await asyncio.sleep(ctx.lane_pause_s)
+    confused = next((a for a in await p.alerts(api, project_id) if is_confusion(a)), None)
+    if confused is not None:  # raised in this pause: the backlog is pending
+        await routed_first(ctx, report, project_id, by_item, truths, crowd)
 
     # ops split vehicle into car and van, publish version 2 and move the project to it
     ctx.progress("publishing taxonomy v2", 0, 1)
     ontology = f"/v1/ontologies/{v1['ontology_id']}"
-    draft = await api.call("taxonomy", "POST", f"{ontology}/draft", expect=(200, 201), **p.OPS)
+    draft = await api.call("taxonomy", "POST", f"{ontology}/draft", expect=(201,), **p.OPS)
     split = {
         "from_class_id": "vehicle",
         "into": [
@@ -235,7 +259,7 @@ async def run(ctx: p.Context) -> p.Report:
         f"{ontology}/draft/splits",
         json=split,
         headers={"If-Match": draft.headers["ETag"]},
-        expect=(200, 201),
+        expect=(200,),
         **p.OPS,
     )
     v2 = await api.json(
@@ -251,7 +275,6 @@ async def run(ctx: p.Context) -> p.Report:
         "PATCH",
         f"/v1/projects/{project_id}",
         json={"taxonomy": {"ontology_id": v1["ontology_id"], "version": v2["version"]}},
-        retry_on=(409, 422),
         **p.OPS,
     )
     earlier = [{"class_id": c} for c in V1_CLASSES]
@@ -278,8 +301,27 @@ async def run(ctx: p.Context) -> p.Report:
     by_item.update({i: by_external[e] for e, i in registered.items()})
     report.registered = n_items
     await crowd.work_until(
+        all_but_backlog(n_items),
+        timeout=600,
+        stalled=p.stuck(api, project_id),
+        what="all but a backlog",
+    )
+    if confused is None:
+        ctx.progress("waiting for the pre-label alert", 0, 1)
+        confused = await p.wait_for_alert(
+            ctx, project_id, is_confusion, "the pre-label alert on pedestrian"
+        )
+        if confused is not None:
+            await routed_first(ctx, report, project_id, by_item, truths, crowd)
+    report.check(
+        "the model's night-time confusion is caught: a pre-label alert on pedestrian",
+        confused is not None,
+        confused["summary"] if confused else "no alert",
+    )
+    await crowd.work_until(
         p.resolved_all(api, project_id, lambda: n_items),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="every clip to be resolved",
     )
     report.judgments = len(crowd.submitted)
@@ -289,22 +331,6 @@ async def run(ctx: p.Context) -> p.Report:
         "escalated clips (flags, disagreement) are resolved by adjudication",
         done["resolved"].get("adjudication", 0) > 0,
         str(done["resolved"]),
-    )
-
-    ctx.progress("waiting for the pre-label alert", 0, 1)
-    confused = await p.wait_for_alert(
-        ctx,
-        project_id,
-        lambda a: (
-            a["kind"] == "prelabel_error"
-            and any(r["target"] == "pedestrian" for r in a["recommendations"])
-        ),
-        "the pre-label alert on pedestrian",
-    )
-    report.check(
-        "the model's night-time confusion is caught: a pre-label alert on pedestrian",
-        confused is not None,
-        confused["summary"] if confused else "no alert",
     )
     raised = await p.alerts(api, project_id)
     report.alerts = raised
@@ -322,11 +348,7 @@ async def run(ctx: p.Context) -> p.Report:
         "metrics", "GET", f"/v1/projects/{project_id}/priorities", **p.CLIENT
     )
     ranked = [c["class_id"] for c in priorities["classes"]]
-    report.check(
-        "the confused pair leads the active-learning class priorities (pedestrian in the top two)",
-        bool(ranked) and ranked[0] in ("cyclist", "pedestrian") and "pedestrian" in ranked[:2],
-        f"ranked: {ranked[:4]}",
-    )
+    report.notes.append(f"active-learning class priorities (fused ranks): {ranked[:4]}")
 
     # flagged judgments became candidate examples; ops accept one as an example link
     async def candidates() -> list[dict[str, Any]] | None:
@@ -396,3 +418,74 @@ async def run(ctx: p.Context) -> p.Report:
     await p.throughput(ctx, project_id, report)
     report.seconds = time.monotonic() - started
     return report
+
+
+async def routed_first(
+    ctx: p.Context,
+    report: p.Report,
+    project_id: str,
+    by_item: dict[str, Truth],
+    truths: dict[str, Truth],
+    crowd: Crowd,
+) -> None:
+    """Once assignment has taken the alert, the clips the model pre-labelled pedestrian are
+    the pending ones raised, and a reviewer who joins now is handed them first: the
+    recommendation reached routing."""
+    api = ctx.api
+
+    async def raised() -> list[tuple[str, float]] | None:
+        pending = []  # (pre-label, priority) of the pending items with an open review unit
+        for item_id, truth in by_item.items():
+            item = await api.json("assignment", "GET", f"/v1/items/{item_id}", **p.OPS)
+            reviewable = any(u["kind"] == "review" and u["state"] == "open" for u in item["units"])
+            if item.get("resolution") is None and reviewable:
+                pending.append((truth.extra["prelabel"], float(item.get("priority") or 0.0)))
+        suspects = [prio for prelabel, prio in pending if prelabel == "pedestrian"]
+        return pending if not suspects or max(suspects) > 0 else None
+
+    try:  # assignment takes the alert from the metrics topic
+        pending = await eventually(raised, timeout=30, what="the backlog's priorities")
+    except DemoError as exc:
+        report.check("the alert reaches routing", False, str(exc))
+        return
+    suspects = [prio for prelabel, prio in pending if prelabel == "pedestrian" and prio > 0]
+    others = [prio for prelabel, prio in pending if prelabel != "pedestrian"]
+    newcomer = Persona(ctx.id("mm-gus"), {"modality.video": 3})
+    await p.onboard(api, newcomer)
+    await p.invite(api, project_id, [newcomer], batch=f"{project_id}-late")
+    # a replica hands out from a list of candidates (and knows rosters) at most 5 s old, read
+    # again in the background by the first request after that: wait, then one handout
+    await asyncio.sleep(5.5)
+    rng = ctx.rng("routing")
+
+    async def hand() -> str | None:
+        handed = await api.call(
+            "assignment",
+            "POST",
+            "/v1/work:next",
+            role="expert",
+            subject=newcomer.expert_id,
+            expect=(200, 204),
+        )
+        if handed.status_code == 204:
+            return None
+        unit = handed.json()
+        truth = truths[media_uri(unit["content"])]
+        await crowd.submit(
+            newcomer.expert_id, unit, answer(newcomer, unit, truth, 0, rng), gold=False
+        )
+        return str(truth.extra["prelabel"])
+
+    first = await hand()
+    await asyncio.sleep(1.0)
+    k = min(3, len(suspects) - (first == "pedestrian"))
+    order = [await hand() for _ in range(k)]
+    report.check(
+        "the alert reaches routing: a reviewer who joins is handed the pending clips the "
+        "model pre-labelled pedestrian first",
+        (k > 0 or first == "pedestrian") and order == ["pedestrian"] * k,
+        f"{len(suspects)} pending pedestrian clips raised to priority "
+        f"{max(suspects, default=0.0):.2f}, {len(others)} others at "
+        f"{max(others, default=0.0):.2f}; handed after the list's refresh: {order} "
+        f"(before it: {first})",
+    )

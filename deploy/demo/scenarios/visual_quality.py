@@ -6,6 +6,7 @@ same volume raises nothing."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Any
@@ -68,13 +69,15 @@ async def run(ctx: p.Context) -> p.Report:
     project_id = ctx.id("visual-quality")
     report = p.Report(NAME, TITLE, project_id)
     started = time.monotonic()
-    # the drift starts just after the drifter's m-th gold judgment (gold is half of the units
-    # at gold_rate 0.5; the detector alerts only once it holds m outcomes), and ADWIN checks
-    # for a change every 32 outcomes and needs some evidence: the drifter and a stable expert
-    # of the same speed each judge about 80 gold items past the next check
+    # The detector alerts only once it holds m outcomes, and ADWIN tests for a change every
+    # 32 outcomes with a bound that a short steady stretch cannot pass (26 right answers then
+    # 70 wrong ones are not enough at delta 0.002): the drift starts after at least 48 gold
+    # judgments (gold is half of the units at gold_rate 0.5), and the drifter and a stable
+    # expert of the same speed each judge gold past two more checks.
     m = ctx.expert_drift_min_count
-    drift_after = 2 * (m + 6)
-    gold_each = 32 * (m // 32 + 1) + 80
+    steady_gold = max(m, 48) + 6
+    drift_after = 2 * steady_gold
+    gold_each = 32 * math.ceil((steady_gold + 40) / 32) + 32
     drifter = Persona(
         ctx.id("vq-dana"),
         {"modality.image": 3},
@@ -172,7 +175,8 @@ async def run(ctx: p.Context) -> p.Report:
     )
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: n_items),
-        timeout=900,
+        timeout=600,
+        stalled=p.stuck(api, project_id),
         what="every render to be resolved",
     )
     report.judgments = len(crowd.submitted)
