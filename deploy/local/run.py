@@ -15,10 +15,13 @@ import threading
 import time
 from pathlib import Path
 
+from deploy.demo import media_server
 from deploy.local import demo
 from deploy.local.infra import REPO, local_infra
 
 SERVICES = {"ingest": 8001, "assignment": 8002, "metrics": 8003, "taxonomy": 8004}
+#: the demo's generated media, served over HTTP (QUORUM_MEDIA_PORT)
+MEDIA_PORT = 8005
 COLORS = {"ingest": "36", "assignment": "35", "metrics": "33", "taxonomy": "32"}
 
 
@@ -55,6 +58,15 @@ def main() -> int:
         "PYTHONUNBUFFERED": "1",
     }
     procs: dict[str, subprocess.Popen[str]] = {}
+    media_root = REPO / ".local" / "demo-media"
+    media_root.mkdir(parents=True, exist_ok=True)
+    # the files `make demo` generates, for the console to show (what a media CDN is in
+    # production); read-only, loopback only
+    try:
+        media = media_server.serve(media_root, port=_port("media"))
+    except OSError as exc:
+        media = None
+        print(f"demo media not served ({exc}): set QUORUM_MEDIA_PORT to a free port", flush=True)
     try:
         # the demo tenant's own topics, before ingest subscribes (quorum-tenant-topics adds more)
         asyncio.run(
@@ -95,11 +107,15 @@ def main() -> int:
         return 0
     finally:
         _stop(procs)
+        if media is not None:
+            media.shutdown()
+            media.server_close()
         infra.down(started)
 
 
 def _port(name: str) -> int:
-    return int(os.environ.get(f"QUORUM_{name.upper()}_PORT", SERVICES[name]))
+    default = MEDIA_PORT if name == "media" else SERVICES[name]
+    return int(os.environ.get(f"QUORUM_{name.upper()}_PORT", default))
 
 
 def _seed_demo() -> None:
@@ -123,6 +139,7 @@ def _banner(kafka: str, mongo: str) -> str:
     for name in SERVICES:
         lines.append(f"  {name:<11} http://127.0.0.1:{_port(name)}/docs")
     lines += [
+        f"  media       http://127.0.0.1:{_port('media')}/ (the files `make demo` generates)",
         f"  kafka       {kafka}",
         f"  mongodb     {mongo}",
         "A development token: .venv/bin/quorum-token --tenant acme --role client",
