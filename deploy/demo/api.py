@@ -108,8 +108,8 @@ class Quorum:
         **kwargs: Any,
     ) -> httpx.Response:
         """One request; again while it answers ``retry_on`` (a fact another service
-        publishes is not consumed yet), at most ``timeout`` seconds; a :class:`DemoError`
-        naming the call unless it answers ``expect``."""
+        publishes is not consumed yet) or 503, at most ``timeout`` seconds; a
+        :class:`DemoError` naming the call unless it answers ``expect``."""
         client = self.http[service]
         deadline = time.monotonic() + timeout
         broken = 0
@@ -138,7 +138,9 @@ class Quorum:
             spent[1] += time.perf_counter() - began
             if response.status_code in expect:
                 return response
-            if response.status_code in retry_on and time.monotonic() < deadline:
+            # 503: a database or the broker is briefly unreachable; the answer says to retry
+            retry = response.status_code in retry_on or response.status_code == 503
+            if retry and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
                 continue
             raise DemoError(
