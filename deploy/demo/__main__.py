@@ -66,32 +66,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="where the generated images, audio and video go",
     )
     parser.add_argument(
-        "--drift-window",
-        type=int,
-        default=int(os.environ.get("QUORUM_METRICS_DRIFT_WINDOW_ITEMS", "200")),
-        help="the metrics service's drift window (its QUORUM_METRICS_DRIFT_WINDOW_ITEMS)",
-    )
-    parser.add_argument(
-        "--expert-drift-min-count",
-        type=int,
-        default=int(os.environ.get("QUORUM_METRICS_EXPERT_DRIFT_MIN_COUNT", "100")),
-        help="the metrics service's QUORUM_METRICS_EXPERT_DRIFT_MIN_COUNT",
-    )
-    parser.add_argument(
         "--alert-wait", type=float, default=240.0, help="seconds to wait for the alert lane"
     )
-    parser.add_argument(
-        "--alert-interval",
-        type=float,
-        default=float(os.environ.get("QUORUM_METRICS_ALERT_INTERVAL_SECONDS", "60")),
-        help="the metrics service's QUORUM_METRICS_ALERT_INTERVAL_SECONDS",
-    )
-    parser.add_argument(
-        "--alert-quiet",
-        type=float,
-        default=float(os.environ.get("QUORUM_METRICS_ALERT_QUIET_SECONDS", "30")),
-        help="the metrics service's QUORUM_METRICS_ALERT_QUIET_SECONDS",
-    )
+    # the metrics service's settings the programs are sized and timed by (read from the
+    # same environment variables; `make demo` sets them when it starts the stack itself)
+    for flag, kind, variable, default in (
+        ("--drift-window", int, "DRIFT_WINDOW_ITEMS", "200"),
+        ("--expert-drift-min-count", int, "EXPERT_DRIFT_MIN_COUNT", "100"),
+        ("--alert-interval", float, "ALERT_INTERVAL_SECONDS", "60"),
+        ("--alert-quiet", float, "ALERT_QUIET_SECONDS", "30"),
+    ):
+        env = f"QUORUM_METRICS_{variable}"
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=kind(os.environ.get(env, default)),
+            help=f"the metrics service's {env} ({default})",
+        )
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be above 0")
@@ -207,7 +198,13 @@ async def run_all(
             )
             return report
 
-        return list(await asyncio.gather(*(one(n) for n in names)))
+        running = [asyncio.create_task(one(n)) for n in names]
+        try:
+            return list(await asyncio.gather(*running))
+        finally:  # a program that failed stops the others (their experts finish their unit)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 def main(argv: list[str] | None = None) -> int:

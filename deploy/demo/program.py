@@ -15,7 +15,7 @@ from typing import Any
 from scipy.stats import binomtest
 
 from deploy.demo.api import Caller, DemoError, Quorum, eventually
-from deploy.demo.crowd import Persona, Submitted, Truth
+from deploy.demo.crowd import Answerer, BeforeSubmit, Crowd, Persona, Submitted, Truth
 from deploy.demo.media import MediaLibrary
 
 OPS: Caller = {"role": "ops", "subject": "ops-lead"}
@@ -261,6 +261,44 @@ def resolved_all(api: Quorum, project_id: str, expected: Callable[[], int]) -> C
         p = await progress(api, project_id)
         return bool(p["items"] >= expected() and p["unresolved"] == 0)
 
+    return done
+
+
+def crowd_of(
+    ctx: Context,
+    personas: list[Persona],
+    truths: dict[str, Truth],
+    answer: Answerer,
+    *,
+    before_submit: BeforeSubmit | None = None,
+) -> Crowd:
+    """The program's experts, its progress moving with each judgment."""
+    crowd: Crowd = Crowd(
+        ctx.api,
+        personas,
+        truths,
+        answer,
+        seed=ctx.seed,
+        before_submit=before_submit,
+        on_submit=lambda _: ctx.progress("judging", len(crowd.submitted), 0),
+    )
+    return crowd
+
+
+async def judge_until_resolved(
+    ctx: Context, crowd: Crowd, report: Report, project_id: str, n_items: int, what: str
+) -> dict[str, Any]:
+    """The crowd at work until the project's ``n_items`` items are resolved (a stall stops
+    the run with its stuck units); the report's counts, and the project's progress."""
+    await crowd.work_until(
+        resolved_all(ctx.api, project_id, lambda: n_items),
+        timeout=600,
+        stalled=stuck(ctx.api, project_id),
+        what=what,
+    )
+    done = await progress(ctx.api, project_id)
+    report.judgments = len(crowd.submitted)
+    report.resolved = done["items"] - done["unresolved"]
     return done
 
 

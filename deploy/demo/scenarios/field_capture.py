@@ -236,23 +236,10 @@ async def run(ctx: p.Context) -> p.Report:
     invited = [x for x in [*veterans, passes] if x.expert_id in proposed]
     await p.invite(api, project_id, invited, batch=f"{project_id}-proposals")
 
-    crowd = Crowd(
-        api,
-        [*first_roster, *invited, fails],
-        truths,
-        answer,
-        seed=ctx.seed,
-        on_submit=lambda _: ctx.progress("judging", len(crowd.submitted), 0),
+    crowd = p.crowd_of(ctx, [*first_roster, *invited, fails], truths, answer)
+    await p.judge_until_resolved(
+        ctx, crowd, report, project_id, n_items, "every recording to be resolved"
     )
-    await crowd.work_until(
-        p.resolved_all(api, project_id, lambda: n_items),
-        timeout=600,
-        stalled=p.stuck(api, project_id),
-        what="every recording to be resolved",
-    )
-    report.judgments = len(crowd.submitted)
-    done = await p.progress(api, project_id)
-    report.resolved = done["items"] - done["unresolved"]
     by_failed = [s for s in crowd.submitted if s.expert_id == fails.expert_id]
     idle = await api.call(
         "assignment", "POST", "/v1/work:next", role="expert", subject=fails.expert_id, expect=(204,)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from deploy.demo import program as p
-from deploy.demo.crowd import Crowd, Persona, Truth, perceive, rate
+from deploy.demo.crowd import Persona, Truth, perceive, rate
 
 NAME = "image-edit"
 TITLE = "Image-edit evaluation, a shift in the kinds of edit"
@@ -197,14 +197,7 @@ async def run(ctx: p.Context) -> p.Report:
     # the client sends the first half, then the shifted half once the first is reviewed
     await p.register_http(api, bodies[:shift_at])
     report.registered = shift_at
-    crowd = Crowd(
-        api,
-        roster,
-        truths,
-        dodging(answer),
-        seed=ctx.seed,
-        on_submit=lambda _: ctx.progress("judging", len(crowd.submitted), 0),
-    )
+    crowd = p.crowd_of(ctx, roster, truths, dodging(answer))
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: shift_at),
         timeout=600,
@@ -213,15 +206,9 @@ async def run(ctx: p.Context) -> p.Report:
     )
     await p.register_http(api, bodies[shift_at:])
     report.registered = n_items
-    await crowd.work_until(
-        p.resolved_all(api, project_id, lambda: n_items),
-        timeout=600,
-        stalled=p.stuck(api, project_id),
-        what="every bundle to be resolved",
+    await p.judge_until_resolved(
+        ctx, crowd, report, project_id, n_items, "every bundle to be resolved"
     )
-    report.judgments = len(crowd.submitted)
-    done = await p.progress(api, project_id)
-    report.resolved = done["items"] - done["unresolved"]
 
     ctx.progress("waiting for the drift alert", 0, 1)
     drift = await p.wait_for_alert(

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from deploy.demo import program as p
-from deploy.demo.crowd import Crowd, Persona, Truth, perceive
+from deploy.demo.crowd import Persona, Truth, perceive
 
 NAME = "image-eval"
 TITLE = "Image evaluation, a rubric change mid-program"
@@ -116,7 +116,7 @@ async def run(ctx: p.Context) -> p.Report:
         "rubric": {"rubric_id": project_id},
         "required_skills": skill,
         "overlap": {"k": 2},
-        "gold_rate": 0.2,
+        "gold_rate": 0.3,
         "adjudication": {"adjudicator_skill": "role.adjudicator", "adjudicator_min_level": 4},
     }
     await p.open_project(api, project, roster)
@@ -160,7 +160,7 @@ async def run(ctx: p.Context) -> p.Report:
         }
         return {"media": image.descriptor(), "prelabels": labels}, truth
 
-    for g in range(12):
+    for g in range(24):
         item, truth = photo(f"gold-{g:03d}", f"gold-{g}", 90_000 + g, gold=True)
         key = answer(Persona("key", {}, accuracy=1.0), {}, truth, 0, rng)
         if key["verdict"] == "correct":
@@ -236,15 +236,7 @@ async def run(ctx: p.Context) -> p.Report:
             }
         return answers
 
-    crowd = Crowd(
-        api,
-        roster,
-        truths,
-        answer,
-        seed=ctx.seed,
-        before_submit=before_submit,
-        on_submit=lambda _: ctx.progress("judging", len(crowd.submitted), 0),
-    )
+    crowd = p.crowd_of(ctx, roster, truths, answer, before_submit=before_submit)
     first = await p.register_http(api, bodies[:change_at])
     report.registered = change_at
     await crowd.work_until(
@@ -272,15 +264,9 @@ async def run(ctx: p.Context) -> p.Report:
     )
     second = await p.register_http(api, bodies[change_at:])
     report.registered = n_items
-    await crowd.work_until(
-        p.resolved_all(api, project_id, lambda: n_items),
-        timeout=600,
-        stalled=p.stuck(api, project_id),
-        what="every image to be resolved",
+    await p.judge_until_resolved(
+        ctx, crowd, report, project_id, n_items, "every image to be resolved"
     )
-    report.judgments = len(crowd.submitted)
-    done = await p.progress(api, project_id)
-    report.resolved = done["items"] - done["unresolved"]
 
     lines = await p.exported_when_complete(api, project_id, n_items)
     versions = {x["item_id"]: x["resolution"]["rubric"]["version"] for x in lines}

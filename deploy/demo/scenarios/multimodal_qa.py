@@ -205,14 +205,7 @@ async def run(ctx: p.Context) -> p.Report:
     by_external = {t.external_id: t for t in truths.values()}
     by_item = {i: by_external[e] for e, i in (await p.register_http(api, first)).items()}
     report.registered = split_at
-    crowd = Crowd(
-        api,
-        roster,
-        truths,
-        answer,
-        seed=ctx.seed,
-        on_submit=lambda _: ctx.progress("judging", len(crowd.submitted), 0),
-    )
+    crowd = p.crowd_of(ctx, roster, truths, answer)
     # the experts stop with a backlog left whenever they pause: the alert lane evaluates a
     # project once it is quiet, and assignment then raises the priority of the pending clips
     # of the alert's class, which the next handouts show
@@ -318,15 +311,9 @@ async def run(ctx: p.Context) -> p.Report:
         confused is not None,
         confused["summary"] if confused else "no alert",
     )
-    await crowd.work_until(
-        p.resolved_all(api, project_id, lambda: n_items),
-        timeout=600,
-        stalled=p.stuck(api, project_id),
-        what="every clip to be resolved",
+    done = await p.judge_until_resolved(
+        ctx, crowd, report, project_id, n_items, "every clip to be resolved"
     )
-    report.judgments = len(crowd.submitted)
-    done = await p.progress(api, project_id)
-    report.resolved = done["items"] - done["unresolved"]
     report.check(
         "escalated clips (flags, disagreement) are resolved by adjudication",
         done["resolved"].get("adjudication", 0) > 0,
