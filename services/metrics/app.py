@@ -92,7 +92,7 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     alert_store = alerts.AlertStore(runtime.db, runtime.outbox)
     quality = ExpertQuality(
         expert_quality.ExpertQualityStore(
-            runtime.db, runtime.outbox, drift_min_count=settings.expert_drift_min_count
+            runtime.db, drift_min_count=settings.expert_drift_min_count
         ),
         judged,
         alert_store,

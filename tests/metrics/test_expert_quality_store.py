@@ -12,7 +12,6 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.metrics.stores.expert_quality import OUTCOME_ITEMS, ExpertQualityStore
-from shared.outbox.entries import Outbox
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +30,7 @@ def kept(judgment_id: str, expert: str) -> dict[str, Any]:
 async def test_a_run_keeps_each_judgment_once(mongo_client: AsyncMongoClient[Any]) -> None:
     db = mongo_client[f"t_quality_{uuid.uuid4().hex[:8]}"]
     try:
-        store = ExpertQualityStore(db, Outbox())
+        store = ExpertQualityStore(db)
         run = [
             ("acme", "p", "i1", kept("j1", "e1")),
             ("acme", "p", "i1", kept("j2", "e2")),  # the same new item, in the same run
@@ -55,13 +54,13 @@ async def test_a_new_experts_drift_detector_alerts_at_the_configured_count(
 ) -> None:
     db = mongo_client[f"t_quality_{uuid.uuid4().hex[:8]}"]
     try:
-        store = ExpertQualityStore(db, Outbox(), drift_min_count=30)
+        store = ExpertQualityStore(db, drift_min_count=30)
         fresh = await store.expert_gold("acme", "p", "e1")
         assert fresh.drift.min_count == 30
         fresh.drift.add(True)
-        assert await store.store_gold(fresh, "j1", [])
+        assert await store.store_gold(fresh, "j1")
         # a stored detector keeps the count it was made with
-        later = ExpertQualityStore(db, Outbox(), drift_min_count=100)
+        later = ExpertQualityStore(db, drift_min_count=100)
         assert (await later.expert_gold("acme", "p", "e1")).drift.min_count == 30
     finally:
         await mongo_client.drop_database(db.name)

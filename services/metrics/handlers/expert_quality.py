@@ -158,7 +158,7 @@ class ExpertQuality:
                 )
                 if await self.alerts.publish(alert, published):
                     log.info("expert accuracy alert", alert_id=alert.alert_id)
-            if await self.store.store_gold(gold, g.judgment_id, []):
+            if await self.store.store_gold(gold, g.judgment_id):
                 break
         await self.store.record_gold(gold, judgment, self.clock())
 
