@@ -60,9 +60,9 @@ class Submitted:
     gold: bool
 
 
-#: answers of ``persona`` to ``unit`` (whose truth is given) as their ``n``-th unit; None: the
-#: expert releases it unjudged
-Answerer = Callable[[Persona, dict[str, Any], Truth, int, random.Random], dict[str, Any] | None]
+#: answers of ``persona`` to ``unit`` (whose truth is given) as their ``n``-th unit (an
+#: expert who dodges releases a hard item before answering)
+Answerer = Callable[[Persona, dict[str, Any], Truth, int, random.Random], dict[str, Any]]
 #: what an expert does with a unit before submitting their answers (write guideline feedback,
 #: see the form refuse a draft); the answers to submit
 BeforeSubmit = Callable[[Persona, dict[str, Any], Truth, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -177,7 +177,13 @@ class Crowd:
             if truth is None:
                 raise DemoError(f"{persona.expert_id} was handed media the demo did not make")
             n = self.units[persona.expert_id]
-            answers = self.answer(persona, unit, truth, n, rng)
+            dodged = (
+                persona.dodges > 0
+                and truth.hard
+                and unit.get("kind") != "adjudication"
+                and rng.random() < persona.dodges
+            )
+            answers = None if dodged else self.answer(persona, unit, truth, n, rng)
             if persona.think_s:
                 await asyncio.sleep(persona.think_s * rng.uniform(0.5, 1.5))
             if answers is None:

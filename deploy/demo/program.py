@@ -5,8 +5,8 @@ ends with — the figures the system computed beside the truths the demo planted
 from __future__ import annotations
 
 import asyncio
+import json
 import random
-import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,13 +43,13 @@ class Context:
     alert_interval_s: float = 60.0
     alert_quiet_s: float = 30.0
 
+    #: called with (what, done, total) as the scenario moves
+    progress: Callable[[str, int, int], None] = lambda *_: None
+
     @property
     def lane_pause_s(self) -> float:
         """A pause long enough for the lane to evaluate a quiet project, at most 15 s."""
         return min(self.alert_interval_s + self.alert_quiet_s + 2, 15.0)
-
-    #: called with (what, done, total) as the scenario moves
-    progress: Callable[[str, int, int], None] = lambda *_: None
 
     def rng(self, name: str) -> random.Random:
         return random.Random(f"{self.seed}/{name}")
@@ -315,8 +315,6 @@ def stuck(api: Quorum, project_id: str) -> Callable[[], Awaitable[str]]:
 
 async def export(api: Quorum, project_id: str) -> list[dict[str, Any]]:
     """The client's JSON lines export of the project's resolved items."""
-    import json
-
     response = await api.call(
         "ingest",
         "GET",
@@ -490,10 +488,6 @@ def check_accuracy(
 
 def _rounded(ci: list[float] | None) -> str:
     return "-" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
-
-
-def p50(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def now_tag() -> str:

@@ -197,7 +197,7 @@ async def run(ctx: p.Context) -> p.Report:
     # the client sends the first half, then the shifted half once the first is reviewed
     await p.register_http(api, bodies[:shift_at])
     report.registered = shift_at
-    crowd = p.crowd_of(ctx, roster, truths, dodging(answer))
+    crowd = p.crowd_of(ctx, roster, truths, answer)
     await crowd.work_until(
         p.resolved_all(api, project_id, lambda: shift_at),
         timeout=600,
@@ -276,17 +276,3 @@ async def run(ctx: p.Context) -> p.Report:
     await p.throughput(ctx, project_id, report)
     report.seconds = time.monotonic() - started
     return report
-
-
-def dodging(inner: Any) -> Any:
-    """``inner``, except that an expert who dodges releases hard items at their rate."""
-
-    def answer_or_release(
-        persona: Persona, unit: dict[str, Any], truth: Truth, n: int, rng: random.Random
-    ) -> dict[str, Any] | None:
-        if truth.hard and unit.get("kind") != "adjudication" and rng.random() < persona.dodges:
-            return None
-        result: dict[str, Any] = inner(persona, unit, truth, n, rng)
-        return result
-
-    return answer_or_release
