@@ -12,7 +12,7 @@ there is no module-global settings object.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -47,6 +47,7 @@ COMMON_FIELDS = frozenset(
         "consumer_session_timeout_ms",
         "consumer_commit_interval_ms",
         "http_max_body_bytes",
+        "cors_origins",
         "outbox_poll_interval_ms",
         "gc_gen0_threshold",
         "mongodb_uri",
@@ -183,6 +184,13 @@ class ServiceSettings(KafkaClientSettings):
         "the default fits a batch of 1,000 registrations of about 4 KB",
     )
     outbox_poll_interval_ms: int = Field(200, ge=5, le=60_000)
+    cors_origins: list[Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Origins of third-party frontends allowed to call the API from a browser "
+        "(with a bearer token; docs/console.md). Empty: CORS closed, as Quorum's own console "
+        "needs (it is on the services' origin)",
+    )
     gc_gen0_threshold: int = Field(
         50_000,
         ge=0,

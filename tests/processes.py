@@ -5,6 +5,7 @@ in the environment, as in production."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -44,6 +45,8 @@ def environment(settings: ServiceSettings) -> dict[str, str]:
             value = value.value
         elif isinstance(value, bool):
             value = str(value).lower()
+        elif isinstance(value, list | dict):
+            value = json.dumps(value)
         env[f"{prefix}{name.upper()}"] = str(value)
     return env
 

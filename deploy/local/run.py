@@ -7,6 +7,7 @@ that were already running are left running).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -18,11 +19,12 @@ from pathlib import Path
 from deploy.demo import media_server
 from deploy.local import demo
 from deploy.local.infra import REPO, local_infra
+from shared.media import presign
 
-SERVICES = {"ingest": 8001, "assignment": 8002, "metrics": 8003, "taxonomy": 8004}
+SERVICES = {"ingest": 8001, "assignment": 8002, "metrics": 8003, "taxonomy": 8004, "console": 8000}
 #: the demo's generated media, served over HTTP (QUORUM_MEDIA_PORT)
 MEDIA_PORT = 8005
-COLORS = {"ingest": "36", "assignment": "35", "metrics": "33", "taxonomy": "32"}
+COLORS = {"ingest": "36", "assignment": "35", "metrics": "33", "taxonomy": "32", "console": "34"}
 
 
 def _pump(name: str, stream: object) -> None:
@@ -61,9 +63,12 @@ def main() -> int:
     media_root = REPO / ".local" / "demo-media"
     media_root.mkdir(parents=True, exist_ok=True)
     # the files `make demo` generates, for the console to show (what a media CDN is in
-    # production); read-only, loopback only
+    # production); read-only, loopback only, to links signed with the secret assignment signs
+    # handouts' media links with
+    secret = os.environ.get("QUORUM_MEDIA_SIGNING_SECRET", presign.DEV_MEDIA_SECRET)
+    env |= console_env(media_root, secret)
     try:
-        media = media_server.serve(media_root, port=_port("media"))
+        media = media_server.serve(media_root, port=_port("media"), secret=secret.encode())
     except OSError as exc:
         media = None
         print(f"demo media not served ({exc}): set QUORUM_MEDIA_PORT to a free port", flush=True)
@@ -113,6 +118,21 @@ def main() -> int:
         infra.down(started)
 
 
+def console_env(media_root: Path, secret: str) -> dict[str, str]:
+    """What the console and assignment need to show media: assignment signs links to the media
+    server's files, the console forwards to the services' ports and lets pages load media."""
+    media = f"http://127.0.0.1:{_port('media')}"
+    env = {
+        "QUORUM_ASSIGNMENT_MEDIA_FILE_ROOT": str(media_root.resolve()),
+        "QUORUM_ASSIGNMENT_MEDIA_FILE_BASE_URL": media,
+        "QUORUM_ASSIGNMENT_MEDIA_SIGNING_SECRET": secret,
+        "QUORUM_CONSOLE_MEDIA_ORIGINS": json.dumps([media]),
+    }
+    for name in ("ingest", "assignment", "metrics", "taxonomy"):
+        env[f"QUORUM_CONSOLE_{name.upper()}_URL"] = f"http://127.0.0.1:{_port(name)}"
+    return {k: os.environ.get(k, v) for k, v in env.items()}
+
+
 def _port(name: str) -> int:
     default = MEDIA_PORT if name == "media" else SERVICES[name]
     return int(os.environ.get(f"QUORUM_{name.upper()}_PORT", default))
@@ -135,11 +155,18 @@ def _seed_demo() -> None:
 
 
 def _banner(kafka: str, mongo: str) -> str:
-    lines = ["", "Quorum is starting:"]
+    lines = [
+        "",
+        "Quorum is starting:",
+        f"  console     http://127.0.0.1:{_port('console')}/ (sign in: the workbench for "
+        "experts, the dashboard for ops)",
+    ]
     for name in SERVICES:
+        if name == "console":
+            continue
         lines.append(f"  {name:<11} http://127.0.0.1:{_port(name)}/docs")
     lines += [
-        f"  media       http://127.0.0.1:{_port('media')}/ (the files `make demo` generates)",
+        f"  media       http://127.0.0.1:{_port('media')}/ (the files `make demo` generates, by signed links)",
         f"  kafka       {kafka}",
         f"  mongodb     {mongo}",
         "A development token: .venv/bin/quorum-token --tenant acme --role client",

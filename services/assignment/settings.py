@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.media.presign import DEV_MEDIA_SECRET, MediaSigning
+from shared.settings import Environment, ServiceSettings
 
 
 class AssignmentSettings(ServiceSettings):
@@ -27,3 +28,48 @@ class AssignmentSettings(ServiceSettings):
         le=60,
         description="how long a replica reuses an expert's profile and roster for handouts",
     )
+    media_file_root: str | None = Field(
+        None,
+        max_length=4096,
+        description="the absolute folder whose `file://` media are served by a media server "
+        "checking signed links (development: the demo's `.local/demo-media`)",
+    )
+    media_file_base_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="the URL that folder is served at (development: http://127.0.0.1:8005)",
+    )
+    media_signing_secret: SecretStr = Field(
+        SecretStr(DEV_MEDIA_SECRET),
+        description="the secret the media server checks links with (refused in production "
+        "when it is the development one)",
+    )
+    media_link_ttl_s: int = Field(
+        3600, ge=60, le=7 * 24 * 3600, description="how long a handout's media links live"
+    )
+    media_pass_https: bool = Field(
+        True, description="hand `https://` media to the browser as they are"
+    )
+
+    @property
+    def media_signing(self) -> MediaSigning:
+        return MediaSigning(
+            secret=self.media_signing_secret.get_secret_value().encode(),
+            ttl_s=self.media_link_ttl_s,
+            file_root=self.media_file_root,
+            file_base_url=self.media_file_base_url,
+            pass_https=self.media_pass_https,
+        )
+
+    @model_validator(mode="after")
+    def _production_signs_with_its_own_secret(self) -> Self:
+        if (
+            self.environment is Environment.production
+            and self.media_file_root
+            and self.media_signing_secret.get_secret_value() == DEV_MEDIA_SECRET
+        ):
+            raise ValueError(
+                "production signs media links with its own secret: set "
+                "QUORUM_ASSIGNMENT_MEDIA_SIGNING_SECRET (the media server's)"
+            )
+        return self

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -83,6 +84,16 @@ def create_service_app(
     # added first, so inside the request context: a 413 carries the request id
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    if settings.cors_origins:
+        # a third-party frontend's origins, and only those (docs/console.md "Other frontends")
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+            expose_headers=["ETag", "Location", "Retry-After", "Quorum-No-Work-Reason"],
+            max_age=600,
+        )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> Health:

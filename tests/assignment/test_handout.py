@@ -113,6 +113,36 @@ async def test_an_expert_at_capacity_gets_204_until_a_lease_is_released(
     assert third is not None and third["item_id"] not in {first["item_id"], second["item_id"]}
 
 
+async def test_an_expert_gets_back_the_units_they_hold_as_handed_out_and_only_theirs(
+    assignment: AssignmentUnderTest,
+) -> None:
+    project_id = await world.project(assignment)
+    expert_id = await world.expert(assignment, projects=(project_id,))
+    other_id = await world.expert(assignment, projects=(project_id,))
+    await world.items(assignment, project_id, 3)
+    first = await next_unit(assignment, expert_id)
+    second = await next_unit(assignment, expert_id)
+    theirs = await next_unit(assignment, other_id)
+    assert first and second and theirs
+    me = auth("expert", subject=expert_id)
+    held = (await ok(await assignment.client.get("/v1/me/units", headers=me)))["units"]
+    # a reloaded workbench resumes both, each exactly as handed out, soonest deadline first
+    assert [h["lease_id"] for h in held] == [first["lease_id"], second["lease_id"]]
+    # the same unit, form and content (its media links are signed afresh)
+    assert {**held[0], "media_links": []} == {**first, "media_links": []}
+    assert held[1]["form"] == second["form"]
+    await ok(
+        await assignment.client.post(
+            f"/v1/me/leases/{first['lease_id']}/release", json={"reason": "skip"}, headers=me
+        )
+    )
+    held = (await ok(await assignment.client.get("/v1/me/units", headers=me)))["units"]
+    assert [h["unit_id"] for h in held] == [second["unit_id"]]
+    for role in ("ops", "client", "admin"):
+        refused = await assignment.client.get("/v1/me/units", headers=auth(role))
+        assert refused.status_code == 403, role
+
+
 async def test_an_expert_who_had_every_unit_open_to_them_is_told_nothing_is_left(
     assignment: AssignmentUnderTest,
 ) -> None:

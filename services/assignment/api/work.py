@@ -14,7 +14,14 @@ from services.assignment.eligibility import NoWorkReason
 from services.assignment.handlers.handout import Handout
 from services.assignment.handlers.judgments import Judgments
 from services.assignment.handlers.leases import Leases
-from services.assignment.models.work import HandedOut, Judgment, JudgmentIn, Lease, ReleaseIn
+from services.assignment.models.work import (
+    HandedOut,
+    HeldUnits,
+    Judgment,
+    JudgmentIn,
+    Lease,
+    ReleaseIn,
+)
 from shared.http.pagination import Cursor, Limit, Page, cursor_time, decode_cursor, page_of
 from shared.http.problems import ProblemDetail
 from shared.http.routing import api_router
@@ -67,6 +74,15 @@ async def next_unit(principal: ExpertCaller, handout: HandoutDep) -> HandedOut:
         nothing = Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
         return nothing  # type: ignore[return-value]
     return handed
+
+
+@router.get(
+    "/me/units",
+    summary="The units you hold now, each as it was handed out, soonest deadline first (a "
+    "reloaded workbench resumes them)",
+)
+async def held_units(principal: ExpertCaller, handout: HandoutDep) -> HeldUnits:
+    return HeldUnits(units=await handout.held(principal))
 
 
 @router.post(

@@ -44,6 +44,7 @@ from services.assignment.handlers.gold_serving import GoldServing
 from services.assignment.handlers.profiles import Profiles, eligible_projects, why_no_work
 from services.assignment.handlers.qualification_serving import QualificationServing
 from services.assignment.handlers.staffing import open_item, roster_members, rules_of
+from services.assignment.media_links import media_links
 from services.assignment.models.experts import Expert
 from services.assignment.models.gold import GoldVersions
 from services.assignment.models.projects import Project
@@ -55,6 +56,7 @@ from shared.auth.principal import Principal
 from shared.clock import Clock, now_ms
 from shared.contracts.work import WORK_LEASED, WorkKind
 from shared.logging import get_logger
+from shared.media.presign import MediaSigning
 
 log = get_logger(__name__)
 
@@ -182,6 +184,7 @@ class Handout:
         page: int = 200,
         max_age_s: float = 5.0,
         clock: Clock = now_ms,
+        signing: MediaSigning | None = None,
     ) -> None:
         self.items = items
         self.leases = leases
@@ -192,6 +195,7 @@ class Handout:
         self.page = page
         self.max_age_s = max_age_s
         self.clock = clock
+        self.signing = signing or MediaSigning(secret=b"", ttl_s=3600)
         self._candidates: dict[tuple[str, str], Candidates] = {}
         self._fair: dict[str, FairShare] = {}
         self._rosters: dict[tuple[str, str], tuple[float, list[staffing.Member]]] = {}
@@ -536,6 +540,27 @@ class Handout:
         log.info("unit leased", unit_id=unit.unit_id, lease_id=lease.lease_id)
         return await self._handed(tenant, claimed, unit, lease)
 
+    async def held(self, principal: Principal) -> list[HandedOut]:
+        """The units the expert holds now (their live leases), each as it was handed out,
+        soonest deadline first: a workbench that was reloaded or closed resumes them."""
+        tenant, now = principal.tenant, self.clock()
+        leases = await self.leases.held(tenant, principal.subject)
+        handed = []
+        for lease in sorted(leases.values(), key=lambda held: held.expires_at):
+            if lease.expires_at <= now or lease.item_id is None or lease.unit_id is None:
+                continue
+            item = await self.items.get(tenant, lease.item_id)
+            number = leasing.unit_number(lease.unit_id)
+            unit = next((u for u in item.units if u.n == number), None) if item else None
+            if (
+                item is None
+                or unit is None
+                or not unit.held_by(principal.subject, now, lease.lease_id)
+            ):
+                continue
+            handed.append(await self._handed(tenant, item, unit, lease))
+        return handed
+
     async def _handed(self, tenant: str, item: WorkItem, unit: Unit, lease: Lease) -> HandedOut:
         """What the expert is handed: the same fields and shapes for every unit, gold or not."""
         return HandedOut(
@@ -548,6 +573,7 @@ class Handout:
             content=item.content,
             rubric=unit.rubric,
             form=await self.forms.get(tenant, unit.rubric),
+            media_links=media_links(item.content, self.signing, self.clock().timestamp()),
             **_kind_view(item, unit),
         )
 

@@ -190,6 +190,18 @@ class Lease(BaseModel):
     expires_at: datetime
 
 
+class MediaLink(BaseModel):
+    """How the browser fetches one media file of a unit: a short-lived signed URL (no bearer
+    token in it), or none with why (docs/console.md "Media")."""
+
+    part: str | None = Field(description="the bundle part's name; null for a single file")
+    url: str | None = Field(description="the URL, valid until `expires_at`; null: not reachable")
+    peaks_url: str | None = Field(
+        None, description="waveform peaks computed by the media server (audio and video)"
+    )
+    expires_at: datetime | None = None
+
+
 class HandedOut(BaseModel):
     """What ``work:next`` hands the expert: the lease and the unit's form and content. A gold
     unit looks exactly like any other."""
@@ -211,6 +223,16 @@ class HandedOut(BaseModel):
     judgments: list[Answers] | None = Field(
         None, description="an adjudication unit's: the answers of the item's judges"
     )
+    media_links: list[MediaLink] = Field(
+        default_factory=list,
+        description="a signed link per media file of `content`, in its order",
+    )
+
+
+class HeldUnits(BaseModel):
+    """The units an expert holds now: at most their capacity (``max_leases``), so one answer."""
+
+    units: list[HandedOut]
 
 
 class JudgmentIn(Strict):

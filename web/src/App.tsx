@@ -1,0 +1,79 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { whenUnauthorized } from "./api/client";
+import { go, usePath } from "./navigation";
+import { Dashboard } from "./pages/Dashboard";
+import { SignIn } from "./pages/SignIn";
+import { Workbench } from "./pages/Workbench";
+import { currentSession, signOut, type Session } from "./session";
+
+export function App() {
+  const path = usePath();
+  const client = useQueryClient();
+  const session = useQuery({ queryKey: ["session"], queryFn: currentSession, retry: 1 });
+  useEffect(() => whenUnauthorized(() => client.setQueryData(["session"], null)), [client]);
+
+  if (session.isPending) return <p role="status">Loading…</p>;
+  if (session.isError) {
+    return (
+      <main>
+        <h1>Quorum</h1>
+        <p role="alert">The console does not answer: is `make run` running? Reload to try again.</p>
+      </main>
+    );
+  }
+  const who = session.data;
+  if (!who || path === "/signin" || path === "/") {
+    return <SignIn session={who} onSignedIn={(s) => landOn(s)} />;
+  }
+  return (
+    <>
+      <header className="bar">
+        <span className="brand">Quorum</span>
+        <nav aria-label="Pages">
+          {who.role === "expert" ? (
+            <a href="/workbench" aria-current={path === "/workbench" ? "page" : undefined} onClick={link("/workbench")}>
+              Workbench
+            </a>
+          ) : (
+            <a href="/dashboard" aria-current={path === "/dashboard" ? "page" : undefined} onClick={link("/dashboard")}>
+              Dashboard
+            </a>
+          )}
+        </nav>
+        <span className="who">
+          {who.subject} · {who.role} · {who.tenant}
+        </span>
+        <button
+          type="button"
+          onClick={async () => {
+            await signOut();
+            client.setQueryData(["session"], null);
+            go("/signin");
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      {path === "/dashboard" && who.role !== "expert" ? <Dashboard session={who} /> : null}
+      {path === "/workbench" && who.role === "expert" ? <Workbench session={who} /> : null}
+      {(path === "/dashboard" && who.role === "expert") || (path === "/workbench" && who.role !== "expert") ? (
+        <main>
+          <p role="alert">This page is not for your role ({who.role}).</p>
+        </main>
+      ) : null}
+    </>
+  );
+
+  function landOn(s: Session) {
+    client.setQueryData(["session"], s);
+    go(s.role === "expert" ? "/workbench" : "/dashboard");
+  }
+}
+
+function link(page: "/workbench" | "/dashboard") {
+  return (event: React.MouseEvent) => {
+    event.preventDefault();
+    go(page);
+  };
+}
