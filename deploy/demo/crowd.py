@@ -118,6 +118,8 @@ class Crowd:
         self.before_submit = before_submit
         self.submitted: list[Submitted] = []
         self.released: list[tuple[str, str]] = []
+        #: (expert, item) of units taken back before their judgment landed (benched, paused)
+        self.withdrawn: list[tuple[str, str]] = []
         self.units: dict[str, int] = {p.expert_id: 0 for p in personas}
         self._stop = asyncio.Event()
 
@@ -192,6 +194,7 @@ class Crowd:
                     "POST",
                     f"/v1/me/leases/{unit['lease_id']}/release",
                     json={"reason": "skip", "note": "not sure about this one"},
+                    expect=(200, 409),  # 409: taken back meanwhile (benched, paused)
                     **me,
                 )
                 self.released.append((persona.expert_id, unit["item_id"]))
@@ -209,7 +212,7 @@ class Crowd:
             "lease_id": unit["lease_id"],
             "answers": answers,
         }
-        await self.api.call(  # 503 while assignment has not consumed a taxonomy version
+        answered = await self.api.call(  # 503 while assignment has not consumed a taxonomy version
             "assignment",
             "POST",
             f"/v1/units/{unit['unit_id']}/judgments",
@@ -217,7 +220,20 @@ class Crowd:
             subject=expert_id,
             json=body,
             retry_on=(503,),
+            expect=(200, 201, 409),
         )
+        if answered.status_code == 409:
+            # the unit was taken back meanwhile (the expert benched by their gold record, the
+            # project paused): what a real expert's workbench would say; anything else is wrong
+            withdrawn = [
+                e
+                for e in answered.json().get("errors") or []
+                if str(e.get("message", "")).startswith("withdrawn:")
+            ]
+            if not withdrawn:
+                raise DemoError(f"{expert_id}'s judgment was refused: {answered.text[:300]}")
+            self.withdrawn.append((expert_id, unit["item_id"]))
+            return
         kind = unit.get("kind", "review")
         record = Submitted(expert_id, unit["item_id"], kind, answers, gold)
         self.submitted.append(record)
