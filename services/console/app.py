@@ -9,9 +9,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from services.console import proxy, session, static
+from services.console import oidc, proxy, session, static
 from services.console.settings import ConsoleSettings
 from shared.auth.tokens import TokenVerifier
+from shared.http.app import problem_openapi
 from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.context import RequestContextMiddleware
 from shared.http.problems import install_problem_handlers
@@ -36,6 +37,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         "services' APIs under /api/<service>/ (docs/console.md)",
         lifespan=lifespan,
     )
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
@@ -56,6 +58,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.include_router(
         session.router(settings, verifier, settings.session_ttl_s, settings.secure_cookies)
     )
+    app.include_router(oidc.router(settings, verifier, client))
     app.include_router(proxy.router(settings.upstreams, client))
     static.mount(app, settings.static_dir, settings.media_origins)
     return app

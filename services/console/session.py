@@ -1,7 +1,7 @@
 """The browser's session: the bearer token lives in an HttpOnly cookie the page's scripts
 cannot read, and the proxy puts it in the ``Authorization`` header of each API call. A
 development sign-in mints the token (refused in production, where the tenant's identity
-provider issues it)."""
+provider issues it: ``services/console/oidc.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shared.auth.principal import Principal, Role
 from shared.auth.tokens import AuthError, TokenVerifier, mint_token
 from shared.contracts.vocabulary import ID_PATTERN, TENANT_PATTERN
 from shared.http.problems import Problem
+from shared.http.routing import api_router, documented_problem
 from shared.logging import get_logger
 from shared.settings import Environment, ServiceSettings
 
@@ -42,6 +43,14 @@ def session_token(request: Request) -> str | None:
     return token if token and len(token) <= 8192 else None
 
 
+def set_session_cookie(response: Response, token: str, max_age: int, secure: bool) -> None:
+    """The session: HttpOnly (no script reads the token), SameSite=Strict (no other site's
+    page sends it), for the whole origin."""
+    response.set_cookie(
+        COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/"
+    )
+
+
 def current(request: Request, verifier: TokenVerifier) -> Principal:
     token = session_token(request)
     if token is None:
@@ -52,9 +61,13 @@ def current(request: Request, verifier: TokenVerifier) -> Principal:
 def router(
     settings: ServiceSettings, verifier: TokenVerifier, ttl_s: int, secure: bool
 ) -> APIRouter:
-    routes = APIRouter(prefix="/session", tags=["session"])
+    routes = api_router("/session", ["session"])
 
-    @routes.get("", summary="Who is signed in (401 when no one)")
+    @routes.get(
+        "",
+        summary="Who is signed in (401 when no one)",
+        responses={401: documented_problem(401, "No one is signed in, or the session expired")},
+    )
     async def who(request: Request) -> SessionView:
         principal = current(request, verifier)
         return SessionView(subject=principal.subject, tenant=principal.tenant, role=principal.role)
@@ -64,6 +77,7 @@ def router(
         summary="Development sign-in: a token minted for the tenant, subject and role given "
         "(403 in production, and wherever tokens are not signed with the shared secret)",
         status_code=200,
+        responses={403: documented_problem(403, "Development sign-in is off here")},
     )
     async def dev_sign_in(body: DevSignIn, response: Response) -> SessionView:
         if settings.environment is Environment.production or settings.jwt_algorithm != "HS256":
@@ -83,9 +97,7 @@ def router(
                 k: v for k, v in (("iss", settings.jwt_issuer), ("aud", settings.jwt_audience)) if v
             },
         )
-        response.set_cookie(
-            COOKIE, token, max_age=ttl_s, httponly=True, samesite="strict", secure=secure, path="/"
-        )
+        set_session_cookie(response, token, ttl_s, secure)
         log.info("signed in", tenant=body.tenant, subject=body.subject, role=body.role.value)
         return SessionView(subject=body.subject, tenant=body.tenant, role=body.role)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import Environment, ServiceSettings
+
+#: signs the sign-in's state cookie on a developer's machine only (production needs its own)
+DEV_SESSION_SECRET = "quorum-console-development-session-secret-0123456789"  # noqa: S105
+PREFIX = "QUORUM_CONSOLE_"
 
 #: the built console (``make web``): ``web/dist`` beside the services
 DEFAULT_STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
@@ -36,6 +40,31 @@ class ConsoleSettings(ServiceSettings):
     )
     upstream_timeout_s: float = Field(30.0, gt=0, le=600)
 
+    # Sign-in with the organisation's OpenID Connect provider (docs/console.md, Signing in)
+    oidc_issuer: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description="the identity provider's issuer URL ({issuer}/.well-known/openid-"
+        "configuration); https (http only outside production). Unset: no OIDC sign-in",
+    )
+    oidc_client_id: str | None = Field(None, min_length=1, max_length=512)
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="a confidential client's secret (PKCE is used either way)"
+    )
+    oidc_redirect_url: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+/session/callback$",
+        description="the console's own /session/callback URL, as registered at the provider",
+    )
+    oidc_scopes: str = Field("openid profile", min_length=1, max_length=1024)
+    session_secret: SecretStr | None = Field(
+        None,
+        description="signs the short-lived sign-in cookie (state, nonce, PKCE verifier); the "
+        "same on every replica. Required with OIDC in production (32 characters or more)",
+    )
+
     @property
     def upstreams(self) -> dict[str, str]:
         return {
@@ -44,6 +73,48 @@ class ConsoleSettings(ServiceSettings):
             "metrics": self.metrics_url,
             "taxonomy": self.taxonomy_url,
         }
+
+    @property
+    def oidc_configured(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def development_sign_in(self) -> bool:
+        """The development sign-in is allowed: not production, tokens with the shared secret."""
+        return self.environment is not Environment.production and self.jwt_algorithm == "HS256"
+
+    @property
+    def session_key(self) -> bytes:
+        secret = self.session_secret.get_secret_value() if self.session_secret else None
+        return (secret or DEV_SESSION_SECRET).encode()
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Self:
+        if self.oidc_issuer is None:
+            return self
+        missing = [
+            f"{PREFIX}{name.upper()}"
+            for name in ("oidc_client_id", "oidc_redirect_url")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(f"OIDC sign-in ({PREFIX}OIDC_ISSUER) also needs {', '.join(missing)}")
+        if self.environment is not Environment.production:
+            return self
+        plain = [
+            f"{PREFIX}{name.upper()}"
+            for name in ("oidc_issuer", "oidc_redirect_url")
+            if str(getattr(self, name)).startswith("http://")
+        ]
+        if plain:
+            raise ValueError(f"production signs in over https only: {', '.join(plain)} is http")
+        secret = self.session_secret.get_secret_value() if self.session_secret else ""
+        if len(secret) < 32 or secret == DEV_SESSION_SECRET:
+            raise ValueError(
+                f"OIDC sign-in in production needs {PREFIX}SESSION_SECRET: 32 characters or "
+                "more, random, the same on every replica of the console"
+            )
+        return self
 
     @property
     def secure_cookies(self) -> bool:

@@ -76,7 +76,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
     )
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     app.state.service = Service(runtime, use_cases)
     #: what the service runs: its consumed events, topics and loops (read by the ACL tests)
     app.state.runtime_spec = spec
@@ -156,7 +156,7 @@ def _is_staff(request: Request, verifier: TokenVerifier) -> bool:
         return False
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with the problem schema every problem answer refers to."""
     if app.openapi_schema is None:
         schema = get_openapi(

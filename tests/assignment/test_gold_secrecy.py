@@ -189,14 +189,18 @@ async def test_every_unit_route_answers_a_gold_unit_as_it_answers_an_ordinary_on
     assert sorted(kinds) == [False, False, True, True]  # within one unit of the rate: 2 of 4
     gold = [h for h, g in zip(handed, kinds, strict=True) if g]
     ordinary = [h for h, g in zip(handed, kinds, strict=True) if not g]
-    # the handouts: the same but for the ids, the media and the deadline
-    same = {"lease_id", "unit_id", "item_id", "expires_at", "content"}
+    # the handouts: the same but for the ids, the media (and their links) and the deadline
+    same = {"lease_id", "unit_id", "item_id", "expires_at", "content", "media_links"}
     for g, o in zip(gold, ordinary, strict=True):
         assert {k: v for k, v in g.items() if k not in same} == {
             k: v for k, v in o.items() if k not in same
         }
         assert g["content"].keys() == o["content"].keys()
         assert g["content"]["taxonomy"] == o["content"]["taxonomy"]
+        # a link per media file of the content, whatever the unit is
+        assert len(g["media_links"]) == len(
+            [g["content"]["media"]] if g["content"]["media"] else g["content"]["parts"] or []
+        )
     assert {h["rubric"]["version"] for h in handed} == {1}
     caller = Caller(assignment, expert_id)
     assert await judged_through(caller, gold[0]) == await judged_through(caller, ordinary[0])

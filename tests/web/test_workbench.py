@@ -6,6 +6,7 @@ timeline; the keymap remapped without collisions; no axe-core violation."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -144,16 +145,12 @@ async def test_a_gate_flag_ends_the_form_and_the_services_refusal_names_the_fiel
     await shown_unit(page)
     form = page.locator("form")
     await expect(form.get_by_text("Quality of the pre-labels")).to_be_visible()
-    await expect(
-        form.get_by_role("radio", name="Accept — the pre-labels are right")
-    ).to_be_visible()
+    await expect(form.get_by_role("radio", name=re.compile(r"^Accept"))).to_be_visible()
     # the gate: no ratings, no labels, and only the verdicts that do not vouch for them
     await form.get_by_label("Media unusable (ends the form)").check()
     await expect(form.get_by_text("Quality of the pre-labels")).to_have_count(0)
     await expect(form.get_by_text("Corrected labels")).to_have_count(0)
-    await expect(form.get_by_role("radio", name="Accept — the pre-labels are right")).to_have_count(
-        0
-    )
+    await expect(form.get_by_role("radio", name=re.compile(r"^Accept"))).to_have_count(0)
     await expect(form.get_by_text("The gate ends the form here")).to_be_visible()
     # a reject needs a justification of 30 characters: the form says so, the service refuses
     await page.keyboard.press("r")
@@ -260,4 +257,26 @@ async def test_the_sign_in_and_the_workbench_have_no_axe_violation(
     )
     await shown_unit(page)
     await expect(page.locator(".image-regions canvas").first).to_be_visible()
+    assert await axe_violations(page) == []
+
+
+async def test_an_edit_bundle_shows_its_parts_side_by_side_with_a_before_after_slider(
+    console: Console, context: BrowserContext
+) -> None:
+    page = await signed_in(context, console, console.world.edit_expert, "expert", "/workbench")
+    await shown_unit(page)
+    slider = page.locator("img-comparison-slider")
+    await expect(slider).to_be_visible(timeout=20_000)
+    await expect(slider.locator("img[slot=first]")).to_have_attribute("alt", "source_image")
+    await expect(slider.locator("img[slot=second]")).to_have_attribute("alt", "edited_image")
+    # the slider moves by keyboard too
+    await slider.focus()
+    await page.keyboard.press("ArrowLeft")
+    # the instruction, a text part, is fetched by its signed link and shown
+    await expect(page.get_by_label("text of the unit")).to_have_text(
+        "Make it night, keep the subject."
+    )
+    for part in ("source", "instruction", "edited"):
+        await expect(page.get_by_role("region", name=f"part {part}", exact=False)).to_be_visible()
+    await screenshot(page, "workbench-bundle")
     assert await axe_violations(page) == []

@@ -23,7 +23,7 @@ IMAGE_CLASSES = [
         "modalities": ["image", "video"],
     },
 ]
-SKILL = {"modality.image": 3, "modality.video": 3}
+SKILL = {"modality.image": 3, "modality.video": 3, "modality.multimodal": 3}
 
 #: the image rubric: a gate flag, a flag that needs a severity, a rated dimension with
 #: anchors, labels (boxes, polygons) required to correct, a justification to reject
@@ -65,6 +65,8 @@ class World:
     second_expert: str
     video_expert: str
     short_expert: str
+    edit_project: str
+    edit_expert: str
     items: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -95,6 +97,25 @@ def _image_item(media: MediaLibrary, project_id: str, n: int) -> dict[str, Any]:
     }
 
 
+def _edit_item(media: MediaLibrary, project_id: str, n: int) -> dict[str, Any]:
+    shapes = [("subject", (60.0, 50.0, 90.0, 100.0))]
+    source = media.image(f"{project_id}/{n}-source", width=256, height=192, seed=n, shapes=shapes)
+    text = media.text(f"{project_id}/{n}-instruction", "Make it night, keep the subject.")
+    edited = media.image(
+        f"{project_id}/{n}-edited", width=256, height=192, scene="night", seed=n, shapes=shapes
+    )
+    return {
+        "external_id": f"{project_id}-{n}",
+        "project_id": project_id,
+        "modality": "multimodal",
+        "parts": [
+            {"name": "source", "role": "source_image", "media": source.descriptor()},
+            {"name": "instruction", "role": "instruction", "media": text.descriptor()},
+            {"name": "edited", "role": "edited_image", "media": edited.descriptor()},
+        ],
+    }
+
+
 def _video_item(media: MediaLibrary, project_id: str, n: int) -> dict[str, Any]:
     clip = media.video(f"{project_id}/{n}", duration_s=4.0, segments=[("car", 1.0, 2.5)], seed=n)
     return {
@@ -120,10 +141,13 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
         second_expert=f"bo-{run}",
         video_expert=f"cy-{run}",
         short_expert=f"di-{run}",
+        edit_project=f"edits-{run}",
+        edit_expert=f"ed-{run}",
     )
     taxonomy = await p.publish_ontology(api, f"Street {run}", IMAGE_CLASSES)
     await p.create_rubric(api, f"street-qa-{run}", definition=IMAGE_RUBRIC)
     await p.create_rubric(api, f"clips-qa-{run}", definition=VIDEO_RUBRIC)
+    await p.create_rubric(api, f"edits-qa-{run}", template="image_edit_evaluation")
     experts = {
         name: Persona(name, SKILL)
         for name in (
@@ -131,6 +155,7 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
             world.second_expert,
             world.video_expert,
             world.short_expert,
+            world.edit_expert,
         )
     }
     for persona in experts.values():
@@ -164,7 +189,13 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
         ),
         [experts[world.short_expert]],
     )
+    await p.open_project(
+        api,
+        project(world.edit_project, "multimodal", f"edits-qa-{run}"),
+        [experts[world.edit_expert]],
+    )
     bodies = {
+        world.edit_project: [_edit_item(media, world.edit_project, n) for n in range(2)],
         world.image_project: [_image_item(media, world.image_project, n) for n in range(8)],
         world.video_project: [_video_item(media, world.video_project, n) for n in range(3)],
         world.short_project: [_image_item(media, world.short_project, n) for n in range(1)],

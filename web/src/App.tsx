@@ -12,6 +12,11 @@ export function App() {
   const client = useQueryClient();
   const session = useQuery({ queryKey: ["session"], queryFn: currentSession, retry: 1 });
   useEffect(() => whenUnauthorized(() => client.setQueryData(["session"], null)), [client]);
+  // "/" with a session (where the identity provider's sign-in lands): the role's page
+  const landing = path === "/" && session.data ? homeOf(session.data) : null;
+  useEffect(() => {
+    if (landing) go(landing, { replace: true });
+  }, [landing]);
 
   if (session.isPending) return <p role="status">Loading…</p>;
   if (session.isError) {
@@ -23,9 +28,10 @@ export function App() {
     );
   }
   const who = session.data;
-  if (!who || path === "/signin" || path === "/") {
+  if (!who || path === "/signin") {
     return <SignIn session={who} onSignedIn={(s) => landOn(s)} />;
   }
+  if (landing) return <p role="status">Loading…</p>;
   return (
     <>
       <header className="bar">
@@ -67,8 +73,12 @@ export function App() {
 
   function landOn(s: Session) {
     client.setQueryData(["session"], s);
-    go(s.role === "expert" ? "/workbench" : "/dashboard");
+    go(homeOf(s));
   }
+}
+
+function homeOf(s: Session): "/workbench" | "/dashboard" {
+  return s.role === "expert" ? "/workbench" : "/dashboard";
 }
 
 function link(page: "/workbench" | "/dashboard") {

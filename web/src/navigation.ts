@@ -4,8 +4,9 @@ import { useEffect, useState } from "react";
 
 export type Page = "/signin" | "/workbench" | "/dashboard";
 
-export function go(page: Page): void {
-  if (location.pathname !== page) history.pushState(null, "", page);
+/** Show ``page``: a new history entry, or (``replace``) in place of the current one. */
+export function go(page: Page, { replace = false }: { replace?: boolean } = {}): void {
+  if (location.pathname !== page) history[replace ? "replaceState" : "pushState"](null, "", page);
   dispatchEvent(new PopStateEvent("popstate"));
 }
 

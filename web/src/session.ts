@@ -14,6 +14,23 @@ export async function currentSession(): Promise<Session | null> {
   return (await response.json()) as Session;
 }
 
+// What the sign-in page offers: the organisation's identity provider (OIDC), the development
+// form (never in production), both, or neither (then the console is not configured).
+export interface SignInConfig {
+  development: boolean;
+  oidc: boolean;
+}
+
+export async function signInConfig(): Promise<SignInConfig> {
+  const response = await fetch("/session/config", { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`the console answered ${response.status}`);
+  return (await response.json()) as SignInConfig;
+}
+
+/** Where the browser goes to sign in with the organisation's identity provider (a full
+ * navigation: the console redirects to the provider, which sends the browser back). */
+export const OIDC_LOGIN = "/session/login";
+
 export async function devSignIn(who: Session): Promise<Session> {
   const response = await fetch("/session/dev", {
     method: "POST",

@@ -1,16 +1,53 @@
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { devSignIn, type Role, type Session } from "../session";
+import { devSignIn, OIDC_LOGIN, signInConfig, type Role, type Session } from "../session";
 
-// Development sign-in: the console mints a development token (refused in production, where
-// the organisation's identity provider signs people in).
+// Sign-in: with the organisation's identity provider (the console runs the OpenID Connect
+// code flow and keeps the token in an HttpOnly cookie), and on a developer's machine with the
+// development form (the console mints a development token; refused in production).
 export function SignIn({ session, onSignedIn }: { session: Session | null | undefined; onSignedIn: (s: Session) => void }) {
+  const config = useQuery({ queryKey: ["session-config"], queryFn: signInConfig, staleTime: Infinity });
+  if (config.isPending) return <p role="status">Loading…</p>;
+  if (config.isError) {
+    return (
+      <main className="signin">
+        <h1>Sign in to Quorum</h1>
+        <p role="alert">The console does not answer: reload to try again.</p>
+      </main>
+    );
+  }
+  const { development, oidc } = config.data;
+  return (
+    <main className="signin">
+      <h1>Sign in to Quorum</h1>
+      {oidc ? (
+        <p>
+          <a className="signin-provider" href={OIDC_LOGIN}>
+            Sign in with your organisation
+          </a>
+        </p>
+      ) : null}
+      {development ? <DevSignInForm session={session} onSignedIn={onSignedIn} /> : null}
+      {!oidc && !development ? (
+        <p role="alert">
+          Sign-in is not configured on this console. An operator sets the organisation's identity provider:{" "}
+          <code>QUORUM_CONSOLE_OIDC_ISSUER</code>, <code>QUORUM_CONSOLE_OIDC_CLIENT_ID</code>,{" "}
+          <code>QUORUM_CONSOLE_OIDC_REDIRECT_URL</code> and <code>QUORUM_CONSOLE_SESSION_SECRET</code> (or, on a
+          developer's machine, <code>QUORUM_ENVIRONMENT=development</code> for the development sign-in).
+        </p>
+      ) : null}
+    </main>
+  );
+}
+
+// Development sign-in: a token for the tenant, id and role given.
+function DevSignInForm({ session, onSignedIn }: { session: Session | null | undefined; onSignedIn: (s: Session) => void }) {
   const [tenant, setTenant] = useState(session?.tenant ?? "demo");
   const [subject, setSubject] = useState(session?.subject ?? "");
   const [role, setRole] = useState<Role>(session?.role ?? "expert");
   const [error, setError] = useState<string | null>(null);
   return (
-    <main className="signin">
-      <h1>Sign in to Quorum</h1>
+    <>
       <p>Development sign-in: a token for the tenant, id and role you give.</p>
       <form
         onSubmit={async (event) => {
@@ -43,6 +80,6 @@ export function SignIn({ session, onSignedIn }: { session: Session | null | unde
         <button type="submit">Sign in</button>
         {error ? <p role="alert">{error}</p> : null}
       </form>
-    </main>
+    </>
   );
 }

@@ -34,9 +34,9 @@ export function MediaView(props: MediaProps) {
     <div className={parts.length > 1 ? "bundle" : undefined}>
       {images.length === 2 && parts.length > 1 ? (
         <figure>
-          <img-comparison-slider tabIndex={0} aria-label={`before and after: ${images[0].role} and ${images[1].role}; arrow keys move the divider`}>
-            <img slot="first" src={images[0].link!.url!} alt={images[0].role} style={{ maxWidth: "100%" }} />
-            <img slot="second" src={images[1].link!.url!} alt={images[1].role} style={{ maxWidth: "100%" }} />
+          <img-comparison-slider tabIndex={0} style={{ width: "min(100%, 680px)" }} aria-label={`before and after: ${images[0].role} and ${images[1].role}; arrow keys move the divider`}>
+            <img slot="first" src={images[0].link!.url!} alt={images[0].role} style={{ width: "100%" }} />
+            <img slot="second" src={images[1].link!.url!} alt={images[1].role} style={{ width: "100%" }} />
           </img-comparison-slider>
           <figcaption>
             Before / after: {images[0].role} | {images[1].role}

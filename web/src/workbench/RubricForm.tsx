@@ -7,7 +7,7 @@ import type { Answers, Rubric, Severity, Verdict } from "./types";
 
 const SEVERITIES: Severity[] = ["none", "minor", "major", "critical"];
 const VERDICT_TEXT: Record<Verdict, string> = {
-  accept: "Accept — the pre-labels are right",
+  accept: "Accept",
   correct: "Correct — fix the labels",
   reject: "Reject",
   infeasible: "Infeasible — cannot be done as asked",

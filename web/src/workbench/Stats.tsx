@@ -2,7 +2,7 @@
 // at the last UTC midnight (so no single unit's result can be read from it), with 95 %
 // intervals.
 import { useQuery } from "@tanstack/react-query";
-import { ApiError, metrics, ok } from "../api/client";
+import { ApiError, assignment, metrics, ok } from "../api/client";
 
 interface Rate {
   value?: number | null;
@@ -24,6 +24,11 @@ export function Stats({ projectId, judged }: { projectId: string; judged: number
     retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
     staleTime: 60_000,
   });
+  const calibration = useQuery({
+    queryKey: ["me-calibration"],
+    queryFn: async () => ok(await assignment.GET("/v1/me/calibration")),
+    staleTime: 60_000,
+  });
   return (
     <section className="panel" aria-labelledby="my-stats">
       <h2 id="my-stats">Your record</h2>
@@ -42,6 +47,43 @@ export function Stats({ projectId, judged }: { projectId: string; judged: number
           <dd>{new Date(quality.data.as_of).toUTCString()}</dd>
         </dl>
       ) : null}
+      {calibration.data?.items.length ? (
+        <table className="data">
+          <caption>Your calibration on gold, by skill (released in batches)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Skill</th>
+              <th scope="col">Rolling score</th>
+              <th scope="col">Trend, oldest first</th>
+            </tr>
+          </thead>
+          <tbody>
+            {calibration.data.items.map((c) => (
+              <tr key={c.skill}>
+                <th scope="row">{c.skill}</th>
+                <td>{c.mean == null ? "not enough gold yet" : `${Math.round(c.mean * 100)} % over ${c.count}`}</td>
+                <td>
+                  <Trend values={c.trend} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
     </section>
+  );
+}
+
+/** A small line of the trend, with its values in words for screen readers. */
+function Trend({ values }: { values: number[] }) {
+  if (!values.length) return <span>none yet</span>;
+  const width = 120;
+  const height = 24;
+  const points = values.map((v, i) => `${values.length === 1 ? width / 2 : (i / (values.length - 1)) * width},${height - v * height}`).join(" ");
+  const words = values.map((v) => `${Math.round(v * 100)} %`).join(", ");
+  return (
+    <svg width={width} height={height} role="img" aria-label={`trend: ${words}`}>
+      <polyline points={points} fill="none" stroke="#0072b2" strokeWidth={2} />
+    </svg>
   );
 }
