@@ -125,3 +125,26 @@ class ServiceProcess:
 
     def output(self, tail: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-tail:] if self.log.exists() else ""
+
+
+#: the four services' settings classes, by name
+SETTINGS: dict[str, str] = {
+    "taxonomy": "services.taxonomy.settings:TaxonomySettings",
+    "ingest": "services.ingest.settings:IngestSettings",
+    "assignment": "services.assignment.settings:AssignmentSettings",
+    "metrics": "services.metrics.settings:MetricsSettings",
+}
+
+
+def quorum_services(
+    make_settings: Any, logs: Path, **overrides: dict[str, Any]
+) -> dict[str, ServiceProcess]:
+    """The four services as processes (not started), each with the test servers' settings
+    and ``overrides[name]``; their logs in ``logs``."""
+    services = {}
+    for name, where in SETTINGS.items():
+        module, _, cls = where.partition(":")
+        settings_class = getattr(__import__(module, fromlist=[cls]), cls)
+        settings = make_settings(settings_class, **overrides.get(name, {}))
+        services[name] = ServiceProcess(f"services.{name}", settings, logs / f"{name}.log")
+    return services

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +61,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="item counts x this (1.0)")
     parser.add_argument("--seed", type=int, default=7, help="the simulation's seed (7)")
     parser.add_argument("--tenant", default="acme", help="the tenant the programs run in")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="when the demo started the stack, keep it (and the console) running after the "
+        "summaries until Ctrl-C",
+    )
     parser.add_argument(
         "--media-dir",
         type=Path,
@@ -242,21 +250,53 @@ def main(argv: list[str] | None = None) -> int:
         f"media in {args.media_dir}"
     )
     try:
-        reports = asyncio.run(run_all(names, make_context, console))
-    except DemoError as exc:
-        console.print(f"[red]the demo stopped:[/red] {exc}")
-        return 2
+        try:
+            reports = asyncio.run(run_all(names, make_context, console))
+        except DemoError as exc:
+            console.print(f"[red]the demo stopped:[/red] {exc}")
+            return 2
+        for report in reports:
+            render(console, report)
+        missed = [r.scenario for r in reports if not r.passed]
+        if missed:
+            console.print(f"[red]truths missed in: {', '.join(missed)}[/red]")
+        else:
+            console.print(f"[green]every truth recovered in {len(reports)} program(s)[/green]")
+        keeping = stack is not None and args.keep
+        console.print(
+            console_hint(args.tenant, reports, up=stack is None or keeping, keeping=keeping)
+        )
+        if keeping:
+            wait_for_interrupt()
+        return 1 if missed else 0
     finally:
         if stack is not None:
             stop_stack(stack)
-    for report in reports:
-        render(console, report)
-    missed = [r.scenario for r in reports if not r.passed]
-    if missed:
-        console.print(f"[red]truths missed in: {', '.join(missed)}[/red]")
-        return 1
-    console.print(f"[green]every truth recovered in {len(reports)} program(s)[/green]")
-    return 0
+
+
+def console_hint(tenant: str, reports: list[Report], *, up: bool, keeping: bool) -> str:
+    """Where to look at the programs in the web console (``up``: it runs on after the demo;
+    ``keeping``: the demo keeps it until Ctrl-C), or how to keep it up to do so."""
+    url = f"http://127.0.0.1:{os.environ.get('QUORUM_CONSOLE_PORT', '8000')}/"
+    if not up:
+        return (
+            "To look at the programs in the web console, run `make run` first (or `make demo "
+            'DEMO_ARGS="--keep"`), then this again.'
+        )
+    projects = ", ".join(r.project_id for r in reports)
+    return (
+        f"The web console: {url} (tenant {tenant}). Sign in with role ops and any id for the "
+        f"dashboard (projects {projects}), or as one of the demo's experts for the workbench."
+        + (" Ctrl-C stops the stack." if keeping else "")
+    )
+
+
+def wait_for_interrupt() -> None:
+    """Until Ctrl-C (or SIGTERM)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
 
 
 if __name__ == "__main__":

@@ -22,18 +22,14 @@ from deploy.demo.api import Endpoints, Quorum
 from deploy.demo.media import MediaLibrary
 from deploy.demo.program import Context, Report
 from deploy.demo.scenarios import SCENARIOS
-from services.assignment.settings import AssignmentSettings
-from services.ingest.settings import IngestSettings
 from services.metrics.report import read_judgments, report
-from services.metrics.settings import MetricsSettings
-from services.taxonomy.settings import TaxonomySettings
 from shared.contracts.media import MEDIA_REQUESTS
 from shared.contracts.outcomes import OUTCOMES
 from shared.contracts.work import WORK
 from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
 from tests.kafka_helpers import read_all
-from tests.processes import ServiceProcess
+from tests.processes import quorum_services
 
 # the module's stack and its five programs are set up under its first test's time limit
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -61,20 +57,9 @@ async def demo(
     make_settings: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Demo]:
     logs = tmp_path_factory.mktemp("demo-services")
-    ingest = make_settings(IngestSettings)
+    services = quorum_services(make_settings, logs, metrics=METRICS)
+    ingest = services["ingest"].settings
     await ensure_tenant_topics(kafka_settings(ingest), [MEDIA_REQUESTS, OUTCOMES], [TENANT])
-    services = {
-        "taxonomy": ServiceProcess(
-            "services.taxonomy", make_settings(TaxonomySettings), logs / "taxonomy.log"
-        ),
-        "ingest": ServiceProcess("services.ingest", ingest, logs / "ingest.log"),
-        "assignment": ServiceProcess(
-            "services.assignment", make_settings(AssignmentSettings), logs / "assignment.log"
-        ),
-        "metrics": ServiceProcess(
-            "services.metrics", make_settings(MetricsSettings, **METRICS), logs / "metrics.log"
-        ),
-    }
     try:
         await asyncio.gather(*(s.start() for s in services.values()))
         endpoints = Endpoints(

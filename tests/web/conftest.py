@@ -20,16 +20,12 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from deploy.demo import media_server
 from deploy.demo.api import Endpoints, Quorum
 from deploy.demo.media import MediaLibrary
-from services.assignment.settings import AssignmentSettings
 from services.console.settings import ConsoleSettings
-from services.ingest.settings import IngestSettings
-from services.metrics.settings import MetricsSettings
-from services.taxonomy.settings import TaxonomySettings
 from shared.contracts.media import MEDIA_REQUESTS
 from shared.contracts.outcomes import OUTCOMES
 from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
-from tests.processes import REPO, ServiceProcess
+from tests.processes import REPO, ServiceProcess, quorum_services
 from tests.web.world import World, build
 
 TENANT = "webshop"
@@ -81,27 +77,14 @@ async def console(
     media_root = tmp_path_factory.mktemp("console-media").resolve()
     media = media_server.serve(media_root, port=0, secret=MEDIA_SECRET.encode())
     media_url = media_server.base_url(media)
-    ingest = make_settings(IngestSettings)
-    await ensure_tenant_topics(kafka_settings(ingest), [MEDIA_REQUESTS, OUTCOMES], [TENANT])
-    services = {
-        "taxonomy": ServiceProcess(
-            "services.taxonomy", make_settings(TaxonomySettings), logs / "taxonomy.log"
-        ),
-        "ingest": ServiceProcess("services.ingest", ingest, logs / "ingest.log"),
-        "assignment": ServiceProcess(
-            "services.assignment",
-            make_settings(
-                AssignmentSettings,
-                media_file_root=str(media_root),
-                media_file_base_url=media_url,
-                media_signing_secret=MEDIA_SECRET,
-            ),
-            logs / "assignment.log",
-        ),
-        "metrics": ServiceProcess(
-            "services.metrics", make_settings(MetricsSettings), logs / "metrics.log"
-        ),
+    signing = {
+        "media_file_root": str(media_root),
+        "media_file_base_url": media_url,
+        "media_signing_secret": MEDIA_SECRET,
     }
+    services = quorum_services(make_settings, logs, assignment=signing)
+    ingest = services["ingest"].settings
+    await ensure_tenant_topics(kafka_settings(ingest), [MEDIA_REQUESTS, OUTCOMES], [TENANT])
     try:
         await asyncio.gather(*(s.start() for s in services.values()))
         services["console"] = ServiceProcess(
