@@ -1,11 +1,13 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { whenUnauthorized } from "./api/client";
 import { go, usePath } from "./navigation";
-import { Dashboard } from "./pages/Dashboard";
 import { SignIn } from "./pages/SignIn";
-import { Workbench } from "./pages/Workbench";
 import { currentSession, signOut, type Session } from "./session";
+
+// each page is its own chunk: an expert's workbench never downloads the dashboard's charts
+const Dashboard = lazy(() => import("./pages/Dashboard").then((m) => ({ default: m.Dashboard })));
+const Workbench = lazy(() => import("./pages/Workbench").then((m) => ({ default: m.Workbench })));
 
 export function App() {
   const path = usePath();
@@ -61,8 +63,10 @@ export function App() {
           Sign out
         </button>
       </header>
-      {path === "/dashboard" && who.role !== "expert" ? <Dashboard session={who} /> : null}
-      {path === "/workbench" && who.role === "expert" ? <Workbench session={who} /> : null}
+      <Suspense fallback={<p role="status">Loading the page…</p>}>
+        {path === "/dashboard" && who.role !== "expert" ? <Dashboard session={who} /> : null}
+        {path === "/workbench" && who.role === "expert" ? <Workbench session={who} /> : null}
+      </Suspense>
       {(path === "/dashboard" && who.role === "expert") || (path === "/workbench" && who.role !== "expert") ? (
         <main>
           <p role="alert">This page is not for your role ({who.role}).</p>
