@@ -103,25 +103,23 @@ def _topics_deleted_after(bootstrap: str) -> Iterator[None]:
         asyncio.run(delete_topics(bootstrap, [t for t in created if t.startswith(own)]))
 
 
-@pytest.fixture(scope="module")
-def run_id() -> str:
-    """A short id unique to this test module: its database and topic names carry it."""
+def new_run_id() -> str:
+    """A short unique id for a set of tests: their database and topic names carry it."""
     run = uuid.uuid4().hex[:10]
     OWN_TOPIC_PREFIXES.add(f"t{run}.")
     return run
 
 
-@pytest.fixture(scope="module")
-def make_settings(endpoints: Endpoints, run_id: str) -> Callable[..., Any]:
-    """Build a service's settings pointing at the test servers, isolated per module."""
+def settings_factory(endpoints: Endpoints, run: str) -> Callable[..., Any]:
+    """Build a service's settings pointing at the test servers, isolated by ``run``."""
 
     def build(cls: type[S], **overrides: Any) -> S:
         values: dict[str, Any] = {
             "environment": Environment.test,
             "kafka_bootstrap_servers": endpoints.kafka_bootstrap,
             "mongodb_uri": endpoints.mongodb_uri,
-            "mongodb_database": f"t_{run_id}_{cls.service_name}",
-            "topic_prefix": f"t{run_id}.",
+            "mongodb_database": f"t_{run}_{cls.service_name}",
+            "topic_prefix": f"t{run}.",
             "topic_partitions": 3,
             "consumer_retry_backoff_ms": 20,
             "consumer_max_retries": 2,
@@ -131,6 +129,18 @@ def make_settings(endpoints: Endpoints, run_id: str) -> Callable[..., Any]:
         return cls(**values)
 
     return build
+
+
+@pytest.fixture(scope="module")
+def run_id() -> str:
+    """A short id unique to this test module: its database and topic names carry it."""
+    return new_run_id()
+
+
+@pytest.fixture(scope="module")
+def make_settings(endpoints: Endpoints, run_id: str) -> Callable[..., Any]:
+    """Build a service's settings pointing at the test servers, isolated per module."""
+    return settings_factory(endpoints, run_id)
 
 
 @pytest_asyncio.fixture(scope="session")

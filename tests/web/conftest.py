@@ -25,6 +25,8 @@ from shared.contracts.media import MEDIA_REQUESTS
 from shared.contracts.outcomes import OUTCOMES
 from shared.kafka.topics import ensure_tenant_topics
 from shared.runtime import kafka_settings
+from tests.conftest import Endpoints as TestEndpoints
+from tests.conftest import new_run_id, settings_factory
 from tests.processes import REPO, ServiceProcess, quorum_services
 from tests.web.world import World, build
 
@@ -67,10 +69,13 @@ class Console:
     services: dict[str, ServiceProcess]
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture(scope="package")
 async def console(
-    make_settings: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory, run_id: str
+    endpoints: TestEndpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Console]:
+    """One stack and one world for the package's tests (each test takes its own experts)."""
+    run_id = new_run_id()
+    make_settings = settings_factory(endpoints, run_id)
     if not (REPO / "web" / "dist" / "index.html").is_file():
         raise RuntimeError("the console is not built: `make web` (make test builds it)")
     logs = tmp_path_factory.mktemp("console-services")
@@ -97,13 +102,13 @@ async def console(
             logs / "console.log",
         )
         await services["console"].start()
-        endpoints = Endpoints(
+        points = Endpoints(
             **{name: s.base_url for name, s in services.items() if name != "console"},
             kafka=ingest.kafka_bootstrap_servers,
             topic_prefix=ingest.topic_prefix,
             jwt_secret=ingest.jwt_secret.get_secret_value(),
         )
-        api = Quorum(endpoints, TENANT)
+        api = Quorum(points, TENANT)
         world = await build(api, MediaLibrary(media_root), run_id)
         yield Console(services["console"].base_url, api, world, services)
         await api.close()
@@ -114,7 +119,7 @@ async def console(
         media.server_close()
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture(scope="package")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)

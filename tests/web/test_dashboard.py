@@ -41,11 +41,11 @@ async def test_the_dashboard_shows_each_judgments_effect_live_through_server_sen
 ) -> None:
     world = console.world
     page = await signed_in(context, console, "ops-olga", "ops", "/dashboard")
-    await page.get_by_label("Project").select_option(world.image_project)
+    await page.get_by_label("Project").select_option(world.dash_project)
     live = page.get_by_role("status").filter(has_text="Waiting for the first judgment")
     await expect(live).to_be_visible(timeout=20_000)
 
-    for expert in (world.image_expert, world.second_expert):
+    for expert in world.dash_experts:
         await judge(console, expert)
     indicator = page.locator("[data-events]")
     # the stream opens once the project has a judgment, and its events refresh the panels
@@ -54,7 +54,7 @@ async def test_the_dashboard_shows_each_judgments_effect_live_through_server_sen
     seen = int(await indicator.get_attribute("data-events") or "0")
     assert seen >= 1
 
-    await judge(console, world.image_expert)
+    await judge(console, world.dash_experts[0])
     await expect(submitted(page)).to_have_text("3", timeout=20_000)
     assert int(await indicator.get_attribute("data-events") or "0") > seen
     await expect(page.get_by_role("table", name="Agreement by field")).to_be_visible()

@@ -67,6 +67,8 @@ class World:
     short_expert: str
     edit_project: str
     edit_expert: str
+    dash_project: str
+    dash_experts: tuple[str, str]
     items: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -143,6 +145,8 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
         short_expert=f"di-{run}",
         edit_project=f"edits-{run}",
         edit_expert=f"ed-{run}",
+        dash_project=f"watched-{run}",
+        dash_experts=(f"eve-{run}", f"fay-{run}"),
     )
     taxonomy = await p.publish_ontology(api, f"Street {run}", IMAGE_CLASSES)
     await p.create_rubric(api, f"street-qa-{run}", definition=IMAGE_RUBRIC)
@@ -156,6 +160,7 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
             world.video_expert,
             world.short_expert,
             world.edit_expert,
+            *world.dash_experts,
         )
     }
     for persona in experts.values():
@@ -194,7 +199,14 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
         project(world.edit_project, "multimodal", f"edits-qa-{run}"),
         [experts[world.edit_expert]],
     )
+    # the dashboard's: judged through the API while a browser watches
+    await p.open_project(
+        api,
+        project(world.dash_project, "image", f"street-qa-{run}", k=2),
+        [experts[e] for e in world.dash_experts],
+    )
     bodies = {
+        world.dash_project: [_image_item(media, world.dash_project, n) for n in range(4)],
         world.edit_project: [_edit_item(media, world.edit_project, n) for n in range(2)],
         world.image_project: [_image_item(media, world.image_project, n) for n in range(8)],
         world.video_project: [_video_item(media, world.video_project, n) for n in range(3)],
