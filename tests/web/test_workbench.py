@@ -250,6 +250,8 @@ async def test_the_sign_in_and_the_workbench_have_no_axe_violation(
 ) -> None:
     page = await context.new_page()
     await page.goto(f"{console.url}/signin")
+    await expect(page.get_by_role("heading", name="Sign in to Quorum")).to_be_visible()
+    await expect(page.get_by_label("Your id")).to_be_visible()
     assert await axe_violations(page) == []
     await screenshot(page, "signin")
     page = await signed_in(

@@ -20,7 +20,12 @@ export function App() {
     if (landing) go(landing, { replace: true });
   }, [landing]);
 
-  if (session.isPending) return <p role="status">Loading…</p>;
+  if (session.isPending)
+    return (
+      <main>
+        <p role="status">Loading…</p>
+      </main>
+    );
   if (session.isError) {
     return (
       <main>
@@ -33,7 +38,12 @@ export function App() {
   if (!who || path === "/signin") {
     return <SignIn session={who} onSignedIn={(s) => landOn(s)} />;
   }
-  if (landing) return <p role="status">Loading…</p>;
+  if (landing)
+    return (
+      <main>
+        <p role="status">Loading…</p>
+      </main>
+    );
   return (
     <>
       <header className="bar">
@@ -63,7 +73,13 @@ export function App() {
           Sign out
         </button>
       </header>
-      <Suspense fallback={<p role="status">Loading the page…</p>}>
+      <Suspense
+        fallback={
+          <main>
+            <p role="status">Loading the page…</p>
+          </main>
+        }
+      >
         {path === "/dashboard" && who.role !== "expert" ? <Dashboard session={who} /> : null}
         {path === "/workbench" && who.role === "expert" ? <Workbench session={who} /> : null}
       </Suspense>

@@ -7,7 +7,12 @@ import { devSignIn, OIDC_LOGIN, signInConfig, type Role, type Session } from "..
 // development form (the console mints a development token; refused in production).
 export function SignIn({ session, onSignedIn }: { session: Session | null | undefined; onSignedIn: (s: Session) => void }) {
   const config = useQuery({ queryKey: ["session-config"], queryFn: signInConfig, staleTime: Infinity });
-  if (config.isPending) return <p role="status">Loading…</p>;
+  if (config.isPending)
+    return (
+      <main className="signin">
+        <p role="status">Loading…</p>
+      </main>
+    );
   if (config.isError) {
     return (
       <main className="signin">
