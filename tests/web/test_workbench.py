@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, Error, Page, Response, expect
 
+from shared.annotation.rle import box_and_area
+from shared.contracts.vocabulary import RleMask
 from tests.web.conftest import Console, axe_violations, eventually, screenshot, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -282,3 +284,45 @@ async def test_an_edit_bundle_shows_its_parts_side_by_side_with_a_before_after_s
         await expect(page.get_by_role("region", name=f"part {part}", exact=False)).to_be_visible()
     await screenshot(page, "workbench-bundle")
     assert await axe_violations(page) == []
+
+
+async def test_a_mask_painted_with_the_brush_is_sent_as_the_coco_run_lengths_of_what_was_painted(
+    console: Console, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    handouts = Handouts(page)
+    await signed_in(context, console, console.world.mask_expert, "expert", "/workbench", page)
+    await shown_unit(page)
+    await page.keyboard.press("u")
+    await expect(page.get_by_role("button", name="Mask brush")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await page.keyboard.press("}")  # a larger brush: 12 pixels
+    canvas = page.locator(".image-regions canvas").first
+    frame = await canvas.bounding_box()
+    assert frame is not None
+    scale = frame["width"] / 320
+    await page.mouse.move(frame["x"] + 60 * scale, frame["y"] + 80 * scale)
+    await page.mouse.down()
+    await page.mouse.move(frame["x"] + 140 * scale, frame["y"] + 80 * scale, steps=12)
+    await page.mouse.up()
+    mask = page.locator("[data-region]").filter(has_text="Mask 1")
+    await expect(mask).to_be_visible()
+    await expect(mask.locator("[data-area]")).not_to_have_text("0 pixels")
+    await screenshot(page, "workbench-mask")
+    await page.keyboard.press("c")
+    await page.get_by_role("radio", name="4", exact=True).check()
+    await page.get_by_role("radio", name="minor").check()
+    await page.keyboard.press("Control+Enter")
+    await expect(page.get_by_text("Judgment saved.")).to_be_visible(timeout=10_000)
+    status, body = handouts.judgments[-1]
+    assert status == 201
+    [label] = body["answers"]["labels"]
+    geometry = label["geometry"]
+    assert geometry["kind"] == "mask" and geometry["size"] == [240, 320]
+    assert sum(geometry["counts"]) == 240 * 320
+    (x, y, w, h), pixels = box_and_area(RleMask.model_validate(geometry))
+    # a stroke from (60, 80) to (140, 80) with a 12-pixel brush
+    assert x == pytest.approx(48, abs=3) and w == pytest.approx(104, abs=6)
+    assert y == pytest.approx(68, abs=3) and h == pytest.approx(25, abs=4)
+    assert 80 * 20 < pixels < 104 * 25

@@ -45,7 +45,7 @@ IMAGE_RUBRIC: dict[str, Any] = {
         {"name": "unusable_media", "title": "Media unusable", "gate": True},
         {"name": "occluded", "title": "Object occluded", "requires_severity": True},
     ],
-    "labels": {"asked": True, "shapes": ["box", "polygon"], "required_for": ["correct"]},
+    "labels": {"asked": True, "shapes": ["box", "polygon", "mask"], "required_for": ["correct"]},
     "justification": {"min_length": 30, "verdicts": ["reject"]},
 }
 VIDEO_RUBRIC: dict[str, Any] = {
@@ -67,6 +67,7 @@ class World:
     short_expert: str
     edit_project: str
     edit_expert: str
+    mask_expert: str
     dash_project: str
     dash_experts: tuple[str, str]
     items: dict[str, list[str]] = field(default_factory=dict)
@@ -145,6 +146,7 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
         short_expert=f"di-{run}",
         edit_project=f"edits-{run}",
         edit_expert=f"ed-{run}",
+        mask_expert=f"mo-{run}",
         dash_project=f"watched-{run}",
         dash_experts=(f"eve-{run}", f"fay-{run}"),
     )
@@ -160,6 +162,7 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
             world.video_expert,
             world.short_expert,
             world.edit_expert,
+            world.mask_expert,
             *world.dash_experts,
         )
     }
@@ -181,7 +184,7 @@ async def build(api: Quorum, media: MediaLibrary, run: str) -> World:
     await p.open_project(
         api,
         project(world.image_project, "image", f"street-qa-{run}", k=2),
-        [experts[world.image_expert], experts[world.second_expert]],
+        [experts[world.image_expert], experts[world.second_expert], experts[world.mask_expert]],
     )
     await p.open_project(
         api, project(world.video_project, "video", f"clips-qa-{run}"), [experts[world.video_expert]]

@@ -301,6 +301,7 @@ function Unit({
           onLabels={(labels) => change({ ...answers, labels })}
           registry={registry}
           editable={!lost && asked(rubric, answers).labels}
+          shapes={(rubric.labels?.shapes ?? []) as string[]}
         />
         {prelabels.length ? (
           <details open={unit.kind === "adjudication"}>

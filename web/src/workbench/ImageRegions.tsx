@@ -2,13 +2,16 @@
 // dashed for reference. Every region is also in a list beside it that the keyboard can use:
 // its class, its coordinates (arrow keys in the numbers nudge it) and delete.
 import type Konva from "konva";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Circle, Image as KImage, Layer, Line, Rect, Stage, Transformer } from "react-konva";
 import { ClassPicker, type TaxonomyClass } from "./ClassPicker";
 import { useCommands, type Registry } from "./commands";
+import { area, decode, encode, overlay, paint } from "./masks";
 import type { Label } from "./types";
 
-type Mode = "select" | "box" | "polygon";
+type Mode = "select" | "box" | "polygon" | "mask";
+type Mask = { kind: "mask"; size: [number, number]; counts: number[] | string };
+const BRUSHES = [2, 4, 8, 12, 20, 32];
 type Box = { kind: "box"; x: number; y: number; width: number; height: number };
 type Polygon = { kind: "polygon"; points: [number, number][] };
 /** the widest the image is drawn, and the most it is enlarged */
@@ -30,6 +33,7 @@ export function ImageRegions({
   onChange,
   registry,
   editable,
+  shapes: askedShapes,
 }: {
   url: string;
   width: number;
@@ -41,18 +45,42 @@ export function ImageRegions({
   onChange: (labels: Label[]) => void;
   registry: Registry;
   editable: boolean;
+  /** the shapes the rubric asks labels in (tools for the others are off) */
+  shapes: string[];
 }) {
+  const allowed = (m: Mode) => m === "select" || (editable && askedShapes.includes(m));
   const [image, setImage] = useState<HTMLImageElement | null>(null);
   const [mode, setMode] = useState<Mode>("select");
   const [selected, setSelected] = useState<number | null>(null);
   const [drawing, setDrawing] = useState<Box | null>(null);
   const [points, setPoints] = useState<[number, number][]>([]);
+  const [brush, setBrush] = useState(2);
+  // the mask being painted: its bitmap and label, until the stroke ends
+  const stroke = useRef<{ bits: Uint8Array; index: number; erase: boolean } | null>(null);
+  const [strokeVersion, setStrokeVersion] = useState(0);
   const transformer = useRef<Konva.Transformer>(null);
   const shapes = useRef(new Map<number, Konva.Node>());
   const listRef = useRef<HTMLUListElement>(null);
   const scale = Math.min(MAX_ZOOM, MAX_WIDTH / width);
   const mine = labels.map((l, i) => ({ l, i })).filter(({ l }) => (l.part ?? null) === part && l.geometry);
   const defaultClass = classes[0]?.id ?? "";
+  // the masks drawn over the image: the pre-labels' grey, the expert's in colour
+  const masks = useMemo(() => {
+    const drawn: { canvas: HTMLCanvasElement; key: string }[] = [];
+    prelabels.forEach((l, k) => {
+      const g = l.geometry as Mask | undefined;
+      if ((l.part ?? null) === part && g?.kind === "mask" && g.size[0] === height && g.size[1] === width) {
+        drawn.push({ key: `pre-mask${k}`, canvas: overlay(decode(g.counts, height, width), height, width, [85, 85, 85, 255]) });
+      }
+    });
+    labels.forEach((l, k) => {
+      const g = l.geometry as Mask | undefined;
+      if ((l.part ?? null) === part && g?.kind === "mask") {
+        drawn.push({ key: `mask${k}`, canvas: overlay(decode(g.counts, height, width), height, width, [0, 114, 178, 255]) });
+      }
+    });
+    return drawn;
+  }, [labels, prelabels, part, height, width]);
 
   useEffect(() => {
     const img = new window.Image();
@@ -68,12 +96,12 @@ export function ImageRegions({
     transformer.current?.nodes(node && mode === "select" && labels[selected!]?.geometry?.kind === "box" ? [node] : []);
   }, [selected, mode, labels]);
 
-  const add = (geometry: Box | Polygon) => {
+  const add = (geometry: Box | Polygon | Mask) => {
     const next = [...labels, { class_id: defaultClass, geometry, part } as Label];
     onChange(next);
     setSelected(next.length - 1);
   };
-  const update = (index: number, geometry: Box | Polygon) =>
+  const update = (index: number, geometry: Box | Polygon | Mask) =>
     onChange(labels.map((l, i) => (i === index ? ({ ...l, geometry } as Label) : l)));
   const remove = (index: number) => {
     onChange(labels.filter((_, i) => i !== index));
@@ -88,8 +116,11 @@ export function ImageRegions({
   };
 
   useCommands(registry, {
-    drawBox: editable ? () => setMode("box") : undefined,
-    drawPolygon: editable ? () => setMode("polygon") : undefined,
+    drawBox: allowed("box") ? () => setMode("box") : undefined,
+    drawMask: allowed("mask") ? () => setMode("mask") : undefined,
+    brushSmaller: () => setBrush((b) => Math.max(0, b - 1)),
+    brushLarger: () => setBrush((b) => Math.min(BRUSHES.length - 1, b + 1)),
+    drawPolygon: allowed("polygon") ? () => setMode("polygon") : undefined,
     select: () => setMode("select"),
     deleteRegion: editable && selected != null ? () => remove(selected) : undefined,
     nextRegion: () => step(1),
@@ -104,11 +135,16 @@ export function ImageRegions({
   return (
     <div className="image-regions">
       <div className="status-line" role="toolbar" aria-label="Drawing tools">
-        {(["select", "box", "polygon"] as Mode[]).map((m) => (
-          <button key={m} type="button" aria-pressed={mode === m} onClick={() => setMode(m)} disabled={m !== "select" && !editable}>
-            {m === "select" ? "Select" : m === "box" ? "Box" : "Polygon"}
+        {(["select", "box", "polygon", "mask"] as Mode[]).map((m) => (
+          <button key={m} type="button" aria-pressed={mode === m} onClick={() => setMode(m)} disabled={!allowed(m)}>
+            {m === "select" ? "Select" : m === "box" ? "Box" : m === "polygon" ? "Polygon" : "Mask brush"}
           </button>
         ))}
+        {mode === "mask" ? (
+          <span role="status">
+            brush {BRUSHES[brush]} px (Shift erases; the selected mask grows, else a new one)
+          </span>
+        ) : null}
         {mode === "polygon" && points.length ? (
           <span role="status">
             {points.length} points: Enter closes the polygon, Escape drops it
@@ -134,16 +170,38 @@ export function ImageRegions({
           onMouseDown={(e) => {
             const at = pointer(e.target.getStage());
             if (!at) return;
-            if (mode === "box") setDrawing({ kind: "box", x: at[0], y: at[1], width: 0, height: 0 });
+            if (mode === "mask") {
+              const current = selected != null ? labels[selected]?.geometry : undefined;
+              const index = current?.kind === "mask" ? selected! : labels.length;
+              const bits = current?.kind === "mask" ? decode((current as Mask).counts, height, width) : new Uint8Array(width * height);
+              const erase = e.evt.shiftKey;
+              paint(bits, height, width, at[0], at[1], BRUSHES[brush], !erase);
+              stroke.current = { bits, index, erase };
+              setStrokeVersion((v) => v + 1);
+            } else if (mode === "box") setDrawing({ kind: "box", x: at[0], y: at[1], width: 0, height: 0 });
             else if (mode === "polygon") setPoints([...points, at]);
             else if (e.target === e.target.getStage() || e.target.getClassName() === "Image") setSelected(null);
           }}
           onMouseMove={(e) => {
+            if (stroke.current) {
+              const at = pointer(e.target.getStage());
+              if (at) paint(stroke.current.bits, height, width, at[0], at[1], BRUSHES[brush], !stroke.current.erase);
+              setStrokeVersion((v) => v + 1);
+              return;
+            }
             if (!drawing) return;
             const at = pointer(e.target.getStage());
             if (at) setDrawing({ ...drawing, width: at[0] - drawing.x, height: at[1] - drawing.y });
           }}
           onMouseUp={() => {
+            if (stroke.current) {
+              const { bits, index } = stroke.current;
+              stroke.current = null;
+              const geometry: Mask = { kind: "mask", size: [height, width], counts: encode(bits, height, width) };
+              if (index < labels.length) update(index, geometry);
+              else add(geometry);
+              return;
+            }
             if (!drawing) return;
             const box = normalise(drawing);
             setDrawing(null);
@@ -157,6 +215,19 @@ export function ImageRegions({
               .map((l, i) => (
                 <Geometry key={`pre${i}`} label={l} color="#555" dashed />
               ))}
+            {masks.map(({ canvas, key }) => (
+              <KImage key={key} image={canvas} width={width} height={height} opacity={0.45} listening={false} />
+            ))}
+            {stroke.current ? (
+              <KImage
+                key={`stroke${strokeVersion}`}
+                image={overlay(stroke.current.bits, height, width, [213, 94, 0, 255])}
+                width={width}
+                height={height}
+                opacity={0.5}
+                listening={false}
+              />
+            ) : null}
             {mine.map(({ l, i }) => (
               <Geometry
                 key={i}
@@ -190,7 +261,7 @@ export function ImageRegions({
           {mine.map(({ l, i }, n) => (
             <li key={i} data-region={i} aria-selected={selected === i} onFocus={() => setSelected(i)}>
               <span>
-                {l.geometry!.kind === "box" ? "Box" : "Polygon"} {n + 1}
+                {l.geometry!.kind === "box" ? "Box" : l.geometry!.kind === "mask" ? "Mask" : "Polygon"} {n + 1}
               </span>
               <ClassPicker
                 classes={classes}
@@ -200,6 +271,8 @@ export function ImageRegions({
               />
               {l.geometry!.kind === "box" ? (
                 <BoxNumbers box={l.geometry as Box} bounds={[width, height]} onChange={(g) => update(i, g)} n={n + 1} disabled={!editable} />
+              ) : l.geometry!.kind === "mask" ? (
+                <span data-area>{area(decode((l.geometry as Mask).counts, height, width))} pixels</span>
               ) : (
                 <span>{(l.geometry as Polygon).points.length} points</span>
               )}

@@ -25,6 +25,8 @@ export interface MediaProps {
   onLabels: (labels: Label[]) => void;
   registry: Registry;
   editable: boolean;
+  /** the label shapes the rubric asks for */
+  shapes: string[];
 }
 
 export function MediaView(props: MediaProps) {
@@ -57,7 +59,7 @@ export function MediaView(props: MediaProps) {
   );
 }
 
-function OnePart({ part, labels, prelabels, classes, onLabels, registry, editable }: MediaProps & { part: Part }) {
+function OnePart({ part, labels, prelabels, classes, onLabels, registry, editable, shapes }: MediaProps & { part: Part }) {
   const url = part.link?.url;
   if (!url) {
     return <p role="note">This media cannot be shown here ({part.media.uri.split(":")[0]}:// is not served to browsers by this deployment).</p>;
@@ -76,6 +78,7 @@ function OnePart({ part, labels, prelabels, classes, onLabels, registry, editabl
         onChange={onLabels}
         registry={registry}
         editable={editable}
+        shapes={shapes}
       />
     );
   }
@@ -92,7 +95,7 @@ function OnePart({ part, labels, prelabels, classes, onLabels, registry, editabl
         classes={classes}
         onChange={onLabels}
         registry={registry}
-        editable={editable}
+        editable={editable && shapes.includes("segment")}
       />
     );
   }

@@ -12,6 +12,9 @@ export type Action =
   | "verdictInfeasible"
   | "drawBox"
   | "drawPolygon"
+  | "drawMask"
+  | "brushSmaller"
+  | "brushLarger"
   | "select"
   | "deleteRegion"
   | "nextRegion"
@@ -43,6 +46,9 @@ export const DESCRIPTIONS: Record<Action, string> = {
   verdictInfeasible: "Verdict: infeasible",
   drawBox: "Draw a box (drag on the image)",
   drawPolygon: "Draw a polygon (click points, Enter closes)",
+  drawMask: "Paint a mask (drag; Shift erases)",
+  brushSmaller: "Smaller mask brush",
+  brushLarger: "Larger mask brush",
   select: "Select and move regions",
   deleteRegion: "Delete the selected region or segment",
   nextRegion: "Select the next region or segment",
@@ -72,6 +78,9 @@ export const DEFAULT_KEYMAP: Keymap = {
   verdictInfeasible: "i",
   drawBox: "b",
   drawPolygon: "p",
+  drawMask: "u",
+  brushSmaller: "{",
+  brushLarger: "}",
   select: "v",
   deleteRegion: "Delete",
   nextRegion: "e",
