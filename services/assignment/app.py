@@ -166,7 +166,7 @@ def create_app(settings: AssignmentSettings) -> FastAPI:
                 gold_serving,
                 qualifying,
                 page=settings.handout_candidates,
-                signing=settings.media_signing,
+                signing=settings.media_signing(),
             ),
             lease_uses,
             withdrawals,

@@ -7,6 +7,7 @@ from typing import ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.assignment.object_links import GCS_XML_API, object_presigner
 from shared.media.presign import DEV_MEDIA_SECRET, MediaSigning
 from shared.settings import Environment, ServiceSettings
 
@@ -50,15 +51,35 @@ class AssignmentSettings(ServiceSettings):
     media_pass_https: bool = Field(
         True, description="hand `https://` media to the browser as they are"
     )
+    media_s3_presign: bool = Field(
+        False,
+        description="presign `s3://` media with boto3 (its credentials: environment or role)",
+    )
+    media_s3_endpoint_url: str | None = Field(
+        None, max_length=2048, description="an S3-compatible endpoint (default: AWS's)"
+    )
+    media_s3_region: str | None = Field(None, max_length=64)
+    media_gs_presign: bool = Field(
+        False,
+        description="presign `gs://` media through Cloud Storage's S3-compatible XML API "
+        "(HMAC keys as boto3's credentials)",
+    )
 
-    @property
     def media_signing(self) -> MediaSigning:
+        """How handouts link their media (object stores' presigners built here: once, at
+        start)."""
+        presigners = {}
+        if self.media_s3_presign:
+            presigners["s3"] = object_presigner(self.media_s3_endpoint_url, self.media_s3_region)
+        if self.media_gs_presign:
+            presigners["gs"] = object_presigner(GCS_XML_API, "auto")
         return MediaSigning(
             secret=self.media_signing_secret.get_secret_value().encode(),
             ttl_s=self.media_link_ttl_s,
             file_root=self.media_file_root,
             file_base_url=self.media_file_base_url,
             pass_https=self.media_pass_https,
+            presigners=presigners,
         )
 
     @model_validator(mode="after")

@@ -6,8 +6,9 @@ media file, a URL the browser may fetch without a bearer token (docs/console.md 
   shares (the demo's media server in development; any server that checks the same two
   query parameters in production);
 - ``https://`` media: passed through unchanged when the deployment allows it;
-- ``s3://`` and ``gs://`` media, and files outside the root: no URL (the deployment presigns
-  them with its object store's own SDK; the console says the media cannot be shown).
+- ``s3://`` and ``gs://`` media: the URL the deployment's presigner for that scheme gives
+  (assignment's ``object_links``: boto3), when it configures one; otherwise, like files
+  outside the root, no URL (the console says the media cannot be shown).
 
 Pure: the clock and the secret come in as arguments.
 """
@@ -17,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import urllib.parse
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 #: the development secret the media server and assignment share when none is configured
@@ -33,6 +35,8 @@ class MediaSigning:
     file_root: str | None = None
     file_base_url: str | None = None
     pass_https: bool = True
+    #: scheme -> the URL an object store's presigner gives a URI for a TTL (None: no link)
+    presigners: Mapping[str, Callable[[str, int], str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ def signed_link(uri: str, *, signing: MediaSigning, now: float) -> SignedLink | 
     scheme = urllib.parse.urlsplit(uri).scheme
     if scheme == "https":
         return SignedLink(uri, expires) if signing.pass_https else None
+    presigner = signing.presigners.get(scheme)
+    if presigner is not None:
+        url = presigner(uri, signing.ttl_s)
+        return SignedLink(url, expires) if url else None
     if scheme != "file" or signing.file_root is None or signing.file_base_url is None:
         return None
     relative = _relative(uri, signing.file_root)
