@@ -20,6 +20,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from services.assignment.settings import AssignmentSettings
+from services.ingest.settings import IngestSettings
+from services.metrics.settings import MetricsSettings
+from services.taxonomy.settings import TaxonomySettings
 from shared.auth.tokens import mint_token
 from shared.settings import ServiceSettings
 
@@ -127,24 +131,20 @@ class ServiceProcess:
         return self.log.read_text(errors="replace")[-tail:] if self.log.exists() else ""
 
 
-#: the four services' settings classes, by name
-SETTINGS: dict[str, str] = {
-    "taxonomy": "services.taxonomy.settings:TaxonomySettings",
-    "ingest": "services.ingest.settings:IngestSettings",
-    "assignment": "services.assignment.settings:AssignmentSettings",
-    "metrics": "services.metrics.settings:MetricsSettings",
-}
-
-
 def quorum_services(
     make_settings: Any, logs: Path, **overrides: dict[str, Any]
 ) -> dict[str, ServiceProcess]:
     """The four services as processes (not started), each with the test servers' settings
     and ``overrides[name]``; their logs in ``logs``."""
-    services = {}
-    for name, where in SETTINGS.items():
-        module, _, cls = where.partition(":")
-        settings_class = getattr(__import__(module, fromlist=[cls]), cls)
-        settings = make_settings(settings_class, **overrides.get(name, {}))
-        services[name] = ServiceProcess(f"services.{name}", settings, logs / f"{name}.log")
-    return services
+    classes: dict[str, type[ServiceSettings]] = {
+        "taxonomy": TaxonomySettings,
+        "ingest": IngestSettings,
+        "assignment": AssignmentSettings,
+        "metrics": MetricsSettings,
+    }
+    return {
+        name: ServiceProcess(
+            f"services.{name}", make_settings(cls, **overrides.get(name, {})), logs / f"{name}.log"
+        )
+        for name, cls in classes.items()
+    }

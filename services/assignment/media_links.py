@@ -17,7 +17,7 @@ def _link(part: str | None, media: dict[str, Any], signing: MediaSigning, now: f
     link = signed_link(str(media.get("uri", "")), signing=signing, now=now)
     if link is None:
         return MediaLink(part=part, url=None)
-    timed = media.get("modality") in _TIMED and "signature=" in link.url
+    timed = link.peaks and media.get("modality") in _TIMED
     return MediaLink(
         part=part,
         url=link.url,

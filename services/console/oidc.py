@@ -47,7 +47,8 @@ from pydantic import BaseModel
 from services.console.session import set_session_cookie
 from services.console.settings import ConsoleSettings
 from shared.auth.tokens import AuthError, TokenVerifier
-from shared.http.problems import PROBLEM_JSON, Problem, ProblemDetail
+from shared.http.problems import Problem
+from shared.http.routing import documented_problem
 from shared.logging import get_logger
 from shared.settings import Environment
 
@@ -65,14 +66,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _problems(answers: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI responses of these statuses: problem+json with the problem schema."""
-    return {
-        status: {
-            "model": ProblemDetail,
-            "description": description,
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
-        }
-        for status, description in answers.items()
-    }
+    return {status: documented_problem(status, text) for status, text in answers.items()}
 
 
 NOT_CONFIGURED = {404: "No identity provider is configured here"}

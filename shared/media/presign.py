@@ -43,6 +43,9 @@ class MediaSigning:
 class SignedLink:
     url: str
     expires: int
+    #: served by the media server, which also answers the file's waveform (``&view=peaks``);
+    #: what the link serves, not part of the link itself
+    peaks: bool = field(default=False, compare=False)
 
 
 def signature(path: str, expires: int, secret: bytes) -> str:
@@ -85,7 +88,7 @@ def signed_link(uri: str, *, signing: MediaSigning, now: float) -> SignedLink | 
         {"expires": expires, "signature": signature(relative, expires, signing.secret)}
     )
     base = signing.file_base_url.rstrip("/")
-    return SignedLink(f"{base}/{urllib.parse.quote(relative)}?{query}", expires)
+    return SignedLink(f"{base}/{urllib.parse.quote(relative)}?{query}", expires, peaks=True)
 
 
 def refusal(
