@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Annotated, ClassVar, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import Environment, ServiceSettings
@@ -16,7 +16,8 @@ PREFIX = "QUORUM_CONSOLE_"
 
 #: the built console (``make web``): ``web/dist`` beside the services
 DEFAULT_STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
-_URL = Field(max_length=2048, pattern=r"^https?://")
+#: where a service answers
+ServiceUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")]
 
 
 class ConsoleSettings(ServiceSettings):
@@ -25,10 +26,10 @@ class ConsoleSettings(ServiceSettings):
 
     port: int = Field(8000, ge=1, le=65535)
     static_dir: Path = Field(DEFAULT_STATIC_DIR, description="the built single-page app")
-    ingest_url: str = Field("http://127.0.0.1:8001", max_length=2048, pattern=r"^https?://")
-    assignment_url: str = Field("http://127.0.0.1:8002", max_length=2048, pattern=r"^https?://")
-    metrics_url: str = Field("http://127.0.0.1:8003", max_length=2048, pattern=r"^https?://")
-    taxonomy_url: str = Field("http://127.0.0.1:8004", max_length=2048, pattern=r"^https?://")
+    ingest_url: ServiceUrl = "http://127.0.0.1:8001"
+    assignment_url: ServiceUrl = "http://127.0.0.1:8002"
+    metrics_url: ServiceUrl = "http://127.0.0.1:8003"
+    taxonomy_url: ServiceUrl = "http://127.0.0.1:8004"
     media_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:8005"],
         max_length=20,
